@@ -1,0 +1,816 @@
+"""Attribute vocabularies -> normalized Span fields, in one table-driven place.
+
+OpenInference, OTel GenAI (current and deprecated keys), traceAI (`gen_ai.span.kind`, `fi.span.kind`, flattened
+messages), OpenLLMetry/Traceloop, Vercel AI SDK (`ai.*`), LangSmith's OTel export and LangGraph metadata all
+describe the same facts under different keys. Each fact below is a tuple of keys in priority order; the first
+key present wins. Adding a vocabulary means adding keys to these tables, not code paths.
+
+Every OTLP-shaped parser (JSON, protobuf, console exporter, JS ReadableSpan dumps) decodes attribute values to
+plain Python values and calls `apply_attributes`. Parsers for non-OTLP formats (LangSmith runs, Agents SDK
+exports) set fields directly and reuse the helpers (`normalize_stop_reason`, `finish_reasons_from_payload`,
+`parse_json_maybe`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from .span import (
+    AGENT,
+    CHAIN,
+    EMBEDDING,
+    ERROR,
+    EVALUATOR,
+    GUARDRAIL,
+    HANDOFF,
+    LLM,
+    OTHER,
+    RERANKER,
+    RETRIEVER,
+    TOOL,
+    UNSET,
+    Message,
+    Span,
+    Tokens,
+    ToolCallRequest,
+)
+
+# --- step kind -------------------------------------------------------------------------------------------------
+
+# Keys whose value names the step kind directly, in priority order.
+KIND_KEYS = (
+    "openinference.span.kind",
+    "gen_ai.span.kind",  # traceAI python >= 0.1.16
+    "fi.span.kind",  # traceAI python <= 0.1.15, TypeScript, C#
+    "langsmith.span.kind",
+    "langfuse.observation.type",
+    "traceloop.span.kind",
+    "gen_ai.operation.name",
+)
+
+KIND_VALUES = {
+    # OpenInference / traceAI / Langfuse (upper-cased before lookup)
+    "LLM": LLM,
+    "CHAIN": CHAIN,
+    "TOOL": TOOL,
+    "RETRIEVER": RETRIEVER,
+    "RERANKER": RERANKER,
+    "EMBEDDING": EMBEDDING,
+    "AGENT": AGENT,
+    "GUARDRAIL": GUARDRAIL,
+    "EVALUATOR": EVALUATOR,
+    "PROMPT": CHAIN,
+    "UNKNOWN": OTHER,
+    "CONVERSATION": CHAIN,
+    "VECTOR_DB": RETRIEVER,
+    "A2A_CLIENT": AGENT,
+    "A2A_SERVER": AGENT,
+    "GENERATION": LLM,
+    "SPAN": OTHER,
+    "EVENT": OTHER,
+    # OTel GenAI operations
+    "CHAT": LLM,
+    "TEXT_COMPLETION": LLM,
+    "GENERATE_CONTENT": LLM,
+    "EMBEDDINGS": EMBEDDING,
+    "RETRIEVAL": RETRIEVER,
+    "EXECUTE_TOOL": TOOL,
+    "INVOKE_AGENT": AGENT,
+    "CREATE_AGENT": AGENT,
+    "INVOKE_WORKFLOW": CHAIN,
+    "PLAN": CHAIN,
+    # LangSmith run types / Traceloop kinds
+    "PARSER": CHAIN,
+    "WORKFLOW": CHAIN,
+    "TASK": CHAIN,
+    "HANDOFF": HANDOFF,
+}
+
+# Vercel AI SDK: `ai.operationId` names the step.
+VERCEL_OPERATION_KINDS = {
+    "ai.generateText.doGenerate": LLM,
+    "ai.streamText.doStream": LLM,
+    "ai.generateObject.doGenerate": LLM,
+    "ai.streamObject.doStream": LLM,
+    "ai.toolCall": TOOL,
+    "ai.embed.doEmbed": EMBEDDING,
+    "ai.embedMany.doEmbed": EMBEDDING,
+    "ai.generateText": AGENT,
+    "ai.streamText": AGENT,
+    "ai.generateObject": CHAIN,
+    "ai.streamObject": CHAIN,
+    "ai.embed": CHAIN,
+    "ai.embedMany": CHAIN,
+}
+
+# --- simple facts: first present key wins ----------------------------------------------------------------------
+
+MODEL_KEYS = (
+    "llm.model_name",
+    "gen_ai.response.model",
+    "gen_ai.request.model",
+    "ai.response.model",
+    "ai.model.id",
+    "llm.response.model",
+    "llm.request.model",
+    "embedding.model_name",
+    "langfuse.observation.model.name",
+)
+PROVIDER_KEYS = ("llm.provider", "gen_ai.provider.name", "gen_ai.system", "llm.system", "ai.model.provider")
+COST_KEYS = ("llm.cost.total", "gen_ai.cost.total", "gen_ai.usage.cost")
+TOOL_NAME_KEYS = ("tool.name", "gen_ai.tool.name", "ai.toolCall.name", "tool_call.function.name")
+TOOL_ARGS_KEYS = (
+    "gen_ai.tool.call.arguments",
+    "tool_call.function.arguments",
+    "ai.toolCall.args",
+    "input.value",
+    "traceloop.entity.input",
+)
+TOOL_CALL_ID_KEYS = ("tool_call.id", "tool.id", "gen_ai.tool.call.id", "ai.toolCall.id")
+INPUT_KEYS = ("input.value", "ai.prompt", "traceloop.entity.input", "gen_ai.prompt", "gen_ai.input.messages")
+OUTPUT_KEYS = (
+    "output.value",
+    "gen_ai.tool.call.result",
+    "ai.response.text",
+    "ai.toolCall.result",
+    "ai.response.object",
+    "traceloop.entity.output",
+    "gen_ai.completion",
+    "gen_ai.output.messages",
+)
+SESSION_KEYS = ("session.id", "gen_ai.conversation.id", "langfuse.session.id", "langsmith.trace.session_id")
+AGENT_NAME_KEYS = ("agent.name", "gen_ai.agent.name")
+STEP_KEYS = (
+    "agent.trajectory.step",  # hand-set by teams that normalize their own spans
+    "langgraph_step",  # traceAI flattens LangChain metadata to top-level attributes
+    "langsmith.metadata.langgraph_step",
+    "langfuse.observation.metadata.langgraph_step",
+    "langgraph.execution.superstep",
+)
+NODE_KEYS = (
+    "langgraph_node",
+    "langsmith.metadata.langgraph_node",
+    "langfuse.observation.metadata.langgraph_node",
+    "langgraph.node.name",
+    "graph.node.name",
+    "graph.node.id",
+    "gen_ai.agent.graph.node_name",
+)
+FINISH_REASON_KEYS = (
+    "gen_ai.response.finish_reasons",
+    "llm.finish_reason",
+    "ai.response.finishReason",
+    "llm.response.finish_reason",
+    "gen_ai.completion.0.finish_reason",
+    "llm.output_messages.0.message.finish_reason",
+)
+TOKEN_KEYS = {
+    "prompt": (
+        "llm.token_count.prompt",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "ai.usage.inputTokens",
+        "ai.usage.promptTokens",
+        "llm.usage.prompt_tokens",
+    ),
+    "completion": (
+        "llm.token_count.completion",
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.completion_tokens",
+        "ai.usage.outputTokens",
+        "ai.usage.completionTokens",
+        "llm.usage.completion_tokens",
+    ),
+    "total": ("llm.token_count.total", "gen_ai.usage.total_tokens", "ai.usage.totalTokens", "llm.usage.total_tokens"),
+    "cache_read": (
+        "llm.token_count.prompt_details.cache_read",
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_read_tokens",
+        "gen_ai.usage.input_tokens.cache_read",
+        "ai.usage.cachedInputTokens",
+    ),
+    "cache_write": (
+        "llm.token_count.prompt_details.cache_write",
+        "gen_ai.usage.cache_creation.input_tokens",
+        "gen_ai.usage.cache_write_tokens",
+        "gen_ai.usage.input_tokens.cache_write",
+    ),
+    "reasoning": (
+        "llm.token_count.completion_details.reasoning",
+        "gen_ai.usage.reasoning.output_tokens",
+        "gen_ai.usage.output_tokens.reasoning",
+        "ai.usage.reasoningTokens",
+    ),
+}
+ERROR_TYPE_KEYS = ("error.type",)
+ERROR_MESSAGE_KEYS = ("error.message",)
+RETRY_COUNT_KEYS = ("http.request.resend_count",)
+TAG_KEYS = ("tag.tags", "langsmith.span.tags")
+
+# Prefixes of flattened chat messages: (input prefix, output prefix) per vocabulary.
+FLAT_MESSAGE_PREFIXES = (
+    ("llm.input_messages.", "llm.output_messages."),  # OpenInference
+    ("gen_ai.input.messages.", "gen_ai.output.messages."),  # traceAI python
+)
+OPENLLMETRY_MESSAGE_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.")  # role/content/tool_calls per index
+
+# --- stop reasons (design/evaluators.md §8.6) -------------------------------------------------------------------
+
+STOP_REASON_VALUES = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "complete": "stop",
+    "completed": "stop",
+    "tool_calls": "tool_calls",
+    "tool_call": "tool_calls",
+    "function_call": "tool_calls",
+    "tool_use": "tool_calls",
+    "tool-calls": "tool_calls",
+    "length": "length",
+    "max_tokens": "length",
+    "max_output_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "content_filter": "content_filter",
+    "content-filter": "content_filter",
+    "refusal": "content_filter",
+    "safety": "content_filter",
+    "recitation": "content_filter",
+    "blocklist": "content_filter",
+    "prohibited_content": "content_filter",
+    "spii": "content_filter",
+    "guardrail_intervened": "content_filter",
+    "content_filtered": "content_filter",
+    "pause_turn": "pause",
+    "error": "error",
+}
+
+
+def normalize_stop_reason(raw: str | None) -> str:
+    """One raw finish reason -> stop | tool_calls | length | content_filter | error | pause | other | missing."""
+    if raw is None:
+        return "missing"
+    text = str(raw).strip()
+    if not text or text in ("[]", "null", "None"):
+        return "missing"
+    return STOP_REASON_VALUES.get(text.lower(), "other")
+
+
+def stop_reason_of(finish_reasons: tuple[str, ...]) -> str:
+    """The normalized reason of an LLM call: choice 0 decides, an empty list means missing."""
+    return normalize_stop_reason(finish_reasons[0]) if finish_reasons else "missing"
+
+
+# --- value coercion ---------------------------------------------------------------------------------------------
+
+
+def to_int(value: Any) -> int | None:
+    """Numbers arrive as ints, floats or decimal strings depending on the producer."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def to_float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def to_text(value: Any) -> str | None:
+    """Attribute values meant as text; structured values are kept as compact JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, dict)):
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:
+            return str(value)
+    return str(value)
+
+
+def parse_json_maybe(value: Any) -> Any:
+    """Parse a JSON string when it is one; anything else (bare text, structures) comes back unchanged."""
+    if isinstance(value, (bytes, str)):
+        text = value.strip() if isinstance(value, str) else value.strip().decode("utf-8", "replace")
+        if text[:1] in ('{', '[', '"') or text in ("true", "false", "null") or _NUMBER.fullmatch(text or "x"):
+            try:
+                return orjson.loads(text)
+            except orjson.JSONDecodeError:
+                return value
+    return value
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
+def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _finish_reasons_value(value: Any) -> tuple[str, ...]:
+    """gen_ai.response.finish_reasons is a string array; LangSmith's OTel export joins it with commas."""
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value if v is not None and str(v) != "")
+    text = str(value).strip()
+    if text.startswith("["):
+        parsed = parse_json_maybe(text)
+        if isinstance(parsed, list):
+            return tuple(str(v) for v in parsed if v is not None and str(v) != "")
+    if not text:
+        return ()
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+# --- the main entry point ---------------------------------------------------------------------------------------
+
+
+def apply_attributes(span: Span, attrs: dict[str, Any]) -> None:
+    """Fill the normalized fields of `span` from its raw attributes (already decoded to Python values)."""
+    span.attributes = attrs
+    if not attrs:
+        return
+    kind = _kind(attrs, span.name)
+    span.kind = kind
+
+    model = _first(attrs, MODEL_KEYS)
+    if model is not None:
+        span.model = str(model)
+    provider = _first(attrs, PROVIDER_KEYS)
+    if provider is not None:
+        span.provider = str(provider)
+    cost = _first(attrs, COST_KEYS)
+    if cost is not None:
+        span.cost_usd = to_float(cost)
+
+    tokens = _tokens(attrs)
+    if tokens is not None:
+        span.tokens = tokens
+
+    span.input = to_text(_first(attrs, INPUT_KEYS))
+    span.output = to_text(_first(attrs, OUTPUT_KEYS))
+
+    session = _first(attrs, SESSION_KEYS)
+    if session is not None:
+        span.session_id = str(session)
+    agent_name = _first(attrs, AGENT_NAME_KEYS)
+    if agent_name is not None:
+        span.agent_name = str(agent_name)
+
+    _graph_position(span, attrs)
+
+    if kind in (TOOL, HANDOFF):
+        _tool_fields(span, attrs)
+    elif kind == LLM:
+        _llm_fields(span, attrs)
+
+    if span.status == UNSET and _first(attrs, ERROR_TYPE_KEYS) is not None:
+        span.status = ERROR
+    if span.status == ERROR and not span.status_message:
+        message = _first(attrs, ERROR_MESSAGE_KEYS) or _first(attrs, ERROR_TYPE_KEYS)
+        if message is not None:
+            span.status_message = str(message)
+
+    resend = to_int(_first(attrs, RETRY_COUNT_KEYS))
+    if resend:
+        span.retry_attempt = resend + 1
+    tags = _first(attrs, TAG_KEYS)
+    if tags is not None:
+        attempt = retry_attempt_from_tags(tags)
+        if attempt is not None:
+            span.retry_attempt = attempt
+
+
+def _kind(attrs: dict[str, Any], name: str) -> str:
+    for key in KIND_KEYS:
+        value = attrs.get(key)
+        if value:
+            kind = KIND_VALUES.get(str(value).upper())
+            if kind is not None:
+                if kind == TOOL and _is_handoff(attrs, name):
+                    return HANDOFF
+                return kind
+    operation = attrs.get("ai.operationId")
+    if operation:
+        kind = VERCEL_OPERATION_KINDS.get(str(operation))
+        if kind is not None:
+            return kind
+    if attrs.get("llm.request.type") is not None:  # OpenLLMetry LLM spans
+        return LLM
+    if "gen_ai.tool.name" in attrs or "tool.name" in attrs:
+        return TOOL
+    if "gen_ai.request.model" in attrs or "llm.model_name" in attrs:
+        return LLM
+    return OTHER
+
+
+def _is_handoff(attrs: dict[str, Any], name: str) -> bool:
+    """The OpenAI Agents OpenInference instrumentor records hand-offs as TOOL spans named `handoff to X`."""
+    return name.startswith("handoff to ") and "tool.name" not in attrs and "gen_ai.tool.name" not in attrs
+
+
+def _tokens(attrs: dict[str, Any]) -> Tokens | None:
+    found = False
+    values: dict[str, int | None] = {}
+    for field_name, keys in TOKEN_KEYS.items():
+        value = to_int(_first(attrs, keys))
+        values[field_name] = value
+        if value is not None:
+            found = True
+    if not found:
+        return None
+    tokens = Tokens(**values)
+    tokens.complete_total()
+    return tokens
+
+
+def _graph_position(span: Span, attrs: dict[str, Any]) -> None:
+    step = _first(attrs, STEP_KEYS)
+    node = _first(attrs, NODE_KEYS)
+    metadata = attrs.get("metadata")
+    if (step is None or node is None) and isinstance(metadata, str) and "langgraph_" in metadata:
+        parsed = parse_json_maybe(metadata)
+        if isinstance(parsed, dict):
+            if step is None:
+                step = parsed.get("langgraph_step")
+            if node is None:
+                node = parsed.get("langgraph_node")
+    elif (step is None or node is None) and isinstance(metadata, dict):
+        step = step if step is not None else metadata.get("langgraph_step")
+        node = node if node is not None else metadata.get("langgraph_node")
+    if step is not None:
+        span.graph_step = to_int(step)
+    if node is not None:
+        span.graph_node = str(node)
+    if span.session_id is None and isinstance(metadata, str) and "thread_id" in metadata:
+        parsed = parse_json_maybe(metadata)
+        if isinstance(parsed, dict) and parsed.get("thread_id") is not None:
+            span.session_id = str(parsed["thread_id"])
+
+
+def _tool_fields(span: Span, attrs: dict[str, Any]) -> None:
+    name = _first(attrs, TOOL_NAME_KEYS)
+    if name is None and span.kind == TOOL:
+        name = span.name.removeprefix("execute_tool ").strip() or None
+    span.tool_name = str(name) if name is not None else None
+    args = _first(attrs, TOOL_ARGS_KEYS)
+    span.tool_args = parse_json_maybe(args)
+    call_id = _first(attrs, TOOL_CALL_ID_KEYS)
+    span.tool_call_id = str(call_id) if call_id is not None else None
+
+
+def _llm_fields(span: Span, attrs: dict[str, Any]) -> None:
+    reasons = _finish_reasons_value(_first(attrs, FINISH_REASON_KEYS))
+    if not reasons or span.model is None:
+        payload = parse_json_maybe(span.output) if span.output else None
+        if not reasons:
+            reasons = finish_reasons_from_payload(payload)
+        if span.model is None:
+            payload_model = model_from_payload(payload)
+            if payload_model:
+                span.model = payload_model
+    if not reasons:
+        reasons = _finish_reasons_from_output_messages(attrs)
+    span.finish_reasons = reasons
+    span.stop_reason = stop_reason_of(reasons)
+    span.set_messages_loader(messages_from_attributes)
+
+
+# --- finish reasons and models inside output payloads -------------------------------------------------------------
+
+
+def finish_reasons_from_payload(payload: Any) -> tuple[str, ...]:
+    """Finish reasons recorded only inside an LLM output payload.
+
+    Shapes: LangChain `LLMResult` (generations[i][j].generation_info / message response_metadata), a serialized
+    `AIMessage`, OpenAI chat completions (`choices[].finish_reason`), OpenInference's `{"text", "finish_reason"}`,
+    Anthropic messages (`stop_reason`), Gemini (`candidates[].finishReason`), and the Responses API
+    (`status` / `incomplete_details.reason`).
+    """
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+        payload = payload[-1]
+    if not isinstance(payload, dict):
+        return ()
+    generations = payload.get("generations")
+    if isinstance(generations, list):
+        reasons = []
+        for group in generations:
+            for generation in group if isinstance(group, list) else [group]:
+                reason = _generation_reason(generation)
+                if reason:
+                    reasons.append(reason)
+        return tuple(reasons)
+    choices = payload.get("choices")
+    if isinstance(choices, list):
+        return tuple(str(c["finish_reason"]) for c in choices if isinstance(c, dict) and c.get("finish_reason"))
+    candidates = payload.get("candidates")
+    if isinstance(candidates, list):
+        return tuple(str(c["finishReason"]) for c in candidates if isinstance(c, dict) and c.get("finishReason"))
+    for key in ("finish_reason", "stop_reason", "finishReason"):
+        if payload.get(key):
+            return (str(payload[key]),)
+    reason = _message_reason(payload)
+    if reason:
+        return (reason,)
+    if payload.get("object") == "response" and payload.get("status"):
+        incomplete = payload.get("incomplete_details") or {}
+        if isinstance(incomplete, dict) and incomplete.get("reason"):
+            return (str(incomplete["reason"]),)
+        outputs = payload.get("output") or []
+        if any(isinstance(o, dict) and o.get("type") == "function_call" for o in outputs):
+            return ("tool_calls",)
+        return (str(payload["status"]),)
+    return ()
+
+
+def _generation_reason(generation: Any) -> str | None:
+    if not isinstance(generation, dict):
+        return None
+    info = generation.get("generation_info")
+    if isinstance(info, dict):
+        reason = info.get("finish_reason") or info.get("stop_reason")
+        if reason:
+            return str(reason)
+    message = generation.get("message")
+    return _message_reason(message) if isinstance(message, dict) else None
+
+
+def _message_reason(message: dict[str, Any]) -> str | None:
+    kwargs = message.get("kwargs") if isinstance(message.get("kwargs"), dict) else message
+    metadata = kwargs.get("response_metadata")
+    if isinstance(metadata, dict):
+        reason = metadata.get("finish_reason") or metadata.get("stop_reason")
+        if reason:
+            return str(reason)
+    return None
+
+
+def model_from_payload(payload: Any) -> str | None:
+    """The model a LangChain / OpenAI / Anthropic response names, for spans whose attributes lack one."""
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+        payload = payload[-1]
+    if not isinstance(payload, dict):
+        return None
+    generations = payload.get("generations")
+    if isinstance(generations, list):
+        for group in generations:
+            for generation in group if isinstance(group, list) else [group]:
+                message = generation.get("message") if isinstance(generation, dict) else None
+                if isinstance(message, dict):
+                    kwargs = message.get("kwargs") if isinstance(message.get("kwargs"), dict) else message
+                    metadata = kwargs.get("response_metadata")
+                    if isinstance(metadata, dict) and metadata.get("model_name"):
+                        return str(metadata["model_name"])
+        llm_output = payload.get("llm_output")
+        if isinstance(llm_output, dict) and llm_output.get("model_name"):
+            return str(llm_output["model_name"])
+        return None
+    model = payload.get("model")
+    return str(model) if isinstance(model, str) and model else None
+
+
+def _finish_reasons_from_output_messages(attrs: dict[str, Any]) -> tuple[str, ...]:
+    """Deprecated GenAI form: a per-message `finish_reason` inside `gen_ai.output.messages`."""
+    value = attrs.get("gen_ai.output.messages")
+    parsed = parse_json_maybe(value) if isinstance(value, str) else value
+    if isinstance(parsed, list):
+        return tuple(str(m["finish_reason"]) for m in parsed if isinstance(m, dict) and m.get("finish_reason"))
+    return ()
+
+
+def retry_attempt_from_tags(tags: Any) -> int | None:
+    """LangChain's `Runnable.with_retry()` tags attempts after the first as `retry:attempt:N`."""
+    items = tags if isinstance(tags, (list, tuple)) else str(tags).split(",")
+    for tag in items:
+        text = str(tag).strip()
+        if text.startswith("retry:attempt:"):
+            attempt = to_int(text.rsplit(":", 1)[1])
+            if attempt is not None:
+                return attempt
+    return None
+
+
+# --- chat messages ----------------------------------------------------------------------------------------------
+
+
+def messages_from_attributes(span: Span) -> tuple[list[Message], list[Message]]:
+    """Rebuild the request and response messages from whichever vocabulary recorded them."""
+    attrs = span.attributes
+    for input_prefix, output_prefix in FLAT_MESSAGE_PREFIXES:
+        inputs = _flat_messages(attrs, input_prefix)
+        outputs = _flat_messages(attrs, output_prefix)
+        if inputs or outputs:
+            return inputs, outputs
+    inputs = messages_from_json(attrs.get("gen_ai.input.messages"))
+    outputs = messages_from_json(attrs.get("gen_ai.output.messages"))
+    if inputs or outputs:
+        system = attrs.get("gen_ai.system_instructions")
+        if system:
+            inputs = [Message("system", _parts_text(parse_json_maybe(system)))] + inputs
+        return inputs, outputs
+    inputs = _openllmetry_messages(attrs, OPENLLMETRY_MESSAGE_PREFIXES[0])
+    outputs = _openllmetry_messages(attrs, OPENLLMETRY_MESSAGE_PREFIXES[1])
+    if inputs or outputs:
+        return inputs, outputs
+    return _vercel_messages(attrs)
+
+
+def _group_indexed(attrs: dict[str, Any], prefix: str) -> dict[int, dict[str, Any]]:
+    """`prefix.N.rest` keys -> {N: {rest: value}}."""
+    groups: dict[int, dict[str, Any]] = {}
+    plen = len(prefix)
+    for key, value in attrs.items():
+        if not key.startswith(prefix):
+            continue
+        index, _, rest = key[plen:].partition(".")
+        if index.isdigit() and rest:
+            groups.setdefault(int(index), {})[rest] = value
+    return groups
+
+
+def _flat_messages(attrs: dict[str, Any], prefix: str) -> list[Message]:
+    messages = []
+    for _, fields in sorted(_group_indexed(attrs, prefix).items()):
+        role = fields.get("message.role")
+        content = fields.get("message.content")
+        if content is None:
+            parts = _group_indexed(fields, "message.contents.")
+            texts = [p.get("message_content.text") for _, p in sorted(parts.items())]
+            content = "\n".join(t for t in texts if t) or None
+        calls = []
+        # The N in tool_calls.N may keep counting across messages (Agents instrumentor quirk): sort, don't index.
+        for _, call in sorted(_group_indexed(fields, "message.tool_calls.").items()):
+            name = call.get("tool_call.function.name")
+            if name is None:
+                continue
+            calls.append(
+                ToolCallRequest(
+                    name=str(name),
+                    arguments=parse_json_maybe(call.get("tool_call.function.arguments")),
+                    id=to_text(call.get("tool_call.id")),
+                )
+            )
+        if role is None and content is None and not calls:
+            continue
+        messages.append(
+            Message(
+                role=str(role or "unknown"),
+                content=to_text(content),
+                tool_calls=calls,
+                tool_call_id=to_text(fields.get("message.tool_call_id")),
+                name=to_text(fields.get("message.name")),
+            )
+        )
+    return messages
+
+
+def _openllmetry_messages(attrs: dict[str, Any], prefix: str) -> list[Message]:
+    messages = []
+    for _, fields in sorted(_group_indexed(attrs, prefix).items()):
+        calls = [
+            ToolCallRequest(
+                name=str(call.get("name")),
+                arguments=parse_json_maybe(call.get("arguments")),
+                id=to_text(call.get("id")),
+            )
+            for _, call in sorted(_group_indexed(fields, "tool_calls.").items())
+            if call.get("name") is not None
+        ]
+        if fields.get("role") is None and fields.get("content") is None and not calls:
+            continue
+        messages.append(
+            Message(
+                str(fields.get("role") or "unknown"),
+                to_text(fields.get("content")),
+                calls,
+                tool_call_id=to_text(fields.get("tool_call_id")),
+            )
+        )
+    return messages
+
+
+def messages_from_json(value: Any) -> list[Message]:
+    """GenAI `parts` messages or OpenAI chat messages, as a JSON string or structured value."""
+    parsed = parse_json_maybe(value) if isinstance(value, str) else value
+    if isinstance(parsed, dict) and isinstance(parsed.get("messages"), list):
+        parsed = parsed["messages"]
+    if not isinstance(parsed, list):
+        return []
+    return [message for item in parsed if (message := message_from_dict(item)) is not None]
+
+
+def message_from_dict(item: Any) -> Message | None:
+    """One chat message in OpenAI, GenAI-parts, Anthropic-blocks or LangChain-serialized form."""
+    if not isinstance(item, dict):
+        return None
+    if isinstance(item.get("kwargs"), dict) and item.get("lc"):  # LangChain serialized message
+        kwargs = item["kwargs"]
+        role = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}.get(
+            str(kwargs.get("type", "")), str(kwargs.get("type") or "unknown")
+        )
+        item = {**kwargs, "role": role}
+    role = str(item.get("role") or item.get("type") or "unknown")
+    if role == "human":
+        role = "user"
+    elif role == "ai":
+        role = "assistant"
+    calls: list[ToolCallRequest] = []
+    content = item.get("content")
+    parts = item.get("parts")
+    if isinstance(parts, list):
+        texts = []
+        for part in parts:
+            if not isinstance(part, dict):
+                continue
+            part_type = part.get("type")
+            if part_type == "text":
+                texts.append(str(part.get("content", "")))
+            elif part_type == "tool_call":
+                calls.append(
+                    ToolCallRequest(str(part.get("name")), parse_json_maybe(part.get("arguments")), to_text(part.get("id")))
+                )
+            elif part_type == "tool_call_response":
+                texts.append(to_text(part.get("response", part.get("result"))) or "")
+        content = "\n".join(texts) if texts else None
+    elif isinstance(content, list):  # Anthropic / Responses content blocks
+        texts = []
+        for block in content:
+            if isinstance(block, dict):
+                if block.get("type") in ("tool_use", "function_call"):
+                    calls.append(
+                        ToolCallRequest(
+                            str(block.get("name")),
+                            parse_json_maybe(block.get("input", block.get("arguments"))),
+                            to_text(block.get("id") or block.get("call_id")),
+                        )
+                    )
+                elif block.get("text") is not None:
+                    texts.append(str(block["text"]))
+            elif isinstance(block, str):
+                texts.append(block)
+        content = "\n".join(texts) if texts else None
+    for call in item.get("tool_calls") or []:
+        if not isinstance(call, dict):
+            continue
+        function = call.get("function") if isinstance(call.get("function"), dict) else call
+        name = function.get("name")
+        if name is None:
+            continue
+        arguments = function.get("arguments", function.get("args"))
+        calls.append(ToolCallRequest(str(name), parse_json_maybe(arguments), to_text(call.get("id"))))
+    return Message(
+        role=role,
+        content=to_text(content),
+        tool_calls=calls,
+        tool_call_id=to_text(item.get("tool_call_id")),
+        name=to_text(item.get("name")),
+    )
+
+
+def _parts_text(value: Any) -> str | None:
+    if isinstance(value, list):
+        return "\n".join(str(p.get("content", "")) for p in value if isinstance(p, dict)) or None
+    return to_text(value)
+
+
+def _vercel_messages(attrs: dict[str, Any]) -> tuple[list[Message], list[Message]]:
+    inputs = messages_from_json(attrs.get("ai.prompt.messages"))
+    if not inputs:
+        prompt = parse_json_maybe(attrs.get("ai.prompt"))
+        if isinstance(prompt, dict):
+            inputs = messages_from_json(prompt.get("messages"))
+            if not inputs and prompt.get("prompt"):
+                inputs = [Message("user", to_text(prompt["prompt"]))]
+            if prompt.get("system"):
+                inputs = [Message("system", to_text(prompt["system"]))] + inputs
+    outputs: list[Message] = []
+    text = attrs.get("ai.response.text")
+    raw_calls = parse_json_maybe(attrs.get("ai.response.toolCalls"))
+    calls = []
+    if isinstance(raw_calls, list):
+        for call in raw_calls:
+            if isinstance(call, dict) and call.get("toolName"):
+                arguments = call.get("input", call.get("args"))
+                calls.append(ToolCallRequest(str(call["toolName"]), parse_json_maybe(arguments), to_text(call.get("toolCallId"))))
+    if text is not None or calls:
+        outputs.append(Message("assistant", to_text(text), calls))
+    return inputs, outputs

@@ -1,0 +1,64 @@
+"""Line-by-line JSON reading shared by every JSON Lines format.
+
+A bad line is reported with `file:line` and the rest is still read. A last line without its newline that does
+not parse is the normal state of a file still being written, and is reported as such rather than as garbage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+
+from .result import ParseResult
+from .span import Source, Span
+
+RecordParser = Callable[[Any, Source], list[Span]]
+
+
+def iter_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, stripped line) for every non-blank line."""
+    for number, line in enumerate(data.split(b"\n"), 1):
+        line = line.strip()
+        if line:
+            yield number, line
+
+
+def parse_lines(data: bytes, source_name: str, parse_record: RecordParser, result: ParseResult) -> ParseResult:
+    """Decode each line as JSON and hand it to `parse_record`; collect spans and per-line errors."""
+    last_complete = data.endswith(b"\n")
+    total_lines = data.count(b"\n") + 1
+    spans = result.spans
+    for number, line in iter_lines(data):
+        source = Source(source_name, number)
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if number == total_lines and not last_complete:
+                result.error(str(source), "incomplete last line (is the file still being written?)")
+            else:
+                result.error(str(source), f"not valid JSON: {exc}")
+            continue
+        try:
+            spans.extend(parse_record(record, source))
+        except RecordSkipped as skipped:
+            result.skip(skipped.what)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            result.error(str(source), f"unexpected record shape: {describe(exc)}")
+    return result
+
+
+class RecordSkipped(Exception):
+    """Raised by a record parser for records that are valid but not spans (OTLP metric and log lines)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def describe(exc: BaseException) -> str:
+    """A short, human message for a parse failure inside a record."""
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    return f"{type(exc).__name__}: {exc}"

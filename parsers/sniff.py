@@ -1,0 +1,101 @@
+"""Which format is this input? Decided by content, never by file extension.
+
+Looks at the first bytes (and, for JSON, the first record) and names the parser module that reads it. Gzip is
+recognised by its magic number and unwrapped by the reader before sniffing.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+OTLP_JSON = "otlp-json"
+OTLP_PROTO = "otlp-proto"
+CONSOLE = "otel-console"
+READABLE_SPAN = "otel-js-spans"
+LANGSMITH = "langsmith"
+AGENTS_SDK = "openai-agents"
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def sniff(data: bytes) -> str | None:
+    """The format name for `data`, or None when nothing matches."""
+    head = data.lstrip()[:1]
+    if not head:
+        return None
+    if head in (b"{", b"["):
+        return _sniff_json(data)
+    if is_protobuf(data):
+        return OTLP_PROTO
+    return None
+
+
+def is_protobuf(data: bytes) -> bool:
+    """A binary ExportTraceServiceRequest starts with field 1 (resource_spans, length-delimited): byte 0x0A.
+
+    The collector's proto file exporter writes each message behind a 4-byte big-endian length instead.
+    """
+    if data[:1] == b"\x0a":
+        return True
+    if len(data) > 5:
+        length = int.from_bytes(data[:4], "big")
+        return 0 < length <= len(data) - 4 and data[4:5] == b"\x0a"
+    return False
+
+
+def _sniff_json(data: bytes) -> str | None:
+    stripped = data.lstrip()
+    first_line = stripped.split(b"\n", 1)[0]
+    try:
+        record = orjson.loads(first_line)
+    except orjson.JSONDecodeError:
+        record = None
+    if record is None:
+        head = stripped[:4096]
+        # The SDK console exporter pretty-prints span objects back to back: `"context": {"trace_id": "0x...`.
+        if b'"context"' in head and b'"trace_id"' in head and b'"resourceSpans"' not in head:
+            return CONSOLE
+        try:
+            record = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            return _guess_from_head(head)
+    return classify_record(record)
+
+
+def classify_record(record: object) -> str | None:
+    """Name the format of one decoded JSON record (a line, a document, or the first element of an array)."""
+    if isinstance(record, list):
+        return classify_record(record[0]) if record else None
+    if not isinstance(record, dict):
+        return None
+    keys = record.keys()
+    if {"resourceSpans", "resource_spans", "resourceMetrics", "resourceLogs", "resource_metrics", "resource_logs"} & keys:
+        return OTLP_JSON
+    if ("traceId" in keys or "trace_id" in keys) and ("spanId" in keys or "span_id" in keys):
+        return OTLP_JSON  # a single OTLP span object per line
+    if record.get("object") in ("trace", "trace.span") or "span_data" in keys:
+        return AGENTS_SDK
+    if isinstance(record.get("data"), list) and record["data"] and isinstance(record["data"][0], dict):
+        return AGENTS_SDK if record["data"][0].get("object") in ("trace", "trace.span") else None
+    if "post" in keys or "patch" in keys or "run_type" in keys or "dotted_order" in keys:
+        return LANGSMITH
+    if "spanContext" in keys:
+        return READABLE_SPAN
+    if "context" in keys and isinstance(record.get("context"), dict) and "span_id" in record["context"]:
+        return CONSOLE
+    return None
+
+
+def _guess_from_head(head: bytes) -> str | None:
+    """A document too broken to parse whole: guess from its first keys so the parser can report precisely."""
+    for marker, name in (
+        (b'"resourceSpans"', OTLP_JSON),
+        (b'"resource_spans"', OTLP_JSON),
+        (b'"spanContext"', READABLE_SPAN),
+        (b'"span_data"', AGENTS_SDK),
+        (b'"run_type"', LANGSMITH),
+        (b'"post"', LANGSMITH),
+    ):
+        if marker in head:
+            return name
+    return None

@@ -1,0 +1,194 @@
+"""The normalized span: the one contract every parser returns and everything downstream reads.
+
+Every wire format (OTLP JSON/protobuf, the SDK console exporter, LangSmith runs, OpenAI Agents SDK exports, ...)
+and every attribute vocabulary (OpenInference, OTel GenAI, traceAI, Vercel AI, ...) is reduced to this shape, so
+the store, the analysis, the evaluators and the UI never look at a producer-specific key again. The raw
+attributes stay attached for the detail pane.
+
+Spans are built on hot ingest paths (hundreds of thousands per file), so the classes are slotted and the
+expensive parts (chat messages rebuilt from flattened attributes) are computed on first access only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Step kinds, as plain strings so they serialize and compare cheaply.
+LLM = "llm"
+TOOL = "tool"
+RETRIEVER = "retriever"
+RERANKER = "reranker"
+EMBEDDING = "embedding"
+AGENT = "agent"
+CHAIN = "chain"
+GUARDRAIL = "guardrail"
+EVALUATOR = "evaluator"
+HANDOFF = "handoff"
+OTHER = "other"
+KINDS = (LLM, TOOL, RETRIEVER, RERANKER, EMBEDDING, AGENT, CHAIN, GUARDRAIL, EVALUATOR, HANDOFF, OTHER)
+
+# Span status.
+OK = "ok"
+ERROR = "error"
+UNSET = "unset"
+
+# Normalized stop reasons (design/evaluators.md §8.6). None on non-LLM spans.
+STOP_REASONS = ("stop", "tool_calls", "length", "content_filter", "error", "pause", "other", "missing")
+
+
+@dataclass(slots=True)
+class Tokens:
+    """Token usage of one span. Every field is optional: producers report different subsets."""
+
+    prompt: int | None = None
+    completion: int | None = None
+    total: int | None = None
+    cache_read: int | None = None
+    cache_write: int | None = None
+    reasoning: int | None = None
+
+    def is_empty(self) -> bool:
+        return self.prompt is None and self.completion is None and self.total is None
+
+    def complete_total(self) -> None:
+        """Fill `total` from prompt + completion when the producer left it out (OTel GenAI has no total key)."""
+        if self.total is None and (self.prompt is not None or self.completion is not None):
+            self.total = (self.prompt or 0) + (self.completion or 0)
+
+
+@dataclass(slots=True)
+class SpanEvent:
+    """A timestamped span event; `exception` events carry exception.type/.message/.stacktrace attributes."""
+
+    name: str
+    time_ns: int | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ToolCallRequest:
+    """A tool call an LLM asked for (not its execution): from output messages or a Responses payload."""
+
+    name: str
+    arguments: Any = None  # parsed JSON when it parses, else the raw string
+    id: str | None = None
+
+
+@dataclass(slots=True)
+class Message:
+    """One chat message, normalized across OpenAI, OpenInference, GenAI parts and LangChain shapes."""
+
+    role: str
+    content: str | None = None
+    tool_calls: list[ToolCallRequest] = field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class Source:
+    """Where a record came from, for error reports and the detail pane: `file:line` or a request label."""
+
+    name: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return self.name if self.line is None else f"{self.name}:{self.line}"
+
+
+@dataclass(slots=True)
+class ReadError:
+    """A record that could not be read. Reported with its source, never fatal for the rest of the input."""
+
+    source: str
+    message: str
+
+
+MessagesLoader = Callable[["Span"], tuple[list[Message], list[Message]]]
+
+
+@dataclass(slots=True, eq=False)
+class Span:
+    """One normalized span. Ids are opaque strings (hex lower-cased, `0x` stripped, protobuf bytes as hex)."""
+
+    trace_id: str
+    span_id: str
+    parent_id: str | None = None  # None: a root span
+    name: str = ""
+    kind: str = OTHER
+    start_ns: int | None = None
+    end_ns: int | None = None  # None while the span is still open
+    status: str = UNSET
+    status_message: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    tokens: Tokens | None = None
+    cost_usd: float | None = None  # as reported by the producer; computed cost lives in the analysis
+    tool_name: str | None = None
+    tool_args: Any = None  # parsed when JSON, else the raw text
+    tool_call_id: str | None = None
+    finish_reasons: tuple[str, ...] = ()  # raw strings, in order
+    stop_reason: str | None = None  # normalized (STOP_REASONS); None for non-LLM spans
+    input: str | None = None
+    output: str | None = None
+    graph_step: int | None = None  # LangGraph superstep / Agents SDK turn / agent.trajectory.step
+    graph_node: str | None = None
+    session_id: str | None = None
+    agent_name: str | None = None
+    service: str | None = None
+    retry_attempt: int | None = None  # explicit retry marker (LangChain retry:attempt:N, retry events, resend count)
+    records_finish_reason: bool = True  # False when the producer's format never carries one (Agents SDK export)
+    events: list[SpanEvent] = field(default_factory=list)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    source: Source | None = None
+    _messages: tuple[list[Message], list[Message]] | None = None
+    _messages_loader: MessagesLoader | None = None
+
+    @property
+    def duration_ns(self) -> int | None:
+        if self.start_ns is None or self.end_ns is None:
+            return None
+        return max(0, self.end_ns - self.start_ns)
+
+    @property
+    def is_open(self) -> bool:
+        return self.end_ns is None
+
+    def set_messages(self, input_messages: list[Message], output_messages: list[Message]) -> None:
+        """Parsers that see structured messages (LangSmith, Agents SDK) set them directly."""
+        self._messages = (input_messages, output_messages)
+
+    def set_messages_loader(self, loader: MessagesLoader) -> None:
+        """Parsers whose messages hide in flattened attributes defer the rebuild until someone looks."""
+        self._messages_loader = loader
+
+    def _load_messages(self) -> tuple[list[Message], list[Message]]:
+        if self._messages is None:
+            loader = self._messages_loader
+            self._messages = loader(self) if loader is not None else ([], [])
+            self._messages_loader = None
+        return self._messages
+
+    @property
+    def input_messages(self) -> list[Message]:
+        return self._load_messages()[0]
+
+    @property
+    def output_messages(self) -> list[Message]:
+        return self._load_messages()[1]
+
+    @property
+    def messages(self) -> list[Message]:
+        """The whole transcript the producer recorded: the request's messages then the response's."""
+        inputs, outputs = self._load_messages()
+        return inputs + outputs
+
+    @property
+    def requested_tool_calls(self) -> list[ToolCallRequest]:
+        """Tool calls this (LLM) span's response asked for."""
+        return [call for message in self.output_messages for call in message.tool_calls]
+
+    @property
+    def exception_events(self) -> list[SpanEvent]:
+        return [event for event in self.events if event.name == "exception"]

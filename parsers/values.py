@@ -1,0 +1,108 @@
+"""Ids and timestamps as producers really write them, reduced to one form.
+
+Ids: hex in any case, `0x`-prefixed (SDK console exporter), base64 (protobuf JSON via MessageToDict), raw bytes
+(binary protobuf), UUIDs and prefixed ids (`trace_...`, `span_...`). Hex and base64 ids become lowercase hex so
+one trace written two ways still joins; anything else is kept as the opaque string it is.
+
+Times: nanoseconds as numbers or decimal strings, ISO 8601 with any precision and offset, JS hrtime
+`[seconds, nanos]`, and epoch milliseconds (LangSmith's JS SDK).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timezone
+from typing import Any
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def normalize_id(value: Any) -> str | None:
+    """An id as an opaque string; empty, zero-length or all-zero ids (OTLP's 'no parent') become None."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex() if value and any(value) else None
+    text = str(value).strip()
+    if not text:
+        return None
+    if text[:2] in ("0x", "0X"):
+        text = text[2:]
+    if _HEX.issuperset(text):
+        text = text.lower()
+        return None if not text.strip("0") else text
+    if len(text) in (12, 24) and text.endswith("="):  # base64 of an 8- or 16-byte id
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return text
+        return raw.hex() if any(raw) else None
+    return text
+
+
+def iso_to_ns(text: str) -> int | None:
+    """ISO 8601 -> Unix nanoseconds, keeping all nine fraction digits that datetime would drop."""
+    text = text.strip()
+    if not text:
+        return None
+    fraction_ns = 0
+    head = text
+    dot = text.find(".")
+    if dot != -1:
+        end = dot + 1
+        while end < len(text) and text[end].isdigit():
+            end += 1
+        digits = text[dot + 1 : end]
+        fraction_ns = int((digits + "000000000")[:9]) if digits else 0
+        head = text[:dot] + text[end:]
+    if head.endswith(("Z", "z")):
+        head = head[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(head)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # API datetimes without a zone are UTC
+    seconds = int(moment.timestamp())
+    return seconds * 1_000_000_000 + fraction_ns
+
+
+def to_ns(value: Any) -> int | None:
+    """Any timestamp form -> Unix nanoseconds (None when absent, zero or unreadable)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (list, tuple)) and len(value) == 2:  # JS hrtime [seconds, nanos]
+        try:
+            return int(value[0]) * 1_000_000_000 + int(value[1]) or None
+        except (TypeError, ValueError):
+            return None
+    if isinstance(value, (int, float)):
+        return _number_to_ns(value)
+    text = str(value).strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return _number_to_ns(int(text))
+    return iso_to_ns(text)
+
+
+def _number_to_ns(number: float) -> int | None:
+    """Guess the unit from the magnitude: ns (>1e17), us (>1e14), ms (>1e11), else seconds."""
+    if number <= 0:
+        return None
+    if number > 1e17:
+        return int(number)
+    if number > 1e14:
+        return int(number * 1_000)
+    if number > 1e11:
+        return int(number * 1_000_000)
+    return int(number * 1_000_000_000)
+
+
+def ns_to_iso(ns: int | None) -> str | None:
+    """Unix nanoseconds -> ISO 8601 UTC with microseconds, for reports."""
+    if ns is None:
+        return None
+    moment = datetime.fromtimestamp(ns / 1_000_000_000, tz=timezone.utc)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
