@@ -614,7 +614,16 @@ def retry_attempt_from_tags(tags: Any) -> int | None:
 
 def messages_from_attributes(span: Span) -> tuple[list[Message], list[Message]]:
     """Rebuild the request and response messages from whichever vocabulary recorded them."""
-    attrs = span.attributes
+    inputs, outputs = _messages_from_attribute_keys(span.attributes)
+    if not any(m.content or m.tool_calls for m in outputs) and span.output:
+        # traceAI records only the output role; the answer and its tool calls live in the output payload.
+        from_payload = messages_from_payload(parse_json_maybe(span.output))
+        if from_payload:
+            outputs = from_payload
+    return inputs, outputs
+
+
+def _messages_from_attribute_keys(attrs: dict[str, Any]) -> tuple[list[Message], list[Message]]:
     for input_prefix, output_prefix in FLAT_MESSAGE_PREFIXES:
         inputs = _flat_messages(attrs, input_prefix)
         outputs = _flat_messages(attrs, output_prefix)
@@ -632,6 +641,29 @@ def messages_from_attributes(span: Span) -> tuple[list[Message], list[Message]]:
     if inputs or outputs:
         return inputs, outputs
     return _vercel_messages(attrs)
+
+
+def messages_from_payload(payload: Any) -> list[Message]:
+    """Response messages inside an output payload: LangChain `LLMResult`, OpenAI chat completion, or a message."""
+    if not isinstance(payload, dict):
+        return []
+    generations = payload.get("generations")
+    if isinstance(generations, list):
+        messages = []
+        for group in generations:
+            for generation in group if isinstance(group, list) else [group]:
+                if isinstance(generation, dict) and isinstance(generation.get("message"), dict):
+                    message = message_from_dict(generation["message"])
+                    if message is not None:
+                        messages.append(message)
+        return messages
+    choices = payload.get("choices")
+    if isinstance(choices, list):
+        return [m for c in choices if isinstance(c, dict) and (m := message_from_dict(c.get("message"))) is not None]
+    if payload.get("role") or payload.get("lc"):
+        message = message_from_dict(payload)
+        return [message] if message is not None else []
+    return []
 
 
 def _group_indexed(attrs: dict[str, Any], prefix: str) -> dict[int, dict[str, Any]]:

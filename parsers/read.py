@@ -69,7 +69,12 @@ def parse_bytes(data: bytes, source_name: str, format_name: str | None = None) -
     if name is None:
         result.error(source_name, "unrecognised format: not OTLP JSON/protobuf, console exporter, LangSmith or Agents SDK")
         return result
-    parsed = parser_for(name).parse(payload, source_name)
+    try:
+        parsed = parser_for(name).parse(payload, source_name)
+    except Exception as exc:  # noqa: BLE001 - a parser bug must cost one input, never the whole run
+        result.format = name
+        result.error(source_name, f"could not be read as {name}: {type(exc).__name__}: {exc}")
+        return result
     parsed.errors[:0] = result.errors
     return parsed
 

@@ -1,0 +1,101 @@
+"""Stop-reason findings of design/evaluators.md §8.6, per LLM call.
+
+The terminal LLM call (the last one of a finished trace) is judged strictly: a truncated, filtered, failed or
+missing stop reason there is what the user saw. Earlier calls get warnings. While a trace is still running no
+call is terminal yet, so live views do not flag a call that is merely the latest so far.
+
+Some producers never record finish reasons at all (the OpenAI Agents SDK's own export); their missing reasons are
+reported as info, naming the cause, instead of flooding every trace with critical findings.
+"""
+
+from __future__ import annotations
+
+from parsers.span import LLM, TOOL, Span
+
+from .findings import CRITICAL, INFO, WARN, Finding
+
+_ABNORMAL = {
+    "length": ("stop_reason.truncated", "was cut off by the token limit (finish reason {raw})"),
+    "content_filter": ("stop_reason.filtered", "was stopped by a content filter (finish reason {raw})"),
+    "error": ("stop_reason.provider_error", "ended with a provider error (finish reason {raw})"),
+    "pause": ("stop_reason.paused", "paused mid-turn (finish reason {raw})"),
+}
+
+
+def stop_reason_findings(llm_calls: list[Span], ordered: list[Span], trace_finished: bool) -> list[Finding]:
+    findings: list[Finding] = []
+    if not llm_calls:
+        return findings
+    terminal = llm_calls[-1] if trace_finished else None
+    position = {span.span_id: index for index, span in enumerate(ordered)}
+    for span in llm_calls:
+        is_terminal = span is terminal
+        severity = CRITICAL if is_terminal else WARN
+        where = f"{'final' if is_terminal else 'intermediate'} LLM call {_label(span)}"
+        reason = span.stop_reason or "missing"
+        raw = span.finish_reasons[0] if span.finish_reasons else None
+
+        if reason == "missing":
+            if not span.records_finish_reason:
+                findings.append(
+                    Finding("stop_reason.missing", INFO, f"{where} has no finish reason (this producer never exports one)", span.span_id)
+                )
+            else:
+                findings.append(Finding("stop_reason.missing", severity, f"{where} has no finish reason", span.span_id))
+            continue
+        requested = span.requested_tool_calls
+        if reason == "length" and requested:
+            findings.append(
+                Finding(
+                    "stop_reason.truncated_tool_args",
+                    CRITICAL,
+                    f"{where} requested {len(requested)} tool call(s) but was cut off by the token limit: arguments may be incomplete",
+                    span.span_id,
+                )
+            )
+            continue
+        if reason in _ABNORMAL:
+            code, text = _ABNORMAL[reason]
+            findings.append(Finding(code, severity, f"{where} {text.format(raw=raw)}", span.span_id))
+            continue
+        has_output = bool(span.output_messages)
+        if reason == "tool_calls":
+            if is_terminal and not _followed_by_step(span, ordered, position):
+                findings.append(
+                    Finding(
+                        "stop_reason.dangling_tool_call",
+                        CRITICAL,
+                        f"{where} asked for tool calls but nothing ran after it",
+                        span.span_id,
+                    )
+                )
+            elif has_output and not requested:
+                findings.append(
+                    Finding("stop_reason.inconsistent", WARN, f"{where} reports {raw!r} but its output has no tool call", span.span_id)
+                )
+        elif reason == "stop" and has_output:
+            if requested:
+                findings.append(
+                    Finding(
+                        "stop_reason.inconsistent",
+                        INFO,
+                        f"{where} requested tool calls but reports {raw!r} (some providers do)",
+                        span.span_id,
+                    )
+                )
+            elif not any((m.content or "").strip() for m in span.output_messages):
+                findings.append(Finding("stop_reason.empty_stop", WARN, f"{where} stopped normally with an empty answer", span.span_id))
+    return findings
+
+
+def _followed_by_step(span: Span, ordered: list[Span], position: dict[str, int]) -> bool:
+    """Did any tool execution or LLM call start after this one?"""
+    for later in ordered[position[span.span_id] + 1 :]:
+        if later.kind in (TOOL, LLM) and later is not span:
+            return True
+    return False
+
+
+def _label(span: Span) -> str:
+    model = f", {span.model}" if span.model else ""
+    return f"(span {span.span_id[:8]}{model})"

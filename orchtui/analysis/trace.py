@@ -1,0 +1,245 @@
+"""Everything the engine knows about one trace at one version: tree, totals, route, retries, findings.
+
+`analyze` is pure (snapshot in, TraceAnalysis out); `Analyzer` caches results per (trace id, version) so a live
+store only re-analyses the traces that changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from parsers.span import AGENT, CHAIN, EMBEDDING, ERROR, GUARDRAIL, HANDOFF, LLM, OK, RETRIEVER, TOOL, UNSET, Span, Tokens
+from parsers.values import ns_to_iso
+
+from ..store import SpanStore, TraceSnapshot
+from .calls import ToolCall, llm_calls, tool_calls
+from .cost import span_cost
+from .efficiency import redundant_calls, tool_error_findings
+from .findings import WARN, Finding, worst
+from .loops import detect_loops
+from .retries import retry_attempts, retry_findings
+from .stop_reasons import stop_reason_findings
+from .tree import StepTree, build_tree
+
+# Kinds whose failure means the run failed (a tool or LLM error may have been recovered from).
+RUN_LEVEL_KINDS = (AGENT, CHAIN, GUARDRAIL)
+STOP_REASON_PROBLEMS = ("missing", "length", "content_filter", "error", "pause")
+
+# Flag names shown in lists and used by quick filters.
+FLAG_LOOP = "loop"
+FLAG_STOP = "stop_reason"
+FLAG_ERROR = "error"
+FLAG_RETRY = "retry"
+
+
+@dataclass(slots=True)
+class TraceAnalysis:
+    trace_id: str
+    version: int
+    tree: StepTree
+    name: str
+    service: str | None
+    start_ns: int | None
+    end_ns: int | None
+    in_progress: bool
+    status: str
+    llm_calls: list[Span]
+    tool_calls: list[ToolCall]
+    tokens: Tokens
+    cost_usd: float | None
+    cost_complete: bool  # False when some LLM call could not be priced
+    span_costs: dict[str, float]
+    stop_reason: str | None
+    retry_attempts: dict[str, int]
+    route: list[str]
+    findings: list[Finding] = field(default_factory=list)
+    findings_by_span: dict[str, list[Finding]] = field(default_factory=dict)
+
+    @property
+    def span_count(self) -> int:
+        return len(self.tree.spans)
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.start_ns is None or self.end_ns is None:
+            return None
+        return round((self.end_ns - self.start_ns) / 1e6, 3)
+
+    @property
+    def retries(self) -> int:
+        return len(self.retry_attempts)
+
+    @property
+    def flags(self) -> set[str]:
+        flags = set()
+        for finding in self.findings:
+            if finding.severity == "info":
+                continue
+            family = finding.code.split(".", 1)[0]
+            if family == "loop":
+                flags.add(FLAG_LOOP)
+            elif family == "stop_reason":
+                flags.add(FLAG_STOP)
+            elif family == "tool":
+                flags.add(FLAG_ERROR)
+        if self.status == ERROR:
+            flags.add(FLAG_ERROR)
+        if self.retry_attempts:
+            flags.add(FLAG_RETRY)
+        return flags
+
+    @property
+    def severity(self) -> str | None:
+        return worst(self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        """The per-trace object of the `check --json` contract (architecture.md)."""
+        return {
+            "trace_id": self.trace_id,
+            "name": self.name,
+            "service": self.service,
+            "start": ns_to_iso(self.start_ns),
+            "duration_ms": self.duration_ms,
+            "spans": self.span_count,
+            "llm_calls": len(self.llm_calls),
+            "tool_calls": sum(1 for call in self.tool_calls if call.kind == TOOL),
+            "status": self.status,
+            "tokens": {"prompt": self.tokens.prompt, "completion": self.tokens.completion, "total": self.tokens.total},
+            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 8),
+            "stop_reason": self.stop_reason,
+            "retries": self.retries,
+            "route": self.route,
+            "findings": [finding.to_json() for finding in self.findings],
+        }
+
+
+def analyze(snapshot: TraceSnapshot) -> TraceAnalysis:
+    tree = build_tree(snapshot.spans)
+    ordered = tree.ordered
+    root = tree.root
+    llms = llm_calls(ordered)
+    calls = tool_calls(ordered)
+    in_progress = root is None or root.end_ns is None or bool(tree.orphans and not tree.roots)
+    status = _trace_status(root, ordered)
+
+    start_ns = min((s.start_ns for s in ordered if s.start_ns is not None), default=None)
+    if root is not None and root.end_ns is not None and root.start_ns is not None and not tree.orphans:
+        end_ns = max(root.end_ns, max((s.end_ns for s in ordered if s.end_ns is not None), default=root.end_ns))
+    else:
+        end_ns = max((s.end_ns for s in ordered if s.end_ns is not None), default=None)
+
+    tokens, costs, cost_complete = _totals(ordered)
+    attempts = retry_attempts(ordered)
+
+    findings: list[Finding] = []
+    findings += detect_loops([c for c in calls if c.kind in (TOOL, RETRIEVER, HANDOFF)], ordered)
+    findings += stop_reason_findings(llms, ordered, trace_finished=not in_progress)
+    findings += tool_error_findings(calls, trace_failed=status == ERROR)
+    findings += retry_findings(ordered, attempts)
+    findings += redundant_calls(calls)
+    if tree.orphans:
+        findings.append(
+            Finding(
+                "trace.orphan_spans",
+                WARN,
+                f"{len(tree.orphans)} span(s) whose parent never arrived (shown under a placeholder)",
+                tree.orphans[0],
+                evidence={"span_ids": list(tree.orphans)},
+            )
+        )
+    if tree.cycle_members:
+        findings.append(
+            Finding(
+                "trace.parent_cycle",
+                WARN,
+                f"parent links form a cycle; {len(tree.cycle_members)} span(s) detached to break it",
+                tree.cycle_members[0],
+            )
+        )
+    by_span: dict[str, list[Finding]] = {}
+    for finding in findings:
+        for span_id in finding.evidence.get("span_ids", [finding.span_id]) if finding.code.startswith("loop.") else [finding.span_id]:
+            if span_id is not None:
+                by_span.setdefault(span_id, []).append(finding)
+
+    return TraceAnalysis(
+        trace_id=snapshot.trace_id,
+        version=snapshot.version,
+        tree=tree,
+        name=root.name if root is not None else "(no spans)",
+        service=next((s.service for s in ordered if s.service), None),
+        start_ns=start_ns,
+        end_ns=end_ns,
+        in_progress=in_progress,
+        status=status,
+        llm_calls=llms,
+        tool_calls=calls,
+        tokens=tokens,
+        cost_usd=sum(costs.values()) if costs else None,
+        cost_complete=cost_complete,
+        span_costs=costs,
+        stop_reason=llms[-1].stop_reason if llms else None,
+        retry_attempts=attempts,
+        route=[c.name for c in calls if c.executed],
+        findings=findings,
+        findings_by_span=by_span,
+    )
+
+
+def _trace_status(root: Span | None, ordered: list[Span]) -> str:
+    """Error when the root or a run-level span (agent, chain, guardrail turn) failed; else the root's status."""
+    if root is not None and root.status == ERROR:
+        return ERROR
+    if any(span.status == ERROR and span.kind in RUN_LEVEL_KINDS for span in ordered):
+        return ERROR
+    if root is None:
+        return UNSET
+    return OK if root.status == OK else root.status
+
+
+def _totals(ordered: list[Span]) -> tuple[Tokens, dict[str, float], bool]:
+    """Sum tokens and cost over model calls only: wrapper spans often repeat their children's usage."""
+    total = Tokens()
+    costs: dict[str, float] = {}
+    complete = True
+    for span in ordered:
+        if span.kind not in (LLM, EMBEDDING):
+            continue
+        tokens = span.tokens
+        if tokens is not None:
+            for name in ("prompt", "completion", "total", "cache_read", "cache_write", "reasoning"):
+                value = getattr(tokens, name)
+                if value is not None:
+                    setattr(total, name, (getattr(total, name) or 0) + value)
+        cost = span_cost(span)
+        if cost is not None:
+            costs[span.span_id] = cost
+        elif tokens is not None and not tokens.is_empty():
+            complete = False
+    return total, costs, complete
+
+
+class Analyzer:
+    """Analyses a store's traces, caching per (trace id, version): unchanged traces are never redone."""
+
+    def __init__(self, store: SpanStore) -> None:
+        self.store = store
+        self._cache: dict[str, TraceAnalysis] = {}
+
+    def get(self, trace_id: str) -> TraceAnalysis | None:
+        version = self.store.version(trace_id)
+        if version is None:
+            self._cache.pop(trace_id, None)
+            return None
+        cached = self._cache.get(trace_id)
+        if cached is not None and cached.version == version:
+            return cached
+        snapshot = self.store.snapshot(trace_id)
+        if snapshot is None:
+            return None
+        result = self._cache[trace_id] = analyze(snapshot)
+        return result
+
+    def all(self) -> list[TraceAnalysis]:
+        return [a for trace_id in self.store.trace_ids() if (a := self.get(trace_id)) is not None]

@@ -1,0 +1,147 @@
+"""The `check` report: the stable JSON document (architecture.md) and the human-readable tables.
+
+Rich is imported only to draw tables, so `check --json` in CI never loads it. Every piece of trace text goes
+through `printable` and into `rich.text.Text` (never a markup string): trace text is data.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import IO, Any
+
+from parsers.span import ReadError
+
+from .analysis import TraceAnalysis
+from .analysis.findings import SEVERITY_RANK
+from .textsafe import printable
+
+JSON_VERSION = 1
+
+FLAG_LABELS = {"error": "ERR", "loop": "LOOP", "stop_reason": "STOP", "retry": "RETRY"}
+SEVERITY_STYLES = {"critical": "bold red", "warn": "yellow", "info": "dim"}
+
+
+def sort_traces(analyses: list[TraceAnalysis]) -> list[TraceAnalysis]:
+    return sorted(analyses, key=lambda a: (a.start_ns if a.start_ns is not None else 0, a.trace_id))
+
+
+def check_document(analyses: list[TraceAnalysis], errors: list[ReadError]) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "traces": [analysis.to_json() for analysis in sort_traces(analyses)],
+        "errors": [{"source": error.source, "message": error.message} for error in errors],
+    }
+
+
+def exceeds(analyses: list[TraceAnalysis], fail_on: str) -> bool:
+    """Is there a finding at or above `fail_on`?"""
+    rank = SEVERITY_RANK[fail_on]
+    return any(SEVERITY_RANK[f.severity] >= rank for a in analyses for f in a.findings)
+
+
+def source_of(analysis: TraceAnalysis) -> str:
+    """The file a trace was read from (its root's, else its first span's)."""
+    root = analysis.tree.root
+    spans = [root] if root is not None else analysis.tree.ordered[:1]
+    source = spans[0].source if spans and spans[0] is not None else None
+    return source.name if source is not None else "(unknown source)"
+
+
+def format_duration(ms: float | None) -> str:
+    if ms is None:
+        return "…"
+    if ms < 1000:
+        return f"{ms:.0f}ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.2f}s"
+    return f"{ms / 60_000:.1f}m"
+
+
+def format_cost(cost: float | None, complete: bool = True) -> str:
+    if cost is None:
+        return "–"
+    if cost >= 100:
+        text = f"${cost:,.0f}"
+    elif cost >= 0.01 or cost == 0:
+        text = f"${cost:.4f}"
+    else:
+        text = f"${cost:.6f}"
+    return text if complete else f"≥{text}"
+
+
+def format_tokens(prompt: int | None, completion: int | None) -> str:
+    if prompt is None and completion is None:
+        return "–"
+    return f"{prompt or 0:,}/{completion or 0:,}"
+
+
+def print_tables(analyses: list[TraceAnalysis], errors: list[ReadError], skipped: dict[str, int], out: IO[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=out, highlight=False)
+    if not console.is_terminal:
+        console.width = 120  # piped output (CI logs): wide enough for a row per trace
+    by_file: dict[str, list[TraceAnalysis]] = defaultdict(list)
+    for analysis in sort_traces(analyses):
+        by_file[source_of(analysis)].append(analysis)
+
+    for source, traces in by_file.items():
+        table = Table(title=Text(printable(source, single_line=True), style="bold"), title_justify="left", expand=False)
+        for column, justify in (
+            ("trace", "left"),
+            ("spans", "right"),
+            ("duration", "right"),
+            ("tokens in/out", "right"),
+            ("cost", "right"),
+            ("stop", "left"),
+            ("flags", "left"),
+        ):
+            table.add_column(column, justify=justify, no_wrap=True, min_width=24 if column == "trace" else None)
+        for analysis in traces:
+            flags = Text()
+            for flag in ("error", "loop", "stop_reason", "retry"):
+                if flag in analysis.flags:
+                    flags.append(FLAG_LABELS[flag] + " ", style="bold red" if flag in ("error", "loop") else "yellow")
+            name = Text(("● " if analysis.in_progress else "") + printable(analysis.name, single_line=True))
+            table.add_row(
+                name,
+                str(analysis.span_count),
+                format_duration(analysis.duration_ms),
+                format_tokens(analysis.tokens.prompt, analysis.tokens.completion),
+                format_cost(analysis.cost_usd, analysis.cost_complete),
+                Text(analysis.stop_reason or "–"),
+                flags,
+            )
+        console.print(table)
+        for analysis in traces:
+            shown = sorted(analysis.findings, key=lambda f: -SEVERITY_RANK[f.severity])
+            if not shown:
+                continue
+            console.print(Text(f"  {printable(analysis.name, single_line=True)} ({analysis.trace_id[:16]})", style="bold"))
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(width=3)
+            grid.add_column(no_wrap=True)
+            grid.add_column(no_wrap=True)
+            grid.add_column(overflow="fold")
+            for finding in shown:
+                grid.add_row(
+                    "",
+                    Text(finding.severity, style=SEVERITY_STYLES[finding.severity]),
+                    Text(finding.code, style="cyan"),
+                    Text(printable(finding.message, single_line=True)),
+                )
+            console.print(grid)
+        console.print()
+
+    if not analyses:
+        console.print(Text("No traces found.", style="yellow"))
+    if skipped:
+        console.print(Text("Skipped (not traces): " + ", ".join(f"{n} {what}" for what, n in skipped.items()), style="dim"))
+    if errors:
+        console.print(Text(f"{len(errors)} record(s) could not be read:", style="bold yellow"))
+        for error in errors[:50]:
+            console.print(Text(f"  {printable(error.source, True)}: {printable(error.message, True)}"))
+        if len(errors) > 50:
+            console.print(Text(f"  … and {len(errors) - 50} more (use --json for all)", style="dim"))

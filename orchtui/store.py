@@ -1,0 +1,131 @@
+"""The span store: traces assembled from spans that arrive in any order, in any number of batches.
+
+Sources (file readers, followers, the OTLP receiver) call `add` from any thread; readers (the CLI, the UI, the
+evaluators) take consistent snapshots with `snapshot`. Each trace carries a version that changes whenever one of
+its spans is added or replaced, so analysis results can be cached per (trace, version) and recomputed only for
+traces that changed.
+
+Memory is bounded by whole-trace eviction: past `max_spans`, the traces updated least recently go first, and the
+number evicted is kept so the UI can show it. Evicting whole traces (never single spans) keeps every trace that is
+shown internally consistent.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from parsers.span import ReadError, Span
+
+
+@dataclass(slots=True)
+class TraceRecord:
+    """The spans of one trace as stored, plus bookkeeping for change detection and eviction."""
+
+    trace_id: str
+    spans: dict[str, Span] = field(default_factory=dict)
+    version: int = 0
+    updated: int = 0  # store tick of the last change: eviction order
+    duplicates: int = 0  # spans that arrived again with an id already present (the newer copy wins)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSnapshot:
+    """An immutable view of one trace at one version, safe to analyse off the ingest thread."""
+
+    trace_id: str
+    version: int
+    spans: tuple[Span, ...]
+    duplicates: int = 0
+
+
+class SpanStore:
+    """Thread-safe trace assembly. `add` returns the ids of the traces it changed."""
+
+    def __init__(self, max_spans: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._traces: dict[str, TraceRecord] = {}
+        self._tick = 0
+        self._span_count = 0
+        self._max_spans = max_spans
+        self.errors: list[ReadError] = []
+        self.skipped: dict[str, int] = {}
+        self.evicted_traces = 0
+        self.evicted_spans = 0
+
+    # -- writing ---------------------------------------------------------------------------------------------------
+
+    def add(self, spans: Iterable[Span]) -> set[str]:
+        changed: set[str] = set()
+        with self._lock:
+            self._tick += 1
+            tick = self._tick
+            traces = self._traces
+            for span in spans:
+                record = traces.get(span.trace_id)
+                if record is None:
+                    record = traces[span.trace_id] = TraceRecord(span.trace_id)
+                previous = record.spans.get(span.span_id)
+                if previous is None:
+                    self._span_count += 1
+                elif previous is not span:
+                    record.duplicates += 1
+                record.spans[span.span_id] = span
+                if record.updated != tick:
+                    record.updated = tick
+                    record.version += 1
+                    changed.add(span.trace_id)
+            if self._max_spans is not None and self._span_count > self._max_spans:
+                self._evict(protect=changed)
+        return changed
+
+    def add_errors(self, errors: Iterable[ReadError], skipped: dict[str, int] | None = None) -> None:
+        with self._lock:
+            self.errors.extend(errors)
+            for what, count in (skipped or {}).items():
+                self.skipped[what] = self.skipped.get(what, 0) + count
+
+    def _evict(self, protect: set[str]) -> None:
+        """Drop least recently updated traces until under the bound (never the ones just changed)."""
+        assert self._max_spans is not None
+        for record in sorted(self._traces.values(), key=lambda r: r.updated):
+            if self._span_count <= self._max_spans:
+                break
+            if record.trace_id in protect:
+                continue
+            del self._traces[record.trace_id]
+            self._span_count -= len(record.spans)
+            self.evicted_traces += 1
+            self.evicted_spans += len(record.spans)
+
+    # -- reading ---------------------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._traces)
+
+    @property
+    def span_count(self) -> int:
+        return self._span_count
+
+    def trace_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._traces)
+
+    def version(self, trace_id: str) -> int | None:
+        record = self._traces.get(trace_id)
+        return None if record is None else record.version
+
+    def snapshot(self, trace_id: str) -> TraceSnapshot | None:
+        with self._lock:
+            record = self._traces.get(trace_id)
+            if record is None:
+                return None
+            return TraceSnapshot(record.trace_id, record.version, tuple(record.spans.values()), record.duplicates)
+
+    def snapshots(self) -> list[TraceSnapshot]:
+        with self._lock:
+            return [
+                TraceSnapshot(r.trace_id, r.version, tuple(r.spans.values()), r.duplicates)
+                for r in self._traces.values()
+            ]
