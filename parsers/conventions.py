@@ -128,9 +128,10 @@ TOOL_ARGS_KEYS = (
     "ai.toolCall.args",
     "input.value",
     "traceloop.entity.input",
+    "input",
 )
 TOOL_CALL_ID_KEYS = ("tool_call.id", "tool.id", "gen_ai.tool.call.id", "ai.toolCall.id")
-INPUT_KEYS = ("input.value", "ai.prompt", "traceloop.entity.input", "gen_ai.prompt", "gen_ai.input.messages")
+INPUT_KEYS = ("input.value", "ai.prompt", "traceloop.entity.input", "gen_ai.prompt", "gen_ai.input.messages", "input")
 OUTPUT_KEYS = (
     "output.value",
     "gen_ai.tool.call.result",
@@ -140,6 +141,7 @@ OUTPUT_KEYS = (
     "traceloop.entity.output",
     "gen_ai.completion",
     "gen_ai.output.messages",
+    "output",
 )
 SESSION_KEYS = ("session.id", "gen_ai.conversation.id", "langfuse.session.id", "langsmith.trace.session_id")
 AGENT_NAME_KEYS = ("agent.name", "gen_ai.agent.name")
@@ -615,6 +617,8 @@ def retry_attempt_from_tags(tags: Any) -> int | None:
 def messages_from_attributes(span: Span) -> tuple[list[Message], list[Message]]:
     """Rebuild the request and response messages from whichever vocabulary recorded them."""
     inputs, outputs = _messages_from_attribute_keys(span.attributes)
+    if not inputs and span.input:
+        inputs = messages_from_json(span.input)
     if not any(m.content or m.tool_calls for m in outputs) and span.output:
         # traceAI records only the output role; the answer and its tool calls live in the output payload.
         from_payload = messages_from_payload(parse_json_maybe(span.output))
@@ -640,6 +644,11 @@ def _messages_from_attribute_keys(attrs: dict[str, Any]) -> tuple[list[Message],
     outputs = _openllmetry_messages(attrs, OPENLLMETRY_MESSAGE_PREFIXES[1])
     if inputs or outputs:
         return inputs, outputs
+    # Deprecated GenAI: whole conversations as JSON strings in gen_ai.prompt / gen_ai.completion.
+    inputs = messages_from_json(attrs.get("gen_ai.prompt"))
+    outputs = messages_from_payload(parse_json_maybe(attrs.get("gen_ai.completion")))
+    if inputs or outputs:
+        return inputs, outputs
     return _vercel_messages(attrs)
 
 
@@ -663,6 +672,8 @@ def messages_from_payload(payload: Any) -> list[Message]:
     if payload.get("role") or payload.get("lc"):
         message = message_from_dict(payload)
         return [message] if message is not None else []
+    if isinstance(payload.get("text"), str):  # OpenInference's `{"text", "finish_reason"}` completion
+        return [Message("assistant", payload["text"])]
     return []
 
 
@@ -747,7 +758,8 @@ def messages_from_json(value: Any) -> list[Message]:
         parsed = parsed["messages"]
     if not isinstance(parsed, list):
         return []
-    return [message for item in parsed if (message := message_from_dict(item)) is not None]
+    items = [inner for item in parsed for inner in (item if isinstance(item, list) else [item])]
+    return [message for item in items if (message := message_from_dict(item)) is not None]
 
 
 def message_from_dict(item: Any) -> Message | None:

@@ -1,0 +1,138 @@
+"""The attribute normalizer: one LLM call written in three vocabularies must read the same."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from parsers.conventions import apply_attributes, finish_reasons_from_payload, normalize_stop_reason
+from parsers.span import Span
+from tests.conftest import DATA
+
+VOCABULARIES = [
+    "openinference_client_span_tool_calls.json",
+    "otel_genai_client_span_tool_calls.json",
+    "otel_genai_deprecated_client_span_tool_calls.json",
+]
+
+
+def normalized(attrs: dict, name: str = "chat") -> Span:
+    span = Span(trace_id="t", span_id="s", name=name)
+    apply_attributes(span, attrs)
+    return span
+
+
+def fixture(name: str) -> dict:
+    return json.loads((DATA / "openinference" / name).read_text())
+
+
+@pytest.mark.parametrize("name", VOCABULARIES)
+def test_the_same_call_normalizes_the_same_in_every_vocabulary(name):
+    span = normalized(fixture(name))
+    assert span.kind == "llm"
+    assert span.model in ("gpt-4-0613", "gpt-4")  # OpenInference names the response model only
+    assert span.provider == "openai"
+    assert (span.tokens.prompt, span.tokens.completion, span.tokens.total) == (97, 52, 149)
+    assert span.finish_reasons == ("stop",) and span.stop_reason == "stop"
+    roles = [m.role for m in span.input_messages]
+    assert roles == ["user", "assistant", "tool"]
+    assert span.input_messages[0].content == "Weather in Paris?"
+    (call,) = span.input_messages[1].tool_calls
+    assert (call.name, call.arguments, call.id) == ("get_weather", {"location": "Paris"}, "1234")
+    assert span.output_messages[0].role == "assistant"
+    assert "rainy" in span.output_messages[0].content
+
+
+def test_genai_prefers_the_response_model():
+    assert normalized(fixture("otel_genai_client_span_tool_calls.json")).model == "gpt-4-0613"
+
+
+def test_input_output_only_span_rebuilds_messages_from_the_payloads():
+    span = normalized(fixture("openinference_client_span_input_output_only.json"))
+    assert [m.role for m in span.input_messages] == ["user", "assistant", "tool"]
+    assert span.output_messages[0].content.startswith("The weather in Paris")
+    assert span.stop_reason == "stop"
+
+
+def test_genai_tool_execution_span():
+    span = normalized(fixture("otel_genai_tool_execution_span.json"), name="execute_tool get_weather")
+    assert span.kind == "tool"
+    assert span.tool_name == "get_weather"
+    assert span.tool_call_id == "1234"
+    assert span.tool_args == {"city": "New York"}
+    assert "sunny" in span.output
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("stop", "stop"), ("end_turn", "stop"), ("STOP", "stop"), ("stop_sequence", "stop"), ("complete", "stop"),
+        ("tool_calls", "tool_calls"), ("function_call", "tool_calls"), ("tool_use", "tool_calls"),
+        ("length", "length"), ("max_tokens", "length"), ("MAX_TOKENS", "length"),
+        ("model_context_window_exceeded", "length"), ("content_filter", "content_filter"), ("refusal", "content_filter"),
+        ("SAFETY", "content_filter"), ("RECITATION", "content_filter"), ("guardrail_intervened", "content_filter"),
+        ("pause_turn", "pause"), ("error", "error"), (None, "missing"), ("", "missing"), ("[]", "missing"),
+        ("something_new", "other"),
+    ],
+)
+def test_stop_reason_normalization(raw, expected):
+    assert normalize_stop_reason(raw) == expected
+
+
+def test_finish_reasons_from_output_payloads():
+    langchain = {"generations": [[{"generation_info": None, "message": {"lc": 1, "kwargs": {"response_metadata": {"finish_reason": "length"}}}}]]}
+    assert finish_reasons_from_payload(langchain) == ("length",)
+    assert finish_reasons_from_payload({"generations": [[{"generation_info": {"finish_reason": "stop"}}]]}) == ("stop",)
+    assert finish_reasons_from_payload({"choices": [{"finish_reason": "tool_calls"}, {"finish_reason": "stop"}]}) == ("tool_calls", "stop")
+    assert finish_reasons_from_payload({"role": "assistant", "stop_reason": "end_turn"}) == ("end_turn",)
+    assert finish_reasons_from_payload({"candidates": [{"finishReason": "SAFETY"}]}) == ("SAFETY",)
+    assert finish_reasons_from_payload({"object": "response", "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}) == ("max_output_tokens",)
+    assert finish_reasons_from_payload("plain text") == ()
+
+
+def test_finish_reason_attribute_forms():
+    assert normalized({"gen_ai.operation.name": "chat", "gen_ai.response.finish_reasons": ["stop", "length"]}).finish_reasons == ("stop", "length")
+    # LangSmith's OTel export joins the array with commas
+    assert normalized({"langsmith.span.kind": "llm", "gen_ai.response.finish_reasons": "tool_calls,stop"}).finish_reasons == ("tool_calls", "stop")
+    assert normalized({"ai.operationId": "ai.generateText.doGenerate", "ai.response.finishReason": "tool-calls"}).stop_reason == "tool_calls"
+
+
+def test_numbers_as_strings_and_computed_total():
+    span = normalized({"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": "12", "gen_ai.usage.output_tokens": 3.0})
+    assert (span.tokens.prompt, span.tokens.completion, span.tokens.total) == (12, 3, 15)
+
+
+def test_kinds_across_vocabularies():
+    cases = {
+        ("openinference.span.kind", "RETRIEVER"): "retriever",
+        ("gen_ai.span.kind", "TOOL"): "tool",
+        ("fi.span.kind", "AGENT"): "agent",
+        ("gen_ai.operation.name", "invoke_agent"): "agent",
+        ("gen_ai.operation.name", "embeddings"): "embedding",
+        ("langsmith.span.kind", "llm"): "llm",
+        ("traceloop.span.kind", "workflow"): "chain",
+        ("openinference.span.kind", "GUARDRAIL"): "guardrail",
+    }
+    for (key, value), kind in cases.items():
+        assert normalized({key: value}).kind == kind, (key, value)
+    handoff = normalized({"openinference.span.kind": "TOOL", "input.value": "triage"}, name="handoff to billing_agent")
+    assert handoff.kind == "handoff"
+
+
+def test_langgraph_position_from_top_level_or_metadata_json_and_trajectory_step():
+    top = normalized({"gen_ai.span.kind": "CHAIN", "langgraph_step": "3", "langgraph_node": "tools"})
+    assert (top.graph_step, top.graph_node) == (3, "tools")
+    inside = normalized({"openinference.span.kind": "CHAIN", "metadata": '{"langgraph_step": 4, "langgraph_node": "agent", "thread_id": "th-1"}'})
+    assert (inside.graph_step, inside.graph_node, inside.session_id) == (4, "agent", "th-1")
+    assert normalized({"openinference.span.kind": "CHAIN", "agent.trajectory.step": 7}).graph_step == 7
+
+
+def test_explicit_retry_markers():
+    assert normalized({"tag.tags": ["seq:step:1", "retry:attempt:3"]}).retry_attempt == 3
+    assert normalized({"http.request.resend_count": 1}).retry_attempt == 2
+
+
+def test_error_type_marks_an_unset_span_as_error():
+    span = normalized({"gen_ai.operation.name": "chat", "error.type": "timeout"})
+    assert span.status == "error" and span.status_message == "timeout"

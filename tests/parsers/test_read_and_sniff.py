@@ -1,0 +1,68 @@
+"""Format detection by content, gzip, and the reader's error reporting."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from parsers import parse_bytes, read_path
+from parsers.sniff import sniff
+from parsers.values import normalize_id, ns_to_iso, to_ns
+from tests.conftest import DATA
+
+EXPECTED_FORMATS = {
+    "langgraph/langgraph-openinference.otlp.jsonl": "otlp-json",
+    "otlp/otlp-proto-example-trace.json": "otlp-json",
+    "otlp/otel-demo-collector-file-exporter.jsonl": "otlp-json",
+    "langgraph/langgraph-traceai.otlp.pb": "otlp-proto",
+    "langgraph/langgraph-traceai.console.json": "otel-console",
+    "vercel/ai-sdk-v6-all-spans.json": "otel-js-spans",
+    "langsmith/langsmith_py_wrap_openai_.json": "langsmith",
+    "openai-agents/agents-native.jsonl": "openai-agents",
+}
+
+
+@pytest.mark.parametrize(("path", "expected"), EXPECTED_FORMATS.items())
+def test_formats_are_detected_by_content(path, expected):
+    assert sniff((DATA / path).read_bytes()) == expected
+
+
+def test_extension_does_not_matter_and_gzip_is_transparent(tmp_path):
+    data = (DATA / "langgraph/langgraph-openinference.otlp.jsonl").read_bytes()
+    target = tmp_path / "capture.txt"
+    target.write_bytes(gzip.compress(data))
+    result = read_path(target)
+    assert result.format == "otlp-json" and len(result.spans) == 78 and result.errors == []
+
+
+def test_truncated_gzip_keeps_what_decompressed():
+    data = (DATA / "langgraph/langgraph-openinference.otlp.jsonl").read_bytes()
+    compressed = gzip.compress(data)
+    result = parse_bytes(compressed[: len(compressed) * 2 // 3], "cut.gz")
+    assert result.spans, "the complete lines before the cut are read"
+    assert any("truncated" in e.message for e in result.errors)
+
+
+def test_unreadable_inputs_are_errors_not_exceptions(tmp_path):
+    missing = read_path(tmp_path / "nope.json")
+    assert missing.spans == [] and "cannot read" in missing.errors[0].message
+    assert parse_bytes(b"hello world", "x").errors[0].message.startswith("unrecognised format")
+    assert parse_bytes(b"", "empty").errors == []
+    assert parse_bytes(b'{"resourceSpans": [', "broken").errors
+
+
+def test_ids_and_times():
+    assert normalize_id("0xABCDEF0123456789") == "abcdef0123456789"
+    assert normalize_id(bytes.fromhex("00ff")) == "00ff"
+    assert normalize_id(b"\x00" * 8) is None and normalize_id("") is None
+    assert normalize_id("trace_9564883609c442a381d301f300641fb7") == "trace_9564883609c442a381d301f300641fb7"
+    assert normalize_id("d0d84d31-923d-4cb5-94a8-40a0a0087578") == "d0d84d31-923d-4cb5-94a8-40a0a0087578"
+    assert to_ns("2026-11-24T07:24:05.652029123Z") == to_ns("2026-11-24T07:24:05Z") + 652029123
+    assert to_ns("2026-11-24T07:24:05.652029+00:00") == to_ns("2026-11-24T07:24:05.652029Z")
+    assert to_ns("2024-10-11T20:58:23.298773") == to_ns("2024-10-11T20:58:23.298773Z")  # no zone: UTC
+    assert to_ns([1700000000, 5]) == 1700000000_000000005
+    assert to_ns(1728803137170) == 1728803137170_000000  # epoch ms (LangSmith JS)
+    assert to_ns("1544712660000000000") == 1544712660000000000
+    assert to_ns(None) is None and to_ns("not a time") is None
+    assert ns_to_iso(1544712660000000000) == "2018-12-13T14:51:00.000000Z"
