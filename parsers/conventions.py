@@ -319,14 +319,6 @@ def parse_json_maybe(value: Any) -> Any:
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
 
 
-def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        value = attrs.get(key)
-        if value is not None and value != "":
-            return value
-    return None
-
-
 def _finish_reasons_value(value: Any) -> tuple[str, ...]:
     """gen_ai.response.finish_reasons is a string array; LangSmith's OTel export joins it with commas."""
     if value is None:
@@ -346,71 +338,108 @@ def _finish_reasons_value(value: Any) -> tuple[str, ...]:
 # --- the main entry point ---------------------------------------------------------------------------------------
 
 
+# Every fact above, indexed by attribute key, so a span's attributes are scanned once (not once per fact).
+FACTS: dict[str, tuple[str, ...]] = {
+    "kind": KIND_KEYS,
+    "model": MODEL_KEYS,
+    "provider": PROVIDER_KEYS,
+    "cost": COST_KEYS,
+    "tool_name": TOOL_NAME_KEYS,
+    "tool_args": TOOL_ARGS_KEYS,
+    "tool_call_id": TOOL_CALL_ID_KEYS,
+    "input": INPUT_KEYS,
+    "output": OUTPUT_KEYS,
+    "session": SESSION_KEYS,
+    "agent_name": AGENT_NAME_KEYS,
+    "step": STEP_KEYS,
+    "node": NODE_KEYS,
+    "finish_reasons": FINISH_REASON_KEYS,
+    "error_type": ERROR_TYPE_KEYS,
+    "error_message": ERROR_MESSAGE_KEYS,
+    "resend_count": RETRY_COUNT_KEYS,
+    "tags": TAG_KEYS,
+    **{f"tokens.{name}": keys for name, keys in TOKEN_KEYS.items()},
+}
+_KEY_INDEX: dict[str, list[tuple[str, int]]] = {}
+for _fact, _keys in FACTS.items():
+    for _priority, _key in enumerate(_keys):
+        _KEY_INDEX.setdefault(_key, []).append((_fact, _priority))
+
+
+def gather(attrs: dict[str, Any]) -> dict[str, Any]:
+    """fact name -> value of its highest-priority key present (empty strings and nulls count as absent)."""
+    found: dict[str, Any] = {}
+    rank: dict[str, int] = {}
+    index = _KEY_INDEX
+    for key, value in attrs.items():
+        hits = index.get(key)
+        if hits is None or value is None or value == "":
+            continue
+        for fact, priority in hits:
+            if priority < rank.get(fact, 1 << 30):
+                rank[fact] = priority
+                found[fact] = value
+    return found
+
+
 def apply_attributes(span: Span, attrs: dict[str, Any]) -> None:
     """Fill the normalized fields of `span` from its raw attributes (already decoded to Python values)."""
     span.attributes = attrs
     if not attrs:
         return
-    kind = _kind(attrs, span.name)
+    facts = gather(attrs)
+    kind = _kind(facts, attrs, span.name)
     span.kind = kind
+    get = facts.get
 
-    model = _first(attrs, MODEL_KEYS)
-    if model is not None:
+    if (model := get("model")) is not None:
         span.model = str(model)
-    provider = _first(attrs, PROVIDER_KEYS)
-    if provider is not None:
+    if (provider := get("provider")) is not None:
         span.provider = str(provider)
-    cost = _first(attrs, COST_KEYS)
-    if cost is not None:
+    if (cost := get("cost")) is not None:
         span.cost_usd = to_float(cost)
-
-    tokens = _tokens(attrs)
-    if tokens is not None:
-        span.tokens = tokens
-
-    span.input = to_text(_first(attrs, INPUT_KEYS))
-    span.output = to_text(_first(attrs, OUTPUT_KEYS))
-
-    session = _first(attrs, SESSION_KEYS)
-    if session is not None:
+    span.tokens = _tokens(facts)
+    span.input = to_text(get("input"))
+    span.output = to_text(get("output"))
+    if (session := get("session")) is not None:
         span.session_id = str(session)
-    agent_name = _first(attrs, AGENT_NAME_KEYS)
-    if agent_name is not None:
+    if (agent_name := get("agent_name")) is not None:
         span.agent_name = str(agent_name)
-
-    _graph_position(span, attrs)
+    _graph_position(span, facts, attrs)
 
     if kind in (TOOL, HANDOFF):
-        _tool_fields(span, attrs)
+        _tool_fields(span, facts)
     elif kind == LLM:
-        _llm_fields(span, attrs)
+        _llm_fields(span, facts, attrs)
 
-    if span.status == UNSET and _first(attrs, ERROR_TYPE_KEYS) is not None:
+    error_type = get("error_type")
+    if span.status == UNSET and error_type is not None:
         span.status = ERROR
     if span.status == ERROR and not span.status_message:
-        message = _first(attrs, ERROR_MESSAGE_KEYS) or _first(attrs, ERROR_TYPE_KEYS)
+        message = get("error_message") or error_type
         if message is not None:
             span.status_message = str(message)
 
-    resend = to_int(_first(attrs, RETRY_COUNT_KEYS))
+    resend = to_int(get("resend_count"))
     if resend:
         span.retry_attempt = resend + 1
-    tags = _first(attrs, TAG_KEYS)
+    tags = get("tags")
     if tags is not None:
         attempt = retry_attempt_from_tags(tags)
         if attempt is not None:
             span.retry_attempt = attempt
 
 
-def _kind(attrs: dict[str, Any], name: str) -> str:
-    for key in KIND_KEYS:
-        value = attrs.get(key)
-        if value:
-            kind = KIND_VALUES.get(str(value).upper())
-            if kind is not None:
-                if kind == TOOL and _is_handoff(attrs, name):
-                    return HANDOFF
-                return kind
+def _kind(facts: dict[str, Any], attrs: dict[str, Any], name: str) -> str:
+    value = facts.get("kind")
+    kind = KIND_VALUES.get(str(value).upper()) if value is not None else None
+    if kind is None and value is not None:  # the best key held an unknown value: try the others in order
+        for key in KIND_KEYS:
+            other = attrs.get(key)
+            if other and (kind := KIND_VALUES.get(str(other).upper())) is not None:
+                break
+    if kind is not None:
+        return HANDOFF if kind == TOOL and _is_handoff(attrs, name) else kind
     operation = attrs.get("ai.operationId")
     if operation:
         kind = VERCEL_OPERATION_KINDS.get(str(operation))
@@ -430,58 +459,51 @@ def _is_handoff(attrs: dict[str, Any], name: str) -> bool:
     return name.startswith("handoff to ") and "tool.name" not in attrs and "gen_ai.tool.name" not in attrs
 
 
-def _tokens(attrs: dict[str, Any]) -> Tokens | None:
-    found = False
-    values: dict[str, int | None] = {}
-    for field_name, keys in TOKEN_KEYS.items():
-        value = to_int(_first(attrs, keys))
-        values[field_name] = value
-        if value is not None:
-            found = True
-    if not found:
+def _tokens(facts: dict[str, Any]) -> Tokens | None:
+    prompt = to_int(facts.get("tokens.prompt"))
+    completion = to_int(facts.get("tokens.completion"))
+    total = to_int(facts.get("tokens.total"))
+    cache_read = to_int(facts.get("tokens.cache_read"))
+    cache_write = to_int(facts.get("tokens.cache_write"))
+    reasoning = to_int(facts.get("tokens.reasoning"))
+    if prompt is None and completion is None and total is None and cache_read is None and reasoning is None:
         return None
-    tokens = Tokens(**values)
+    tokens = Tokens(prompt, completion, total, cache_read, cache_write, reasoning)
     tokens.complete_total()
     return tokens
 
 
-def _graph_position(span: Span, attrs: dict[str, Any]) -> None:
-    step = _first(attrs, STEP_KEYS)
-    node = _first(attrs, NODE_KEYS)
+def _graph_position(span: Span, facts: dict[str, Any], attrs: dict[str, Any]) -> None:
+    step = facts.get("step")
+    node = facts.get("node")
     metadata = attrs.get("metadata")
-    if (step is None or node is None) and isinstance(metadata, str) and "langgraph_" in metadata:
-        parsed = parse_json_maybe(metadata)
-        if isinstance(parsed, dict):
-            if step is None:
-                step = parsed.get("langgraph_step")
-            if node is None:
-                node = parsed.get("langgraph_node")
-    elif (step is None or node is None) and isinstance(metadata, dict):
-        step = step if step is not None else metadata.get("langgraph_step")
-        node = node if node is not None else metadata.get("langgraph_node")
+    if isinstance(metadata, str) and ("langgraph_" in metadata or "thread_id" in metadata):
+        metadata = parse_json_maybe(metadata)  # OpenInference keeps LangChain metadata as a JSON string
+    if isinstance(metadata, dict):
+        if step is None:
+            step = metadata.get("langgraph_step")
+        if node is None:
+            node = metadata.get("langgraph_node")
+        if span.session_id is None and metadata.get("thread_id") is not None:
+            span.session_id = str(metadata["thread_id"])
     if step is not None:
         span.graph_step = to_int(step)
     if node is not None:
         span.graph_node = str(node)
-    if span.session_id is None and isinstance(metadata, str) and "thread_id" in metadata:
-        parsed = parse_json_maybe(metadata)
-        if isinstance(parsed, dict) and parsed.get("thread_id") is not None:
-            span.session_id = str(parsed["thread_id"])
 
 
-def _tool_fields(span: Span, attrs: dict[str, Any]) -> None:
-    name = _first(attrs, TOOL_NAME_KEYS)
+def _tool_fields(span: Span, facts: dict[str, Any]) -> None:
+    name = facts.get("tool_name")
     if name is None and span.kind == TOOL:
         name = span.name.removeprefix("execute_tool ").strip() or None
     span.tool_name = str(name) if name is not None else None
-    args = _first(attrs, TOOL_ARGS_KEYS)
-    span.tool_args = parse_json_maybe(args)
-    call_id = _first(attrs, TOOL_CALL_ID_KEYS)
+    span.tool_args = parse_json_maybe(facts.get("tool_args"))
+    call_id = facts.get("tool_call_id")
     span.tool_call_id = str(call_id) if call_id is not None else None
 
 
-def _llm_fields(span: Span, attrs: dict[str, Any]) -> None:
-    reasons = _finish_reasons_value(_first(attrs, FINISH_REASON_KEYS))
+def _llm_fields(span: Span, facts: dict[str, Any], attrs: dict[str, Any]) -> None:
+    reasons = _finish_reasons_value(facts.get("finish_reasons"))
     if not reasons or span.model is None:
         payload = parse_json_maybe(span.output) if span.output else None
         if not reasons:
@@ -629,10 +651,9 @@ def messages_from_attributes(span: Span) -> tuple[list[Message], list[Message]]:
 
 def _messages_from_attribute_keys(attrs: dict[str, Any]) -> tuple[list[Message], list[Message]]:
     for input_prefix, output_prefix in FLAT_MESSAGE_PREFIXES:
-        inputs = _flat_messages(attrs, input_prefix)
-        outputs = _flat_messages(attrs, output_prefix)
-        if inputs or outputs:
-            return inputs, outputs
+        grouped_in, grouped_out = _group_two(attrs, input_prefix, output_prefix)
+        if grouped_in or grouped_out:
+            return _flat_messages(grouped_in), _flat_messages(grouped_out)
     inputs = messages_from_json(attrs.get("gen_ai.input.messages"))
     outputs = messages_from_json(attrs.get("gen_ai.output.messages"))
     if inputs or outputs:
@@ -690,9 +711,29 @@ def _group_indexed(attrs: dict[str, Any], prefix: str) -> dict[int, dict[str, An
     return groups
 
 
-def _flat_messages(attrs: dict[str, Any], prefix: str) -> list[Message]:
+def _group_two(attrs: dict[str, Any], first: str, second: str) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
+    """`_group_indexed` for an input and an output prefix in one pass over the attributes."""
+    groups: tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]] = ({}, {})
+    head = first[:4]
+    for key, value in attrs.items():
+        if not key.startswith(head):
+            continue
+        if key.startswith(first):
+            target, rest_at = groups[0], len(first)
+        elif key.startswith(second):
+            target, rest_at = groups[1], len(second)
+        else:
+            continue
+        index, _, rest = key[rest_at:].partition(".")
+        if index.isdigit() and rest:
+            target.setdefault(int(index), {})[rest] = value
+    return groups
+
+
+def _flat_messages(groups: dict[int, dict[str, Any]]) -> list[Message]:
+    """OpenInference-style `message.*` fields per message index -> Messages."""
     messages = []
-    for _, fields in sorted(_group_indexed(attrs, prefix).items()):
+    for _, fields in sorted(groups.items()):
         role = fields.get("message.role")
         content = fields.get("message.content")
         if content is None:

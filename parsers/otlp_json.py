@@ -59,7 +59,16 @@ def decode_value(value: Any) -> Any:
 def decode_attributes(key_values: Any) -> dict[str, Any]:
     if not key_values:
         return {}
-    return {kv["key"]: decode_value(kv.get("value")) for kv in key_values}
+    attributes = {}
+    for kv in key_values:
+        value = kv.get("value")
+        if value.__class__ is dict:
+            text = value.get("stringValue")  # most attributes are strings: skip the generic decoder
+            if text is not None:
+                attributes[kv["key"]] = text
+                continue
+        attributes[kv["key"]] = decode_value(value)
+    return attributes
 
 
 def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import datetime, timezone
 from typing import Any
 
 _HEX = frozenset("0123456789abcdefABCDEF")
+_LOWER_HEX_ID = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
 
 
 def normalize_id(value: Any) -> str | None:
     """An id as an opaque string; empty, zero-length or all-zero ids (OTLP's 'no parent') become None."""
+    if value.__class__ is str and _LOWER_HEX_ID.fullmatch(value):  # the common case, already canonical
+        return value if value.strip("0") else None
     if value is None:
         return None
     if isinstance(value, (bytes, bytearray)):
@@ -70,6 +74,8 @@ def iso_to_ns(text: str) -> int | None:
 
 def to_ns(value: Any) -> int | None:
     """Any timestamp form -> Unix nanoseconds (None when absent, zero or unreadable)."""
+    if value.__class__ is str and len(value) == 19 and value.isdigit():  # OTLP/JSON nanos: the common case
+        return int(value)
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (list, tuple)) and len(value) == 2:  # JS hrtime [seconds, nanos]

@@ -48,11 +48,58 @@ def span_cost(span: Span) -> float | None:
     return _price(span.model, provider, tokens.prompt or 0, tokens.completion or 0, tokens.cache_read or 0, tokens.cache_write or 0)
 
 
-@lru_cache(maxsize=65536)
 def _price(model: str, provider: str | None, prompt: int, completion: int, cache_read: int, cache_write: int) -> float | None:
-    if not _known(model, provider):
+    rates = _rates(model, provider)
+    if rates is None:
         return None
-    from genai_prices import Usage, calc_price  # imported on first use: ~100 ms of price tables
+    if isinstance(rates, Tiered):
+        return _exact_price(rates.model, rates.provider, prompt, completion, cache_read, cache_write)
+    base, per_input, per_output, per_cache_read, per_cache_write = rates
+    return base + prompt * per_input + completion * per_output + cache_read * per_cache_read + cache_write * per_cache_write
+
+
+class Tiered:
+    """Marker for models whose price per token depends on the request size: priced exactly, per call."""
+
+    __slots__ = ("model", "provider")
+
+    def __init__(self, model: str, provider: str | None) -> None:
+        self.model, self.provider = model, provider
+
+
+@lru_cache(maxsize=4096)
+def _rates(model: str, provider: str | None) -> tuple[float, float, float, float, float] | Tiered | None:
+    """Per-token rates of a flat-priced model, derived once from genai-prices (None: unknown model).
+
+    A full genai-prices calculation takes ~250 µs; a trace list of 100k calls cannot afford that per call, and
+    for flat prices cost is linear in each token count, so five reference calculations give the exact rates.
+    """
+    from genai_prices import types
+
+    try:
+        calculation = _calculate(model, provider, 0, 0, 0, 0)
+    except LookupError:
+        return None
+    if any(isinstance(value, types.TieredPrices) for value in vars(calculation.model_price).values()):
+        return Tiered(model, provider)
+    million = 1_000_000
+    base = float(calculation.total_price)
+    with_input = _exact_price(model, provider, million, 0, 0, 0)
+    per_input = (with_input - base) / million
+    per_output = (_exact_price(model, provider, 0, million, 0, 0) - base) / million
+    per_cache_read = (_exact_price(model, provider, million, 0, million, 0) - with_input) / million
+    per_cache_write = (_exact_price(model, provider, million, 0, 0, million) - with_input) / million
+    return base, per_input, per_output, per_cache_read, per_cache_write
+
+
+@lru_cache(maxsize=65536)
+def _exact_price(model: str, provider: str | None, prompt: int, completion: int, cache_read: int, cache_write: int) -> float:
+    return float(_calculate(model, provider, prompt, completion, cache_read, cache_write).total_price)
+
+
+def _calculate(model: str, provider: str | None, prompt: int, completion: int, cache_read: int, cache_write: int):
+    """genai-prices' own calculation, trying the named provider first (imported lazily: ~100 ms of tables)."""
+    from genai_prices import Usage, calc_price
 
     usage = Usage(
         input_tokens=prompt,
@@ -60,24 +107,9 @@ def _price(model: str, provider: str | None, prompt: int, completion: int, cache
         cache_read_tokens=cache_read or None,
         cache_write_tokens=cache_write or None,
     )
-    try:
-        return float(calc_price(usage, model_ref=model, provider_id=provider).total_price)
-    except (LookupError, ValueError):
+    if provider is not None:
         try:
-            return float(calc_price(usage, model_ref=model).total_price)
-        except (LookupError, ValueError):
-            return None
-
-
-@lru_cache(maxsize=4096)
-def _known(model: str, provider: str | None) -> bool:
-    """Whether the price table knows this model at all (cached: unknown models are common and slow to miss)."""
-    from genai_prices import Usage, calc_price
-
-    for provider_id in (provider, None):
-        try:
-            calc_price(Usage(input_tokens=1, output_tokens=1), model_ref=model, provider_id=provider_id)
-            return True
-        except (LookupError, ValueError):
-            continue
-    return False
+            return calc_price(usage, model_ref=model, provider_id=provider)
+        except LookupError:
+            pass
+    return calc_price(usage, model_ref=model)
