@@ -636,41 +636,44 @@ def retry_attempt_from_tags(tags: Any) -> int | None:
 # --- chat messages ----------------------------------------------------------------------------------------------
 
 
-def messages_from_attributes(span: Span) -> tuple[list[Message], list[Message]]:
-    """Rebuild the request and response messages from whichever vocabulary recorded them."""
-    inputs, outputs = _messages_from_attribute_keys(span.attributes)
-    if not inputs and span.input:
-        inputs = messages_from_json(span.input)
-    if not any(m.content or m.tool_calls for m in outputs) and span.output:
+def messages_from_attributes(span: Span, output: bool) -> list[Message]:
+    """Rebuild the request (`output=False`) or response messages from whichever vocabulary recorded them."""
+    attrs = span.attributes
+    messages = _messages_from_attribute_keys(attrs, output)
+    if not output:
+        return messages or (messages_from_json(span.input) if span.input else [])
+    if not any(m.content or m.tool_calls for m in messages) and span.output:
         # traceAI records only the output role; the answer and its tool calls live in the output payload.
         from_payload = messages_from_payload(parse_json_maybe(span.output))
         if from_payload:
-            outputs = from_payload
-    return inputs, outputs
+            return from_payload
+    return messages
 
 
-def _messages_from_attribute_keys(attrs: dict[str, Any]) -> tuple[list[Message], list[Message]]:
-    for input_prefix, output_prefix in FLAT_MESSAGE_PREFIXES:
-        grouped_in, grouped_out = _group_two(attrs, input_prefix, output_prefix)
-        if grouped_in or grouped_out:
-            return _flat_messages(grouped_in), _flat_messages(grouped_out)
-    inputs = messages_from_json(attrs.get("gen_ai.input.messages"))
-    outputs = messages_from_json(attrs.get("gen_ai.output.messages"))
-    if inputs or outputs:
+def _messages_from_attribute_keys(attrs: dict[str, Any], output: bool) -> list[Message]:
+    side = 1 if output else 0
+    for prefixes in FLAT_MESSAGE_PREFIXES:
+        groups = _group_indexed(attrs, prefixes[side])
+        if groups:
+            return _flat_messages(groups)
+    key = "gen_ai.output.messages" if output else "gen_ai.input.messages"
+    messages = messages_from_json(attrs.get(key))
+    if messages:
         system = attrs.get("gen_ai.system_instructions")
-        if system:
-            inputs = [Message("system", _parts_text(parse_json_maybe(system)))] + inputs
-        return inputs, outputs
-    inputs = _openllmetry_messages(attrs, OPENLLMETRY_MESSAGE_PREFIXES[0])
-    outputs = _openllmetry_messages(attrs, OPENLLMETRY_MESSAGE_PREFIXES[1])
-    if inputs or outputs:
-        return inputs, outputs
+        if system and not output:
+            messages = [Message("system", _parts_text(parse_json_maybe(system)))] + messages
+        return messages
+    messages = _openllmetry_messages(attrs, OPENLLMETRY_MESSAGE_PREFIXES[side])
+    if messages:
+        return messages
     # Deprecated GenAI: whole conversations as JSON strings in gen_ai.prompt / gen_ai.completion.
-    inputs = messages_from_json(attrs.get("gen_ai.prompt"))
-    outputs = messages_from_payload(parse_json_maybe(attrs.get("gen_ai.completion")))
-    if inputs or outputs:
-        return inputs, outputs
-    return _vercel_messages(attrs)
+    if output:
+        messages = messages_from_payload(parse_json_maybe(attrs.get("gen_ai.completion")))
+    else:
+        messages = messages_from_json(attrs.get("gen_ai.prompt"))
+    if messages:
+        return messages
+    return _vercel_messages(attrs)[side]
 
 
 def messages_from_payload(payload: Any) -> list[Message]:
@@ -708,25 +711,6 @@ def _group_indexed(attrs: dict[str, Any], prefix: str) -> dict[int, dict[str, An
         index, _, rest = key[plen:].partition(".")
         if index.isdigit() and rest:
             groups.setdefault(int(index), {})[rest] = value
-    return groups
-
-
-def _group_two(attrs: dict[str, Any], first: str, second: str) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
-    """`_group_indexed` for an input and an output prefix in one pass over the attributes."""
-    groups: tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]] = ({}, {})
-    head = first[:4]
-    for key, value in attrs.items():
-        if not key.startswith(head):
-            continue
-        if key.startswith(first):
-            target, rest_at = groups[0], len(first)
-        elif key.startswith(second):
-            target, rest_at = groups[1], len(second)
-        else:
-            continue
-        index, _, rest = key[rest_at:].partition(".")
-        if index.isdigit() and rest:
-            target.setdefault(int(index), {})[rest] = value
     return groups
 
 

@@ -105,7 +105,7 @@ class ReadError:
     message: str
 
 
-MessagesLoader = Callable[["Span"], tuple[list[Message], list[Message]]]
+MessagesLoader = Callable[["Span", bool], list[Message]]
 
 
 @dataclass(slots=True, eq=False)
@@ -142,7 +142,8 @@ class Span:
     events: list[SpanEvent] = field(default_factory=list)
     attributes: dict[str, Any] = field(default_factory=dict)
     source: Source | None = None
-    _messages: tuple[list[Message], list[Message]] | None = None
+    _input_messages: list[Message] | None = None
+    _output_messages: list[Message] | None = None
     _messages_loader: MessagesLoader | None = None
 
     @property
@@ -157,32 +158,35 @@ class Span:
 
     def set_messages(self, input_messages: list[Message], output_messages: list[Message]) -> None:
         """Parsers that see structured messages (LangSmith, Agents SDK) set them directly."""
-        self._messages = (input_messages, output_messages)
+        self._input_messages = input_messages
+        self._output_messages = output_messages
 
     def set_messages_loader(self, loader: MessagesLoader) -> None:
-        """Parsers whose messages hide in flattened attributes defer the rebuild until someone looks."""
-        self._messages_loader = loader
+        """Parsers whose messages hide in flattened attributes defer the rebuild until someone looks.
 
-    def _load_messages(self) -> tuple[list[Message], list[Message]]:
-        if self._messages is None:
-            loader = self._messages_loader
-            self._messages = loader(self) if loader is not None else ([], [])
-            self._messages_loader = None
-        return self._messages
+        The loader is called with `output=False` or `output=True`: the analysis reads every LLM call's response
+        but rarely its (much larger) request, so the two halves load separately.
+        """
+        self._messages_loader = loader
 
     @property
     def input_messages(self) -> list[Message]:
-        return self._load_messages()[0]
+        if self._input_messages is None:
+            loader = self._messages_loader
+            self._input_messages = loader(self, False) if loader is not None else []
+        return self._input_messages
 
     @property
     def output_messages(self) -> list[Message]:
-        return self._load_messages()[1]
+        if self._output_messages is None:
+            loader = self._messages_loader
+            self._output_messages = loader(self, True) if loader is not None else []
+        return self._output_messages
 
     @property
     def messages(self) -> list[Message]:
         """The whole transcript the producer recorded: the request's messages then the response's."""
-        inputs, outputs = self._load_messages()
-        return inputs + outputs
+        return self.input_messages + self.output_messages
 
     @property
     def requested_tool_calls(self) -> list[ToolCallRequest]:
