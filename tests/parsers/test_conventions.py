@@ -136,3 +136,43 @@ def test_explicit_retry_markers():
 def test_error_type_marks_an_unset_span_as_error():
     span = normalized({"gen_ai.operation.name": "chat", "error.type": "timeout"})
     assert span.status == "error" and span.status_message == "timeout"
+
+
+def test_openllmetry_flattened_prompts_and_completions():
+    span = normalized(
+        {
+            "llm.request.type": "chat",
+            "gen_ai.system": "Anthropic",
+            "gen_ai.request.model": "claude-3-5-sonnet-20241022",
+            "gen_ai.usage.prompt_tokens": 40,
+            "gen_ai.usage.completion_tokens": 9,
+            "gen_ai.prompt.0.role": "user",
+            "gen_ai.prompt.0.content": "What is the weather?",
+            "gen_ai.completion.0.role": "assistant",
+            "gen_ai.completion.0.finish_reason": "tool_use",
+            "gen_ai.completion.0.tool_calls.0.name": "get_weather",
+            "gen_ai.completion.0.tool_calls.0.arguments": '{"city": "Oslo"}',
+            "traceloop.workflow.name": "weather",
+        }
+    )
+    assert span.kind == "llm" and span.provider == "Anthropic"
+    assert (span.tokens.prompt, span.tokens.completion, span.tokens.total) == (40, 9, 49)
+    assert span.stop_reason == "tool_calls"
+    assert span.input_messages[0].content == "What is the weather?"
+    assert [(c.name, c.arguments) for c in span.requested_tool_calls] == [("get_weather", {"city": "Oslo"})]
+
+
+def test_structured_genai_messages_as_decoded_any_values():
+    # SDKs that support structured attributes send kvlists/arrays, decoded by the OTLP parsers to dicts/lists
+    span = normalized(
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.input.messages": [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}],
+            "gen_ai.output.messages": [
+                {"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "search", "arguments": {"q": "x"}}], "finish_reason": "tool_call"}
+            ],
+        }
+    )
+    assert span.stop_reason == "tool_calls"  # from the deprecated per-message finish_reason
+    assert span.input_messages[0].content == "hi"
+    assert [(c.name, c.arguments, c.id) for c in span.requested_tool_calls] == [("search", {"q": "x"}, "c1")]
