@@ -84,7 +84,7 @@ class TraceFactory:
         root = self.span(trace_id, None, "support_agent", "CHAIN", [attr("input.value", question)], 5_000_000)
         spans = [root]
         step = 1
-        history = [("user", question)]
+        history = [("system", text(rng, 120)), ("user", question)]
         while len(spans) < target_spans - 1:
             node = self.span(trace_id, root, "agent", "AGENT", [attr("metadata", orjson.dumps({"langgraph_step": step, "langgraph_node": "agent"}).decode())], 900_000)
             model = rng.choice(MODELS)
@@ -118,7 +118,7 @@ class TraceFactory:
             spans += [node, llm]
             if wants_tool:
                 tools_node = self.span(trace_id, root, "tools", "CHAIN", [], 300_000)
-                result = text(rng, 30)
+                result = text(rng, 60)
                 call = self.span(
                     trace_id,
                     tools_node,
@@ -181,7 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--profile", action="store_true", help="profile one orchtui round (cProfile, top 25)")
+    parser.add_argument("--profile", action="store_true", help="profile one orchtui round (cProfile: top functions by cumulative and own time)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -189,14 +189,19 @@ def main() -> None:
         spans = generate(path, args.spans)
         data = path.read_bytes()
         lines = data.count(b"\n")
-        print(f"generated {spans:,} spans, {len(data) / 1e6:.1f} MB, {lines:,} lines")
+        print(
+            f"generated {spans:,} spans, {len(data) / 1e6:.1f} MB ({len(data) / spans:,.0f} B/span; the real "
+            f"LangGraph OpenInference fixture has ~3,600 B/span), {lines:,} lines"
+        )
         if args.profile:
             import cProfile
             import pstats
 
             profiler = cProfile.Profile()
             profiler.runcall(orchtui_ingest, data)
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+            stats = pstats.Stats(profiler)
+            stats.sort_stats("cumulative").print_stats(20)
+            stats.sort_stats("tottime").print_stats(25)
             return
         baseline, ours = [], []
         for _ in range(args.rounds):
