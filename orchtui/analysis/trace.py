@@ -16,7 +16,7 @@ from ..store import SpanStore, TraceSnapshot
 from .calls import ToolCall, llm_calls, tool_calls
 from .cost import span_cost
 from .efficiency import redundant_calls, tool_error_findings
-from .findings import WARN, Finding, worst
+from .findings import CRITICAL, WARN, Finding, worst
 from .loops import detect_loops
 from .retries import retry_attempts, retry_findings
 from .stop_reasons import stop_reason_findings
@@ -81,7 +81,7 @@ class TraceAnalysis:
                 flags.add(FLAG_LOOP)
             elif family == "stop_reason":
                 flags.add(FLAG_STOP)
-            elif family == "tool":
+            elif family == "tool" and finding.severity == CRITICAL:  # a recovered tool error is not a failed run
                 flags.add(FLAG_ERROR)
         if self.status == ERROR:
             flags.add(FLAG_ERROR)
