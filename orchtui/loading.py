@@ -6,13 +6,13 @@ Shared by every command that opens saved files (`check`, `open`, `eval`), so the
 from __future__ import annotations
 
 import glob
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from parsers import read_path
-from parsers.span import ReadError
-
-from .store import SpanStore
+from parsers.read import iter_read_path
+from parsers.span import ReadError, Span
 
 
 @dataclass(slots=True)
@@ -45,18 +45,39 @@ def expand(paths: list[str]) -> tuple[list[Path], list[ReadError]]:
     return files, missing
 
 
-def load_paths(paths: list[str], store: SpanStore) -> LoadReport:
+class SpanSink(Protocol):
+    """Where loaded spans go: the store itself (`check`) or the live index in front of it (the TUI)."""
+
+    def add(self, spans: list[Span]) -> object: ...
+
+    def add_errors(self, errors: list[ReadError], skipped: dict[str, int] | None = None) -> None: ...
+
+
+Progress = Callable[[str, int, int], None]  # (file, bytes read, file size)
+
+
+def load_paths(paths: list[str], sink: SpanSink, progress: Progress | None = None) -> LoadReport:
+    """Stream every file into `sink` chunk by chunk (first traces early, one chunk of text in memory)."""
     report = LoadReport()
     files, missing = expand(paths)
     report.unreadable.extend(missing)
-    store.add_errors(missing)
+    sink.add_errors(missing)
     for path in files:
-        result = read_path(path)
         name = str(path)
-        report.files[name] = result.format
-        report.spans[name] = len(result.spans)
-        if result.format is None and not result.spans:
-            report.unreadable.extend(result.errors or [ReadError(name, "nothing readable in this file")])
-        store.add(result.spans)
-        store.add_errors(result.errors, result.skipped)
+        size = path.stat().st_size if path.exists() else 0
+        report.spans[name] = 0
+        report.files[name] = None
+        errors: list[ReadError] = []
+        for result, consumed in iter_read_path(path):
+            if result.format is not None:
+                report.files[name] = result.format
+            report.spans[name] += len(result.spans)
+            errors.extend(result.errors)
+            if result.spans:
+                sink.add(result.spans)
+            sink.add_errors(result.errors, result.skipped)
+            if progress is not None:
+                progress(name, consumed, size)
+        if report.files[name] is None and report.spans[name] == 0:
+            report.unreadable.extend(errors or [ReadError(name, "nothing readable in this file")])
     return report

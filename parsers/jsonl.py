@@ -17,20 +17,25 @@ from .span import Source, Span
 RecordParser = Callable[[Any, Source], list[Span]]
 
 
-def iter_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, stripped line) for every non-blank line."""
-    for number, line in enumerate(data.split(b"\n"), 1):
+def iter_lines(data: bytes, first_line: int = 1) -> Iterator[tuple[int, bytes]]:
+    """(line number, stripped line) for every non-blank line; numbering starts at `first_line`."""
+    for number, line in enumerate(data.split(b"\n"), first_line):
         line = line.strip()
         if line:
             yield number, line
 
 
-def parse_lines(data: bytes, source_name: str, parse_record: RecordParser, result: ParseResult) -> ParseResult:
-    """Decode each line as JSON and hand it to `parse_record`; collect spans and per-line errors."""
+def parse_lines(
+    data: bytes, source_name: str, parse_record: RecordParser, result: ParseResult, first_line: int = 1
+) -> ParseResult:
+    """Decode each line as JSON and hand it to `parse_record`; collect spans and per-line errors.
+
+    `first_line` numbers the lines of a chunk cut from the middle of a file, so errors still name the real line.
+    """
     last_complete = data.endswith(b"\n")
-    total_lines = data.count(b"\n") + 1
+    total_lines = first_line + data.count(b"\n")
     spans = result.spans
-    for number, line in iter_lines(data):
+    for number, line in iter_lines(data, first_line):
         source = Source(source_name, number)
         try:
             record = orjson.loads(line)

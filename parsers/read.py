@@ -10,10 +10,16 @@ from __future__ import annotations
 import gzip
 import importlib
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
+
 from . import sniff as sniffing
+from .jsonl import parse_lines
 from .result import ParseResult
+
+CHUNK_BYTES = 4 << 20  # big line-oriented files are parsed in chunks so the first traces show up at once
 
 # Format name -> parser module (imported on first use: protobuf support is heavy to import).
 PARSERS = {
@@ -89,3 +95,92 @@ def read_path(path: str | Path) -> ParseResult:
         result.error(str(path), f"cannot read: {exc.strerror or exc}")
         return result
     return parse_bytes(data, str(path))
+
+
+def iter_read_path(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[ParseResult, int]]:
+    """Read a file in pieces, yielding (result, bytes of the file consumed so far).
+
+    Line-oriented formats are streamed chunk by chunk (cut at line ends, a partial line carried over), so a
+    viewer shows the first traces of a multi-gigabyte file at once and memory holds one chunk of text at a time;
+    other formats are read whole. Gzip is decompressed as a stream. Errors still name the real line numbers.
+    """
+    source_name = str(path)
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed below; the generator may be abandoned early
+    except OSError as exc:
+        result = ParseResult()
+        result.error(source_name, f"cannot read: {exc.strerror or exc}")
+        yield result, 0
+        return
+    with raw:
+        compressed = raw.read(2) == sniffing.GZIP_MAGIC
+        raw.seek(0)
+        stream = gzip.GzipFile(fileobj=raw) if compressed else raw
+        reader = _SafeReader(stream, source_name)
+        first = reader.read(chunk_bytes)
+        while b"\n" not in first and (more := reader.read(chunk_bytes)):  # one whole first line to sniff
+            first += more
+        name = sniffing.sniff(first) if first.strip() else None
+        module = parser_for(name) if name is not None else None
+        if module is None or not hasattr(module, "parse_record") or not _first_line_is_a_record(first):
+            whole = first + reader.read()
+            result = parse_bytes(whole, source_name, name) if whole.strip() else ParseResult(format=name)
+            result.errors.extend(reader.errors)
+            yield result, raw.tell()
+            return
+        carry, line, data = b"", 1, first
+        while data:
+            buffer = carry + data
+            cut = buffer.rfind(b"\n") + 1
+            chunk, carry = buffer[:cut], buffer[cut:]
+            if chunk:
+                yield _parse_chunk(chunk, source_name, name, module, line), raw.tell()
+                line += chunk.count(b"\n")
+            data = reader.read(chunk_bytes)
+        final = _parse_chunk(carry, source_name, name, module, line) if carry.strip() else ParseResult(format=name)
+        final.errors.extend(reader.errors)
+        yield final, raw.tell()
+
+
+def _parse_chunk(chunk: bytes, source_name: str, name: str, module, first_line: int) -> ParseResult:
+    result = ParseResult(format=name)
+    try:
+        parse_lines(chunk, source_name, module.parse_record, result, first_line=first_line)
+    except Exception as exc:  # noqa: BLE001 - same rule as parse_bytes: one bad chunk, not the whole run
+        result.error(f"{source_name}:{first_line}", f"could not be read as {name}: {type(exc).__name__}: {exc}")
+    return result
+
+
+class _SafeReader:
+    """Reads a (possibly gzip) stream; a truncated or corrupt gzip ends the stream with an error, not a crash."""
+
+    def __init__(self, stream, source_name: str) -> None:
+        self._stream = stream
+        self._source = source_name
+        self.errors: list = []
+        self._done = False
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:  # piecewise, so a truncated stream still returns everything before the damage
+            pieces = []
+            while piece := self.read(1 << 20):
+                pieces.append(piece)
+            return b"".join(pieces)
+        if self._done:
+            return b""
+        try:
+            return self._stream.read(size)
+        except (EOFError, OSError, zlib.error) as exc:
+            self._done = True
+            result = ParseResult()
+            result.error(self._source, f"gzip stream is truncated or corrupt ({exc}); read what decompressed")
+            self.errors.extend(result.errors)
+            return b""
+
+
+def _first_line_is_a_record(payload: bytes) -> bool:
+    try:
+        orjson.loads(payload.lstrip().split(b"\n", 1)[0])
+    except orjson.JSONDecodeError:
+        return False
+    return True

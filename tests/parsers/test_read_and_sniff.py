@@ -66,3 +66,30 @@ def test_ids_and_times():
     assert to_ns("1544712660000000000") == 1544712660000000000
     assert to_ns(None) is None and to_ns("not a time") is None
     assert ns_to_iso(1544712660000000000) == "2018-12-13T14:51:00.000000Z"
+
+
+def test_streaming_read_gives_the_same_spans_and_real_line_numbers(tmp_path):
+    from parsers.read import iter_read_path
+
+    data = (DATA / "otlp/otel-demo-collector-file-exporter.jsonl").read_bytes()
+    lines = data.split(b"\n")
+    lines.insert(50, b"garbage in the middle")
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    parts = list(iter_read_path(path, chunk_bytes=100_000))
+    assert len(parts) > 5
+    assert sum(len(result.spans) for result, _ in parts) == 547
+    assert [e.source for result, _ in parts for e in result.errors] == [f"{path}:51"]
+    assert parts[-1][1] == path.stat().st_size  # progress reaches the whole file
+
+
+def test_streaming_read_of_a_truncated_gzip_keeps_the_complete_lines(tmp_path):
+    from parsers.read import iter_read_path
+
+    data = (DATA / "langgraph/langgraph-openinference.otlp.jsonl").read_bytes()
+    path = tmp_path / "cut.gz"
+    path.write_bytes(gzip.compress(data)[:-4000])
+    parts = list(iter_read_path(path, chunk_bytes=10_000))  # chunks shorter than one line
+    messages = [e.message for result, _ in parts for e in result.errors]
+    assert sum(len(result.spans) for result, _ in parts) >= 23  # at least the first whole trace
+    assert any("truncated" in m for m in messages)

@@ -1,0 +1,120 @@
+"""The live trace index: what a trace list shows, kept current off the UI thread.
+
+Sources deliver span batches from worker threads (`ingest`); each batch goes into the store, the traces it
+changed are re-analysed right there (never on the UI's event loop), and the index keeps them ordered newest
+first. A UI polls `generation` on a timer and, when it moved, takes one consistent `rows()` view and repaints once:
+many batches between two frames cost one repaint (coalescing), and readers never wait for analysis.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterable
+
+from parsers.span import ReadError, Span
+
+from .analysis import Analyzer, TraceAnalysis
+from .analysis.trace import FLAG_ERROR, FLAG_LOOP, FLAG_STOP
+from .store import SpanStore
+
+# Quick filters cycled by the UI: name -> predicate on an analysis.
+QUICK_FILTERS = {
+    "all": lambda a: True,
+    "errors": lambda a: FLAG_ERROR in a.flags,
+    "loops": lambda a: FLAG_LOOP in a.flags,
+    "stop reasons": lambda a: FLAG_STOP in a.flags,
+}
+
+
+class TraceIndex:
+    """Thread-safe: `ingest` from any thread, read from the UI."""
+
+    def __init__(self, store: SpanStore | None = None) -> None:
+        self.store = store if store is not None else SpanStore()
+        self._analyzer = Analyzer(self.store)
+        self._lock = threading.Lock()
+        self._analyses: dict[str, TraceAnalysis] = {}
+        self._order: list[tuple[int, str]] = []  # (-start_ns, trace_id): newest first
+        self._sort_key: dict[str, tuple[int, str]] = {}
+        self.generation = 0  # bumps on every change; the UI's cheap "anything new?" check
+        self.spans_received = 0
+
+    # -- writing (worker threads) ------------------------------------------------------------------------------------
+
+    def add(self, spans: Iterable[Span]) -> set[str]:
+        batch = list(spans)
+        changed = self.store.add(batch)
+        analyses = [analysis for trace_id in changed if (analysis := self._analyzer.get(trace_id)) is not None]
+        with self._lock:
+            self.spans_received += len(batch)
+            for analysis in analyses:
+                self._place(analysis)
+            self.generation += 1
+        return changed
+
+    def add_errors(self, errors: list[ReadError], skipped: dict[str, int] | None = None) -> None:
+        self.store.add_errors(errors, skipped)
+        with self._lock:
+            self.generation += 1
+
+    def _place(self, analysis: TraceAnalysis) -> None:
+        trace_id = analysis.trace_id
+        key = (-(analysis.start_ns or 0), trace_id)
+        old = self._sort_key.get(trace_id)
+        if old != key:
+            if old is not None:
+                del self._order[bisect.bisect_left(self._order, old)]
+            bisect.insort(self._order, key)
+            self._sort_key[trace_id] = key
+        self._analyses[trace_id] = analysis
+
+    # -- reading (UI) ------------------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def get(self, trace_id: str) -> TraceAnalysis | None:
+        return self._analyses.get(trace_id)
+
+    def rows(self, quick_filter: str = "all", text: str = "") -> list[TraceAnalysis]:
+        """The traces to list, newest first, filtered by a quick filter and a text query."""
+        with self._lock:
+            ordered = [self._analyses[trace_id] for _, trace_id in self._order]
+        predicate = QUICK_FILTERS[quick_filter]
+        if quick_filter != "all":
+            ordered = [a for a in ordered if predicate(a)]
+        if text:
+            needle = text.lower()
+            ordered = [a for a in ordered if matches(a, needle)]
+        return ordered
+
+    @property
+    def errors(self) -> list[ReadError]:
+        return self.store.errors
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            analyses = list(self._analyses.values())
+        return {
+            "traces": len(analyses),
+            "spans": self.store.span_count,
+            "findings": sum(1 for a in analyses for f in a.findings if f.severity != "info"),
+            "errors": len(self.store.errors),
+            "evicted": self.store.evicted_traces,
+        }
+
+
+def matches(analysis: TraceAnalysis, needle: str) -> bool:
+    """Does a lower-cased query occur in the trace's name, id, route, models, tools or any attribute value?"""
+    if needle in analysis.name.lower() or analysis.trace_id.startswith(needle):
+        return True
+    if any(needle in step.lower() for step in analysis.route):
+        return True
+    for span in analysis.tree.spans.values():
+        if needle in span.name.lower() or (span.model and needle in span.model.lower()):
+            return True
+        for value in span.attributes.values():
+            if isinstance(value, str) and needle in value.lower():
+                return True
+    return False

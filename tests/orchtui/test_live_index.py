@@ -1,0 +1,50 @@
+"""The live index a trace list reads: newest first, analysed off the UI thread, filtered, coalesced."""
+
+from __future__ import annotations
+
+from orchtui.demo import demo_spans
+from orchtui.live import TraceIndex
+from tests.spans import root, span
+
+
+def test_newest_first_and_reordered_when_an_earlier_span_arrives():
+    index = TraceIndex()
+    index.add([span("old", None, trace="A", start=1_000, end=2_000), span("new", None, trace="B", start=5_000, end=6_000)])
+    assert [a.name for a in index.rows()] == ["new", "old"]
+    index.add([span("earlier", "x", trace="B", start=10, end=20)])  # B now starts before A
+    assert [a.trace_id for a in index.rows()] == ["A", "B"]
+
+
+def test_generation_moves_on_every_batch_and_counts_add_up():
+    index = TraceIndex()
+    before = index.generation
+    spans = demo_spans(start_ns=1_700_000_000_000_000_000)
+    for i in range(0, len(spans), 10):
+        index.add(spans[i : i + 10])
+    assert index.generation > before
+    counts = index.counts()
+    assert counts["traces"] == 7 and counts["spans"] == len(spans) and counts["errors"] == 0
+
+
+def test_quick_filters_and_text_filter_on_the_demo():
+    index = TraceIndex()
+    index.add(demo_spans(start_ns=1_700_000_000_000_000_000))
+    names = lambda rows: sorted(a.name for a in rows)  # noqa: E731
+    assert names(index.rows("loops")) == ["policy_research"]
+    assert names(index.rows("errors")) == ["policy_research"]
+    assert names(index.rows("stop reasons")) == ["escalation_check", "policy_research", "summarize_contract"]
+    assert names(index.rows(text="issue_refund")) == ["refund_request", "refund_request"]
+    assert names(index.rows(text="gpt-4.1")) == ["triage_handoff"]  # a model
+    assert names(index.rows(text="lost in transit")) == ["refund_request", "refund_request"]  # an attribute value
+    assert index.rows(text="no such thing") == []
+
+
+def test_a_trace_grows_in_place_while_it_runs():
+    index = TraceIndex()
+    running = root("live_run")
+    running.end_ns = None
+    index.add([running])
+    assert index.rows()[0].in_progress and index.rows()[0].span_count == 1
+    index.add([span("step", "root", kind="tool", tool_name="t", tool_args={})])
+    (row,) = index.rows()
+    assert row.span_count == 2 and row.route == ["t"]
