@@ -48,6 +48,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="lowest finding severity that makes the exit status 1 (default: critical)",
     )
     check.set_defaults(handler=run_check)
+
+    open_ = commands.add_parser(
+        "open",
+        help="open saved trace files in the terminal UI",
+        description="Open trace files (any supported format; several files merge into one view) in the UI.",
+    )
+    open_.add_argument("paths", nargs="+", metavar="PATH", help="trace files, directories or glob patterns")
+    open_.set_defaults(handler=run_open)
+
+    demo = commands.add_parser(
+        "demo",
+        help="play a bundled multi-agent scenario set live into the UI",
+        description="Play realistic agent runs (a clean run, a retrieval loop, a tool timeout with a retry, a "
+        "truncated answer, a missing stop reason, a hand-off) into the UI over a few seconds. Needs nothing else.",
+    )
+    demo.add_argument("--seconds", type=float, default=6.0, help="how long the playback takes (default 6)")
+    demo.add_argument("--write", metavar="FILE", help="write the demo traces as OTLP/JSON to FILE instead")
+    demo.set_defaults(handler=run_demo)
     return parser
 
 
@@ -66,6 +84,33 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"orchtui: {error.source}: {error.message}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_FINDINGS if exceeds(analyses, args.fail_on) else EXIT_OK
+
+
+def run_open(args: argparse.Namespace) -> int:
+    from .loading import expand
+
+    files, missing = expand(args.paths)
+    for error in missing:
+        print(f"orchtui: {error.source}: {error.message}", file=sys.stderr)
+    if not files:
+        return EXIT_USAGE
+    from tui.app import make_app  # the UI stack is imported only for interactive commands
+
+    make_app([str(f) for f in files]).run()
+    return EXIT_OK
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    if args.write:
+        from .demo import write_demo_file
+
+        write_demo_file(args.write)
+        print(f"wrote the demo traces to {args.write}")
+        return EXIT_OK
+    from tui.app import make_app
+
+    make_app(demo=True, demo_seconds=args.seconds).run()
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

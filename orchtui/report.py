@@ -13,6 +13,7 @@ from parsers.span import ReadError
 
 from .analysis import TraceAnalysis
 from .analysis.findings import SEVERITY_RANK
+from .formatting import format_cost, format_duration, format_tokens
 from .textsafe import printable
 
 JSON_VERSION = 1
@@ -45,34 +46,6 @@ def source_of(analysis: TraceAnalysis) -> str:
     spans = [root] if root is not None else analysis.tree.ordered[:1]
     source = spans[0].source if spans and spans[0] is not None else None
     return source.name if source is not None else "(unknown source)"
-
-
-def format_duration(ms: float | None) -> str:
-    if ms is None:
-        return "…"
-    if ms < 1000:
-        return f"{ms:.0f}ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.2f}s"
-    return f"{ms / 60_000:.1f}m"
-
-
-def format_cost(cost: float | None, complete: bool = True) -> str:
-    if cost is None:
-        return "–"
-    if cost >= 100:
-        text = f"${cost:,.0f}"
-    elif cost >= 0.01 or cost == 0:
-        text = f"${cost:.4f}"
-    else:
-        text = f"${cost:.6f}"
-    return text if complete else f"≥{text}"
-
-
-def format_tokens(prompt: int | None, completion: int | None) -> str:
-    if prompt is None and completion is None:
-        return "–"
-    return f"{prompt or 0:,}/{completion or 0:,}"
 
 
 def print_tables(analyses: list[TraceAnalysis], errors: list[ReadError], skipped: dict[str, int], out: IO[str]) -> None:

@@ -1,0 +1,272 @@
+"""The orchtui application: trace list on top, step tree and detail below, status line and key hints.
+
+Data flow: sources (file loaders, the demo player) run on worker threads and feed the `TraceIndex`, which stores
+and analyses off the event loop. A 10 Hz timer notices a new index generation and asks a worker for the rows to
+list (filtering 100k traces must not block keys); the rows come back in one message and are applied in one
+batch. Many span batches between two ticks cost one repaint.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Input, TabbedContent
+
+from orchtui.analysis import TraceAnalysis
+from orchtui.demo import DemoPlayer
+from orchtui.export import save_trace
+from orchtui.live import QUICK_FILTERS, TraceIndex
+from orchtui.loading import load_paths
+
+from .commands import TraceCommands
+from .screens.help import HelpScreen
+from .widgets.detail import DetailPane
+from .widgets.status_bar import StatusBar
+from .widgets.step_tree import StepTree
+from .widgets.trace_list import TraceList
+
+POLL_SECONDS = 0.1
+FILTER_ORDER = list(QUICK_FILTERS)[1:] + ["all"]  # f: errors -> loops -> stop reasons -> all
+
+
+class OrchApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "orchtui"
+    COMMANDS = App.COMMANDS | {TraceCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("slash", "filter", "Filter", key_display="/", id="app.filter"),
+        Binding("f", "cycle_filter", "Quick filter", id="app.quick_filter"),
+        Binding("y", "save_trace", "Save", id="app.save"),
+        Binding("tab", "focus_pane(1)", "Next pane", show=False, priority=True, id="app.next_pane"),
+        Binding("shift+tab", "focus_pane(-1)", "Previous pane", show=False, priority=True, id="app.previous_pane"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
+    ]
+
+    def __init__(
+        self,
+        index: TraceIndex | None = None,
+        *,
+        paths: list[str] | None = None,
+        demo: bool = False,
+        demo_seconds: float = 6.0,
+        save_dir: str | Path = ".",
+    ) -> None:
+        super().__init__()
+        self.index = index if index is not None else TraceIndex()
+        self.paths = list(paths or [])
+        self.demo = demo
+        self.demo_seconds = demo_seconds
+        self.save_dir = Path(save_dir)
+        self.quick_filter = "all"
+        self.text_filter = ""
+        self.load_status: str | None = None
+        self._seen_generation = -1
+        self._rows_requested = 0
+        self._rows_applied = 0
+        self._player: DemoPlayer | None = None
+        self._progress_lock = threading.Lock()
+        self.sources_label = "demo" if demo else ", ".join(Path(p).name for p in self.paths) or "no input"
+
+    # -- layout ------------------------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="top"):
+            yield Input(placeholder="filter traces: name, route, model, tool, attribute value (enter: done, esc: clear)", id="filter")
+            yield TraceList(id="traces")
+        with Horizontal(id="bottom"):
+            yield StepTree(id="steps")
+            yield DetailPane(id="detail")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def trace_list(self) -> TraceList:
+        return self.query_one(TraceList)
+
+    @property
+    def step_tree(self) -> StepTree:
+        return self.query_one(StepTree)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    def on_mount(self) -> None:
+        self.query_one("#top").border_title = "traces"
+        self.query_one("#steps").border_title = "steps"
+        self.query_one("#detail").border_title = "detail"
+        self.query_one("#filter", Input).display = False
+        self.trace_list.focus()
+        if self.paths:
+            self._load_files()
+        if self.demo:
+            self._player = DemoPlayer(self.index.add, seconds=self.demo_seconds)
+            self._player.start()
+        self.set_interval(POLL_SECONDS, self._poll)
+        self._poll()
+
+    def on_resize(self, event) -> None:
+        self.screen.set_class(event.size.width < 100, "-narrow")
+
+    def on_unmount(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+
+    # -- ingest ------------------------------------------------------------------------------------------------------
+
+    @work(thread=True, group="load", exit_on_error=False)
+    def _load_files(self) -> None:
+        def progress(name: str, done: int, size: int) -> None:
+            self.load_status = f"loading {Path(name).name} {100 * done // max(1, size)}%"
+
+        load_paths(self.paths, self.index, progress)
+        self.load_status = None
+
+    def _poll(self) -> None:
+        generation = self.index.generation
+        if generation != self._seen_generation:
+            self._seen_generation = generation
+            self.request_rows()
+        self._update_status()
+
+    def request_rows(self) -> None:
+        self._rows_requested += 1
+        self._compute_rows(self._rows_requested, self.quick_filter, self.text_filter)
+
+    @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
+    def _compute_rows(self, token: int, quick_filter: str, text_filter: str) -> None:
+        rows = self.index.rows(quick_filter, text_filter)
+        self.call_from_thread(self._apply_rows, token, rows)
+
+    def _apply_rows(self, token: int, rows: list[TraceAnalysis]) -> None:
+        if token < self._rows_applied:
+            return  # an older request finished after a newer one
+        self._rows_applied = token
+        with self.batch_update():
+            self.trace_list.set_rows(rows)
+            current = self.trace_list.current
+            shown = self.step_tree.analysis
+            if current is not None and shown is not None and current.trace_id == shown.trace_id and current.version != shown.version:
+                self._show_trace(current)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        self.query_one(StatusBar).show(
+            self.sources_label,
+            self.index.counts(),
+            listed=len(self.trace_list.rows),
+            quick_filter=self.quick_filter,
+            text_filter=self.text_filter,
+            loading=self.load_status,
+        )
+
+    # -- selection ---------------------------------------------------------------------------------------------------
+
+    @on(TraceList.Highlighted)
+    def _trace_highlighted(self, event: TraceList.Highlighted) -> None:
+        analysis = self.index.get(event.trace_id) if event.trace_id else None
+        self._show_trace(analysis)
+
+    def _show_trace(self, analysis: TraceAnalysis | None) -> None:
+        tree = self.step_tree
+        tree.show(analysis)
+        span_id = tree.cursor_node.data if tree.cursor_node is not None else None
+        self.detail.show(analysis, span_id)
+
+    @on(TraceList.Opened)
+    def _trace_opened(self) -> None:
+        self.step_tree.focus()
+
+    @on(StepTree.StepHighlighted)
+    def _step_highlighted(self, event: StepTree.StepHighlighted) -> None:
+        self.detail.show(self.step_tree.analysis, event.span_id)
+
+    def jump_to_trace(self, trace_id: str) -> None:
+        if not self.trace_list.select_trace(trace_id):
+            self.quick_filter, self.text_filter = "all", ""
+            self.query_one("#filter", Input).value = ""
+            self.request_rows()
+            self.call_after_refresh(lambda: self.trace_list.select_trace(trace_id))
+        self.trace_list.focus()
+
+    # -- actions -----------------------------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_focus_pane(self, step: int) -> None:
+        panes: list[Callable[[], None]] = [self.trace_list.focus, self.step_tree.focus, self._focus_detail]
+        focused = self.focused
+        current = 0
+        if focused is not None:
+            if focused is self.step_tree:
+                current = 1
+            elif self.detail in focused.ancestors_with_self:
+                current = 2
+        panes[(current + step) % len(panes)]()
+
+    def _focus_detail(self) -> None:
+        self.query_one(TabbedContent).query_one("Tabs").focus()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.text_filter = event.value.strip()
+        self.request_rows()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        field = self.query_one("#filter", Input)
+        if not field.value:
+            field.display = False
+        self.trace_list.focus()
+
+    def action_clear_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        if field.display or self.text_filter:
+            field.value = ""
+            field.display = False
+            self.text_filter = ""
+            self.request_rows()
+            self.trace_list.focus()
+
+    def action_cycle_filter(self) -> None:
+        position = FILTER_ORDER.index(self.quick_filter) if self.quick_filter in FILTER_ORDER else -1
+        self.set_quick_filter(FILTER_ORDER[(position + 1) % len(FILTER_ORDER)])
+
+    def set_quick_filter(self, name: str) -> None:
+        self.quick_filter = name
+        self.request_rows()
+        self.notify(f"Showing {name} traces" if name != "all" else "Showing all traces", timeout=2)
+
+    def action_save_trace(self) -> None:
+        current = self.trace_list.current
+        if current is None:
+            self.notify("No trace selected", severity="warning")
+            return
+        snapshot = self.index.store.snapshot(current.trace_id)
+        if snapshot is None:
+            return
+        try:
+            path = save_trace(list(snapshot.spans), self.save_dir)
+        except OSError as exc:
+            self.notify(f"Could not save: {exc}", severity="error")
+            return
+        self.notify(f"Saved {len(snapshot.spans)} spans to {path}", title="Trace saved", timeout=6)
+
+
+def make_app(paths: list[str] | None = None, *, demo: bool = False, **options) -> OrchApp:
+    """The app as the CLI, the tests and the screenshot script build it."""
+    return OrchApp(paths=paths, demo=demo, **options)

@@ -1,0 +1,49 @@
+"""Command palette (ctrl+p): jump to a trace by name or id, switch quick filters, open help."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from orchtui.live import QUICK_FILTERS
+
+if TYPE_CHECKING:
+    from .app import OrchApp
+
+MAX_TRACE_HITS = 200
+
+
+class TraceCommands(Provider):
+    @property
+    def orch(self) -> "OrchApp":
+        return self.app  # type: ignore[return-value]
+
+    def _commands(self) -> list[tuple[str, object, str]]:
+        app = self.orch
+        commands: list[tuple[str, object, str]] = [
+            (f"Filter: {name}", partial(app.set_quick_filter, name), f"Show {name} traces") for name in QUICK_FILTERS
+        ]
+        commands.append(("Help: keys", app.action_help, "Show every key"))
+        commands.append(("Save trace as OTLP/JSON", app.action_save_trace, "Write the selected trace to a file"))
+        for analysis in app.index.rows()[: 10 * MAX_TRACE_HITS]:
+            commands.append(
+                (f"Trace: {analysis.name} {analysis.trace_id[:12]}", partial(app.jump_to_trace, analysis.trace_id), "Jump to this trace")
+            )
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands()[:20]:
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        hits = 0
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                hits += 1
+                if hits >= MAX_TRACE_HITS:
+                    return

@@ -1,0 +1,77 @@
+"""`?`: every key, grouped by where it works, generated from the bindings themselves so it cannot drift."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "Everywhere",
+        [
+            ("tab / shift+tab", "cycle panes: traces → steps → detail"),
+            ("/", "filter traces by text (name, route, model, tool, attribute value); esc clears"),
+            ("f", "cycle quick filters: errors, loops, stop-reason problems, all"),
+            ("y", "save the selected trace as an OTLP/JSON file"),
+            ("ctrl+p", "command palette: jump to a trace by name or id, filters, help"),
+            ("?", "this help"),
+            ("q", "quit"),
+        ],
+    ),
+    (
+        "Trace list",
+        [
+            ("j / k, ↓ / ↑", "move"),
+            ("g / G, home / end", "first / last trace"),
+            ("pgup / pgdn", "page"),
+            ("enter / l", "open the trace's steps"),
+        ],
+    ),
+    (
+        "Step tree",
+        [
+            ("j / k, ↓ / ↑", "move"),
+            ("enter / space", "toggle a step"),
+            ("h / l", "collapse / expand (h on a collapsed step goes to its parent)"),
+            ("[ / ]", "collapse all / expand all"),
+            ("n / N", "next / previous flagged step (loop, stop reason, error, retry)"),
+            ("g / G", "top / bottom"),
+        ],
+    ),
+    ("Detail", [("a", "show values in full (they are clipped to 20,000 characters)"), ("← / →", "switch tabs")]),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90; max-width: 100%; height: auto; max-height: 90%; border: round $accent; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self._table(), id="help-body")
+
+    @staticmethod
+    def _table() -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        table.add_row(Text("orchtui keys", style="bold"), Text("esc closes", style="dim"))
+        for title, keys in GROUPS:
+            table.add_row("", "")
+            table.add_row(Text(title, style="bold underline"), "")
+            for key, description in keys:
+                table.add_row(key, description)
+        table.add_row("", "")
+        table.add_row(Text("Legend", style="bold underline"), "")
+        table.add_row("◌ ✓ ✗ !", "running, ok, failed, critical finding")
+        table.add_row("◆ ▣ ⌕ ● ○ ⇄", "LLM call, tool, retriever, agent, chain, hand-off")
+        table.add_row("[length] ↻2 ⟳", "stop reason, retry attempt, loop step")
+        return table

@@ -1,0 +1,42 @@
+"""The status line: what is loaded, how much, what is wrong with the input, and which filter is on."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ..render import safe
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    """
+
+    def show(
+        self,
+        sources: str,
+        counts: dict[str, int],
+        *,
+        listed: int,
+        quick_filter: str,
+        text_filter: str,
+        loading: str | None,
+    ) -> None:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(safe(sources, True), style="bold")
+        line.append("  ")
+        traces = counts["traces"]
+        line.append(f"{traces:,} traces" if listed == traces else f"{listed:,}/{traces:,} traces")
+        line.append(f" · {counts['spans']:,} spans")
+        line.append(f" · {counts['findings']:,} findings", style="yellow" if counts["findings"] else "")
+        line.append(f" · {counts['errors']:,} read errors", style="bold red" if counts["errors"] else "")
+        if counts.get("evicted"):
+            line.append(f" · {counts['evicted']:,} evicted", style="yellow")
+        if quick_filter != "all":
+            line.append(f"  [filter: {quick_filter}]", style="bold cyan")
+        if text_filter:
+            line.append(f"  [/{safe(text_filter, True)}]", style="bold cyan")
+        if loading:
+            line.append(f"  {loading}", style="bold magenta")
+        self.update(line)

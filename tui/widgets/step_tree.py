@@ -1,0 +1,218 @@
+"""The step tree of the selected trace: collapsible, built lazily, highlighted where something went wrong.
+
+Nodes are created only for what can be seen: a collapsed step knows it has children (`allow_expand`) but builds
+them on first expand, so a 10,000-span trace costs the steps on screen. Labels are `rich.text.Text` (never markup
+strings: span names are data). When the trace grows live, the tree is rebuilt keeping what was expanded and where
+the cursor was.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from orchtui.analysis import TraceAnalysis
+from orchtui.analysis.tree import PLACEHOLDER_ID
+
+from ..render import placeholder_label, step_label
+
+AUTO_EXPAND_SPANS = 400  # traces up to this size open fully; bigger ones open their first two levels
+EXPAND_ALL_LIMIT = 20_000  # `]` builds at most this many nodes
+
+
+class StepTree(Tree[str]):
+    DEFAULT_CSS = """
+    StepTree { background: $surface; }
+    """
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="steps.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="steps.up"),
+        Binding("h", "collapse", "Collapse", show=False, id="steps.collapse"),
+        Binding("l", "expand", "Expand", show=False, id="steps.expand"),
+        Binding("left_square_bracket", "collapse_all", "Collapse all", id="steps.collapse_all", key_display="["),
+        Binding("right_square_bracket", "expand_all", "Expand all", id="steps.expand_all", key_display="]"),
+        Binding("n", "next_flagged", "Next flag", id="steps.next_flag"),
+        Binding("N", "previous_flagged", "Prev flag", id="steps.prev_flag"),
+        Binding("g", "scroll_home", "Top", show=False, id="steps.top"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="steps.bottom"),
+    ]
+
+    class StepHighlighted(Message):
+        def __init__(self, span_id: str | None) -> None:
+            super().__init__()
+            self.span_id = span_id
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("trace", id=id)
+        self.show_root = False
+        self.guide_depth = 3
+        self.analysis: TraceAnalysis | None = None
+        self._node_of: dict[str, TreeNode[str]] = {}
+        self._populated: set[str] = set()
+
+    # -- building ------------------------------------------------------------------------------------------------
+
+    def show(self, analysis: TraceAnalysis | None) -> None:
+        """Display `analysis`; when it is a newer version of the trace on screen, keep expansion and cursor."""
+        same_trace = self.analysis is not None and analysis is not None and self.analysis.trace_id == analysis.trace_id
+        known = set(self._node_of) if same_trace else set()
+        expanded = {span_id for span_id, node in self._node_of.items() if node.is_expanded}
+        cursor = self.cursor_node.data if same_trace and self.cursor_node is not None else None
+        self.analysis = analysis
+        self.clear()
+        self._node_of.clear()
+        self._populated.clear()
+        if analysis is None:
+            return
+        small = analysis.span_count <= AUTO_EXPAND_SPANS
+        for span_id in analysis.tree.top_level:
+            self._add(self.root, span_id, 0)
+        for span_id, depth in analysis.tree.walk():  # preorder: a parent is built before its children
+            node = self._node_of.get(span_id)
+            if node is None or not node.allow_expand:
+                continue
+            # Steps seen before keep their state; new ones (a live trace growing) follow the auto-expand rule.
+            if (span_id in expanded) if span_id in known else (small or depth < 2):
+                self._populate(node)
+                node.expand()
+        if cursor is not None and cursor in self._node_of:
+            self.move_cursor(self._node_of[cursor])
+        elif self.root.children:
+            self.move_cursor(self.root.children[0])
+
+    def _add(self, parent: TreeNode[str], span_id: str, depth: int) -> TreeNode[str]:
+        assert self.analysis is not None
+        tree = self.analysis.tree
+        kids = tree.children.get(span_id, ())
+        if span_id == PLACEHOLDER_ID:
+            label = placeholder_label(len(kids))
+        else:
+            label = step_label(tree.spans[span_id], self.analysis, depth, self._label_width(), bool(kids))
+        node = parent.add(label, data=span_id, allow_expand=bool(kids))
+        self._node_of[span_id] = node
+        return node
+
+    def _populate(self, node: TreeNode[str]) -> None:
+        span_id = node.data
+        if span_id is None or span_id in self._populated or self.analysis is None:
+            return
+        self._populated.add(span_id)
+        depth = self._depth(node)
+        for child in self.analysis.tree.children.get(span_id, ()):
+            self._add(node, child, depth + 1)
+
+    def _label_width(self) -> int:
+        return self.scrollable_content_region.width or 100
+
+    def on_resize(self) -> None:
+        """Labels are fitted to the width: refit the built ones."""
+        if self.analysis is None:
+            return
+        for span_id, node in self._node_of.items():
+            if span_id != PLACEHOLDER_ID:
+                span = self.analysis.tree.spans[span_id]
+                node.set_label(step_label(span, self.analysis, self._depth(node), self._label_width(), node.allow_expand))
+
+    @staticmethod
+    def _depth(node: TreeNode[str]) -> int:
+        depth = -1
+        while node.parent is not None:
+            depth += 1
+            node = node.parent
+        return depth
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
+        self._populate(event.node)
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
+        event.stop()
+        self.post_message(self.StepHighlighted(event.node.data))
+
+    def expand_path(self, span_id: str) -> TreeNode[str] | None:
+        """Build and open every ancestor of `span_id` so its node exists and is visible."""
+        if self.analysis is None or span_id not in self.analysis.tree.spans and span_id != PLACEHOLDER_ID:
+            return None
+        chain = []
+        node_id: str | None = span_id
+        while node_id is not None:
+            chain.append(node_id)
+            node_id = self.analysis.tree.parent_of(node_id)
+        for ancestor in reversed(chain[1:]):
+            node = self._node_of.get(ancestor)
+            if node is None:
+                return None
+            self._populate(node)
+            node.expand()
+        return self._node_of.get(span_id)
+
+    # -- actions -------------------------------------------------------------------------------------------------
+
+    def action_expand(self) -> None:
+        if self.cursor_node is not None and self.cursor_node.allow_expand:
+            self._populate(self.cursor_node)
+            self.cursor_node.expand()
+
+    def action_collapse(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)
+
+    def action_collapse_all(self) -> None:
+        for node in self.root.children:
+            node.collapse_all()
+        if self.root.children:
+            self.move_cursor(self.root.children[0])
+
+    def action_expand_all(self) -> None:
+        if self.analysis is None:
+            return
+        built = 0
+        for span_id, _ in self.analysis.tree.walk():
+            node = self._node_of.get(span_id)
+            if node is None:
+                continue
+            self._populate(node)
+            if node.allow_expand:
+                node.expand()
+            built += 1
+            if built >= EXPAND_ALL_LIMIT:
+                self.notify(f"Expanded the first {EXPAND_ALL_LIMIT:,} steps", severity="warning")
+                break
+
+    def flagged_steps(self) -> list[str]:
+        """Span ids with a warn or critical finding, in display order."""
+        if self.analysis is None:
+            return []
+        flagged = {
+            span_id
+            for span_id, findings in self.analysis.findings_by_span.items()
+            if any(f.severity != "info" for f in findings)
+        }
+        return [span_id for span_id, _ in self.analysis.tree.walk() if span_id in flagged]
+
+    def _jump(self, step: int) -> None:
+        flagged = self.flagged_steps()
+        if not flagged:
+            self.notify("No flagged steps in this trace")
+            return
+        current = self.cursor_node.data if self.cursor_node is not None else None
+        order = [span_id for span_id, _ in self.analysis.tree.walk()] if self.analysis else []
+        position = order.index(current) if current in order else -1
+        candidates = [s for s in flagged if (order.index(s) > position if step > 0 else order.index(s) < position)]
+        target = (candidates[0] if step > 0 else candidates[-1]) if candidates else (flagged[0] if step > 0 else flagged[-1])
+        node = self.expand_path(target)
+        if node is not None:
+            self.move_cursor(node)
+            self.scroll_to_node(node)
+
+    def action_next_flagged(self) -> None:
+        self._jump(1)
+
+    def action_previous_flagged(self) -> None:
+        self._jump(-1)
