@@ -58,6 +58,7 @@ class OrchApp(App[None]):
         demo: bool = False,
         demo_seconds: float = 6.0,
         save_dir: str | Path = ".",
+        sources_label: str | None = None,
     ) -> None:
         super().__init__()
         self.index = index if index is not None else TraceIndex()
@@ -73,7 +74,7 @@ class OrchApp(App[None]):
         self._rows_applied = 0
         self._player: DemoPlayer | None = None
         self._progress_lock = threading.Lock()
-        self.sources_label = "demo" if demo else ", ".join(Path(p).name for p in self.paths) or "no input"
+        self.sources_label = sources_label or ("demo" if demo else ", ".join(Path(p).name for p in self.paths) or "in memory")
 
     # -- layout ------------------------------------------------------------------------------------------------------
 

@@ -109,6 +109,7 @@ def trace_row(analysis: TraceAnalysis, width: int) -> Text:
     row.append_text(status_glyph(analysis))
     row.append(" ")
     row.append(_fit(safe(analysis.name, True), name_width), style="bold")
+    row.append(" ")
     if show_start:
         row.append(" " + start_time(analysis.start_ns) + " ", style="dim")
     if route_width > 4:
@@ -177,7 +178,7 @@ def step_label(span: Span, analysis: TraceAnalysis, depth: int, width: int = 100
         Text(f" {format_cost(cost) if cost is not None else '':>9}", style="green"),
     ]
     available = width - depth * 3 - (2 if expandable else 0) - 1  # tree guides, expand arrow, a margin
-    min_name = 26  # the same for every row, so the columns line up whatever the badges
+    min_name = 22  # the same for every row, so the columns line up whatever the badges
     while columns and available - sum(c.cell_len for c in columns) < min_name:
         columns.pop()
     rest = available - sum(c.cell_len for c in columns) - min_name

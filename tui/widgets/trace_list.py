@@ -26,7 +26,7 @@ class TraceList(ScrollView, can_focus=True):
     """Rows are TraceAnalysis objects; the cursor follows a trace id across refreshes."""
 
     DEFAULT_CSS = """
-    TraceList { background: $surface; }
+    TraceList { background: $surface; overflow-x: hidden; }
     TraceList > .trace-list--cursor { background: $accent 40%; }
     TraceList:focus > .trace-list--cursor { background: $accent; color: $text; }
     """

@@ -1,0 +1,300 @@
+"""Drive every key the way a person would and assert on what the app shows."""
+
+from __future__ import annotations
+
+import orjson
+
+from orchtui.analysis.tree import PLACEHOLDER_ID
+from orchtui.live import TraceIndex
+from parsers import read_path
+from tests.spans import root, span
+from tests.tui.conftest import settle
+from tui.app import OrchApp
+from tui.screens.help import HelpScreen
+from tui.widgets.detail import DetailPane
+from tui.widgets.status_bar import StatusBar
+
+SIZE = (120, 36)
+
+
+def names(app: OrchApp) -> list[str]:
+    return [row.name for row in app.trace_list.rows]
+
+
+def tree_labels(app: OrchApp) -> list[str]:
+    tree = app.step_tree
+    labels = []
+
+    def visit(node):
+        for child in node.children:
+            labels.append(child.label.plain)
+            if child.is_expanded:
+                visit(child)
+
+    visit(tree.root)
+    return labels
+
+
+async def test_the_list_shows_every_demo_trace_newest_first_with_flags(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert names(demo_app) == [
+            "refund_request", "escalation_check", "summarize_contract", "policy_research",
+            "order_status", "triage_handoff", "refund_request",
+        ]
+        rows = {row.name: row for row in demo_app.trace_list.rows}
+        assert {"loop", "error", "stop_reason"} <= rows["policy_research"].flags
+        line = demo_app.trace_list.render_line(3).text
+        assert "policy_research" in line and "ERR LOOP STOP" in line and "search_docs ×5" in line
+        status = str(demo_app.query_one(StatusBar).render())
+        assert "7 traces" in status and "44 spans" in status and "0 read errors" in status
+
+
+async def test_moving_through_the_list_shows_each_trace_in_the_tree(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert demo_app.step_tree.analysis.name == "refund_request"
+        await pilot.press("j", "j", "j")
+        assert demo_app.trace_list.cursor == 3
+        assert demo_app.step_tree.analysis.name == "policy_research"
+        await pilot.press("k")
+        assert demo_app.step_tree.analysis.name == "summarize_contract"
+        await pilot.press("G")
+        assert demo_app.trace_list.cursor == 6
+        await pilot.press("g")
+        assert demo_app.trace_list.cursor == 0
+        await pilot.press("down", "up", "down")
+        assert demo_app.trace_list.cursor == 1
+
+
+async def test_tab_cycles_panes_and_enter_opens_the_steps(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert demo_app.focused is demo_app.trace_list
+        await pilot.press("enter")
+        assert demo_app.focused is demo_app.step_tree
+        await pilot.press("tab")
+        assert demo_app.query_one(DetailPane) in demo_app.focused.ancestors_with_self
+        await pilot.press("tab")
+        assert demo_app.focused is demo_app.trace_list
+        await pilot.press("shift+tab")
+        assert demo_app.query_one(DetailPane) in demo_app.focused.ancestors_with_self
+
+
+async def test_step_tree_toggles_collapses_and_expands(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "enter")  # policy_research, 12 spans: fully expanded
+        labels = tree_labels(demo_app)
+        assert len(labels) == 12 and "policy_research" in labels[0]
+        assert sum("search_docs" in label for label in labels) == 5
+        await pilot.press("h")  # collapse the root
+        assert len(tree_labels(demo_app)) == 1
+        await pilot.press("l")
+        assert len(tree_labels(demo_app)) == 12
+        await pilot.press("space")
+        assert len(tree_labels(demo_app)) == 1
+        await pilot.press("enter")
+        assert len(tree_labels(demo_app)) == 12
+        await pilot.press("left_square_bracket")
+        assert len(tree_labels(demo_app)) == 1
+        await pilot.press("right_square_bracket")
+        assert len(tree_labels(demo_app)) == 12
+        await pilot.press("j", "j", "G")
+        assert demo_app.step_tree.cursor_line == 11
+        await pilot.press("g")
+        assert demo_app.step_tree.cursor_line == 0
+
+
+async def test_n_and_shift_n_jump_between_flagged_steps(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "enter")
+        tree = demo_app.step_tree
+        flagged = tree.flagged_steps()
+        assert len(flagged) >= 5
+        assert tree.cursor_node.data == flagged[0]  # the root itself hit the recursion limit
+        await pilot.press("n")
+        assert tree.cursor_node.data == flagged[1]
+        await pilot.press("n")
+        assert tree.cursor_node.data == flagged[2]
+        await pilot.press("N")
+        assert tree.cursor_node.data == flagged[1]
+        await pilot.press("N", "N")  # wraps around to the last flagged step
+        assert tree.cursor_node.data == flagged[-1]
+
+
+async def test_loop_steps_and_stop_reasons_are_highlighted_in_the_tree(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j", "j")
+        labels = tree_labels(demo_app)
+        assert all("⟳" in label for label in labels if "search_docs" in label)
+        assert "✗" in labels[0]
+        await pilot.press("k")  # summarize_contract: truncated
+        assert any("[length]" in label for label in tree_labels(demo_app))
+        await pilot.press("k")  # escalation_check: missing stop reason
+        assert any("[missing]" in label for label in tree_labels(demo_app))
+
+
+async def test_slash_filters_by_text_and_escape_clears(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await pilot.press(*"issue_refund")
+        await settle(pilot)
+        assert names(demo_app) == ["refund_request", "refund_request"]
+        await pilot.press("enter")
+        assert demo_app.focused is demo_app.trace_list
+        assert "/issue_refund" in str(demo_app.query_one(StatusBar).render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(names(demo_app)) == 7
+
+
+async def test_f_cycles_quick_filters(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        seen = []
+        for _ in range(4):
+            await pilot.press("f")
+            await settle(pilot)
+            seen.append((demo_app.quick_filter, sorted(names(demo_app))))
+        assert seen == [
+            ("errors", ["policy_research"]),
+            ("loops", ["policy_research"]),
+            ("stop reasons", ["escalation_check", "policy_research", "summarize_contract"]),
+            ("all", sorted(["refund_request", "escalation_check", "summarize_contract", "policy_research", "order_status", "triage_handoff", "refund_request"])),
+        ]
+
+
+async def test_y_saves_the_selected_trace_as_otlp_json(demo_app, tmp_path):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "y")
+        await pilot.pause()
+        (saved,) = tmp_path.glob("orchtui-policy_research-*.otlp.json")
+        result = read_path(saved)
+        assert len(result.spans) == 12 and result.errors == []
+        assert {s.name for s in result.spans} >= {"policy_research", "search_docs"}
+        assert any(str(saved) in n.message for n in demo_app._notifications)
+
+
+async def test_help_screen_opens_and_closes(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(demo_app.screen, HelpScreen)
+        body = _plain(demo_app, demo_app.screen.query_one("#help-body").content)
+        assert "next / previous flagged step" in body and "save the selected trace" in body
+        await pilot.press("escape")
+        assert not isinstance(demo_app.screen, HelpScreen)
+
+
+async def test_command_palette_jumps_to_a_trace(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Trace: summarize")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert demo_app.trace_list.current.name == "summarize_contract"
+
+
+async def test_q_quits(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert demo_app.return_code == 0 or not demo_app.is_running
+
+
+async def test_detail_tabs_show_the_selected_step(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "enter", "j")  # first LLM call of policy_research
+        detail = demo_app.query_one(DetailPane)
+        tabs = demo_app.query_one("TabbedContent")
+
+        def body(tab: str) -> str:
+            return detail.render_tab(tab).__rich_console__ and _plain(demo_app, detail.render_tab(tab))
+
+        assert "gpt-4o-mini" in body("summary") and "tool_calls" in body("summary")
+        tabs.active = "messages"
+        await pilot.pause()
+        chat = body("messages")
+        assert "search_docs" in chat and "vendor exception policy" in chat and "system" in chat
+        tabs.active = "attributes"
+        assert "llm.token_count.prompt" in body("attributes")
+        await pilot.press("j")  # search_docs
+        tabs.active = "io"
+        assert "No documents matched" in body("io")
+        await pilot.press("g")  # the root: errored with an exception event
+        tabs.active = "events"
+        events = body("events")
+        assert "exception" in events and "GraphRecursionError" in events and "Traceback" in events
+        tabs.active = "findings"
+        assert "loop.runtime_limit" in body("findings")
+
+
+def _plain(app, renderable) -> str:
+    with app.console.capture() as capture:
+        app.console.print(renderable)
+    return capture.get()
+
+
+async def test_hostile_names_and_values_render_literally(tmp_path):
+    index = TraceIndex()
+    evil = "[bold red]pwned[/] \x1b[2J\x1b]0;title\x07"
+    index.add([root(evil), span(evil, "root", kind="tool", tool_name=evil, tool_args={"q": "[link=x]y"}, attributes={"k": evil})])
+    app = OrchApp(index, save_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        row = app.trace_list.render_line(0).text
+        assert "[bold red]pwned[/]" in row and "\x1b" not in row and "\\x1" in row
+        labels = tree_labels(app)
+        assert all("[bold red]pwned[/]" in label and "\x1b" not in label for label in labels)
+        await pilot.press("enter", "j")
+        attributes = _plain(app, app.query_one(DetailPane).render_tab("attributes"))
+        assert "[bold red]pwned[/]" in attributes and "\x1b[2J" not in attributes and "\x07" not in attributes
+
+
+async def test_huge_values_are_clipped_until_asked(tmp_path):
+    index = TraceIndex()
+    index.add([root("big"), span("dump", "root", kind="tool", tool_name="dump", tool_args={}, output="x" * 3_000_000)])
+    app = OrchApp(index, save_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "j", "tab")
+        detail = app.query_one(DetailPane)
+        clipped = _plain(app, detail.render_tab("io"))
+        assert "2,980,000 more characters" in clipped and len(clipped) < 100_000
+        await pilot.press("a")
+        assert detail.show_all
+        assert "more characters" not in _plain(app, detail.render_tab("io"))
+
+
+async def test_orphans_hang_under_a_placeholder(tmp_path):
+    index = TraceIndex()
+    index.add([root("partial"), span("lost", "never-arrived", kind="tool", tool_name="lost", tool_args={})])
+    app = OrchApp(index, save_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = app.step_tree
+        assert [child.data for child in tree.root.children] == ["root", PLACEHOLDER_ID]
+        placeholder = tree.root.children[1]
+        assert "missing parent (1 span" in placeholder.label.plain
+        assert [child.label.plain.split()[1] for child in placeholder.children] == ["lost"]
+
+
+async def test_live_demo_grows_while_the_app_runs(tmp_path):
+    app = OrchApp(demo=True, demo_seconds=0.6, save_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        early = app.index.counts()["spans"]
+        await pilot.pause(1.5)
+        await settle(pilot)
+        assert app.index.counts()["spans"] == 44 > early
+        assert len(app.trace_list.rows) == 7

@@ -1,0 +1,61 @@
+"""Layout regression snapshots (pytest-textual-snapshot) of the main screen, a loop, the detail tabs and help.
+
+Update only after looking at the report: `pytest tests/tui/test_snapshots.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from tests.tui.conftest import demo_index, settle
+from tui.app import OrchApp
+
+
+def app(tmp_path) -> OrchApp:
+    return OrchApp(demo_index(), save_dir=tmp_path, sources_label="demo")
+
+
+async def _settle(pilot) -> None:
+    await settle(pilot)
+
+
+def test_main_screen(snap_compare, tmp_path):
+    assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=_settle)
+
+
+def test_main_screen_small_terminal(snap_compare, tmp_path):
+    assert snap_compare(app(tmp_path), terminal_size=(80, 24), run_before=_settle)
+
+
+def test_loop_highlighted(snap_compare, tmp_path):
+    async def select_loop(pilot):
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "enter", "n")
+
+    assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=select_loop)
+
+
+def test_detail_chat_tab(snap_compare, tmp_path):
+    async def open_chat(pilot):
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "j", "j", "enter", "j", "j")  # triage_handoff: first LLM call
+        pilot.app.query_one("TabbedContent").active = "messages"
+        await pilot.pause()
+
+    assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=open_chat)
+
+
+def test_detail_events_tab(snap_compare, tmp_path):
+    async def open_events(pilot):
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "j", "enter", "j", "j")  # order_status: the timed-out get_order
+        pilot.app.query_one("TabbedContent").active = "events"
+        await pilot.pause()
+
+    assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=open_events)
+
+
+def test_help_screen(snap_compare, tmp_path):
+    async def open_help(pilot):
+        await settle(pilot)
+        await pilot.press("question_mark")
+
+    assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=open_help)
