@@ -38,8 +38,8 @@ def is_protobuf(data: bytes) -> bool:
     if data[:1] == b"\x0a":
         return True
     if len(data) > 5:
-        length = int.from_bytes(data[:4], "big")
-        return 0 < length <= len(data) - 4 and data[4:5] == b"\x0a"
+        length = int.from_bytes(data[:4], "big")  # the first message may still be being written: no upper check
+        return 0 < length < 1 << 30 and data[4:5] == b"\x0a"
     return False
 
 
