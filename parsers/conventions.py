@@ -8,7 +8,7 @@ key present wins. Adding a vocabulary means adding keys to these tables, not cod
 Every OTLP-shaped parser (JSON, protobuf, console exporter, JS ReadableSpan dumps) decodes attribute values to
 plain Python values and calls `apply_attributes`. Parsers for non-OTLP formats (LangSmith runs, Agents SDK
 exports) set fields directly and reuse the helpers (`normalize_stop_reason`, `finish_reasons_from_payload`,
-`parse_json_maybe`).
+`tokens_from_usage`, `parse_json_maybe`).
 """
 
 from __future__ import annotations
@@ -177,6 +177,7 @@ TOKEN_KEYS = {
         "ai.usage.inputTokens",
         "ai.usage.promptTokens",
         "llm.usage.prompt_tokens",
+        "ai.usage.tokens",  # Vercel embed / embedMany: the input tokens embedded
     ),
     "completion": (
         "llm.token_count.completion",
@@ -619,6 +620,51 @@ def _finish_reasons_from_output_messages(attrs: dict[str, Any]) -> tuple[str, ..
     if isinstance(parsed, list):
         return tuple(str(m["finish_reason"]) for m in parsed if isinstance(m, dict) and m.get("finish_reason"))
     return ()
+
+
+# Usage objects inside payloads (not attributes): OpenAI Chat Completions `usage`, Responses / Agents SDK `usage`,
+# LangChain `usage_metadata`, LangSmith run token fields. Each fact: keys in priority order; details are nested.
+USAGE_KEYS = {"prompt": ("input_tokens", "prompt_tokens"), "completion": ("output_tokens", "completion_tokens")}
+_INPUT_DETAILS = ("input_token_details", "input_tokens_details", "prompt_tokens_details", "prompt_token_details")
+_OUTPUT_DETAILS = (
+    "output_token_details",
+    "output_tokens_details",
+    "completion_tokens_details",
+    "completion_token_details",
+)
+USAGE_DETAIL_KEYS = {
+    "cache_read": (_INPUT_DETAILS, ("cache_read", "cached_tokens")),
+    "cache_write": (_INPUT_DETAILS, ("cache_creation", "cache_write_tokens")),
+    "reasoning": (_OUTPUT_DETAILS, ("reasoning", "reasoning_tokens")),
+}
+
+
+def tokens_from_usage(usage: Any) -> Tokens | None:
+    """A usage object in any of the shapes above -> Tokens (None when it holds no prompt/completion/total)."""
+    if not isinstance(usage, dict):
+        return None
+    tokens = Tokens(total=to_int(usage.get("total_tokens")))
+    for name, keys in USAGE_KEYS.items():
+        setattr(tokens, name, _first_int(usage, keys))
+    if tokens.is_empty():
+        return None
+    for name, (containers, keys) in USAGE_DETAIL_KEYS.items():
+        for container in containers:
+            details = usage.get(container)
+            value = _first_int(details, keys) if isinstance(details, dict) else None
+            if value is not None:
+                setattr(tokens, name, value)
+                break
+    tokens.complete_total()
+    return tokens
+
+
+def _first_int(obj: dict[str, Any], keys: tuple[str, ...]) -> int | None:
+    for key in keys:
+        value = to_int(obj.get(key))
+        if value is not None:
+            return value
+    return None
 
 
 def retry_attempt_from_tags(tags: Any) -> int | None:

@@ -67,3 +67,31 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, KeyError):
         return f"missing field {exc.args[0]!r}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def parse_lines_or_document(data: bytes, source_name: str, parse_record: RecordParser, result: ParseResult) -> ParseResult:
+    """JSON Lines when the first line is a whole JSON value, else one document (an object or an array of records).
+
+    Each array element is its own record, reported as `file[index]` when it cannot be read.
+    """
+    try:
+        orjson.loads(data.lstrip().split(b"\n", 1)[0])
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        return parse_lines(data, source_name, parse_record, result)
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        result.error(source_name, f"not valid JSON: {exc}")
+        return result
+    items = document if isinstance(document, list) else [document]
+    for index, item in enumerate(items):
+        source = Source(source_name) if len(items) == 1 else Source(f"{source_name}[{index}]")
+        try:
+            result.spans.extend(parse_record(item, source))
+        except RecordSkipped as skipped:
+            result.skip(skipped.what)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            result.error(str(source), f"unexpected record shape: {describe(exc)}")
+    return result

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 
 from .conventions import apply_attributes
-from .jsonl import RecordSkipped, describe, parse_lines
+from .jsonl import RecordSkipped, parse_lines_or_document
 from .result import ParseResult
 from .span import ERROR, OK, UNSET, Source, Span, SpanEvent
 from .values import normalize_id, to_ns
 
 FORMAT = "otlp-json"
+STREAMABLE = True  # every line stands alone: big files can be read chunk by chunk (parsers.read.iter_read_path)
 
 _STATUS = {
     0: UNSET,
@@ -154,27 +154,4 @@ def parse_record(record: Any, source: Source) -> list[Span]:
 
 def parse(data: bytes, source_name: str) -> ParseResult:
     """A whole OTLP/JSON input: JSON Lines, or one document (an object or an array of requests)."""
-    result = ParseResult(format=FORMAT)
-    first_line = data.lstrip().split(b"\n", 1)[0]
-    try:
-        orjson.loads(first_line)
-        is_lines = True
-    except orjson.JSONDecodeError:
-        is_lines = False
-    if is_lines:
-        return parse_lines(data, source_name, parse_record, result)
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        result.error(source_name, f"not valid JSON: {exc}")
-        return result
-    items = document if isinstance(document, list) else [document]
-    for index, item in enumerate(items):
-        item_source = Source(source_name) if len(items) == 1 else Source(f"{source_name}[{index}]")
-        try:
-            result.spans.extend(parse_record(item, item_source))
-        except RecordSkipped as skipped:
-            result.skip(skipped.what)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            result.error(str(item_source), f"unexpected record shape: {describe(exc)}")
-    return result
+    return parse_lines_or_document(data, source_name, parse_record, ParseResult(format=FORMAT))

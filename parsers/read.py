@@ -100,9 +100,10 @@ def read_path(path: str | Path) -> ParseResult:
 def iter_read_path(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[ParseResult, int]]:
     """Read a file in pieces, yielding (result, bytes of the file consumed so far).
 
-    Line-oriented formats are streamed chunk by chunk (cut at line ends, a partial line carried over), so a
-    viewer shows the first traces of a multi-gigabyte file at once and memory holds one chunk of text at a time;
-    other formats are read whole. Gzip is decompressed as a stream. Errors still name the real line numbers.
+    Formats whose lines stand alone (a module's `STREAMABLE`) are streamed chunk by chunk (cut at line ends, a
+    partial line carried over), so a viewer shows the first traces of a multi-gigabyte file at once and memory
+    holds one chunk of text at a time; other formats are read whole, because their parsers link records across
+    the file (LangSmith post/patch pairs, Agents SDK trace lines). Gzip is decompressed as a stream. Errors still name the real line numbers.
     """
     source_name = str(path)
     try:
@@ -122,7 +123,7 @@ def iter_read_path(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator
             first += more
         name = sniffing.sniff(first) if first.strip() else None
         module = parser_for(name) if name is not None else None
-        if module is None or not hasattr(module, "parse_record") or not _first_line_is_a_record(first):
+        if module is None or not getattr(module, "STREAMABLE", False) or not _first_line_is_a_record(first):
             whole = first + reader.read()
             result = parse_bytes(whole, source_name, name) if whole.strip() else ParseResult(format=name)
             result.errors.extend(reader.errors)

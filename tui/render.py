@@ -87,42 +87,42 @@ def flag_badges(analysis: TraceAnalysis) -> Text:
 
 
 def trace_row(analysis: TraceAnalysis, width: int) -> Text:
-    """One trace list row, fitted to `width`: optional columns drop out as the terminal narrows."""
+    """One trace list row, exactly `width` cells: the start time, then the route, drop out as the terminal narrows."""
     duration = format_duration(analysis.duration_ms) if not analysis.in_progress else "running"
-    tokens = f"{format_count(analysis.tokens.prompt)}/{format_count(analysis.tokens.completion)}" if analysis.tokens.total is not None else "–"
-    cost = format_cost(analysis.cost_usd, analysis.cost_complete)
-    flags = flag_badges(analysis)
-    fixed = [(f"{duration:>8}", "")]
-    fixed.append((f"{analysis.span_count:>6}", "dim"))
-    fixed.append((f"{tokens:>13}", ""))
-    fixed.append((f"{cost:>10}", ""))
-    right_width = sum(len(t) for t, _ in fixed) + 1 + FLAGS_WIDTH
+    tokens = (
+        f"{format_count(analysis.tokens.prompt)}/{format_count(analysis.tokens.completion)}"
+        if analysis.tokens.total is not None
+        else "–"
+    )
+    right = [
+        (f" {duration:>8}", ""),
+        (f" {analysis.span_count:>5}", "dim"),
+        (f" {tokens:>12}", ""),
+        (f" {format_cost(analysis.cost_usd, analysis.cost_complete):>10} ", ""),
+    ]
+    right_width = sum(len(text) for text, _ in right) + FLAGS_WIDTH
     show_start = width >= 100
-    show_route = width >= 80
     name_width = max(12, min(24, width // 5))
-    left = 2 + name_width + (10 if show_start else 0)
-    route_width = max(0, width - left - right_width - 2) if show_route else 0
-    if not show_route:
-        name_width = max(8, width - 2 - right_width - (10 if show_start else 0))
+    start_width = 10 if show_start else 0
+    route_width = width - 2 - name_width - start_width - right_width
+    if route_width < 12:  # no room for a useful route: give it to the name
+        name_width = max(8, name_width + max(0, route_width))
+        route_width = 0
 
-    row = Text(no_wrap=True, overflow="ellipsis")
+    row = Text(no_wrap=True, overflow="crop")
     row.append_text(status_glyph(analysis))
     row.append(" ")
     row.append(_fit(safe(analysis.name, True), name_width), style="bold")
-    row.append(" ")
     if show_start:
-        row.append(" " + start_time(analysis.start_ns) + " ", style="dim")
-    if route_width > 4:
-        row.append(" ")
-        row.append(_fit(safe(route_summary(analysis.route), True), route_width), style="italic")
-        row.append(" ")
-    for text, style in fixed:
+        row.append(f" {start_time(analysis.start_ns)} ", style="dim")
+    if route_width:
+        row.append(" " + _fit(safe(route_summary(analysis.route), True), route_width - 1), style="italic")
+    for text, style in right:
         row.append(text, style=style)
-    row.append(" ")
+    flags = flag_badges(analysis)
     flags.truncate(FLAGS_WIDTH, pad=True)
     row.append_text(flags)
-    row.pad_right(max(0, width - row.cell_len))
-    row.truncate(width)
+    row.truncate(width, pad=True)
     return row
 
 
@@ -177,13 +177,15 @@ def step_label(span: Span, analysis: TraceAnalysis, depth: int, width: int = 100
         Text(f" {tokens:>12}"),
         Text(f" {format_cost(cost) if cost is not None else '':>9}", style="green"),
     ]
-    available = width - depth * 3 - (2 if expandable else 0) - 1  # tree guides, expand arrow, a margin
-    min_name = 22  # the same for every row, so the columns line up whatever the badges
-    while columns and available - sum(c.cell_len for c in columns) < min_name:
+    # Which columns show, and the bar's width, depend on the tree's width only (never on the row), so every
+    # row's columns end at the same right edge and line up whatever the depth or the badges.
+    room = width - 2 - 24  # two levels of guides and a readable name
+    while columns and sum(c.cell_len for c in columns) > room:
         columns.pop()
-    rest = available - sum(c.cell_len for c in columns) - min_name
-    bar = waterfall(span, analysis, min(20, rest - 1)) if len(columns) == 3 and rest >= 9 else None
-    name_width = available - sum(c.cell_len for c in columns) - (bar.cell_len + 1 if bar is not None else 0)
+    spare = room - sum(c.cell_len for c in columns)
+    bar = waterfall(span, analysis, min(20, spare - 1)) if len(columns) == 3 and spare >= 9 else None
+    available = width - depth * 3 - (2 if expandable else 0) - 2  # tree guides, expand arrow, a margin
+    name_width = max(8, available - sum(c.cell_len for c in columns) - (bar.cell_len + 1 if bar is not None else 0))
 
     label = Text(no_wrap=True)
     label.append(icon + " ", style=icon_style)

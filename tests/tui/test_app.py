@@ -294,7 +294,11 @@ async def test_live_demo_grows_while_the_app_runs(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         early = app.index.counts()["spans"]
-        await pilot.pause(1.5)
+        for _ in range(50):  # the player finishes in ~0.6 s; allow a slow machine up to 5 s
+            if app.index.counts()["spans"] == 44:
+                break
+            await pilot.pause(0.1)
+        await pilot.pause(0.3)
         await settle(pilot)
         assert app.index.counts()["spans"] == 44 > early
         assert len(app.trace_list.rows) == 7
