@@ -89,7 +89,7 @@ def _parse_array(data: bytes, source_name: str, result: ParseResult) -> ParseRes
         result.error(source_name, f"not valid JSON: {exc}")
         return result
     for index, item in enumerate(items):
-        _add(item, Source(f"{source_name}[{index}]"), result)
+        _add(item, Source(source_name, index=index), result)
     return result
 
 

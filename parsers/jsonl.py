@@ -87,7 +87,7 @@ def parse_lines_or_document(data: bytes, source_name: str, parse_record: RecordP
         return result
     items = document if isinstance(document, list) else [document]
     for index, item in enumerate(items):
-        source = Source(source_name) if len(items) == 1 else Source(f"{source_name}[{index}]")
+        source = Source(source_name) if len(items) == 1 else Source(source_name, index=index)
         try:
             result.spans.extend(parse_record(item, source))
         except RecordSkipped as skipped:

@@ -152,7 +152,7 @@ def _parse_framed(data: bytes, source_name: str, result: ParseResult) -> None:
                 f"{where}: truncated, {size - start} of {length} bytes (is the file still being written?)",
             )
             return
-        _parse_message(data[start : start + length], Source(f"{source_name}[{index}]"), f"{where}: ", result)
+        _parse_message(data[start : start + length], Source(source_name, index=index), f"{where}: ", result)
         offset, index = start + length, index + 1
 
 
@@ -160,9 +160,9 @@ def _parse_message(payload: bytes, source: Source, where: str, result: ParseResu
     try:
         request = decode_request(payload)
     except DecodeError as exc:
-        result.error(source.name, f"{where}not a valid OTLP ExportTraceServiceRequest: {exc}")
+        result.error(str(source), f"{where}not a valid OTLP ExportTraceServiceRequest: {exc}")
         return
     try:
         result.spans.extend(spans_from_request(request, source))
     except ValueError as exc:
-        result.error(source.name, f"{where}unexpected record shape: {exc}")
+        result.error(str(source), f"{where}unexpected record shape: {exc}")

@@ -91,7 +91,7 @@ def parse(data: bytes, source_name: str) -> ParseResult:
         return parse_lines(data, source_name, parse_record, result)  # JSON Lines: a bad line costs itself only
     items = document if isinstance(document, list) else [document]
     for index, item in enumerate(items):
-        source = Source(f"{source_name}[{index}]") if isinstance(document, list) else Source(source_name)
+        source = Source(source_name, index=index) if isinstance(document, list) else Source(source_name)
         try:
             result.spans.extend(parse_record(item, source))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -88,13 +88,17 @@ class Message:
 
 @dataclass(slots=True)
 class Source:
-    """Where a record came from, for error reports and the detail pane: `file:line` or a request label."""
+    """Where a record came from, for error reports and the detail pane: `file:line`, `file[index]` (the n-th
+    element of a JSON array or message of a protobuf stream) or a request label."""
 
     name: str
     line: int | None = None
+    index: int | None = None
 
     def __str__(self) -> str:
-        return self.name if self.line is None else f"{self.name}:{self.line}"
+        if self.line is not None:
+            return f"{self.name}:{self.line}"
+        return self.name if self.index is None else f"{self.name}[{self.index}]"
 
 
 @dataclass(slots=True)

@@ -28,6 +28,17 @@ def stop_reason_findings(llm_calls: list[Span], ordered: list[Span], trace_finis
         return findings
     terminal = llm_calls[-1] if trace_finished else None
     position = {span.span_id: index for index, span in enumerate(ordered)}
+    unrecorded = [span for span in llm_calls if span.stop_reason in (None, "missing") and not span.records_finish_reason]
+    if unrecorded:
+        findings.append(
+            Finding(
+                "stop_reason.missing",
+                INFO,
+                f"{len(unrecorded)} LLM call(s) without a finish reason: this producer never exports one",
+                unrecorded[-1].span_id,
+                evidence={"span_ids": [span.span_id for span in unrecorded]},
+            )
+        )
     for span in llm_calls:
         is_terminal = span is terminal
         severity = CRITICAL if is_terminal else WARN
@@ -36,11 +47,7 @@ def stop_reason_findings(llm_calls: list[Span], ordered: list[Span], trace_finis
         raw = span.finish_reasons[0] if span.finish_reasons else None
 
         if reason == "missing":
-            if not span.records_finish_reason:
-                findings.append(
-                    Finding("stop_reason.missing", INFO, f"{where} has no finish reason (this producer never exports one)", span.span_id)
-                )
-            else:
+            if span.records_finish_reason:
                 findings.append(Finding("stop_reason.missing", severity, f"{where} has no finish reason", span.span_id))
             continue
         requested = span.requested_tool_calls
@@ -98,4 +105,4 @@ def _followed_by_step(span: Span, ordered: list[Span], position: dict[str, int])
 
 def _label(span: Span) -> str:
     model = f", {span.model}" if span.model else ""
-    return f"(span {span.span_id[:8]}{model})"
+    return f"(span {span.span_id.removeprefix('span_')[:8]}{model})"

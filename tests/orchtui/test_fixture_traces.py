@@ -13,10 +13,15 @@ LANGGRAPH = ["langgraph-openinference.otlp.jsonl", "langgraph-traceai.otlp.jsonl
 
 
 def analyses_of(*paths: str) -> dict[str, TraceAnalysis]:
+    """Traces by name (the three LangSmith files all name theirs `ChatOpenAI`: use all_analyses for those)."""
+    return {a.name: a for a in all_analyses(*paths)}
+
+
+def all_analyses(*paths: str) -> list[TraceAnalysis]:
     store = SpanStore()
     report = load_paths([str(DATA / p) for p in paths], store)
     assert not report.unreadable
-    return {a.name: a for a in Analyzer(store).all()}
+    return Analyzer(store).all()
 
 
 def codes(analysis: TraceAnalysis, severity: str | None = None) -> set[str]:
@@ -118,3 +123,37 @@ def test_collector_file_with_metrics_and_logs_keeps_every_trace():
     analyses = Analyzer(store).all()
     assert sum(a.span_count for a in analyses) == 547
     assert all(a.tokens.total is None and a.cost_usd is None for a in analyses)
+
+
+def test_agents_sdk_native_export_reads_like_its_openinference_twin():
+    native = analyses_of("openai-agents/agents-native.jsonl")
+    otlp = analyses_of("openai-agents/agents-openinference.otlp.jsonl")
+    assert set(native) == set(otlp) == {"triage_handoff", "guardrail_trip", "max_turns"}
+    for name in native:
+        assert (native[name].tokens.prompt, native[name].tokens.completion) == (otlp[name].tokens.prompt, otlp[name].tokens.completion), name
+        assert native[name].status == otlp[name].status, name
+        assert len(native[name].llm_calls) == len(otlp[name].llm_calls), name
+    assert native["triage_handoff"].route == ["handoff to billing_agent", "lookup_invoice"]
+    assert {"loop.repeated_call", "loop.runtime_limit"} <= codes(native["max_turns"])
+    # The SDK never exports finish reasons: one info finding, not a critical one per call
+    (missing,) = [f for f in native["max_turns"].findings if f.code == "stop_reason.missing"]
+    assert missing.severity == "info" and len(missing.evidence["span_ids"]) == 5
+    assert codes(native["triage_handoff"], "critical") == set()
+
+
+def test_langsmith_runs_and_vercel_spans_through_the_loader():
+    langsmith = all_analyses("langsmith")
+    assert len(langsmith) == 3
+    assert all(a.stop_reason == "stop" and a.tokens.total and a.cost_usd for a in langsmith)
+    vercel = analyses_of("vercel/ai-sdk-v6-all-spans.json")
+    llm_calls = [span for a in vercel.values() for span in a.llm_calls]
+    assert len(llm_calls) == 4 and all(span.stop_reason == "stop" for span in llm_calls)
+    assert sum(a.tokens.prompt or 0 for a in vercel.values() if a.llm_calls) == 142
+
+
+def test_console_and_protobuf_twins_give_the_same_report():
+    for base in ("langgraph/langgraph-openinference", "langgraph/langgraph-traceai"):
+        reports = [analyses_of(f"{base}.{ext}") for ext in ("otlp.jsonl", "otlp.pb", "console.json")]
+        for name in reports[0]:
+            facts = [(r[name].span_count, r[name].tokens.total, r[name].route, sorted(codes(r[name]))) for r in reports]
+            assert facts[0] == facts[1] == facts[2], (base, name)
