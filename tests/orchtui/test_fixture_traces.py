@@ -145,10 +145,10 @@ def test_langsmith_runs_and_vercel_spans_through_the_loader():
     langsmith = all_analyses("langsmith")
     assert len(langsmith) == 3
     assert all(a.stop_reason == "stop" and a.tokens.total and a.cost_usd for a in langsmith)
-    vercel = analyses_of("vercel/ai-sdk-v6-all-spans.json")
-    llm_calls = [span for a in vercel.values() for span in a.llm_calls]
+    vercel = all_analyses("vercel/ai-sdk-v6-all-spans.json")
+    llm_calls = [span for a in vercel for span in a.llm_calls]
     assert len(llm_calls) == 4 and all(span.stop_reason == "stop" for span in llm_calls)
-    assert sum(a.tokens.prompt or 0 for a in vercel.values() if a.llm_calls) == 142
+    assert sum(a.tokens.prompt or 0 for a in vercel if a.llm_calls) == 142
 
 
 def test_console_and_protobuf_twins_give_the_same_report():
