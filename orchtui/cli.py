@@ -17,6 +17,7 @@ from .store import SpanStore
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+DEFAULT_MAX_SPANS = 1_000_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open trace files (any supported format; several files merge into one view) in the UI.",
     )
     open_.add_argument("paths", nargs="+", metavar="PATH", help="trace files, directories or glob patterns")
+    open_.add_argument(
+        "--max-spans",
+        type=int,
+        default=DEFAULT_MAX_SPANS,
+        help=f"keep at most this many spans in memory, evicting the least recently updated whole traces "
+        f"(the status line counts them; default {DEFAULT_MAX_SPANS:,})",
+    )
     open_.set_defaults(handler=run_open)
 
     demo = commands.add_parser(
@@ -96,7 +104,7 @@ def run_open(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from tui.app import make_app  # the UI stack is imported only for interactive commands
 
-    make_app([str(f) for f in files]).run()
+    make_app([str(f) for f in files], max_spans=args.max_spans).run()
     return EXIT_OK
 
 

@@ -45,13 +45,24 @@ class TraceIndex:
     def add(self, spans: Iterable[Span]) -> set[str]:
         batch = list(spans)
         changed = self.store.add(batch)
+        evicted = self.store.take_evicted()
         analyses = [analysis for trace_id in changed if (analysis := self._analyzer.get(trace_id)) is not None]
         with self._lock:
             self.spans_received += len(batch)
+            for trace_id in evicted:
+                self._remove(trace_id)
             for analysis in analyses:
                 self._place(analysis)
             self.generation += 1
         return changed
+
+    def _remove(self, trace_id: str) -> None:
+        """Forget an evicted trace: the store bounds memory by dropping whole traces, the index follows."""
+        key = self._sort_key.pop(trace_id, None)
+        if key is not None:
+            del self._order[bisect.bisect_left(self._order, key)]
+        self._analyses.pop(trace_id, None)
+        self._analyzer.forget(trace_id)
 
     def add_errors(self, errors: list[ReadError], skipped: dict[str, int] | None = None) -> None:
         self.store.add_errors(errors, skipped)

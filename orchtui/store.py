@@ -53,6 +53,7 @@ class SpanStore:
         self.skipped: dict[str, int] = {}
         self.evicted_traces = 0
         self.evicted_spans = 0
+        self._evicted_ids: list[str] = []
 
     # -- writing ---------------------------------------------------------------------------------------------------
 
@@ -95,9 +96,16 @@ class SpanStore:
             if record.trace_id in protect:
                 continue
             del self._traces[record.trace_id]
+            self._evicted_ids.append(record.trace_id)
             self._span_count -= len(record.spans)
             self.evicted_traces += 1
             self.evicted_spans += len(record.spans)
+
+    def take_evicted(self) -> list[str]:
+        """Ids of the traces evicted since the last call, so views built on the store can drop them too."""
+        with self._lock:
+            evicted, self._evicted_ids = self._evicted_ids, []
+        return evicted
 
     # -- reading ---------------------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ This is the hottest path of a big-file open, so the decoding below avoids per-fi
 
 from __future__ import annotations
 
+from sys import intern
 from typing import Any
 
 
@@ -61,13 +62,15 @@ def decode_attributes(key_values: Any) -> dict[str, Any]:
         return {}
     attributes = {}
     for kv in key_values:
+        # Keys repeat on every span: interned, a million spans share one copy of each instead of a million.
+        key = intern(kv["key"])
         value = kv.get("value")
         if value.__class__ is dict:
             text = value.get("stringValue")  # most attributes are strings: skip the generic decoder
             if text is not None:
-                attributes[kv["key"]] = text
+                attributes[key] = text
                 continue
-        attributes[kv["key"]] = decode_value(value)
+        attributes[key] = decode_value(value)
     return attributes
 
 

@@ -23,6 +23,7 @@ from orchtui.demo import DemoPlayer
 from orchtui.export import save_trace
 from orchtui.live import QUICK_FILTERS, TraceIndex
 from orchtui.loading import load_paths
+from orchtui.store import SpanStore
 
 from .commands import TraceCommands
 from .screens.help import HelpScreen
@@ -69,6 +70,7 @@ class OrchApp(App[None]):
         self.quick_filter = "all"
         self.text_filter = ""
         self.load_status: str | None = None
+        self.load_finished = not self.paths
         self._seen_generation = -1
         self._rows_requested = 0
         self._rows_applied = 0
@@ -128,8 +130,11 @@ class OrchApp(App[None]):
         def progress(name: str, done: int, size: int) -> None:
             self.load_status = f"loading {Path(name).name} {100 * done // max(1, size)}%"
 
-        load_paths(self.paths, self.index, progress)
+        report = load_paths(self.paths, self.index, progress)
         self.load_status = None
+        self.load_finished = True
+        for error in report.unreadable:
+            self.call_from_thread(self.notify, f"{error.source}: {error.message}", title="Cannot read", severity="error")
 
     def _poll(self) -> None:
         generation = self.index.generation
@@ -268,6 +273,6 @@ class OrchApp(App[None]):
         self.notify(f"Saved {len(snapshot.spans)} spans to {path}", title="Trace saved", timeout=6)
 
 
-def make_app(paths: list[str] | None = None, *, demo: bool = False, **options) -> OrchApp:
-    """The app as the CLI, the tests and the screenshot script build it."""
-    return OrchApp(paths=paths, demo=demo, **options)
+def make_app(paths: list[str] | None = None, *, demo: bool = False, max_spans: int | None = None, **options) -> OrchApp:
+    """The app as the CLI, the tests and the benchmarks build it."""
+    return OrchApp(TraceIndex(SpanStore(max_spans=max_spans)), paths=paths, demo=demo, **options)

@@ -241,5 +241,8 @@ class Analyzer:
         result = self._cache[trace_id] = analyze(snapshot)
         return result
 
+    def forget(self, trace_id: str) -> None:
+        self._cache.pop(trace_id, None)
+
     def all(self) -> list[TraceAnalysis]:
         return [a for trace_id in self.store.trace_ids() if (a := self.get(trace_id)) is not None]

@@ -48,3 +48,15 @@ def test_a_trace_grows_in_place_while_it_runs():
     index.add([span("step", "root", kind="tool", tool_name="t", tool_args={})])
     (row,) = index.rows()
     assert row.span_count == 2 and row.route == ["t"]
+
+
+def test_evicted_traces_leave_the_index_and_are_counted():
+    from orchtui.store import SpanStore
+
+    index = TraceIndex(SpanStore(max_spans=4))
+    index.add([span("a1", None, trace="A", start=1), span("a2", "x", trace="A", start=2)])
+    index.add([span("b1", None, trace="B", start=3), span("b2", "x", trace="B", start=4)])
+    index.add([span("c1", None, trace="C", start=5)])
+    assert [a.trace_id for a in index.rows()] == ["C", "B"]
+    assert index.get("A") is None
+    assert index.counts()["evicted"] == 1

@@ -1,0 +1,80 @@
+"""Opening a large file: time to the first traces on screen, time to fully loaded, and peak memory.
+
+Generates an OTLP/JSON file of `--spans` spans with the ingest benchmark's realistic agent traces, opens it in
+the real app headless (`run_test()`), and reports when the first rows appear on screen (target under 1 s; the
+file is read in chunks, so this should not depend on the file's size), when loading finished, and the peak RSS as
+a fraction of the file size (target at most 0.5). The time to the first screen of a 1,000-span file, measured in
+the same run, is the baseline ratio.
+
+    python bench/open_large.py [--spans 1000000] [--max-spans N] [--file existing.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from ingest import generate  # noqa: E402
+
+from tui.app import make_app  # noqa: E402
+
+
+async def open_file(path: Path, max_spans: int | None) -> tuple[float, float, int, int]:
+    """(seconds to first rows on screen, seconds to fully loaded, traces listed, spans held)."""
+    began = time.perf_counter()
+    app = make_app([str(path)], max_spans=max_spans, save_dir=path.parent)
+    first = None
+    async with app.run_test(size=(160, 50)) as pilot:
+        while True:
+            await asyncio.sleep(0.01)
+            if first is None and app.trace_list.rows:
+                first = time.perf_counter() - began
+            if first is not None and app.load_finished:
+                break
+        app.request_rows()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        loaded = time.perf_counter() - began
+        return first, loaded, len(app.trace_list.rows), app.index.store.span_count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--max-spans", type=int, default=None, help="bound the store (whole-trace eviction)")
+    parser.add_argument("--file", type=Path, help="open this file instead of generating one")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        small = Path(tmp) / "small.otlp.jsonl"
+        generate(small, 1_000)
+        big = args.file
+        if big is None:
+            big = Path(tmp) / "large.otlp.jsonl"
+            began = time.perf_counter()
+            spans = generate(big, args.spans)
+            print(f"generated {spans:,} spans, {big.stat().st_size / 1e6:,.0f} MB in {time.perf_counter() - began:.0f}s")
+        baseline_first, _, _, _ = asyncio.run(open_file(small, None))
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        first, loaded, traces, held = asyncio.run(open_file(big, args.max_spans))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        size = big.stat().st_size
+        print(f"first traces on screen: {first:.2f}s ({first / baseline_first:.2f}x a 1,000-span file's {baseline_first:.2f}s)")
+        print(f"fully loaded: {loaded:.1f}s, {traces:,} traces listed, {held:,} spans held")
+        print(
+            f"peak RSS: {peak / 1e6:,.0f} MB = {peak / size:.2f}x the file size; opening it added "
+            f"{(peak - rss_before) / 1e6:,.0f} MB = {(peak - rss_before) / size:.2f}x (target: 0.5x)"
+        )
+
+
+if __name__ == "__main__":
+    main()
