@@ -253,9 +253,8 @@ class OrchApp(App[None]):
         self.set_quick_filter(FILTER_ORDER[(position + 1) % len(FILTER_ORDER)])
 
     def set_quick_filter(self, name: str) -> None:
-        self.quick_filter = name
+        self.quick_filter = name  # the status line shows the active filter; no toast to pile up
         self.request_rows()
-        self.notify(f"Showing {name} traces" if name != "all" else "Showing all traces", timeout=2)
 
     def action_save_trace(self) -> None:
         current = self.trace_list.current

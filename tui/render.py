@@ -202,7 +202,12 @@ def step_label(span: Span, analysis: TraceAnalysis, depth: int, width: int = 100
 
 def _badges(span: Span, analysis: TraceAnalysis, findings: list[Finding]) -> list[tuple[str, str]]:
     badges = []
-    if span.stop_reason is not None:
+    # The step number on the graph node (or turn) itself, not on every span that inherited its metadata.
+    if span.graph_step is not None and span.kind in ("chain", "agent") and span.graph_node in (None, span.name):
+        badges.append((f"#{span.graph_step}", "dim"))
+    if span.stop_reason == "missing" and not span.records_finish_reason:
+        badges.append(("[n/a]", "dim"))  # the producer never exports finish reasons: not this run's fault
+    elif span.stop_reason is not None:
         reason = span.stop_reason
         badges.append((f"[{reason}]", "bold red" if reason in ABNORMAL_STOPS else STOP_STYLES.get(reason, "yellow")))
     attempt = analysis.retry_attempts.get(span.span_id)
