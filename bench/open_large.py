@@ -41,8 +41,8 @@ async def open_file(path: Path, max_spans: int | None) -> tuple[float, float, in
             if first is not None and app.load_finished:
                 break
         app.request_rows()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        while not app.rows_settled:  # the last row listing reached the screen
+            await asyncio.sleep(0.01)
         loaded = time.perf_counter() - began
         return first, loaded, len(app.trace_list.rows), app.index.store.span_count
 

@@ -164,6 +164,11 @@ class OrchApp(App[None]):
                 self._show_trace(current)
         self._update_status()
 
+    @property
+    def rows_settled(self) -> bool:
+        """True when the latest row listing asked for has been applied (tests and benchmarks wait on it)."""
+        return self._rows_applied >= self._rows_requested
+
     def _update_status(self) -> None:
         self.query_one(StatusBar).show(
             self.sources_label,
