@@ -28,6 +28,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from orchtui.analysis import Analyzer  # noqa: E402
+from orchtui.export import any_value  # noqa: E402
 from orchtui.store import SpanStore  # noqa: E402
 from parsers import parse_bytes  # noqa: E402
 
@@ -41,13 +42,7 @@ def text(rng: random.Random, words: int) -> str:
 
 
 def attr(key: str, value) -> dict:
-    if isinstance(value, bool):
-        return {"key": key, "value": {"boolValue": value}}
-    if isinstance(value, int):
-        return {"key": key, "value": {"intValue": str(value)}}
-    if isinstance(value, float):
-        return {"key": key, "value": {"doubleValue": value}}
-    return {"key": key, "value": {"stringValue": value}}
+    return {"key": key, "value": any_value(value)}
 
 
 class TraceFactory:

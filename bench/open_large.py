@@ -33,7 +33,7 @@ async def open_file(path: Path, max_spans: int | None) -> tuple[float, float, in
     began = time.perf_counter()
     app = make_app([str(path)], max_spans=max_spans, save_dir=path.parent)
     first = None
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(160, 50)):
         while True:
             await asyncio.sleep(0.01)
             if first is None and app.trace_list.rows:

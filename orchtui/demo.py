@@ -27,6 +27,8 @@ from typing import Any
 import orjson
 
 from parsers.otlp_json import spans_from_request
+
+from .export import any_value
 from parsers.span import Source, Span
 
 SERVICE = "support-agents"
@@ -34,15 +36,10 @@ MS = 1_000_000
 
 
 def _attr(key: str, value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"key": key, "value": {"boolValue": value}}
-    if isinstance(value, int):
-        return {"key": key, "value": {"intValue": str(value)}}
-    if isinstance(value, float):
-        return {"key": key, "value": {"doubleValue": value}}
-    if not isinstance(value, str):
+    """An OTLP attribute; structures become JSON strings, as OpenInference records them."""
+    if not isinstance(value, (str, bool, int, float)):
         value = orjson.dumps(value).decode()
-    return {"key": key, "value": {"stringValue": value}}
+    return {"key": key, "value": any_value(value)}
 
 
 @dataclass

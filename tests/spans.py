@@ -84,3 +84,31 @@ def analyse(*spans: Span) -> TraceAnalysis:
 
 def codes(analysis: TraceAnalysis) -> list[str]:
     return sorted(f.code for f in analysis.findings)
+
+
+def span_facts(span: Span, with_times: bool = True) -> tuple:
+    """Everything a parser decides about a span, to compare two readings of one trace (e.g. JSON vs protobuf).
+
+    `with_times=False` for formats that keep only microseconds (the SDK console exporter).
+    """
+    tokens = span.tokens
+    return (
+        span.trace_id,
+        span.parent_id,
+        span.name,
+        span.kind,
+        span.status,
+        span.status_message,
+        (tokens.prompt, tokens.completion, tokens.total, tokens.cache_read, tokens.reasoning) if tokens else None,
+        span.finish_reasons,
+        span.stop_reason,
+        span.model,
+        span.tool_name,
+        span.tool_args,
+        span.graph_step,
+        span.graph_node,
+        (span.start_ns, span.end_ns) if with_times else None,
+        span.service,
+        [(event.name, event.time_ns if with_times else None, event.attributes) for event in span.events],
+        span.attributes,
+    )

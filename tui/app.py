@@ -90,23 +90,18 @@ class OrchApp(App[None]):
         yield StatusBar(id="status")
         yield Footer()
 
-    @property
-    def trace_list(self) -> TraceList:
-        return self.query_one(TraceList)
-
-    @property
-    def step_tree(self) -> StepTree:
-        return self.query_one(StepTree)
-
-    @property
-    def detail(self) -> DetailPane:
-        return self.query_one(DetailPane)
-
     def on_mount(self) -> None:
+        # Kept as references: `query_one` searches the active screen, which is the help screen or the command
+        # palette while those are open, and updates keep arriving then.
+        self.trace_list = self.query_one(TraceList)
+        self.step_tree = self.query_one(StepTree)
+        self.detail = self.query_one(DetailPane)
+        self.status_bar = self.query_one(StatusBar)
+        self.filter_input = self.query_one("#filter", Input)
         self.query_one("#top").border_title = "traces"
         self.query_one("#steps").border_title = "steps"
         self.query_one("#detail").border_title = "detail"
-        self.query_one("#filter", Input).display = False
+        self.filter_input.display = False
         self.trace_list.focus()
         if self.paths:
             self._load_files()
@@ -153,8 +148,8 @@ class OrchApp(App[None]):
         self.call_from_thread(self._apply_rows, token, rows)
 
     def _apply_rows(self, token: int, rows: list[TraceAnalysis]) -> None:
-        if token < self._rows_applied:
-            return  # an older request finished after a newer one
+        if token < self._rows_applied or not self.is_running:
+            return  # an older request finished after a newer one, or the app is closing
         self._rows_applied = token
         with self.batch_update():
             self.trace_list.set_rows(rows)
@@ -170,7 +165,7 @@ class OrchApp(App[None]):
         return self._rows_applied >= self._rows_requested
 
     def _update_status(self) -> None:
-        self.query_one(StatusBar).show(
+        self.status_bar.show(
             self.sources_label,
             self.index.counts(),
             listed=len(self.trace_list.rows),
@@ -203,7 +198,7 @@ class OrchApp(App[None]):
     def jump_to_trace(self, trace_id: str) -> None:
         if not self.trace_list.select_trace(trace_id):
             self.quick_filter, self.text_filter = "all", ""
-            self.query_one("#filter", Input).value = ""
+            self.filter_input.value = ""
             self.request_rows()
             self.call_after_refresh(lambda: self.trace_list.select_trace(trace_id))
         self.trace_list.focus()
@@ -228,7 +223,7 @@ class OrchApp(App[None]):
         self.query_one(TabbedContent).query_one("Tabs").focus()
 
     def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
+        field = self.filter_input
         field.display = True
         field.focus()
 
@@ -239,13 +234,13 @@ class OrchApp(App[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        field = self.query_one("#filter", Input)
+        field = self.filter_input
         if not field.value:
             field.display = False
         self.trace_list.focus()
 
     def action_clear_filter(self) -> None:
-        field = self.query_one("#filter", Input)
+        field = self.filter_input
         if field.display or self.text_filter:
             field.value = ""
             field.display = False

@@ -10,31 +10,13 @@ from parsers.console import parse, parse_record
 from parsers.read import iter_read_path
 from parsers.span import Source
 from tests.conftest import DATA
+from tests.spans import span_facts
 
 RUNS = ["langgraph/langgraph-openinference", "langgraph/langgraph-traceai"]
 
 
-def facts(span):
-    tokens = span.tokens
-    return (
-        span.trace_id,
-        span.parent_id,
-        span.name,
-        span.kind,
-        span.status,
-        span.status_message,
-        (tokens.prompt, tokens.completion, tokens.total) if tokens else None,
-        span.finish_reasons,
-        span.stop_reason,
-        span.model,
-        span.tool_name,
-        span.tool_args,
-        span.graph_step,
-        span.graph_node,
-        span.service,
-        [(event.name, event.attributes) for event in span.events],
-        span.attributes,
-    )
+def console_facts(span):
+    return span_facts(span, with_times=False)
 
 
 def lines_of(text: bytes) -> list[bytes]:
@@ -54,7 +36,7 @@ def test_console_output_gives_the_spans_of_its_otlp_twin(run):
     assert len(console.spans) == 78 and {span.span_id for span in console.spans} == otlp.keys()
     for span in console.spans:
         twin = otlp[span.span_id]
-        assert facts(span) == facts(twin), span.name
+        assert console_facts(span) == console_facts(twin), span.name
         # ISO times carry microseconds only
         assert abs(span.start_ns - twin.start_ns) < 1000 and abs(span.end_ns - twin.end_ns) < 1000
 
@@ -129,20 +111,20 @@ def test_program_prints_between_objects_are_skipped_and_a_headless_fragment_is_a
 
 def test_compact_lines_and_a_json_array_are_accepted(tmp_path):
     data = (DATA / "langgraph/langgraph-traceai.console.json").read_bytes()
-    expected = [facts(s) for s in parse(data, "x").spans]
+    expected = [console_facts(s) for s in parse(data, "x").spans]
     objects = [orjson.loads(block) for block in data.replace(b"\n}\n{", b"\n}\x00{").split(b"\x00")]
     assert len(objects) == 78
     compact = tmp_path / "compact.jsonl"
     compact.write_bytes(b"\n".join(orjson.dumps(o) for o in objects) + b"\n")
     as_lines = read_path(compact)
-    assert as_lines.format == "otel-console" and [facts(s) for s in as_lines.spans] == expected
+    assert as_lines.format == "otel-console" and [console_facts(s) for s in as_lines.spans] == expected
     streamed = [s for result, _ in iter_read_path(compact, chunk_bytes=20_000) for s in result.spans]
-    assert [facts(s) for s in streamed] == expected
+    assert [console_facts(s) for s in streamed] == expected
     as_array = parse(orjson.dumps(objects, option=orjson.OPT_INDENT_2), "array.json")
-    assert [facts(s) for s in as_array.spans] == expected
+    assert [console_facts(s) for s in as_array.spans] == expected
     assert str(as_array.spans[3].source) == "array.json[3]"
     (one,) = parse_record(objects[0], Source("obj"))
-    assert facts(one) == expected[0]
+    assert console_facts(one) == expected[0]
 
 
 def test_bad_compact_lines_are_errors_with_their_line_even_the_first():

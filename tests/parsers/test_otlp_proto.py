@@ -12,38 +12,13 @@ from parsers.otlp_json import parse as parse_json
 from parsers.otlp_proto import decode_request, parse, spans_from_request
 from parsers.span import Source
 from tests.conftest import DATA
+from tests.spans import span_facts
 
 TWINS = [
     ("langgraph/langgraph-openinference.otlp.pb", "langgraph/langgraph-openinference.otlp.jsonl", 78),
     ("langgraph/langgraph-traceai.otlp.pb", "langgraph/langgraph-traceai.otlp.jsonl", 78),
     ("openai-agents/agents-openinference.otlp.pb", "openai-agents/agents-openinference.otlp.jsonl", 39),
 ]
-
-
-def facts(span):
-    """Everything a parser decides about a span, for comparing two readings of one trace."""
-    tokens = span.tokens
-    return (
-        span.trace_id,
-        span.parent_id,
-        span.name,
-        span.kind,
-        span.status,
-        span.status_message,
-        (tokens.prompt, tokens.completion, tokens.total, tokens.cache_read, tokens.reasoning) if tokens else None,
-        span.finish_reasons,
-        span.stop_reason,
-        span.model,
-        span.tool_name,
-        span.tool_args,
-        span.graph_step,
-        span.graph_node,
-        span.start_ns,
-        span.end_ns,
-        span.service,
-        [(event.name, event.time_ns, event.attributes) for event in span.events],
-        span.attributes,
-    )
 
 
 def by_id(spans):
@@ -79,7 +54,7 @@ def test_protobuf_gives_exactly_the_spans_of_its_json_twin(pb, jsonl, count):
     proto_spans, json_spans = by_id(proto.spans), by_id(json.spans)
     assert proto_spans.keys() == json_spans.keys()
     for span_id, span in proto_spans.items():
-        assert facts(span) == facts(json_spans[span_id]), span.name
+        assert span_facts(span) == span_facts(json_spans[span_id]), span.name
 
 
 def test_twin_values_that_matter_are_really_there():
@@ -154,7 +129,7 @@ def test_length_prefixed_file_of_several_messages(tmp_path):
     expected += read_path(DATA / "openai-agents/agents-openinference.otlp.jsonl").spans
     got, want = by_id(result.spans), by_id(expected)
     assert got.keys() == want.keys() and len(got) == 78 + 39
-    assert all(facts(got[span_id]) == facts(want[span_id]) for span_id in got)
+    assert all(span_facts(got[span_id]) == span_facts(want[span_id]) for span_id in got)
     assert {str(span.source) for span in result.spans} == {f"{path}[{i}]" for i in range(5)}
 
 

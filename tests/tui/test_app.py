@@ -302,3 +302,20 @@ async def test_live_demo_grows_while_the_app_runs(tmp_path):
         await settle(pilot)
         assert app.index.counts()["spans"] == 44 > early
         assert len(app.trace_list.rows) == 7
+
+
+async def test_updates_keep_arriving_while_help_is_open(tmp_path):
+    app = OrchApp(demo=True, demo_seconds=0.6, save_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        for _ in range(50):
+            if app.index.counts()["spans"] == 44:
+                break
+            await pilot.pause(0.1)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(app.trace_list.rows) == 7
+        assert "7 traces" in str(app.status_bar.render())
