@@ -76,7 +76,7 @@ class OrchApp(App[None]):
         self._rows_applied = 0
         self._player: DemoPlayer | None = None
         self._progress_lock = threading.Lock()
-        self.sources_label = sources_label or ("demo" if demo else ", ".join(Path(p).name for p in self.paths) or "in memory")
+        self.sources_label = sources_label or ("demo" if demo else describe_sources(self.paths))
 
     # -- layout ------------------------------------------------------------------------------------------------------
 
@@ -270,6 +270,14 @@ class OrchApp(App[None]):
             self.notify(f"Could not save: {exc}", severity="error")
             return
         self.notify(f"Saved {len(snapshot.spans)} spans to {path}", title="Trace saved", timeout=6)
+
+
+def describe_sources(paths: list[str]) -> str:
+    """`file.jsonl`, or `file.jsonl +2 more`: the status line must keep room for the counts."""
+    if not paths:
+        return "in memory"
+    first = Path(paths[0]).name
+    return first if len(paths) == 1 else f"{first} +{len(paths) - 1} more"
 
 
 def make_app(paths: list[str] | None = None, *, demo: bool = False, max_spans: int | None = None, **options) -> OrchApp:

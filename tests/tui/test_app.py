@@ -319,3 +319,15 @@ async def test_updates_keep_arriving_while_help_is_open(tmp_path):
         await settle(pilot)
         assert len(app.trace_list.rows) == 7
         assert "7 traces" in str(app.status_bar.render())
+
+
+async def test_the_mouse_selects_traces_and_steps(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.click("#traces", offset=(5, 3))  # the fourth row
+        await pilot.pause()
+        assert demo_app.trace_list.current.name == "policy_research"
+        await pilot.click("#steps", offset=(10, 2))  # the second step line
+        await pilot.pause()
+        assert demo_app.step_tree.cursor_line == 1
+        assert demo_app.detail.span_id == demo_app.step_tree.cursor_node.data

@@ -27,10 +27,10 @@ class StatusBar(Static):
         line.append(safe(sources, True), style="bold")
         line.append("  ")
         traces = counts["traces"]
-        line.append(f"{traces:,} traces" if listed == traces else f"{listed:,}/{traces:,} traces")
-        line.append(f" · {counts['spans']:,} spans")
-        line.append(f" · {counts['findings']:,} findings", style="yellow" if counts["findings"] else "")
-        line.append(f" · {counts['errors']:,} read errors", style="bold red" if counts["errors"] else "")
+        line.append(plural(traces, "trace") if listed == traces else f"{listed:,}/{plural(traces, 'trace')}")
+        line.append(f" · {plural(counts['spans'], 'span')}")
+        line.append(f" · {plural(counts['findings'], 'finding')}", style="yellow" if counts["findings"] else "")
+        line.append(f" · {plural(counts['errors'], 'read error')}", style="bold red" if counts["errors"] else "")
         if counts.get("evicted"):
             line.append(f" · {counts['evicted']:,} evicted", style="yellow")
         if quick_filter != "all":
@@ -40,3 +40,7 @@ class StatusBar(Static):
         if loading:
             line.append(f"  {loading}", style="bold magenta")
         self.update(line)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
