@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import orjson
 
@@ -65,6 +67,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     open_.set_defaults(handler=run_open)
 
+    tail = commands.add_parser(
+        "tail",
+        help="follow span files as they grow, and/or be an OTLP/HTTP endpoint, in the terminal UI",
+        description="Follow span files (line-oriented formats; a directory or glob follows every matching file, "
+        "including ones created later), and/or listen as an OTLP/HTTP endpoint (POST /v1/traces). Everything "
+        "received over OTLP is written to a spool file before it is acknowledged.",
+    )
+    tail.add_argument("paths", nargs="*", metavar="PATH", help="files, directories or glob patterns to follow")
+    tail.add_argument("--from-end", action="store_true", help="skip what the files already hold")
+    _add_otlp_options(tail, listen_by_default=False)
+    tail.add_argument("--max-spans", type=int, default=DEFAULT_MAX_SPANS, help="memory bound (whole-trace eviction)")
+    tail.set_defaults(handler=run_tail)
+
+    serve = commands.add_parser(
+        "serve",
+        help="headless OTLP/HTTP endpoint writing everything it receives to a spool (remote triage, fan-in)",
+        description="Listen as an OTLP/HTTP endpoint and append every accepted request to the spool "
+        "(<save>.otlp.jsonl for JSON, <save>.otlp.pb for protobuf) before acknowledging it. Follow the spool "
+        "with `orchtui tail` (e.g. over ssh), or open it later with `orchtui open`.",
+    )
+    _add_otlp_options(serve, listen_by_default=True)
+    serve.set_defaults(handler=run_serve)
+
     demo = commands.add_parser(
         "demo",
         help="play a bundled multi-agent scenario set live into the UI",
@@ -92,6 +117,103 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"orchtui: {error.source}: {error.message}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_FINDINGS if exceeds(analyses, args.fail_on) else EXIT_OK
+
+
+def _add_otlp_options(command: argparse.ArgumentParser, listen_by_default: bool) -> None:
+    from .sources.otlp_http import DEFAULT_MAX_BODY, DEFAULT_PORT
+
+    command.add_argument(
+        "--otlp",
+        metavar="[HOST:]PORT",
+        nargs="?",
+        const=f"127.0.0.1:{DEFAULT_PORT}",
+        default=f"127.0.0.1:{DEFAULT_PORT}" if listen_by_default else None,
+        help=f"listen for OTLP/HTTP on this address (default 127.0.0.1:{DEFAULT_PORT})",
+    )
+    command.add_argument("--token", default=os.environ.get("ORCHTUI_TOKEN"), help="require `Authorization: Bearer TOKEN` (env ORCHTUI_TOKEN)")
+    command.add_argument(
+        "--save" if listen_by_default else "--spool",
+        dest="spool",
+        metavar="BASE",
+        help="spool path prefix (default: $XDG_STATE_HOME/orchtui/spool-<time>, i.e. ~/.local/state/orchtui/...)",
+    )
+    command.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest request body in bytes, after decompression (413 above)")
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    try:
+        return (host or "127.0.0.1").strip("[]"), int(port)
+    except ValueError:
+        raise SystemExit(f"orchtui: --otlp expects [HOST:]PORT, got {text!r}") from None
+
+
+def _warn_if_exposed(host: str, token: str | None) -> None:
+    if host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("127.") and not token:
+        print(
+            f"orchtui: warning: listening on {host} without a token: anyone who can reach this port can send traces "
+            "(set --token or ORCHTUI_TOKEN)",
+            file=sys.stderr,
+        )
+
+
+def run_tail(args: argparse.Namespace) -> int:
+    if not args.paths and args.otlp is None:
+        print("orchtui tail: give files to follow, --otlp to listen, or both", file=sys.stderr)
+        return EXIT_USAGE
+    otlp = None
+    spool = None
+    if args.otlp is not None:
+        from .sources.otlp_http import default_spool_base
+
+        otlp = _listen_address(args.otlp)
+        _warn_if_exposed(otlp[0], args.token)
+        spool = Path(args.spool) if args.spool else default_spool_base()
+    from tui.app import make_app
+
+    make_app(
+        follow=args.paths,
+        from_end=args.from_end,
+        otlp=otlp,
+        token=args.token,
+        spool=spool,
+        max_spans=args.max_spans,
+    ).run()
+    return EXIT_OK
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import time
+
+    from .sources.otlp_http import OtlpReceiver, Spool, default_spool_base
+    from .store import SpanStore
+
+    host, port = _listen_address(args.otlp)
+    _warn_if_exposed(host, args.token)
+    spool = Spool(Path(args.spool) if args.spool else default_spool_base())
+    store = SpanStore(max_spans=100_000)  # counts only: the spool is the record
+    receiver = OtlpReceiver(store.add, host=host, port=port, token=args.token, max_body=args.max_body, spool=spool)
+    try:
+        receiver.start()
+    except OSError as exc:
+        print(f"orchtui serve: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"orchtui serve: OTLP/HTTP on {receiver.endpoint}")
+    print(f"  spool: {spool.json_path} (JSON requests), {spool.proto_path} (protobuf requests)")
+    print("  follow it with: orchtui tail <spool file>    stop with ctrl+c", flush=True)
+    try:
+        reported = -1
+        while True:
+            time.sleep(5)
+            if receiver.stats.requests != reported:
+                reported = receiver.stats.requests
+                stats = receiver.stats
+                print(f"  {stats.requests:,} requests, {stats.spans:,} spans, {stats.rejected:,} rejected", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.stop()
+    return EXIT_OK
 
 
 def run_open(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from parsers.span import ReadError, Span
 
-from .analysis import Analyzer, TraceAnalysis
+from .analysis import Analyzer, Finding, TraceAnalysis
 from .analysis.trace import FLAG_ERROR, FLAG_LOOP, FLAG_STOP
 from .store import SpanStore
 
@@ -38,6 +38,7 @@ class TraceIndex:
         self._order: list[tuple[int, str]] = []  # (-start_ns, trace_id): newest first
         self._sort_key: dict[str, tuple[int, str]] = {}
         self.generation = 0  # bumps on every change; the UI's cheap "anything new?" check
+        self._alerts: list[tuple[str, str, Finding]] = []
         self.spans_received = 0
 
     # -- writing (worker threads) ------------------------------------------------------------------------------------
@@ -52,9 +53,24 @@ class TraceIndex:
             for trace_id in evicted:
                 self._remove(trace_id)
             for analysis in analyses:
+                previous = self._analyses.get(analysis.trace_id)
+                self._alert_new_critical(previous, analysis)
                 self._place(analysis)
             self.generation += 1
         return changed
+
+    def _alert_new_critical(self, previous: TraceAnalysis | None, analysis: TraceAnalysis) -> None:
+        """Remember critical findings the moment their evidence arrives, for live views to announce."""
+        known = {(f.code, f.span_id) for f in previous.findings} if previous is not None else set()
+        for finding in analysis.findings:
+            if finding.severity == "critical" and (finding.code, finding.span_id) not in known:
+                self._alerts.append((analysis.trace_id, analysis.name, finding))
+
+    def take_alerts(self) -> list[tuple[str, str, Finding]]:
+        """(trace id, trace name, finding) for every critical finding that appeared since the last call."""
+        with self._lock:
+            alerts, self._alerts = self._alerts, []
+        return alerts
 
     def _remove(self, trace_id: str) -> None:
         """Forget an evicted trace: the store bounds memory by dropping whole traces, the index follows."""

@@ -9,6 +9,7 @@ batch. Many span batches between two ticks cost one repaint.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +24,10 @@ from orchtui.demo import DemoPlayer
 from orchtui.export import save_trace
 from orchtui.live import QUICK_FILTERS, TraceIndex
 from orchtui.loading import load_paths
+from orchtui.sources.follow import FileFollower
+from orchtui.sources.otlp_http import OtlpReceiver, Spool
 from orchtui.store import SpanStore
+from parsers.span import Span
 
 from .commands import TraceCommands
 from .screens.help import HelpScreen
@@ -33,6 +37,7 @@ from .widgets.step_tree import StepTree
 from .widgets.trace_list import TraceList
 
 POLL_SECONDS = 0.1
+TOAST_EVERY_SECONDS = 2.0  # at most one "new critical finding" toast per this many seconds
 FILTER_ORDER = list(QUICK_FILTERS)[1:] + ["all"]  # f: errors -> loops -> stop reasons -> all
 
 
@@ -46,6 +51,7 @@ class OrchApp(App[None]):
         Binding("slash", "filter", "Filter", key_display="/", id="app.filter"),
         Binding("f", "cycle_filter", "Quick filter", id="app.quick_filter"),
         Binding("y", "save_trace", "Save", id="app.save"),
+        Binding("p", "toggle_pause", "Pause", id="app.pause"),
         Binding("tab", "focus_pane(1)", "Next pane", show=False, priority=True, id="app.next_pane"),
         Binding("shift+tab", "focus_pane(-1)", "Previous pane", show=False, priority=True, id="app.previous_pane"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
@@ -60,6 +66,11 @@ class OrchApp(App[None]):
         demo_seconds: float = 6.0,
         save_dir: str | Path = ".",
         sources_label: str | None = None,
+        follow: list[str] | None = None,
+        from_end: bool = False,
+        otlp: tuple[str, int] | None = None,
+        token: str | None = None,
+        spool: Path | None = None,
     ) -> None:
         super().__init__()
         self.index = index if index is not None else TraceIndex()
@@ -75,8 +86,19 @@ class OrchApp(App[None]):
         self._rows_requested = 0
         self._rows_applied = 0
         self._player: DemoPlayer | None = None
+        self.follow = list(follow or [])
+        self.from_end = from_end
+        self.otlp, self.token, self.spool_base = otlp, token, spool
+        self.follower: FileFollower | None = None
+        self.receiver: OtlpReceiver | None = None
+        self.live = demo or bool(self.follow) or otlp is not None
+        self.paused = False
+        self._held: list[Span] = []
+        self._held_lock = threading.Lock()
+        self._pending_alerts: list = []
+        self._last_toast = 0.0
         self._progress_lock = threading.Lock()
-        self.sources_label = sources_label or ("demo" if demo else describe_sources(self.paths))
+        self.sources_label = sources_label or ("demo" if demo else describe_sources(self.paths + self.follow))
 
     # -- layout ------------------------------------------------------------------------------------------------------
 
@@ -106,17 +128,63 @@ class OrchApp(App[None]):
         if self.paths:
             self._load_files()
         if self.demo:
-            self._player = DemoPlayer(self.index.add, seconds=self.demo_seconds)
+            self._player = DemoPlayer(self.deliver, seconds=self.demo_seconds)
             self._player.start()
+        if self.follow:
+            self.follower = FileFollower(self.follow, self.deliver, self.index.add_errors, from_end=self.from_end)
+            self.follower.start()
+        if self.otlp is not None:
+            self._start_receiver()
         self.set_interval(POLL_SECONDS, self._poll)
         self._poll()
 
     def on_resize(self, event) -> None:
         self.screen.set_class(event.size.width < 100, "-narrow")
 
+    def _start_receiver(self) -> None:
+        host, port = self.otlp  # type: ignore[misc]
+        spool = Spool(self.spool_base) if self.spool_base is not None else None
+        self.receiver = OtlpReceiver(self.deliver, host=host, port=port, token=self.token, spool=spool)
+        try:
+            self.receiver.start()
+        except OSError as exc:
+            self.notify(f"Cannot listen on {host}:{port}: {exc}", title="OTLP receiver", severity="error", timeout=30, markup=False)
+            self.receiver = None
+            return
+        label = f"otlp {self.receiver.host}:{self.receiver.port}"
+        if spool is not None:
+            label += f" → spool {spool.base}.otlp.*"
+        self.sources_label = label if not self.follow else f"{self.sources_label} + {label}"
+
     def on_unmount(self) -> None:
         if self._player is not None:
             self._player.stop()
+        if self.follower is not None:
+            self.follower.stop()
+        if self.receiver is not None:
+            self.receiver.stop()
+
+    def deliver(self, spans: list[Span]) -> None:
+        """Live sources call this from their threads; while paused, batches wait (nothing is dropped)."""
+        with self._held_lock:
+            if self.paused:
+                self._held.extend(spans)
+                return
+        self.index.add(spans)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`p` exists only for live sources (demo, followed files, the OTLP endpoint): hidden otherwise."""
+        if action == "toggle_pause":
+            return self.live
+        return True
+
+    def action_toggle_pause(self) -> None:
+        with self._held_lock:
+            self.paused = not self.paused
+            held, self._held = (self._held, []) if not self.paused else ([], self._held)
+        if held:
+            self.index.add(held)
+        self._update_status()
 
     # -- ingest ------------------------------------------------------------------------------------------------------
 
@@ -129,14 +197,29 @@ class OrchApp(App[None]):
         self.load_status = None
         self.load_finished = True
         for error in report.unreadable:
-            self.call_from_thread(self.notify, f"{error.source}: {error.message}", title="Cannot read", severity="error")
+            self.call_from_thread(self.notify, f"{error.source}: {error.message}", title="Cannot read", severity="error", markup=False)
 
     def _poll(self) -> None:
         generation = self.index.generation
         if generation != self._seen_generation:
             self._seen_generation = generation
             self.request_rows()
+        if self.live:
+            self._announce_critical()
         self._update_status()
+
+    def _announce_critical(self) -> None:
+        """A toast for new critical findings as they happen, at most one every TOAST_EVERY_SECONDS."""
+        self._pending_alerts.extend(self.index.take_alerts())
+        now = time.monotonic()
+        if not self._pending_alerts or now - self._last_toast < TOAST_EVERY_SECONDS:
+            return
+        _, name, finding = self._pending_alerts[0]
+        more = len(self._pending_alerts) - 1
+        message = f"{name}: {finding.message}" + (f"\n… and {more} more" if more else "")
+        self.notify(message, title=finding.code, severity="error", timeout=5, markup=False)
+        self._pending_alerts.clear()
+        self._last_toast = now
 
     def request_rows(self) -> None:
         self._rows_requested += 1
@@ -172,6 +255,7 @@ class OrchApp(App[None]):
             quick_filter=self.quick_filter,
             text_filter=self.text_filter,
             loading=self.load_status,
+            paused=len(self._held) if self.paused else None,
         )
 
     # -- selection ---------------------------------------------------------------------------------------------------
@@ -267,9 +351,9 @@ class OrchApp(App[None]):
         try:
             path = save_trace(list(snapshot.spans), self.save_dir)
         except OSError as exc:
-            self.notify(f"Could not save: {exc}", severity="error")
+            self.notify(f"Could not save: {exc}", severity="error", markup=False)
             return
-        self.notify(f"Saved {len(snapshot.spans)} spans to {path}", title="Trace saved", timeout=6)
+        self.notify(f"Saved {len(snapshot.spans)} spans to {path}", title="Trace saved", timeout=6, markup=False)
 
 
 def describe_sources(paths: list[str]) -> str:
@@ -280,6 +364,6 @@ def describe_sources(paths: list[str]) -> str:
     return first if len(paths) == 1 else f"{first} +{len(paths) - 1} more"
 
 
-def make_app(paths: list[str] | None = None, *, demo: bool = False, max_spans: int | None = None, **options) -> OrchApp:
+def make_app(paths: list[str] | None = None, *, demo: bool = False, max_spans: int | None = None, **options) -> OrchApp:  # noqa: E501
     """The app as the CLI, the tests and the benchmarks build it."""
     return OrchApp(TraceIndex(SpanStore(max_spans=max_spans)), paths=paths, demo=demo, **options)

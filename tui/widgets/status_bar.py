@@ -22,6 +22,7 @@ class StatusBar(Static):
         quick_filter: str,
         text_filter: str,
         loading: str | None,
+        paused: int | None = None,
     ) -> None:
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(safe(sources, True), style="bold")
@@ -39,6 +40,8 @@ class StatusBar(Static):
             line.append(f"  [/{safe(text_filter, True)}]", style="bold cyan")
         if loading:
             line.append(f"  {loading}", style="bold magenta")
+        if paused is not None:
+            line.append(f"  ⏸ paused, {plural(paused, 'span')} queued (p resumes)", style="bold yellow")
         self.update(line)
 
 
