@@ -183,9 +183,11 @@ class OtlpReceiver:
             return reject(415, f"415 unsupported media type, supported: [{JSON}, {PROTOBUF}]")
         encoding = request.headers.get("Content-Encoding", "identity").lower()
         try:
-            raw = await request.read()
+            raw = await request.read()  # aiohttp undoes gzip/deflate itself, counting the limit after it
         except web.HTTPRequestEntityTooLarge:
             return reject(413, f"request body over {self.max_body:,} bytes")
+        except web.RequestPayloadError as exc:
+            return reject(400, f"cannot read the body: {exc}")
         try:
             body = _decompress(raw, encoding, self.max_body)
         except _TooLarge:

@@ -1,0 +1,172 @@
+"""The OTLP/HTTP endpoint: the official OpenTelemetry SDK exporter against it, and every error path by hand."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+
+import httpx
+import orjson
+import pytest
+
+from orchtui.sources.otlp_http import OtlpReceiver, Spool
+from orchtui.store import SpanStore
+from parsers import read_path
+from tests.conftest import DATA
+
+PROTOBUF = {"Content-Type": "application/x-protobuf"}
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def receiver(tmp_path):
+    started = []
+
+    def start(**options) -> tuple[OtlpReceiver, SpanStore]:
+        store = SpanStore()
+        options.setdefault("spool", Spool(tmp_path / "spool"))
+        receiver = OtlpReceiver(store.add, port=0, **options)
+        receiver.start()
+        started.append(receiver)
+        return receiver, store
+
+    yield start
+    for receiver in started:
+        receiver.stop()
+
+
+def wait_for_spans(store: SpanStore, count: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while store.span_count < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert store.span_count == count
+
+
+def sdk_provider(endpoint: str, compression=None, headers=None):
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    exporter = OTLPSpanExporter(endpoint=endpoint, compression=compression or Compression.NoCompression, headers=headers)
+    provider = TracerProvider(resource=Resource.create({"service.name": "sdk-test"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider
+
+
+def emit_agent_run(provider, name: str = "agent_run") -> None:
+    tracer = provider.get_tracer("tests")
+    with tracer.start_as_current_span(name) as root:
+        root.set_attribute("openinference.span.kind", "AGENT")
+        with tracer.start_as_current_span("ChatOpenAI") as llm:
+            llm.set_attribute("openinference.span.kind", "LLM")
+            llm.set_attribute("llm.model_name", "gpt-4o-mini")
+            llm.set_attribute("llm.token_count.prompt", 120)
+            llm.set_attribute("llm.token_count.completion", 8)
+            llm.set_attribute("llm.finish_reason", "length")
+        with tracer.start_as_current_span("lookup") as tool:
+            tool.set_attribute("openinference.span.kind", "TOOL")
+            tool.set_attribute("tool.name", "lookup")
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_the_official_sdk_exporter_protobuf(receiver, gzipped):
+    from opentelemetry.exporter.otlp.proto.http import Compression
+
+    server, store = receiver()
+    provider = sdk_provider(server.endpoint, Compression.Gzip if gzipped else None)
+    emit_agent_run(provider)
+    provider.shutdown()
+    wait_for_spans(store, 3)
+    (snapshot,) = store.snapshots()
+    spans = {span.name: span for span in snapshot.spans}
+    assert spans["ChatOpenAI"].stop_reason == "length" and spans["ChatOpenAI"].tokens.total == 128
+    assert spans["agent_run"].service == "sdk-test"
+    assert spans["ChatOpenAI"].parent_id == spans["agent_run"].span_id
+    spooled = read_path(server.spool.proto_path)  # the spool reads back as the same spans
+    assert sorted(s.name for s in spooled.spans) == ["ChatOpenAI", "agent_run", "lookup"] and spooled.errors == []
+
+
+def test_several_concurrent_exporters_every_span_stored_exactly_once(receiver):
+    server, store = receiver()
+    providers = [sdk_provider(server.endpoint) for _ in range(4)]
+
+    def run(provider, worker):
+        for run_number in range(10):
+            emit_agent_run(provider, f"run-{worker}-{run_number}")
+
+    threads = [threading.Thread(target=run, args=(p, i)) for i, p in enumerate(providers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for provider in providers:
+        provider.shutdown()
+    wait_for_spans(store, 4 * 10 * 3)
+    assert len(store) == 40
+    assert all(s.duplicates == 0 and len(s.spans) == 3 for s in store.snapshots())
+    assert server.stats.spans == 120 and server.stats.rejected == 0
+
+
+def test_json_requests_answer_in_json_and_spool_as_lines(receiver):
+    server, store = receiver()
+    body = (DATA / "otlp/otlp-proto-example-trace.json").read_bytes()  # pretty-printed
+    response = httpx.post(server.endpoint, content=body, headers=JSON)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+    assert response.json() == {}
+    response = httpx.post(server.endpoint, content=gzip.compress(body), headers={**JSON, "Content-Encoding": "gzip"})
+    assert response.status_code == 200
+    wait_for_spans(store, 1)  # the same span twice: stored once
+    assert store.snapshots()[0].duplicates == 1
+    lines = server.spool.json_path.read_bytes().splitlines()
+    assert len(lines) == 2 and all(orjson.loads(line)["resourceSpans"] for line in lines)
+
+
+def test_protobuf_answers_with_an_empty_export_response(receiver):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+    server, store = receiver()
+    body = (DATA / "langgraph/langgraph-traceai.otlp.pb").read_bytes()
+    response = httpx.post(server.endpoint, content=body, headers=PROTOBUF)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/x-protobuf"
+    ExportTraceServiceResponse.FromString(response.content)  # decodes
+    wait_for_spans(store, 78)
+
+
+def test_error_paths(receiver):
+    server, store = receiver(max_body=100_000)
+    url = server.endpoint
+    garbage = httpx.post(url, content=b"\x0a\xff\xff garbage", headers=PROTOBUF)
+    assert garbage.status_code == 400 and "cannot decode" in garbage.json()["message"]
+    assert httpx.post(url, content=b"{not json", headers=JSON).status_code == 400
+    assert httpx.post(url, content=b"[1, 2]", headers=JSON).status_code == 400
+    wrong_type = httpx.post(url, content=b"hello", headers={"Content-Type": "text/plain"})
+    assert wrong_type.status_code == 415 and "application/x-protobuf" in wrong_type.json()["message"]
+    assert httpx.post(url, content=b"x" * 200_000, headers=JSON).status_code == 413
+    bomb = gzip.compress(b" " * 20_000_000)  # 20 MB of spaces in ~20 kB
+    assert len(bomb) < 100_000
+    assert httpx.post(url, content=bomb, headers={**JSON, "Content-Encoding": "gzip"}).status_code == 413
+    assert httpx.post(url, content=b"{}", headers={**JSON, "Content-Encoding": "br"}).status_code == 400
+    assert httpx.post(url, content=b"not gzip", headers={**JSON, "Content-Encoding": "deflate"}).status_code == 400
+    assert httpx.get(url).status_code == 405
+    assert httpx.post(url.replace("/v1/traces", "/v1/metrics"), content=b"{}", headers=JSON).status_code == 404
+    assert store.span_count == 0 and not server.spool.paths()  # nothing rejected was spooled
+    assert server.stats.requests == 0  # none of them was accepted
+
+
+def test_bearer_token(receiver):
+    server, store = receiver(token="s3cret")
+    body = (DATA / "otlp/otlp-proto-example-trace.json").read_bytes()
+    assert httpx.post(server.endpoint, content=body, headers=JSON).status_code == 401
+    assert httpx.post(server.endpoint, content=body, headers={**JSON, "Authorization": "Bearer wrong"}).status_code == 401
+    assert httpx.post(server.endpoint, content=body, headers={**JSON, "Authorization": "Bearer s3cret"}).status_code == 200
+    wait_for_spans(store, 1)
+
+
+def test_an_empty_request_is_a_success(receiver):
+    server, store = receiver()
+    assert httpx.post(server.endpoint, content=b"", headers=PROTOBUF).status_code == 200
+    assert httpx.post(server.endpoint, content=b"{}", headers=JSON).status_code == 200
+    assert store.span_count == 0
