@@ -331,3 +331,40 @@ async def test_the_mouse_selects_traces_and_steps(demo_app):
         await pilot.pause()
         assert demo_app.step_tree.cursor_line == 1
         assert demo_app.detail.span_id == demo_app.step_tree.cursor_node.data
+
+
+async def test_tail_shows_appended_spans_pause_holds_them_and_critical_findings_toast(tmp_path):
+    import orjson
+
+    from orchtui.demo import demo_requests
+
+    followed = tmp_path / "live.jsonl"
+    followed.write_bytes(b"")
+    requests = demo_requests(start_ns=1_764_000_000_000_000_000)
+    app = OrchApp(follow=[str(followed)], save_dir=tmp_path)
+
+    async def wait_for(predicate, timeout=5.0):
+        for _ in range(int(timeout / 0.05)):
+            if predicate():
+                return
+            await pilot.pause(0.05)
+        assert predicate()
+
+    async with app.run_test(size=SIZE) as pilot:
+        with open(followed, "ab") as out:
+            out.write(orjson.dumps(requests[0]) + b"\n")
+        await wait_for(lambda: len(app.trace_list.rows) == 1)
+        assert app.trace_list.rows[0].name == "refund_request"
+
+        await pilot.press("p")
+        assert app.paused
+        with open(followed, "ab") as out:
+            out.write(orjson.dumps(requests[4]) + b"\n")  # summarize_contract: truncated, critical
+        await wait_for(lambda: len(app._held) == 3)
+        await settle(pilot)
+        assert len(app.trace_list.rows) == 1
+        assert "paused, 3 spans queued" in str(app.status_bar.render())
+
+        await pilot.press("p")
+        await wait_for(lambda: len(app.trace_list.rows) == 2)
+        await wait_for(lambda: any("stop_reason.truncated" in n.title for n in app._notifications))

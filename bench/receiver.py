@@ -1,0 +1,142 @@
+"""Receiver throughput: OTLP/HTTP protobuf requests from concurrent clients, spans stored per second, zero loss.
+
+Sends `--requests` protobuf `ExportTraceServiceRequest`s of `--spans-per-request` spans (OpenInference agent
+spans, ~1 kB each) from `--clients` concurrent HTTP clients to an `OtlpReceiver` on loopback, with its spool on,
+and counts spans/s until every span is in the store (any loss fails the run). The baseline, in the same run, is
+the same load against a bare aiohttp handler that reads the body and answers 200: the HTTP floor on this machine.
+Target: 100x the ~265 spans/s Arize Phoenix stored here, i.e. 26,500 spans/s or more.
+
+    python bench/receiver.py [--requests 400] [--spans-per-request 100] [--clients 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
+
+from orchtui.sources.otlp_http import OtlpReceiver, Spool  # noqa: E402
+from orchtui.store import SpanStore  # noqa: E402
+
+HEADERS = {"Content-Type": "application/x-protobuf"}
+
+
+def request_body(number: int, spans: int) -> bytes:
+    request = ExportTraceServiceRequest()
+    scope = request.resource_spans.add().scope_spans.add()
+    trace_id = number.to_bytes(16, "big")
+    for index in range(spans):
+        span = scope.spans.add()
+        span.trace_id = trace_id
+        span.span_id = (number * 10_000 + index + 1).to_bytes(8, "big")
+        if index:
+            span.parent_span_id = (number * 10_000 + 1).to_bytes(8, "big")
+        span.name = "ChatOpenAI" if index % 2 else "lookup_policy"
+        span.start_time_unix_nano = 1_760_000_000_000_000_000 + index * 1_000_000
+        span.end_time_unix_nano = span.start_time_unix_nano + 500_000
+        for key, value in (
+            ("openinference.span.kind", "LLM" if index % 2 else "TOOL"),
+            ("llm.model_name", "gpt-4o-mini"),
+            ("input.value", "What is the refund policy for lost shipments? " * 8),
+            ("output.value", "Lost shipments are refunded in full within 5 business days. " * 6),
+        ):
+            attribute = span.attributes.add()
+            attribute.key = key
+            attribute.value.string_value = value
+    return request.SerializeToString()
+
+
+def send_all(url: str, bodies: list[bytes], clients: int) -> float:
+    """Send every body (split across `clients` threads); seconds until the last response."""
+    failures = []
+
+    def client(part: list[bytes]) -> None:
+        with httpx.Client(timeout=30) as http:
+            for body in part:
+                response = http.post(url, content=body, headers=HEADERS)
+                while response.status_code == 503:  # back-pressure: retry as OTLP clients do
+                    time.sleep(float(response.headers.get("Retry-After", "0.1")) / 10)
+                    response = http.post(url, content=body, headers=HEADERS)
+                if response.status_code != 200:
+                    failures.append(response.status_code)
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(bodies[i::clients],)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, f"{len(failures)} requests failed: {set(failures)}"
+    return time.perf_counter() - began
+
+
+def floor_server() -> tuple[str, callable]:
+    """A bare aiohttp endpoint that reads the body and answers 200 (no decoding, no storage)."""
+    from aiohttp import web
+
+    ready = threading.Event()
+    state: dict = {}
+
+    async def handle(request):
+        await request.read()
+        return web.Response(status=200, body=b"", content_type="application/x-protobuf")
+
+    def serve():
+        loop = asyncio.new_event_loop()
+        app = web.Application(client_max_size=64 << 20)
+        app.router.add_post("/v1/traces", handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        state["port"] = runner.addresses[0][1]
+        state["loop"] = loop
+        ready.set()
+        loop.run_forever()
+
+    threading.Thread(target=serve, daemon=True).start()
+    ready.wait(10)
+    return f"http://127.0.0.1:{state['port']}/v1/traces", lambda: state["loop"].call_soon_threadsafe(state["loop"].stop)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--spans-per-request", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+    bodies = [request_body(number + 1, args.spans_per_request) for number in range(args.requests)]
+    total = args.requests * args.spans_per_request
+    print(f"{args.requests} requests x {args.spans_per_request} spans = {total:,} spans, {sum(map(len, bodies)) / 1e6:.1f} MB, {args.clients} clients")
+
+    url, stop_floor = floor_server()
+    floor_seconds = send_all(url, bodies, args.clients)
+    stop_floor()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SpanStore()
+        receiver = OtlpReceiver(store.add, port=0, spool=Spool(Path(tmp) / "spool"))
+        receiver.start()
+        began = time.perf_counter()
+        send_all(receiver.endpoint, bodies, args.clients)
+        while store.span_count < total and time.perf_counter() - began < 120:
+            time.sleep(0.005)
+        seconds = time.perf_counter() - began
+        receiver.stop()
+    assert store.span_count == total, f"lost spans: stored {store.span_count:,} of {total:,}"
+    print(f"HTTP floor (read body, answer 200): {total / floor_seconds:,.0f} spans/s")
+    print(f"receiver: {total / seconds:,.0f} spans/s stored, zero loss, {floor_seconds / seconds:.2f}x the HTTP floor's rate; "
+          f"{total / seconds / 265:,.0f}x Phoenix's ~265 spans/s (target 100x)")
+
+
+if __name__ == "__main__":
+    main()
