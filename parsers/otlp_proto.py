@@ -123,7 +123,7 @@ def parse(data: bytes, source_name: str) -> ParseResult:
     if _is_length_prefixed(data):
         _parse_framed(data, source_name, result)
     else:
-        _parse_message(data, Source(source_name), "", result)
+        parse_message(data, Source(source_name), "", result)
     return result
 
 
@@ -152,11 +152,12 @@ def _parse_framed(data: bytes, source_name: str, result: ParseResult) -> None:
                 f"{where}: truncated, {size - start} of {length} bytes (is the file still being written?)",
             )
             return
-        _parse_message(data[start : start + length], Source(source_name, index=index), f"{where}: ", result)
+        parse_message(data[start : start + length], Source(source_name, index=index), f"{where}: ", result)
         offset, index = start + length, index + 1
 
 
-def _parse_message(payload: bytes, source: Source, where: str, result: ParseResult) -> None:
+def parse_message(payload: bytes, source: Source, where: str, result: ParseResult) -> None:
+    """One request's bytes into `result` (followers of a length-prefixed spool call this per frame)."""
     try:
         request = decode_request(payload)
     except DecodeError as exc:

@@ -12,7 +12,8 @@ newline arrives (parsed exactly once, never lost), the line number for error rep
 
 `watchfiles` (Rust `notify`) reports changes; its defaults wait up to 1.6 s to group events, so the debounce and
 step are tuned down for a live view. A slow periodic re-check covers filesystems where events are not delivered.
-Only line-oriented formats can be followed (one record per line).
+Line-oriented formats are followed line by line; the collector's length-prefixed protobuf (what `orchtui serve`
+spools for protobuf exporters) is followed frame by frame, a partial frame waiting like a partial line.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ import orjson
 from parsers.jsonl import parse_lines
 from parsers.read import parser_for
 from parsers.result import ParseResult
-from parsers.sniff import classify_record
-from parsers.span import ReadError, Span
+from parsers.sniff import OTLP_PROTO, classify_record, is_protobuf
+from parsers.span import ReadError, Source, Span
 
 READ_CHUNK = 1 << 20
 DEBOUNCE_MS = 50  # watchfiles default: 1600
@@ -183,6 +184,11 @@ class FileFollower:
             self._consume(followed, b"\n")
 
     def _consume(self, followed: FollowedFile, data: bytes) -> None:
+        if followed.format is None and not followed.carry and is_protobuf(data):
+            followed.format = OTLP_PROTO
+        if followed.format == OTLP_PROTO:
+            self._consume_frames(followed, data)
+            return
         buffer = followed.carry + data
         cut = buffer.rfind(b"\n") + 1
         complete, followed.carry = buffer[:cut], buffer[cut:]
@@ -201,6 +207,29 @@ class FileFollower:
             self.deliver(result.spans)
         if result.errors or result.skipped:
             self.report(result.errors, result.skipped)
+
+
+    def _consume_frames(self, followed: FollowedFile, data: bytes) -> None:
+        """Length-prefixed protobuf: `line` counts frames here, so errors name `file[frame]`."""
+        from parsers.otlp_proto import parse_message
+
+        buffer = followed.carry + data
+        result = ParseResult(format=OTLP_PROTO)
+        position = 0
+        while len(buffer) - position >= 4:
+            length = int.from_bytes(buffer[position : position + 4], "big")
+            if len(buffer) - position - 4 < length:
+                break
+            body = buffer[position + 4 : position + 4 + length]
+            frame = followed.line - 1
+            parse_message(body, Source(str(followed.path), index=frame), f"message {frame}: ", result)
+            followed.line += 1
+            position += 4 + length
+        followed.carry = buffer[position:]
+        if result.spans:
+            self.deliver(result.spans)
+        if result.errors:
+            self.report(result.errors, {})
 
 
 def _format_of(lines: bytes) -> str | None:

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from orchtui.sources.follow import FileFollower
+from tests.conftest import DATA
 
 
 def line(name: str, trace: str = "ab" * 16) -> bytes:
@@ -144,3 +145,33 @@ def test_a_burst_of_thousands_of_lines(tmp_path, follow):
     burst = b"".join(line(f"s{i}", trace=f"{i % 50 + 1:032x}") + b"\n" for i in range(5000))
     append(path, burst)
     spans.wait_for([f"s{i}" for i in range(5000)], timeout=15)
+
+
+def test_a_protobuf_spool_is_followed_frame_by_frame(tmp_path, follow):
+    from orchtui.sources.otlp_http import Spool
+
+    spool = Spool(tmp_path / "spool")
+    body = (DATA / "langgraph/langgraph-openinference.otlp.pb").read_bytes()
+    spool.write_proto(body)
+    spans = Collector()
+    follower = FileFollower([str(spool.proto_path)], spans.deliver, spans.report)
+    follower.start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(spans.names) < 78 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(spans.names) == 78
+        frame = len(body).to_bytes(4, "big") + body
+        with open(spool.proto_path, "ab") as out:  # a second request, written in two pieces
+            out.write(frame[:1000])
+            out.flush()
+            time.sleep(0.2)
+            assert len(spans.names) == 78
+            out.write(frame[1000:])
+        deadline = time.monotonic() + 5
+        while len(spans.names) < 156 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(spans.names) == 156 and spans.errors == []
+    finally:
+        follower.stop()
+        spool.close()
