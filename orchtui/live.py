@@ -61,7 +61,8 @@ class TraceIndex:
 
     def _alert_new_critical(self, previous: TraceAnalysis | None, analysis: TraceAnalysis) -> None:
         """Remember critical findings the moment their evidence arrives, for live views to announce."""
-        known = {(f.code, f.span_id) for f in previous.findings} if previous is not None else set()
+        # Keyed without the severity's history: a warning that turns critical (the run ended) is news.
+        known = {(f.code, f.span_id) for f in previous.findings if f.severity == "critical"} if previous else set()
         for finding in analysis.findings:
             if finding.severity == "critical" and (finding.code, finding.span_id) not in known:
                 self._alerts.append((analysis.trace_id, analysis.name, finding))

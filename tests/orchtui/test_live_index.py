@@ -60,3 +60,18 @@ def test_evicted_traces_leave_the_index_and_are_counted():
     assert [a.trace_id for a in index.rows()] == ["C", "B"]
     assert index.get("A") is None
     assert index.counts()["evicted"] == 1
+
+
+def test_a_critical_finding_is_announced_once_even_when_it_was_a_warning_before():
+    from tests.spans import llm
+
+    index = TraceIndex()
+    running = root("run")
+    running.end_ns = None
+    index.add([running, llm(finish=("length",))])  # running: truncation is only a warning yet
+    assert index.take_alerts() == []
+    index.add([root("run")])  # the root ended: the truncated call was the final one
+    (alert,) = index.take_alerts()
+    assert alert[1] == "run" and alert[2].code == "stop_reason.truncated" and alert[2].severity == "critical"
+    index.add([span("late", "root")])
+    assert index.take_alerts() == []
