@@ -11,7 +11,6 @@ ratio is what reading, parsing and storing add on top of the notification. Targe
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,9 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from stats import percentile  # noqa: E402
 
 from orchtui.sources.follow import DEBOUNCE_MS, STEP_MS, FileFollower  # noqa: E402
 from orchtui.store import SpanStore  # noqa: E402
@@ -104,11 +106,6 @@ def watchfiles_latencies(count: int) -> list[float]:
         stop.set()
         thread.join(5)
     return latencies
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def main() -> None:

@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from stats import percentile  # noqa: E402
 
 from textual import events  # noqa: E402
 
@@ -115,11 +118,6 @@ async def measure(index: TraceIndex, presses: int) -> dict[str, list[float]]:
             for i in range(presses):
                 timings["tree j/k"].append(await press_and_time(app, frames, "j" if (i // 20) % 2 == 0 else "k"))
     return timings
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def main() -> None:

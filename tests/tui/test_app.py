@@ -334,8 +334,6 @@ async def test_the_mouse_selects_traces_and_steps(demo_app):
 
 
 async def test_tail_shows_appended_spans_pause_holds_them_and_critical_findings_toast(tmp_path):
-    import orjson
-
     from orchtui.demo import demo_requests
 
     followed = tmp_path / "live.jsonl"
