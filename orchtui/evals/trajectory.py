@@ -1,0 +1,201 @@
+"""The normalized trace view every evaluator reads (design/evaluators.md §8.0), built once per trace.
+
+Three ways in: from an analysed trace (the TUI and `orchtui eval`), from OpenAI chat messages (tests, notebooks,
+other tools' transcripts), or from plain parts. Evaluators never look at spans or formats directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from parsers.conventions import message_from_dict, normalize_stop_reason, parse_json_maybe
+from parsers.span import ERROR, Message, Span, ToolCallRequest
+
+from ..analysis import TraceAnalysis
+from ..analysis.calls import ToolCall
+from ..analysis.loops import RUNTIME_LIMIT
+
+
+@dataclass
+class LLMCall:
+    span_id: str | None = None
+    model: str | None = None
+    input_messages: list[Message] = field(default_factory=list)
+    output_messages: list[Message] = field(default_factory=list)
+    finish_reasons_raw: tuple[str, ...] = ()
+    finish_reason: str = "missing"  # normalized (§8.6)
+    records_finish_reason: bool = True
+
+    @property
+    def requested_tool_calls(self) -> list:
+        return [call for message in self.output_messages for call in message.tool_calls]
+
+    @property
+    def output_text(self) -> str:
+        return "\n".join(m.content for m in self.output_messages if m.content)
+
+
+@dataclass
+class Context:
+    """A piece of text the agent was given: a tool result or a retrieved document (for grounding and injection)."""
+
+    text: str
+    span_id: str | None
+    source: str  # "tool_result" | "retrieved_doc"
+    name: str = ""
+
+
+@dataclass
+class Trajectory:
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    llm_calls: list[LLMCall] = field(default_factory=list)
+    user_input: str | None = None
+    final_output: str | None = None
+    system_prompt: str | None = None
+    available_tools: list[str] | None = None
+    contexts: list[Context] = field(default_factory=list)
+    errored: bool = False  # the run (root or an agent-level span) failed
+    error_message: str | None = None
+    runtime_limit: str | None = None  # text of a MaxTurnsExceeded / recursion limit, when one fired
+    finished: bool = True
+    analysis: TraceAnalysis | None = None  # present when built from a trace: evaluators may reuse its findings
+
+    # -- constructors ---------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_trace(cls, analysis: TraceAnalysis) -> "Trajectory":
+        llm_calls = [_llm_call(span) for span in analysis.llm_calls]
+        tool_calls = [call for call in analysis.tool_calls if call.kind != "handoff"]
+        root = analysis.tree.root
+        first_inputs = llm_calls[0].input_messages if llm_calls else []
+        user_input = next((m.content for m in first_inputs if m.role == "user" and m.content), None)
+        if user_input is None and root is not None:
+            user_input = root.input
+        final_output = llm_calls[-1].output_text if llm_calls else None
+        if not final_output and root is not None:
+            final_output = root.output
+        errors = [s for s in analysis.tree.ordered if s.status == ERROR and s.status_message]
+        runtime = next((s.status_message for s in errors if RUNTIME_LIMIT.search(s.status_message or "")), None)
+        contexts = [
+            Context(call.result, call.span_id, "retrieved_doc" if call.kind == "retriever" else "tool_result", call.name)
+            for call in analysis.tool_calls
+            if call.result
+        ]
+        return cls(
+            tool_calls=tool_calls,
+            llm_calls=llm_calls,
+            user_input=user_input,
+            final_output=final_output or None,
+            system_prompt="\n".join(m.content for m in first_inputs if m.role == "system" and m.content) or None,
+            available_tools=_declared_tools(analysis.llm_calls),
+            contexts=contexts,
+            errored=analysis.status == ERROR,
+            error_message=errors[0].status_message if errors else None,
+            runtime_limit=runtime,
+            finished=not analysis.in_progress,
+            analysis=analysis,
+        )
+
+    @classmethod
+    def from_messages(cls, messages: list[dict[str, Any]]) -> "Trajectory":
+        """OpenAI chat messages: assistant tool calls (arguments as JSON strings or dicts) and tool results."""
+        parsed = [m for m in (message_from_dict(item) for item in messages) if m is not None]
+        results = {m.tool_call_id: m.content for m in parsed if m.role == "tool" and m.tool_call_id}
+        tool_calls, llm_calls = [], []
+        history: list[Message] = []
+        for message in parsed:
+            if message.role == "assistant":
+                reason = "tool_calls" if message.tool_calls else "stop"
+                llm_calls.append(LLMCall(input_messages=list(history), output_messages=[message], finish_reasons_raw=(reason,), finish_reason=reason))
+                for call in message.tool_calls:
+                    result = results.get(call.id)
+                    tool_calls.append(
+                        ToolCall(call.name, call.arguments, "tool", "ok" if result is not None else "unknown", None, result=result, call_id=call.id)
+                    )
+            history.append(message)
+        final = llm_calls[-1].output_text if llm_calls and not llm_calls[-1].requested_tool_calls else None
+        return cls(
+            tool_calls=tool_calls,
+            llm_calls=llm_calls,
+            user_input=next((m.content for m in parsed if m.role == "user"), None),
+            final_output=final,
+            system_prompt=next((m.content for m in parsed if m.role == "system"), None),
+            contexts=[Context(text, None, "tool_result") for text in results.values() if text],
+        )
+
+    @classmethod
+    def from_parts(
+        cls,
+        tool_calls: list[dict[str, Any]] | None = None,
+        llm_calls: list[dict[str, Any]] | None = None,
+        user_input: str | None = None,
+        final_output: str | None = None,
+        **extra: Any,
+    ) -> "Trajectory":
+        """Plain dicts: tool calls {name, args, status, result}; LLM calls {finish_reason, output, tool_calls}."""
+        calls = [
+            ToolCall(
+                str(c["name"]),
+                parse_json_maybe(c.get("args")),
+                c.get("kind", "tool"),
+                c.get("status", "ok"),
+                c.get("span_id"),
+                result=c.get("result"),
+                error=c.get("error"),
+            )
+            for c in tool_calls or []
+        ]
+        llms = []
+        for c in llm_calls or []:
+            raw = c.get("finish_reason")
+            requests = [
+                ToolCallRequest(
+                    str(t.get("name") or (t.get("function") or {}).get("name")),
+                    parse_json_maybe(t.get("args", t.get("arguments", (t.get("function") or {}).get("arguments")))),
+                    t.get("id"),
+                )
+                for t in c.get("tool_calls") or []
+            ]
+            llms.append(
+                LLMCall(
+                    span_id=c.get("span_id"),
+                    output_messages=[Message("assistant", c.get("output"), requests)],
+                    finish_reasons_raw=(raw,) if raw else (),
+                    finish_reason=normalize_stop_reason(raw),
+                )
+            )
+        return cls(tool_calls=calls, llm_calls=llms, user_input=user_input, final_output=final_output, **extra)
+
+
+def _llm_call(span: Span) -> LLMCall:
+    return LLMCall(
+        span_id=span.span_id,
+        model=span.model,
+        input_messages=span.input_messages,
+        output_messages=span.output_messages,
+        finish_reasons_raw=span.finish_reasons,
+        finish_reason=span.stop_reason or "missing",
+        records_finish_reason=span.records_finish_reason,
+    )
+
+
+def _declared_tools(llm_spans: list[Span]) -> list[str] | None:
+    """Tool names offered to the model (`llm.tools.N.tool.json_schema`, `gen_ai.tool.definitions`), if recorded."""
+    names: set[str] = set()
+    for span in llm_spans:
+        for key, value in span.attributes.items():
+            if key.startswith("llm.tools.") and key.endswith(".tool.json_schema"):
+                schema = parse_json_maybe(value)
+                if isinstance(schema, dict):
+                    function = schema.get("function") if isinstance(schema.get("function"), dict) else schema
+                    if function.get("name"):
+                        names.add(str(function["name"]))
+            elif key == "gen_ai.tool.definitions":
+                definitions = parse_json_maybe(value)
+                for item in definitions if isinstance(definitions, list) else []:
+                    if isinstance(item, dict):
+                        function = item.get("function") if isinstance(item.get("function"), dict) else item
+                        if function.get("name"):
+                            names.add(str(function["name"]))
+    return sorted(names) or None
