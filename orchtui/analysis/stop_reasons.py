@@ -10,6 +10,8 @@ reported as info, naming the cause, instead of flooding every trace with critica
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from parsers.span import LLM, TOOL, Span
 
 from .findings import CRITICAL, INFO, WARN, Finding
@@ -23,11 +25,19 @@ _ABNORMAL = {
 
 
 def stop_reason_findings(llm_calls: list[Span], ordered: list[Span], trace_finished: bool) -> list[Finding]:
+    """Findings for a trace's LLM spans; `ordered` (all spans by start) tells what ran after each call."""
+    position = {span.span_id: index for index, span in enumerate(ordered)}
+    return call_findings(llm_calls, lambda call: _followed_by_step(call, ordered, position), trace_finished)
+
+
+def call_findings(llm_calls: list, followed: Callable[[object], bool], trace_finished: bool) -> list[Finding]:
+    """§8.6 per LLM call. A call is anything with span_id, stop_reason, finish_reasons, records_finish_reason,
+    requested_tool_calls, output_messages and model (a Span, or an evaluator's LLMCall); `followed(call)` says
+    whether a tool execution or another LLM call came after it."""
     findings: list[Finding] = []
     if not llm_calls:
         return findings
     terminal = llm_calls[-1] if trace_finished else None
-    position = {span.span_id: index for index, span in enumerate(ordered)}
     unrecorded = [span for span in llm_calls if span.stop_reason in (None, "missing") and not span.records_finish_reason]
     if unrecorded:
         findings.append(
@@ -42,7 +52,7 @@ def stop_reason_findings(llm_calls: list[Span], ordered: list[Span], trace_finis
     for span in llm_calls:
         is_terminal = span is terminal
         severity = CRITICAL if is_terminal else WARN
-        where = f"{'final' if is_terminal else 'intermediate'} LLM call {_label(span)}"
+        where = f"{'final' if is_terminal else 'intermediate'} LLM call {_label(span)}".rstrip()
         reason = span.stop_reason or "missing"
         raw = span.finish_reasons[0] if span.finish_reasons else None
 
@@ -67,7 +77,7 @@ def stop_reason_findings(llm_calls: list[Span], ordered: list[Span], trace_finis
             continue
         has_output = bool(span.output_messages)
         if reason == "tool_calls":
-            if is_terminal and not _followed_by_step(span, ordered, position):
+            if is_terminal and not followed(span):
                 findings.append(
                     Finding(
                         "stop_reason.dangling_tool_call",
@@ -105,4 +115,6 @@ def _followed_by_step(span: Span, ordered: list[Span], position: dict[str, int])
 
 def _label(span: Span) -> str:
     model = f", {span.model}" if span.model else ""
+    if span.span_id is None:  # calls given as plain parts have no span
+        return f"({span.model})" if span.model else ""
     return f"(span {span.span_id.removeprefix('span_')[:8]}{model})"

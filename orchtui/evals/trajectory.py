@@ -28,6 +28,14 @@ class LLMCall:
     records_finish_reason: bool = True
 
     @property
+    def stop_reason(self) -> str:
+        return self.finish_reason
+
+    @property
+    def finish_reasons(self) -> tuple[str, ...]:
+        return self.finish_reasons_raw
+
+    @property
     def requested_tool_calls(self) -> list:
         return [call for message in self.output_messages for call in message.tool_calls]
 

@@ -1,0 +1,63 @@
+"""StepEfficiency (design/evaluators.md §8.4): length against a reference or budget, redundancy, errors.
+
+A call is redundant only when an earlier call with the same signature already finished ok; a repeat after an
+error is recovery (FutureAGI counts it as waste). No arbitrary "10 steps" rule: without a reference or budget,
+length is simply not scored.
+"""
+
+from __future__ import annotations
+
+from ..analysis.efficiency import redundant_calls
+from ..analysis.findings import WARN, Finding
+from .reference import Reference
+from .result import EvalResult, make_result
+from .trajectory import Trajectory
+
+NAME = "StepEfficiency"
+OPTIONS = {"unit": "tool_calls", "weights": {"length": 0.4, "redundancy": 0.3, "errors": 0.3}, "threshold": 0.6}
+
+
+def run(trajectory: Trajectory, reference: Reference, *, unit: str, weights: dict[str, float], threshold: float) -> EvalResult:
+    if unit not in ("tool_calls", "llm_calls"):
+        raise ValueError(f"StepEfficiency unit must be 'tool_calls' or 'llm_calls', not {unit!r}")
+    calls = trajectory.tool_calls
+    n = len(calls) if unit == "tool_calls" else len(trajectory.llm_calls)
+    expected = reference.expected_calls()
+    k = len(expected) if expected is not None else reference.optimal_steps
+    budget = reference.max_steps
+    findings: list[Finding] = []
+
+    length: float | None
+    if k is not None:
+        length = (1.0 if k == 0 else None) if n == 0 else (0.0 if k == 0 else min(1.0, k / n))
+        length_text = f"{n} {unit.replace('_', ' ')} vs {k} expected (length {_fmt(length)})"
+    elif budget is not None:
+        length = 1.0 if n == 0 else min(1.0, budget / n)
+        length_text = f"{n} {unit.replace('_', ' ')} vs a budget of {budget} (length {_fmt(length)})"
+        if n > budget:
+            findings.append(Finding("efficiency.over_budget", WARN, f"{n} steps exceed the budget of {budget}"))
+    else:
+        length, length_text = None, f"{n} {unit.replace('_', ' ')} (length not scored: give optimal_steps, max_steps or expected calls)"
+
+    redundant = redundant_calls(calls)
+    repeated = sum(len(f.evidence["span_ids"]) for f in redundant)
+    findings += redundant
+    redundancy = 1.0 - repeated / len(calls) if calls else 1.0
+    failed = [call for call in calls if call.status == "error"]
+    findings += [Finding("efficiency.tool_error", WARN, f"{call.describe()} failed", call.span_id) for call in failed]
+    errors = 1.0 - len(failed) / len(calls) if calls else 1.0
+
+    components = {"length": length, "redundancy": redundancy, "errors": errors}
+    present = {name: value for name, value in components.items() if value is not None}
+    total_weight = sum(weights[name] for name in present)
+    score = sum(weights[name] * value for name, value in present.items()) / total_weight if total_weight else None
+    detail = "; ".join(f.message for f in redundant) or "no redundant call"
+    explanation = (
+        f"Step efficiency {_fmt(score)} — {length_text}; {repeated} redundant call(s) (R {_fmt(redundancy)}) ({detail}); "
+        f"{len(failed)} failed call(s) (E {_fmt(errors)})."
+    )
+    return make_result(NAME, score, threshold, explanation, findings, components=components)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"

@@ -1,0 +1,94 @@
+"""TaskCompletion (design/evaluators.md §8.2): did the run end normally, and (when told what success is) succeed?
+
+The termination gate is always computed: a crashed, truncated, filtered, paused or dangling run, or an empty answer,
+scores 0 however good the text looks. Outcome and criteria only count when a reference gives them; otherwise the
+explanation says correctness was not verified (never a silent 1.0 for a missing component).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..analysis.findings import CRITICAL, Finding
+from .reference import Reference
+from .result import EvalResult, make_result
+from .trajectory import Trajectory
+
+NAME = "TaskCompletion"
+OPTIONS = {"threshold": 0.7, "outcome_match_threshold": 0.7}
+
+# FutureAGI's keyword stop list (reference/evaluators.md §1.2).
+STOP_WORDS = frozenset(
+    "the a an is are was were be been being have has had do does did will would should could may might must and or "
+    "but if then so that this it to of in for on with at by from as".split()
+)
+GATES = {
+    "length": ("task.truncated", "the final answer was cut off by the token limit"),
+    "content_filter": ("task.refused", "the final answer was blocked by a content filter"),
+    "error": ("task.provider_error", "the final LLM call ended with a provider error"),
+    "pause": ("task.paused", "the final LLM call paused mid-turn"),
+}
+
+
+def keywords(text: str) -> set[str]:
+    return set(re.findall(r"\b\w+\b", text.lower())) - STOP_WORDS
+
+
+def run(trajectory: Trajectory, reference: Reference, *, threshold: float, outcome_match_threshold: float) -> EvalResult:
+    findings: list[Finding] = []
+    final = trajectory.final_output or ""
+    terminal = trajectory.llm_calls[-1] if trajectory.llm_calls else None
+    if terminal is None and not final.strip():
+        findings.append(Finding("task.no_steps", CRITICAL, "no LLM call and no final output"))
+    if trajectory.errored:
+        findings.append(Finding("task.errored", CRITICAL, f"the run failed: {(trajectory.runtime_limit or trajectory.error_message or 'error')[:200]}"))
+    if terminal is not None:
+        if terminal.finish_reason in GATES:
+            code, text = GATES[terminal.finish_reason]
+            findings.append(Finding(code, CRITICAL, text, terminal.span_id))
+        if terminal.requested_tool_calls and terminal.finish_reason != "length" and not final.strip():
+            findings.append(Finding("task.dangling_tool_call", CRITICAL, "the final LLM call asked for tools and nothing answered after it", terminal.span_id))
+    if terminal is not None and not final.strip() and not any(f.code in ("task.dangling_tool_call", "task.errored") for f in findings):
+        findings.append(Finding("task.empty_answer", CRITICAL, "the final answer is empty", terminal.span_id))
+    gate = 0.0 if findings else 1.0
+
+    components: dict[str, float | None] = {"gate": gate}
+    parts = []
+    if reference.expected_output is not None:
+        match = outcome_match(final, reference.expected_output)
+        components["outcome"] = match
+        parts.append(f"answer {'matches' if match >= outcome_match_threshold else 'does not match'} the expected outcome ({match:.2f})")
+    if reference.success_criteria:
+        met = [c for c in reference.success_criteria if criterion_met(c, final, trajectory)]
+        components["criteria"] = len(met) / len(reference.success_criteria)
+        parts.append(f"criteria: {len(met)} of {len(reference.success_criteria)} met")
+    verified = [v for k, v in components.items() if k != "gate" and v is not None]
+    score = gate * (sum(verified) / len(verified)) if verified else gate
+    if findings:
+        how = findings[0].message
+    else:
+        reason = terminal.finish_reasons[0] if terminal is not None and terminal.finish_reasons else "none recorded"
+        how = f"ended normally (finish_reason={reason}, {len(final)}-char answer)"
+    if not verified:
+        parts.append("correctness not verified — give expected_output or success_criteria")
+    explanation = f"Task completion {score:.2f} — {how}; " + "; ".join(parts) + "." + "".join(f"\n- {f.code}: {f.message}" for f in findings)
+    return make_result(NAME, score, threshold, explanation, findings, components=components, details={"verified": bool(verified)})
+
+
+def outcome_match(actual: str, expected: str) -> float:
+    a, e = " ".join(actual.lower().split()), " ".join(expected.lower().split())
+    if a == e:
+        return 1.0
+    if a and e and (a in e or e in a):
+        return 0.9
+    wanted = keywords(expected)
+    return len(keywords(actual) & wanted) / len(wanted) if wanted else 0.0
+
+
+def criterion_met(criterion: str, final: str, trajectory: Trajectory) -> bool:
+    """Met when at least half of its keywords occur (as substrings) in the answer or in any tool result."""
+    words = keywords(criterion)
+    if not words:
+        return True
+    haystack = (final + " " + " ".join(c.result or "" for c in trajectory.tool_calls)).lower()
+    return sum(1 for w in words if w in haystack) / len(words) >= 0.5
