@@ -115,11 +115,14 @@ class Trajectory:
         for message in parsed:
             if message.role == "assistant":
                 reason = "tool_calls" if message.tool_calls else "stop"
-                llm_calls.append(LLMCall(input_messages=list(history), output_messages=[message], finish_reasons_raw=(reason,), finish_reason=reason))
+                llm_calls.append(
+                    LLMCall(f"llm-{len(llm_calls) + 1}", None, list(history), [message], (reason,), reason)
+                )
                 for call in message.tool_calls:
                     result = results.get(call.id)
+                    status = "ok" if result is not None else "unknown"
                     tool_calls.append(
-                        ToolCall(call.name, call.arguments, "tool", "ok" if result is not None else "unknown", None, result=result, call_id=call.id)
+                        ToolCall(call.name, call.arguments, "tool", status, f"tool-{len(tool_calls) + 1}", result=result, call_id=call.id)
                     )
             history.append(message)
         final = llm_calls[-1].output_text if llm_calls and not llm_calls[-1].requested_tool_calls else None
@@ -148,11 +151,11 @@ class Trajectory:
                 parse_json_maybe(c.get("args")),
                 c.get("kind", "tool"),
                 c.get("status", "ok"),
-                c.get("span_id"),
+                c.get("span_id") or f"tool-{index}",
                 result=c.get("result"),
                 error=c.get("error"),
             )
-            for c in tool_calls or []
+            for index, c in enumerate(tool_calls or [], 1)
         ]
         llms = []
         for c in llm_calls or []:
@@ -167,7 +170,7 @@ class Trajectory:
             ]
             llms.append(
                 LLMCall(
-                    span_id=c.get("span_id"),
+                    span_id=c.get("span_id") or f"llm-{len(llms) + 1}",  # stable names for explanations
                     output_messages=[Message("assistant", c.get("output"), requests)],
                     finish_reasons_raw=(raw,) if raw else (),
                     finish_reason=normalize_stop_reason(raw),
