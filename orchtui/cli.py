@@ -67,6 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     open_.set_defaults(handler=run_open)
 
+    eval_ = commands.add_parser(
+        "eval",
+        help="run evaluators on traces headless, optionally against a gate file (for CI)",
+        description="Run the evaluators on every trace (or --trace ID). Without --spec the reference-free "
+        "evaluators run; with a gate file each trace is held to the route whose glob matches its root span name. "
+        "Exit 0 when everything passed, 1 when an evaluation failed or warned, 2 on bad usage, a bad gate file or "
+        "unreadable input.",
+    )
+    eval_.add_argument("paths", nargs="+", metavar="PATH", help="trace files, directories or glob patterns")
+    eval_.add_argument("--trace", metavar="ID", help="only the trace whose id (or id prefix, or name) this is")
+    eval_.add_argument("--spec", metavar="GATE.toml", help="per-route expectations ([[route]] tables)")
+    eval_.add_argument("--evaluator", action="append", metavar="NAME", help="run only these evaluators (repeatable)")
+    eval_.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    eval_.add_argument("--junit", metavar="FILE", help="also write JUnit XML (one testcase per trace x evaluator)")
+    eval_.set_defaults(handler=run_eval)
+
     tail = commands.add_parser(
         "tail",
         help="follow span files as they grow, and/or be an OTLP/HTTP endpoint, in the terminal UI",
@@ -117,6 +133,44 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"orchtui: {error.source}: {error.message}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_FINDINGS if exceeds(analyses, args.fail_on) else EXIT_OK
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from .evals import EVALUATORS
+    from .evaluation import eval_document, evaluate_trace, junit_xml, print_eval_tables
+    from .gate import GateError, load_gate
+
+    unknown = [name for name in args.evaluator or [] if name not in EVALUATORS]
+    if unknown:
+        print(f"orchtui eval: unknown evaluator(s) {', '.join(unknown)}; known: {', '.join(EVALUATORS)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        routes = load_gate(args.spec) if args.spec else None
+    except GateError as exc:
+        print(f"orchtui eval: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    store = SpanStore()
+    report = load_paths(args.paths, store)
+    analyses = Analyzer(store).all()
+    if args.trace:
+        analyses = [a for a in analyses if a.trace_id.startswith(args.trace.lower()) or a.name == args.trace]
+        if not analyses:
+            print(f"orchtui eval: no trace matches {args.trace!r}", file=sys.stderr)
+            return EXIT_USAGE
+    analyses.sort(key=lambda a: (a.start_ns or 0, a.trace_id))
+    evaluations = [evaluate_trace(a, routes, args.evaluator) for a in analyses]
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(eval_document(evaluations, store.errors), option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.flush()
+    else:
+        print_eval_tables(evaluations, store.errors, sys.stdout)
+    if args.junit:
+        Path(args.junit).write_text(junit_xml(evaluations))
+    if report.unreadable:
+        for error in report.unreadable:
+            print(f"orchtui: {error.source}: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK if all(e.passed for e in evaluations) else EXIT_FINDINGS
 
 
 def _add_otlp_options(command: argparse.ArgumentParser, listen_by_default: bool) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..analysis.findings import CRITICAL, Finding
+from ..analysis.findings import CRITICAL, Finding, first_line
 from .reference import Reference
 from .result import EvalResult, make_result
 from .trajectory import Trajectory
@@ -41,13 +41,14 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float, outco
     if terminal is None and not final.strip():
         findings.append(Finding("task.no_steps", CRITICAL, "no LLM call and no final output"))
     if trajectory.errored:
-        findings.append(Finding("task.errored", CRITICAL, f"the run failed: {(trajectory.runtime_limit or trajectory.error_message or 'error')[:200]}"))
+        reason = first_line(trajectory.runtime_limit or trajectory.error_message or "error")
+        findings.append(Finding("task.errored", CRITICAL, f"the run failed: {reason}"))
     if terminal is not None:
         if terminal.finish_reason in GATES:
             code, text = GATES[terminal.finish_reason]
             findings.append(Finding(code, CRITICAL, text, terminal.span_id))
-        if terminal.requested_tool_calls and terminal.finish_reason != "length" and not final.strip():
-            findings.append(Finding("task.dangling_tool_call", CRITICAL, "the final LLM call asked for tools and nothing answered after it", terminal.span_id))
+        if _dangling(trajectory, terminal, final):
+            findings.append(Finding("task.dangling_tool_call", CRITICAL, "the final LLM call asked for tools and nothing ran after it", terminal.span_id))
     if terminal is not None and not final.strip() and not any(f.code in ("task.dangling_tool_call", "task.errored") for f in findings):
         findings.append(Finding("task.empty_answer", CRITICAL, "the final answer is empty", terminal.span_id))
     gate = 0.0 if findings else 1.0
@@ -73,6 +74,15 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float, outco
         parts.append("correctness not verified — give expected_output or success_criteria")
     explanation = f"Task completion {score:.2f} — {how}; " + "; ".join(parts) + "." + "".join(f"\n- {f.code}: {f.message}" for f in findings)
     return make_result(NAME, score, threshold, explanation, findings, components=components, details={"verified": bool(verified)})
+
+
+def _dangling(trajectory: Trajectory, terminal, final: str) -> bool:
+    """The final call requested tools and the run stopped there (span order decides when there is a trace)."""
+    if not terminal.requested_tool_calls or terminal.finish_reason == "length" or final.strip():
+        return False
+    if trajectory.analysis is not None:
+        return any(f.code == "stop_reason.dangling_tool_call" for f in trajectory.analysis.findings)
+    return True
 
 
 def outcome_match(actual: str, expected: str) -> float:

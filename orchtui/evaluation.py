@@ -1,0 +1,132 @@
+"""Running evaluators over many traces, and the reports `orchtui eval` prints (table, JSON, JUnit XML).
+
+Shared by the CLI and the TUI's `e`: a trace's evaluators and reference come from the gate route matching its
+root span name, else the reference-free set runs.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from typing import IO, Any
+
+from parsers.span import ReadError
+
+from .analysis import TraceAnalysis
+from .evals import REFERENCE_FREE, EvalResult, Trajectory, evaluate
+from .gate import Route, route_for
+from .textsafe import printable
+
+JSON_VERSION = 1
+
+
+@dataclass
+class TraceEvaluation:
+    analysis: TraceAnalysis
+    route: Route | None
+    results: list[EvalResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed is not False for result in self.results)
+
+
+def evaluate_trace(analysis: TraceAnalysis, routes: list[Route] | None = None, names: list[str] | None = None) -> TraceEvaluation:
+    route = route_for(analysis.name, routes) if routes else None
+    selected = names or (list(route.evaluators) if route is not None else list(REFERENCE_FREE))
+    trajectory = Trajectory.from_trace(analysis)
+    results = []
+    for name in selected:
+        options: dict[str, Any] = dict(route.options.get(name, {})) if route is not None else {}
+        if route is not None and name in route.thresholds:
+            options["threshold"] = route.thresholds[name]
+        results.append(evaluate(name, trajectory, route.reference if route is not None else None, **options))
+    return TraceEvaluation(analysis, route, results)
+
+
+def eval_document(evaluations: list[TraceEvaluation], errors: list[ReadError]) -> dict[str, Any]:
+    return {
+        "version": JSON_VERSION,
+        "results": [
+            {"trace_id": e.analysis.trace_id, "trace": e.analysis.name, "route": e.route.match if e.route else None, **r.to_json()}
+            for e in evaluations
+            for r in e.results
+        ],
+        "errors": [{"source": error.source, "message": error.message} for error in errors],
+    }
+
+
+def junit_xml(evaluations: list[TraceEvaluation]) -> str:
+    """One testcase per trace x evaluator; `warn` and `fail` are failures, `n/a` is skipped."""
+    cases = [(e, r) for e in evaluations for r in e.results]
+    suites = ElementTree.Element("testsuites")
+    suite = ElementTree.SubElement(
+        suites,
+        "testsuite",
+        name="orchtui eval",
+        tests=str(len(cases)),
+        failures=str(sum(1 for _, r in cases if r.passed is False)),
+        skipped=str(sum(1 for _, r in cases if r.passed is None)),
+    )
+    for evaluation, result in cases:
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=_xml_text(evaluation.analysis.name), name=f"{result.evaluator} [{evaluation.analysis.trace_id[:16]}]"
+        )
+        if result.passed is False:
+            score = "n/a" if result.score is None else f"{result.score:.4f}"
+            failure = ElementTree.SubElement(case, "failure", message=_xml_text(f"{result.label}: score {score} < {result.threshold}"))
+            failure.text = _xml_text(result.explanation)
+        elif result.passed is None:
+            ElementTree.SubElement(case, "skipped", message=_xml_text(result.explanation.splitlines()[0]))
+    return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)
+
+
+def _xml_text(text: str) -> str:
+    """XML 1.0 cannot hold most control characters: show them escaped, as everywhere else."""
+    return printable(text).replace("\x09", "\t")
+
+
+LABEL_STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "n/a": "dim"}
+
+
+def print_eval_tables(evaluations: list[TraceEvaluation], errors: list[ReadError], out: IO[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=out, highlight=False)
+    if not console.is_terminal:
+        console.width = 140
+    names: list[str] = []
+    for evaluation in evaluations:
+        for result in evaluation.results:
+            if result.evaluator not in names:
+                names.append(result.evaluator)
+    table = Table(title="orchtui eval", title_justify="left")
+    table.add_column("trace", no_wrap=True)
+    for name in names:
+        table.add_column(name, justify="center", no_wrap=True)
+    for evaluation in evaluations:
+        by_name = {r.evaluator: r for r in evaluation.results}
+        cells = []
+        for name in names:
+            result = by_name.get(name)
+            if result is None:
+                cells.append(Text(""))
+            else:
+                score = "–" if result.score is None else f"{result.score:.2f}"
+                cells.append(Text(f"{score} {result.label}", style=LABEL_STYLES[result.label]))
+        label = printable(evaluation.analysis.name, single_line=True)
+        if evaluation.route is not None:
+            label += f" [{printable(evaluation.route.match, True)}]"
+        table.add_row(Text(label), *cells)
+    console.print(table)
+    for evaluation in evaluations:
+        for result in evaluation.results:
+            if result.passed is False:
+                head = Text(f"{printable(evaluation.analysis.name, True)} · {result.evaluator}: ", style="bold")
+                head.append(result.label, style=LABEL_STYLES[result.label])
+                console.print(head)
+                console.print(Text("  " + printable(result.explanation).replace("\n", "\n  ")))
+    if errors:
+        console.print(Text(f"{len(errors)} record(s) could not be read (see --json)", style="yellow"))

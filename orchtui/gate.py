@@ -1,0 +1,112 @@
+"""Gate files: per-route expectations for `orchtui eval --spec GATE.toml` (the CI gate).
+
+    [[route]]
+    match = "refund_*"                      # glob on the trace's root span name
+    expected_tool_calls = [{ name = "lookup_policy" }, { name = "issue_refund" }]
+    trajectory_mode = "in_order"
+    tool_args_match_mode = "ignore"
+    max_steps = 6
+    evaluators = ["TrajectoryMatch", "StepEfficiency", "LoopDetection", "StopReason", "TaskCompletion"]
+    [route.thresholds]
+    StepEfficiency = 0.6
+
+Validated on load with messages that name the route and key, because a typo in a gate silently passing CI is
+the worst failure a gate can have.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .evals import EVALUATORS, REFERENCE_FREE
+from .evals.matching import ARG_MODES
+from .evals.reference import Reference
+
+TRAJECTORY_MODES = ("strict", "unordered", "subset", "superset", "in_order", "exact")
+REFERENCE_KEYS = (
+    "expected_tool_calls", "expected_messages", "expected_output", "required_tools", "allowed_tools", "denied_tools",
+    "available_tools", "optimal_steps", "max_steps", "success_criteria", "goal",
+)
+ROUTE_KEYS = {"match", "evaluators", "thresholds", "trajectory_mode", "tool_args_match_mode", "tool_args_match_overrides", *REFERENCE_KEYS}
+
+
+class GateError(ValueError):
+    """A gate file that cannot be used, with the reason and where."""
+
+
+@dataclass
+class Route:
+    match: str
+    reference: Reference
+    evaluators: tuple[str, ...]
+    thresholds: dict[str, float] = field(default_factory=dict)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # evaluator -> extra options
+
+    def matches(self, name: str) -> bool:
+        return fnmatch.fnmatchcase(name, self.match)
+
+
+def load_gate(path: str | Path) -> list[Route]:
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except OSError as exc:
+        raise GateError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise GateError(f"{path}: not valid TOML: {exc}") from None
+    unknown_top = sorted(set(data) - {"route"})
+    if unknown_top:
+        raise GateError(f"{path}: unknown top-level key(s) {', '.join(unknown_top)} (expected [[route]] tables)")
+    routes = data.get("route")
+    if not isinstance(routes, list) or not routes:
+        raise GateError(f"{path}: no [[route]] tables")
+    return [_route(entry, f"{path}: route {index + 1}") for index, entry in enumerate(routes)]
+
+
+def _route(entry: dict[str, Any], where: str) -> Route:
+    unknown = sorted(set(entry) - ROUTE_KEYS)
+    if unknown:
+        raise GateError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(ROUTE_KEYS))}")
+    match = entry.get("match")
+    if not isinstance(match, str) or not match:
+        raise GateError(f"{where}: `match` must be a glob on the root span name, e.g. \"refund_*\"")
+    if match.count("[") != match.count("]"):
+        raise GateError(f"{where}: bad glob {match!r}: unbalanced brackets")
+    where = f"{where} ({match})"
+    evaluators = entry.get("evaluators")
+    reference = Reference(**{k: entry[k] for k in REFERENCE_KEYS if k in entry})
+    if evaluators is None:
+        evaluators = list(REFERENCE_FREE) + (["TrajectoryMatch"] if reference.expected_calls() is not None else [])
+    bad = [name for name in evaluators if name not in EVALUATORS]
+    if bad:
+        raise GateError(f"{where}: unknown evaluator(s) {', '.join(bad)}; known: {', '.join(EVALUATORS)}")
+    thresholds = entry.get("thresholds", {})
+    bad = [name for name in thresholds if name not in EVALUATORS]
+    if bad or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in thresholds.values()):
+        raise GateError(f"{where}: thresholds must map evaluator names to numbers in 0..1")
+    mode = entry.get("trajectory_mode", "in_order")
+    if mode not in TRAJECTORY_MODES:
+        raise GateError(f"{where}: bad trajectory_mode {mode!r}; expected one of {', '.join(TRAJECTORY_MODES)}")
+    args_mode = entry.get("tool_args_match_mode", "exact")
+    if args_mode not in ARG_MODES:
+        raise GateError(f"{where}: bad tool_args_match_mode {args_mode!r}; expected one of {', '.join(ARG_MODES)}")
+    for key in ("expected_tool_calls",):
+        calls = entry.get(key)
+        if calls is not None and not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in calls):
+            raise GateError(f"{where}: every {key} entry needs a `name`")
+    overrides = entry.get("tool_args_match_overrides")
+    match_options = {"mode": mode, "tool_args_match_mode": args_mode}
+    if overrides is not None:
+        match_options["tool_args_match_overrides"] = overrides
+    options = {"TrajectoryMatch": match_options}
+    if "ToolSelectionAccuracy" in evaluators and args_mode != "exact":
+        options["ToolSelectionAccuracy"] = {"tool_args_match_mode": args_mode}
+    return Route(match, reference, tuple(evaluators), {k: float(v) for k, v in thresholds.items()}, options)
+
+
+def route_for(name: str, routes: list[Route]) -> Route | None:
+    """The first route whose glob matches the trace's root span name."""
+    return next((route for route in routes if route.matches(name)), None)
