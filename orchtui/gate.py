@@ -76,6 +76,9 @@ def _route(entry: dict[str, Any], where: str) -> Route:
     if match.count("[") != match.count("]"):
         raise GateError(f"{where}: bad glob {match!r}: unbalanced brackets")
     where = f"{where} ({match})"
+    calls = entry.get("expected_tool_calls")
+    if calls is not None and not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in calls):
+        raise GateError(f"{where}: every expected_tool_calls entry needs a `name`")
     evaluators = entry.get("evaluators")
     reference = Reference(**{k: entry[k] for k in REFERENCE_KEYS if k in entry})
     if evaluators is None:
@@ -93,10 +96,6 @@ def _route(entry: dict[str, Any], where: str) -> Route:
     args_mode = entry.get("tool_args_match_mode", "exact")
     if args_mode not in ARG_MODES:
         raise GateError(f"{where}: bad tool_args_match_mode {args_mode!r}; expected one of {', '.join(ARG_MODES)}")
-    for key in ("expected_tool_calls",):
-        calls = entry.get(key)
-        if calls is not None and not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in calls):
-            raise GateError(f"{where}: every {key} entry needs a `name`")
     overrides = entry.get("tool_args_match_overrides")
     match_options = {"mode": mode, "tool_args_match_mode": args_mode}
     if overrides is not None:

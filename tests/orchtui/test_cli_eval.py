@@ -1,0 +1,94 @@
+"""`orchtui eval`: gates, reports (table, JSON, JUnit) and exit codes on the real fixtures."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+
+from orchtui.gate import GateError, load_gate
+from tests.conftest import DATA
+from tests.orchtui.test_cli_check import run
+
+LANGGRAPH = str(DATA / "langgraph/langgraph-openinference.otlp.jsonl")
+MINE = ["--evaluator", "TaskCompletion", "--evaluator", "LoopDetection", "--evaluator", "StopReason"]
+
+GATE = """
+[[route]]
+match = "vendor_*"
+expected_tool_calls = [{ name = "lookup_policy" }, { name = "compliance_review" }]
+trajectory_mode = "in_order"
+tool_args_match_mode = "ignore"
+max_steps = 3
+evaluators = ["StepEfficiency", "TaskCompletion", "LoopDetection", "StopReason"]
+[route.thresholds]
+StepEfficiency = 0.9
+"""
+
+
+def test_reference_free_run_json_and_exit_status():
+    code, out, _ = run("eval", LANGGRAPH, "--json", *MINE)
+    document = json.loads(out)
+    assert document["version"] == 1 and document["errors"] == []
+    by_key = {(r["trace"], r["evaluator"]): r for r in document["results"]}
+    assert len(by_key) == 4 * 3
+    assert by_key[("vendor_exception", "TaskCompletion")]["label"] == "pass"
+    assert by_key[("policy_loop", "LoopDetection")]["label"] == "fail"
+    assert by_key[("long_answer", "StopReason")]["score"] == 0.0
+    for result in document["results"]:
+        assert set(result) == {"trace_id", "trace", "route", "evaluator", "score", "passed", "label", "threshold", "explanation", "findings", "components"}
+    assert code == 1
+
+
+def test_a_gate_holds_matching_traces_to_their_route(tmp_path):
+    gate = tmp_path / "gate.toml"
+    gate.write_text(GATE)
+    code, out, _ = run("eval", LANGGRAPH, "--spec", str(gate), "--trace", "vendor_exception", "--json")
+    results = json.loads(out)["results"]
+    assert [r["evaluator"] for r in results] == ["StepEfficiency", "TaskCompletion", "LoopDetection", "StopReason"]
+    assert all(r["route"] == "vendor_*" and r["passed"] for r in results)
+    assert results[0]["threshold"] == 0.9 and "vs 2 expected" in results[0]["explanation"]
+    assert code == 0
+
+
+def test_junit_has_one_testcase_per_trace_and_evaluator(tmp_path):
+    junit = tmp_path / "report.xml"
+    code, out, _ = run("eval", LANGGRAPH, *MINE, "--junit", str(junit))
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    assert len(cases) == 12 and int(suite.get("tests")) == 12
+    failed = {(c.get("classname"), c.get("name").split(" ")[0]) for c in cases if c.find("failure") is not None}
+    assert ("policy_loop", "LoopDetection") in failed and ("vendor_exception", "TaskCompletion") not in failed
+    assert int(suite.get("failures")) == len(failed)
+    assert "policy_loop" in out and code == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[route]]\nmatch = "x"\nexpected_tools = []', "unknown key(s) expected_tools"),
+        ('[[route]]\nmatch = "x"\ntrajectory_mode = "sideways"', "bad trajectory_mode 'sideways'"),
+        ('[[route]]\nmatch = "x"\ntool_args_match_mode = "fuzzy"', "bad tool_args_match_mode 'fuzzy'"),
+        ('[[route]]\nmatch = "refund_[abc"', "bad glob"),
+        ('[[route]]\nmatch = "x"\nevaluators = ["Vibes"]', "unknown evaluator(s) Vibes"),
+        ('[[route]]\nmatch = "x"\n[route.thresholds]\nStepEfficiency = 3', "thresholds must map"),
+        ('[[route]]\nmatch = "x"\nexpected_tool_calls = [{ args = {} }]', "needs a `name`"),
+        ("[[route]]\nevaluators = []", "`match` must be a glob"),
+        ("title = 'x'", "unknown top-level key"),
+        ("[[route", "not valid TOML"),
+    ],
+)
+def test_bad_gate_files_are_refused_with_a_clear_message(tmp_path, text, message):
+    gate = tmp_path / "gate.toml"
+    gate.write_text(text)
+    with pytest.raises(GateError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        load_gate(gate)
+    code, _, err = run("eval", LANGGRAPH, "--spec", str(gate))
+    assert code == 2 and str(gate) in err
+
+
+def test_bad_usage_exits_2(tmp_path):
+    assert run("eval", LANGGRAPH, "--evaluator", "Vibes")[0] == 2
+    assert run("eval", LANGGRAPH, "--trace", "no-such-trace")[0] == 2
+    assert run("eval", str(tmp_path / "missing.jsonl"))[0] == 2
