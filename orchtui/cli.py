@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"keep at most this many spans in memory, evicting the least recently updated whole traces "
         f"(the status line counts them; default {DEFAULT_MAX_SPANS:,})",
     )
+    open_.add_argument("--spec", metavar="GATE.toml", help="gate file: routes `e` evaluates against, where `E` saves golden routes")
     open_.set_defaults(handler=run_open)
 
     eval_ = commands.add_parser(
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--from-end", action="store_true", help="skip what the files already hold")
     _add_otlp_options(tail, listen_by_default=False)
     tail.add_argument("--max-spans", type=int, default=DEFAULT_MAX_SPANS, help="memory bound (whole-trace eviction)")
+    tail.add_argument("--spec", metavar="GATE.toml", help="gate file: routes `e` evaluates against, where `E` saves golden routes")
     tail.set_defaults(handler=run_tail)
 
     serve = commands.add_parser(
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seconds", type=float, default=6.0, help="how long the playback takes (default 6)")
     demo.add_argument("--write", metavar="FILE", help="write the demo traces as OTLP/JSON to FILE instead")
+    demo.add_argument("--spec", metavar="GATE.toml", help="gate file: routes `e` evaluates against, where `E` saves golden routes")
     demo.set_defaults(handler=run_demo)
     return parser
 
@@ -232,6 +235,7 @@ def run_tail(args: argparse.Namespace) -> int:
         token=args.token,
         spool=spool,
         max_spans=args.max_spans,
+        spec=args.spec,
     ).run()
     return EXIT_OK
 
@@ -280,7 +284,7 @@ def run_open(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from tui.app import make_app  # the UI stack is imported only for interactive commands
 
-    make_app([str(f) for f in files], max_spans=args.max_spans).run()
+    make_app([str(f) for f in files], max_spans=args.max_spans, spec=args.spec).run()
     return EXIT_OK
 
 
@@ -293,7 +297,7 @@ def run_demo(args: argparse.Namespace) -> int:
         return EXIT_OK
     from tui.app import make_app
 
-    make_app(demo=True, demo_seconds=args.seconds).run()
+    make_app(demo=True, demo_seconds=args.seconds, spec=args.spec).run()
     return EXIT_OK
 
 

@@ -109,3 +109,31 @@ def _route(entry: dict[str, Any], where: str) -> Route:
 def route_for(name: str, routes: list[Route]) -> Route | None:
     """The first route whose glob matches the trace's root span name."""
     return next((route for route in routes if route.matches(name)), None)
+
+
+def golden_route_toml(name: str, calls: list[tuple[str, object]]) -> str:
+    """A `[[route]]` entry that holds future runs named like this one to its observed tool path (in order,
+    arguments ignored: they legitimately vary run to run)."""
+    import orjson
+
+    def string(value: str) -> str:
+        return orjson.dumps(value).decode()  # a JSON string is a valid TOML basic string
+
+    expected = ", ".join(f"{{ name = {string(call)} }}" for call, _ in calls)
+    return (
+        "\n[[route]]\n"
+        f"match = {string(name)}\n"
+        f"expected_tool_calls = [{expected}]\n"
+        'trajectory_mode = "in_order"\n'
+        'tool_args_match_mode = "ignore"\n'
+        f"max_steps = {max(1, len(calls) * 2)}\n"
+    )
+
+
+def append_golden_route(path: str | Path, name: str, calls: list[tuple[str, object]]) -> Path:
+    """Append the route to `path` (created if missing) and check the whole file still loads."""
+    path = Path(path)
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(golden_route_toml(name, calls))
+    load_gate(path)
+    return path

@@ -21,7 +21,9 @@ from textual.widgets import Footer, Input, TabbedContent
 
 from orchtui.analysis import TraceAnalysis
 from orchtui.demo import DemoPlayer
+from orchtui.evaluation import evaluate_trace
 from orchtui.export import save_trace
+from orchtui.gate import append_golden_route, load_gate
 from orchtui.live import QUICK_FILTERS, TraceIndex
 from orchtui.loading import load_paths
 from orchtui.sources.follow import FileFollower
@@ -52,6 +54,8 @@ class OrchApp(App[None]):
         Binding("f", "cycle_filter", "Quick filter", id="app.quick_filter"),
         Binding("y", "save_trace", "Save", id="app.save"),
         Binding("p", "toggle_pause", "Pause", id="app.pause"),
+        Binding("e", "evaluate", "Evaluate", id="app.evaluate"),
+        Binding("E", "save_golden_route", "Save route", id="app.save_route", key_display="E"),
         Binding("tab", "focus_pane(1)", "Next pane", show=False, priority=True, id="app.next_pane"),
         Binding("shift+tab", "focus_pane(-1)", "Previous pane", show=False, priority=True, id="app.previous_pane"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
@@ -71,6 +75,7 @@ class OrchApp(App[None]):
         otlp: tuple[str, int] | None = None,
         token: str | None = None,
         spool: Path | None = None,
+        spec: str | Path | None = None,
     ) -> None:
         super().__init__()
         self.index = index if index is not None else TraceIndex()
@@ -96,6 +101,8 @@ class OrchApp(App[None]):
         self._held: list[Span] = []
         self._held_lock = threading.Lock()
         self._pending_alerts: list = []
+        self.spec = Path(spec) if spec is not None else None
+        self.routes = load_gate(self.spec) if self.spec is not None and self.spec.exists() else None
         self._last_toast = 0.0
         self._progress_lock = threading.Lock()
         self.sources_label = sources_label or ("demo" if demo else describe_sources(self.paths + self.follow))
@@ -270,6 +277,47 @@ class OrchApp(App[None]):
         tree.show(analysis)
         span_id = tree.cursor_node.data if tree.cursor_node is not None else None
         self.detail.show(analysis, span_id)
+
+    def action_evaluate(self) -> None:
+        analysis = self.trace_list.current
+        if analysis is None:
+            self.notify("No trace selected", severity="warning")
+            return
+        self.detail.clear_evaluation(f"Evaluating {analysis.name}…")
+        self.detail.query_one(TabbedContent).active = "evals"
+        self._run_evaluators(analysis)
+
+    @work(thread=True, exclusive=True, group="evals", exit_on_error=False)
+    def _run_evaluators(self, analysis: TraceAnalysis) -> None:
+        try:
+            evaluation = evaluate_trace(analysis, self.routes)
+        except Exception as exc:  # noqa: BLE001 - an evaluator bug must not take the UI down
+            self.call_from_thread(self.detail.clear_evaluation, f"Evaluation failed: {type(exc).__name__}: {exc}")
+            return
+        self.call_from_thread(self.detail.show_evaluation, evaluation)
+
+    @on(DetailPane.JumpToSpan)
+    def _jump_to_span(self, event: DetailPane.JumpToSpan) -> None:
+        node = self.step_tree.expand_path(event.span_id)
+        if node is not None:
+            self.step_tree.move_cursor(node)
+            self.step_tree.scroll_to_node(node)
+            self.step_tree.focus()
+
+    def action_save_golden_route(self) -> None:
+        analysis = self.trace_list.current
+        if analysis is None:
+            self.notify("No trace selected", severity="warning")
+            return
+        path = self.spec or self.save_dir / "orchtui-gate.toml"
+        calls = [(call.name, call.args) for call in analysis.tool_calls if call.kind != "handoff"]
+        try:
+            append_golden_route(path, analysis.name, calls)
+        except (OSError, ValueError) as exc:
+            self.notify(f"Could not save the route: {exc}", severity="error", markup=False)
+            return
+        self.routes = load_gate(path)
+        self.notify(f"Route for {analysis.name} ({len(calls)} tool calls) saved to {path}", title="Golden route", markup=False)
 
     @on(TraceList.Opened)
     def _trace_opened(self) -> None:

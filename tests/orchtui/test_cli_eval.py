@@ -92,3 +92,14 @@ def test_bad_usage_exits_2(tmp_path):
     assert run("eval", LANGGRAPH, "--evaluator", "Vibes")[0] == 2
     assert run("eval", LANGGRAPH, "--trace", "no-such-trace")[0] == 2
     assert run("eval", str(tmp_path / "missing.jsonl"))[0] == 2
+
+
+def test_a_saved_golden_route_loads_and_passes_its_own_trace(tmp_path):
+    from orchtui.gate import append_golden_route
+
+    gate = tmp_path / "golden.toml"
+    append_golden_route(gate, "vendor_exception", [("lookup_policy", "vendor exception"), ("compliance_review", {"amount": 25000})])
+    (route,) = load_gate(gate)
+    assert route.match == "vendor_exception" and route.reference.max_steps == 4
+    code, out, _ = run("eval", LANGGRAPH, "--spec", str(gate), "--trace", "vendor_exception", "--json", "--evaluator", "StepEfficiency")
+    assert code == 0 and json.loads(out)["results"][0]["passed"]

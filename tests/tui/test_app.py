@@ -366,3 +366,37 @@ async def test_tail_shows_appended_spans_pause_holds_them_and_critical_findings_
         await pilot.press("p")
         await wait_for(lambda: len(app.trace_list.rows) == 2)
         await wait_for(lambda: any("stop_reason.truncated" in n.title for n in app._notifications))
+
+
+async def test_e_evaluates_the_trace_and_a_finding_jumps_to_its_step(demo_app):
+    from textual.widgets import OptionList
+
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "e")  # policy_research
+        await demo_app.workers.wait_for_complete()
+        await pilot.pause()
+        assert demo_app.query_one("TabbedContent").active == "evals"
+        body = _plain(demo_app, demo_app.query_one("#evals-body").content)
+        assert "LoopDetection" in body and "fail" in body and "StopReason" in body
+        findings = demo_app.query_one("#evals-findings", OptionList)
+        assert findings.option_count > 0
+        findings.focus()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert demo_app.focused is demo_app.step_tree
+        target = findings.get_option_at_index(findings.highlighted).id.split(":", 1)[1]
+        assert demo_app.step_tree.cursor_node.data == target
+
+
+async def test_shift_e_saves_the_observed_route_as_a_golden_gate(demo_app, tmp_path):
+    from orchtui.gate import load_gate
+
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await pilot.pause()
+        (route,) = load_gate(tmp_path / "orchtui-gate.toml")
+        assert route.match == "refund_request"
+        assert [c["name"] for c in route.reference.expected_tool_calls] == ["lookup_order", "issue_refund"]
+        assert demo_app.routes is not None

@@ -16,7 +16,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.message import Message
+from textual.widgets import OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
 
 from orchtui.analysis import TraceAnalysis
 from orchtui.analysis.tree import PLACEHOLDER_ID
@@ -28,7 +30,7 @@ from parsers.values import ns_to_iso
 from ..render import clip, finding_line, safe
 
 TABS = ("summary", "messages", "io", "attributes", "events", "findings")
-TAB_TITLES = {"summary": "Info", "messages": "Chat", "io": "I/O", "attributes": "Attrs", "events": "Events", "findings": "Flags"}
+TAB_TITLES = {"summary": "Info", "messages": "Chat", "io": "I/O", "attributes": "Attrs", "events": "Events", "findings": "Flags", "evals": "Evals"}
 ROLE_STYLES = {"system": "dim bold", "user": "bold cyan", "assistant": "bold green", "tool": "bold yellow"}
 
 
@@ -47,12 +49,46 @@ class DetailPane(Vertical):
         self.show_all = False
         self._rendered: dict[str, tuple] = {}
 
+    class JumpToSpan(Message):
+        """A finding in the Evals tab was chosen: show its step in the tree."""
+
+        def __init__(self, span_id: str) -> None:
+            super().__init__()
+            self.span_id = span_id
+
     def compose(self) -> ComposeResult:
         with TabbedContent(id="detail-tabs", initial="summary"):
             for tab in TABS:
                 with TabPane(TAB_TITLES[tab], id=tab):
                     with VerticalScroll(id=f"{tab}-scroll"):
                         yield Static(id=f"{tab}-body")
+            with TabPane(TAB_TITLES["evals"], id="evals"):
+                with VerticalScroll(id="evals-scroll"):
+                    yield Static(Text("Press e to run the evaluators on this trace.", style="dim"), id="evals-body")
+                    yield OptionList(id="evals-findings")
+
+    def show_evaluation(self, evaluation) -> None:
+        """Render an orchtui.evaluation.TraceEvaluation: a row per evaluator, then its findings to jump to."""
+        self.query_one("#evals-body", Static).update(evaluation_view(evaluation))
+        options = self.query_one("#evals-findings", OptionList)
+        options.clear_options()
+        for result in evaluation.results:
+            for finding in result.findings:
+                if finding.span_id and finding.severity != "info":
+                    line = Text(f"{result.evaluator}: ", style="bold")
+                    line.append_text(finding_line(finding))
+                    options.add_option(Option(line, id=f"{len(options.options)}:{finding.span_id}"))
+        options.display = bool(options.options)
+        self.query_one(TabbedContent).active = "evals"
+
+    def clear_evaluation(self, message: str) -> None:
+        self.query_one("#evals-body", Static).update(Text(message, style="dim"))
+        self.query_one("#evals-findings", OptionList).clear_options()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(self.JumpToSpan(event.option.id.split(":", 1)[1]))
 
     def show(self, analysis: TraceAnalysis | None, span_id: str | None) -> None:
         self.analysis, self.span_id = analysis, span_id
@@ -67,6 +103,8 @@ class DetailPane(Vertical):
 
     def refresh_active(self) -> None:
         tab = self.active_tab
+        if tab == "evals":
+            return  # filled by show_evaluation when `e` runs
         key = (self.analysis.trace_id if self.analysis else None, self.analysis.version if self.analysis else None, self.span_id, self.show_all)
         if self._rendered.get(tab) == key:
             return
@@ -257,3 +295,28 @@ def findings_view(analysis: TraceAnalysis, span_id: str | None) -> RenderableTyp
         parts.append(finding_line(finding))
     return Group(*parts)
 
+
+
+LABEL_STYLES = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red", "n/a": "dim"}
+
+
+def evaluation_view(evaluation) -> RenderableType:
+    """One row per evaluator: score bar, label, explanation (its first line, then its bullets)."""
+    parts: list[RenderableType] = []
+    route = evaluation.route.match if evaluation.route is not None else "no gate route: reference-free evaluators"
+    parts.append(Text.assemble(("route ", "bold"), (safe(route, True), "cyan")))
+    for result in evaluation.results:
+        score = result.score
+        filled = 0 if score is None else round(score * 10)
+        row = Text()
+        row.append(f"{result.evaluator:<22}", style="bold")
+        row.append("█" * filled, style=LABEL_STYLES[result.label])
+        row.append("░" * (10 - filled), style="dim")
+        row.append(f" {'–' if score is None else f'{score:.2f}':>4} ", style="bold")
+        row.append(f"{result.label:<4}", style=LABEL_STYLES[result.label])
+        parts.append(row)
+        lines = result.explanation.splitlines()
+        parts.append(Text("  " + safe(lines[0] if lines else ""), style="dim" if result.passed else ""))
+        for bullet in lines[1:6]:
+            parts.append(Text("  " + safe(bullet), style="dim"))
+    return Group(*parts)
