@@ -46,7 +46,14 @@ def evaluate(name: str, trajectory: Trajectory, reference: Reference | dict[str,
     unknown = sorted(set(options) - set(module.OPTIONS))
     if unknown:
         raise ValueError(f"{name} has no option(s) {', '.join(unknown)}; its options: {', '.join(sorted(module.OPTIONS)) or 'none'}")
-    return module.run(trajectory, Reference.of(reference), **{**module.OPTIONS, **options})
+    reference = Reference.of(reference)
+    merged = {**module.OPTIONS, **options}
+    # Composites (TrajectoryScore) re-ask for their parts: one run per trajectory, evaluator and settings.
+    key = (name, repr(reference), repr(sorted(merged.items())))
+    cached = trajectory.results.get(key)
+    if cached is None:
+        cached = trajectory.results[key] = module.run(trajectory, reference, **merged)
+    return cached
 
 
 __all__ = ["EVALUATORS", "REFERENCE_FREE", "Context", "EvalResult", "LLMCall", "Reference", "Trajectory", "evaluate"]

@@ -90,9 +90,14 @@ def _stagnation(trajectory: Trajectory, threshold: float) -> tuple[float, Findin
             continue
         bigrams_a, bigrams_b = set(zip(a, a[1:])), set(zip(b, b[1:]))
         jaccard = len(bigrams_a & bigrams_b) / len(bigrams_a | bigrams_b) if bigrams_a | bigrams_b else 0.0
-        similarity = max(jaccard, SequenceMatcher(None, " ".join(a), " ".join(b)).ratio())
+        similarity = jaccard
+        matcher = SequenceMatcher(None, " ".join(a), " ".join(b), autojunk=False)
+        if matcher.real_quick_ratio() > max(best, jaccard) and matcher.quick_ratio() > max(best, jaccard):
+            similarity = max(jaccard, matcher.ratio())  # the full ratio only when it could raise the maximum
         if similarity > best:
             best, pair = similarity, (first_id, second_id)
+            if best > 0.95:
+                break  # the worst verdict is reached: no pair can change it
     if best > 0.95:
         return 0.0, Finding("loop.stagnation", CRITICAL, f"consecutive LLM outputs are {best:.0%} similar: the agent repeats its reasoning", pair[1] if pair else None)
     if best >= threshold:

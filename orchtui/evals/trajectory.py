@@ -68,6 +68,7 @@ class Trajectory:
     runtime_limit: str | None = None  # text of a MaxTurnsExceeded / recursion limit, when one fired
     finished: bool = True
     analysis: TraceAnalysis | None = None  # present when built from a trace: evaluators may reuse its findings
+    results: dict = field(default_factory=dict, repr=False, compare=False)  # evaluate()'s per-trajectory cache
 
     # -- constructors ---------------------------------------------------------------------------------------------
 
