@@ -1,0 +1,318 @@
+"""Faithfulness (design/evaluators.md §8.8): is the final answer grounded in what the tools returned?
+
+A lexical proxy for NLI, after FutureAGI's heuristic (fi/evals/metrics/hallucination/nli.py, rag/utils/claims.py):
+the answer is cut into claims, and each claim's content words are looked up in every context (tool result,
+retrieved document and, by default, the user's own messages: user-supplied facts are allowed).
+
+    coverage  = |content(claim) ∩ content(context)| / |content(claim)|
+    contradicted  coverage > 0.5 and (negation differs, or the claim has a number this context lacks while the
+                  context has numbers); over contexts a contradiction wins, else the highest coverage
+    unsupported   a claim number found in no context, or coverage < 0.3 (no credit: FutureAGI gave 0.4)
+    supported     coverage >= 0.65;   neutral  0.3 <= coverage < 0.65 (neutral_credit)
+    score = (supported + neutral_credit * neutral) / claims
+
+Deliberate differences from FutureAGI. Tool outputs are long, structured and numeric where FutureAGI expects short
+passages, so: numbers are normalised before tokenising (1,234.0 == 1234, 72F == 72); a negation is compared with the
+context segment (sentence, line, or JSON leaf) that best covers the claim, not with the whole context, in which some
+"no" is almost always found; the "<= 2 novel numbers" cap is dropped (§8.8). Bugs fixed: "doesn't" counts as a
+negation (FutureAGI's word tokeniser splits it, so its "n't" never matched), and the meta/greeting patterns match whole
+words only ("His reports…" is not "Hi"). Lexical overlap cannot see paraphrase or unit conversion: the LLM judge can.
+
+n/a without an answer (TaskCompletion reports that) or without any tool result / retrieved document ("nothing to
+ground against": user input alone is not a grounding source). An answer with no verifiable claims scores 1.0 with a
+note, as in FutureAGI and deepeval.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from parsers.conventions import parse_json_maybe
+
+from ..analysis.findings import CRITICAL, WARN, Finding
+from .reference import Reference
+from .result import EvalResult, make_result
+from .trajectory import Trajectory
+
+NAME = "Faithfulness"
+OPTIONS = {"threshold": 0.7, "neutral_credit": 0.4, "include_user_input": True}
+SUPPORTED, NEUTRAL, UNSUPPORTED, CONTRADICTED = "supported", "neutral", "unsupported", "contradicted"
+
+# FutureAGI's heuristic-NLI stop list and negations (fi/evals/metrics/hallucination/nli.py @ a13cd0d).
+STOPWORDS = frozenset({
+    "the", "a", "an", "is", "are", "was", "were", "be", "been", "being",
+    "have", "has", "had", "do", "does", "did", "will", "would", "could",
+    "should", "may", "might", "must", "shall", "can", "to", "of", "in",
+    "for", "on", "with", "at", "by", "from", "as", "and", "or", "but",
+    "if", "that", "this", "it", "its", "they", "their", "he", "she",
+    "him", "her", "his", "we", "our", "you", "your",
+})
+NEGATIONS = frozenset({"not", "n't", "never", "no", "none", "neither", "nor", "cannot"})
+# Contractions are expanded before tokenising, so "doesn't" reads "does not" (FutureAGI's \w+ tokeniser split it into
+# "doesn" + "t": its "n't" never matched and both halves counted as content words).
+_IRREGULAR_NOT = {"won't": "will not", "can't": "can not", "shan't": "shall not"}
+_CONTRACTED_NOT = re.compile(r"\b(?:won't|can't|shan't|(\w+)n't)\b")
+_CLITIC = re.compile(r"'(?:s|re|ve|ll|d|m)\b")
+
+# Claims: FutureAGI's sentence splitter (abbreviations protected) and filters (claims.py), after line/bullet splitting.
+_ABBREVIATION = re.compile(r"\b(Mr|Mrs|Ms|Dr|Prof|Sr|Jr|etc|vs|i\.e|e\.g)\.")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CODE_FENCE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
+_BULLET = re.compile(r"^\s*(?:[-*+•▪‣◦>]|\d{1,3}[.)])\s+")
+_HEADING = re.compile(r"^\s*#{1,6}\s")
+_NOT_A_CLAIM = [
+    re.compile(p + r"(?!\w)", re.IGNORECASE)  # whole words: "His reports…" is not "Hi", "Maybelline" not "Maybe"
+    for p in (
+        r"^(I think|I believe|In my opinion|It seems|Perhaps|Maybe)",
+        r"^(Here is|Here are|The following|Below is|Above is)",
+        r"^(Note:|Important:|Warning:|Disclaimer:|Please note)",
+        r"^(Let me|I will|I can|I would|I should)",
+        r"^(This is|That is|These are|Those are)\s+(a|an|the)\s+(question|query|request)",
+        r"^(Thank you|Thanks|Sure|Of course|Certainly|Absolutely)",
+        r"^(Hello|Hi|Hey|Good morning|Good afternoon|Good evening)",
+    )
+]
+
+# Numbers: thousands separators dropped, decimal comma unified, a unit glued on dropped (72F, 18°C, 20%, 5km).
+_NUMBER = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)*)(?:°?[a-z]{1,3}|%)?(?!\w)")
+_TOKEN = re.compile(r"\d+\.\d+(?!\w)|\w+")
+_NUMERIC = re.compile(r"\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class _Words:
+    content: frozenset[str]
+    numbers: frozenset[str]
+    negated: bool
+
+
+@dataclass
+class _Context:
+    label: str  # "get_weather result", "retrieved document kb", "user input"
+    span_id: str | None
+    words: _Words
+    segments: list[_Words]  # sentences / lines: where a negation is compared
+
+    @property
+    def place(self) -> str:
+        return f"{self.label} (span {self.span_id})" if self.span_id else self.label
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    claim: str
+    label: str
+    coverage: float
+    context: _Context | None  # the closest context (the contradicting one for a contradiction)
+    reason: str
+
+
+def run(trajectory: Trajectory, reference: Reference, *, threshold: float, neutral_credit: float, include_user_input: bool) -> EvalResult:
+    if not 0.0 <= neutral_credit <= 1.0:
+        raise ValueError(f"neutral_credit must be within 0..1, got {neutral_credit}")
+    answer = (trajectory.final_output or "").strip()
+    if not answer:
+        return make_result(NAME, None, threshold, "Faithfulness: n/a — the final answer is empty (TaskCompletion reports it).")
+    contexts = _contexts(trajectory)
+    if not contexts:
+        return make_result(NAME, None, threshold, "Faithfulness: n/a — nothing to ground against: the trace has no tool results or retrieved documents.")
+    if include_user_input:
+        contexts += [_context("user input", None, text) for text in _user_texts(trajectory)]
+    claims = _claims(answer)
+    if not claims:
+        return make_result(
+            NAME, 1.0, threshold,
+            "Faithfulness 1.00 — the answer makes no verifiable claims (only questions, greetings, hedges or fragments).",
+            details={"claims": []},
+        )
+    known_numbers = frozenset().union(*(c.words.numbers for c in contexts))
+    verdicts = [_judge(claim, words, contexts, known_numbers) for claim, words in claims]
+    count = {label: sum(v.label == label for v in verdicts) for label in (SUPPORTED, NEUTRAL, UNSUPPORTED, CONTRADICTED)}
+    score = round((count[SUPPORTED] + neutral_credit * count[NEUTRAL]) / len(verdicts), 4)
+    findings = [_finding(v) for v in verdicts if v.label in (UNSUPPORTED, CONTRADICTED)]
+    details = {
+        "claims": [
+            {"claim": v.claim, "label": v.label, "coverage": round(v.coverage, 4), "context": v.context.label if v.context else None,
+             "span_id": v.context.span_id if v.context else None, "reason": v.reason}
+            for v in verdicts
+        ],
+        "counts": count,
+        "contexts": len(contexts),
+    }
+    return make_result(NAME, score, threshold, _explain(score, verdicts, count, neutral_credit), findings, details=details)
+
+
+# -- inputs ----------------------------------------------------------------------------------------------------------
+
+def _contexts(trajectory: Trajectory) -> list[_Context]:
+    """Tool results and retrieved documents; tool messages of the chat history whose call has no tool span too."""
+    found = []
+    for c in trajectory.contexts:
+        label = f"retrieved document {c.name}".strip() if c.source == "retrieved_doc" else (f"{c.name} result" if c.name else "tool result")
+        found.append(_context(label, c.span_id, c.text))
+    seen = {c.text for c in trajectory.contexts}
+    executed = {call.call_id for call in trajectory.tool_calls if call.executed and call.call_id}
+    for call in trajectory.llm_calls:
+        for message in call.input_messages:
+            if message.role == "tool" and message.content and message.content not in seen and message.tool_call_id not in executed:
+                seen.add(message.content)
+                found.append(_context(f"{message.name} result" if message.name else "tool result", call.span_id, message.content))
+    return found
+
+
+def _user_texts(trajectory: Trajectory) -> list[str]:
+    texts = [m.content for call in trajectory.llm_calls for m in call.input_messages if m.role == "user" and m.content]
+    return [t for t in dict.fromkeys([*texts, trajectory.user_input or ""]) if t.strip()]
+
+
+def _context(label: str, span_id: str | None, text: str) -> _Context:
+    """A context and its segments: the leaves of a JSON result ("rain no", "temp_f 72"), else its lines and
+    sentences. A negation is only compared within a segment, so that a "no" elsewhere cannot flip a claim."""
+    data = parse_json_maybe(text)
+    pieces = list(_leaves(data)) if isinstance(data, (dict, list)) else [s for line in text.splitlines() for s in _SENTENCE_END.split(line)]
+    return _Context(label, span_id, _words(text), [_words(p) for p in pieces if p.strip()])
+
+
+def _leaves(value: Any, key: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{key} {k}")]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v, key)]
+    return [f"{key} {value}"]
+
+
+# -- claims and words ------------------------------------------------------------------------------------------------
+
+def _claims(answer: str) -> list[tuple[str, _Words]]:
+    """Sentences of every line (bullets and headings stripped, code blocks skipped) that can be checked: >= 3 words,
+    not a question, not a meta statement, hedge, acknowledgement or greeting, at least one content word."""
+    claims = []
+    for line in _CODE_FENCE.sub("\n", answer).splitlines():
+        if _HEADING.match(line):
+            continue
+        line = _BULLET.sub("", line)
+        for sentence in _SENTENCE_END.split(_ABBREVIATION.sub(r"\1<DOT>", line.strip())):
+            sentence = sentence.replace("<DOT>", ".").strip()
+            if len(sentence.split()) < 3 or sentence.endswith("?") or any(p.match(sentence) for p in _NOT_A_CLAIM):
+                continue
+            words = _words(sentence)
+            if words.content:
+                claims.append((sentence, words))
+    return claims
+
+
+def _words(text: str) -> _Words:
+    lowered = _CLITIC.sub("", _CONTRACTED_NOT.sub(_expand, text.lower().replace("’", "'")))
+    tokens = set(_TOKEN.findall(_NUMBER.sub(lambda m: f" {_number(m[1])} ", lowered)))
+    content = frozenset(tokens - STOPWORDS)
+    numbers = frozenset(t for t in content if _NUMERIC.fullmatch(t))
+    return _Words(content, numbers, bool(tokens & NEGATIONS))
+
+
+def _expand(m: re.Match[str]) -> str:
+    return f"{m[1]} not" if m[1] else _IRREGULAR_NOT[m[0]]
+
+
+def _number(raw: str) -> str:
+    """Canonical text of a number: `1,234.50` `1.234,5` `1234.5`; `3,5` -> 3.5; lists like `1,2,3` stay separate."""
+    if "," in raw and "." in raw:
+        decimal = "." if raw.rfind(".") > raw.rfind(",") else ","
+        whole, _, fraction = raw.rpartition(decimal)
+        groups = re.split(r"[.,]", whole)
+        if not all(len(g) == 3 for g in groups[1:]):
+            return " ".join(_plain(g) for g in re.split(r"[.,]", raw))
+        return _plain("".join(groups), fraction)
+    separator = "," if "," in raw else "." if "." in raw else ""
+    if not separator:
+        return _plain(raw)
+    groups = raw.split(separator)
+    if len(groups) == 2 and not (separator == "," and len(groups[1]) == 3):
+        return _plain(groups[0], groups[1])  # a decimal point or comma
+    if all(len(g) == 3 for g in groups[1:]):
+        return _plain("".join(groups))  # thousands separators
+    return " ".join(_plain(g) for g in groups)  # a list or a version number
+
+
+def _plain(whole: str, fraction: str = "") -> str:
+    whole, fraction = whole.lstrip("0") or "0", fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
+# -- verdicts --------------------------------------------------------------------------------------------------------
+
+def _coverage(claim: _Words, text: _Words) -> float:
+    return len(claim.content & text.content) / len(claim.content)
+
+
+def _judge(claim: str, words: _Words, contexts: list[_Context], known_numbers: frozenset[str]) -> _Verdict:
+    closest: tuple[float, _Context] | None = None
+    contradiction: tuple[float, _Context, str] | None = None
+    for context in contexts:
+        coverage = _coverage(words, context.words)
+        if closest is None or coverage > closest[0]:
+            closest = (coverage, context)
+        if coverage <= 0.5:
+            continue
+        reason = _contradiction(words, context)
+        if reason and (contradiction is None or coverage > contradiction[0]):
+            contradiction = (coverage, context, reason)
+    if contradiction:
+        return _Verdict(claim, CONTRADICTED, contradiction[0], contradiction[1], contradiction[2])
+    coverage, context = closest
+    novel = sorted(words.numbers - known_numbers)
+    if novel:
+        return _Verdict(claim, UNSUPPORTED, coverage, context, f"number {', '.join(novel)} appears in no tool output")
+    if coverage >= 0.65:
+        return _Verdict(claim, SUPPORTED, coverage, context, f"coverage {coverage:.2f}")
+    if coverage >= 0.3:
+        return _Verdict(claim, NEUTRAL, coverage, context, f"partial overlap {coverage:.2f}")
+    reason = "no overlap with any tool output" if coverage == 0 else f"coverage {coverage:.2f} at best"
+    return _Verdict(claim, UNSUPPORTED, coverage, context if coverage else None, reason)
+
+
+def _contradiction(words: _Words, context: _Context) -> str:
+    """Why a context that covers most of the claim contradicts it, or ""."""
+    novel = words.numbers - context.words.numbers
+    if novel and context.words.numbers:
+        return f"it has {', '.join(sorted(context.words.numbers)[:5])}, not {', '.join(sorted(novel))}"
+    best = max(context.segments, key=lambda s: (_coverage(words, s), s.negated == words.negated), default=None)
+    if best is not None and _coverage(words, best) > 0.5 and best.negated != words.negated:
+        return "it states the opposite (negation differs)"
+    return ""
+
+
+# -- reporting -------------------------------------------------------------------------------------------------------
+
+def _finding(verdict: _Verdict) -> Finding:
+    where = verdict.context.place if verdict.context else "any tool output"
+    span = verdict.context.span_id if verdict.context else None
+    evidence = {"claim": verdict.claim, "coverage": round(verdict.coverage, 4), "context": verdict.context.label if verdict.context else None}
+    if verdict.label == CONTRADICTED:
+        return Finding("faithfulness.contradicted", CRITICAL, f'claim "{_cut(verdict.claim)}" is contradicted by {where}: {verdict.reason}', span, evidence)
+    closest = f"; closest: {where}" if verdict.context else ""
+    return Finding("faithfulness.unsupported", WARN, f'claim "{_cut(verdict.claim)}" is unsupported ({verdict.reason}){closest}', span, evidence)
+
+
+def _cut(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _explain(score: float, verdicts: list[_Verdict], count: dict[str, int], neutral_credit: float) -> str:
+    """`Faithfulness 0.50 — 2 claims; 1 supported by get_weather result (span 3b); 1 unsupported: "…" (why).`"""
+    parts = [f"{len(verdicts)} claim{'s' if len(verdicts) != 1 else ''}"]
+    if count[SUPPORTED]:
+        places = list(dict.fromkeys(v.context.place for v in verdicts if v.label == SUPPORTED))
+        parts.append(f"{count[SUPPORTED]} supported by {', '.join(places[:2])}{f' and {len(places) - 2} more' if len(places) > 2 else ''}")
+    if count[NEUTRAL]:
+        parts.append(f"{count[NEUTRAL]} partly supported (credit {neutral_credit:g})")
+    for label in (CONTRADICTED, UNSUPPORTED):
+        if count[label]:
+            first = next(v for v in verdicts if v.label == label)
+            why = f"contradicted by {first.context.place}: {first.reason}" if label == CONTRADICTED else first.reason
+            parts.append(f'{count[label]} {label}: "{_cut(first.claim)}" ({why})')
+    bullets = "".join(
+        f"\n- {v.label} ({v.coverage:.2f}{', ' + v.context.place if v.context else ''}): \"{_cut(v.claim)}\"" for v in verdicts
+    )
+    return f"Faithfulness {score:.2f} — " + "; ".join(parts) + "." + bullets
