@@ -39,7 +39,6 @@ class TraceIndex:
         self._sort_key: dict[str, tuple[int, str]] = {}
         self.generation = 0  # bumps on every change; the UI's cheap "anything new?" check
         self._alerts: list[tuple[str, str, Finding]] = []
-        self.spans_received = 0
 
     # -- writing (worker threads) ------------------------------------------------------------------------------------
 
@@ -49,7 +48,6 @@ class TraceIndex:
         evicted = self.store.take_evicted()
         analyses = [analysis for trace_id in changed if (analysis := self._analyzer.get(trace_id)) is not None]
         with self._lock:
-            self.spans_received += len(batch)
             for trace_id in evicted:
                 self._remove(trace_id)
             for analysis in analyses:
