@@ -282,8 +282,43 @@ def _instruction_override(text: str) -> Iterator[_Hit]:
         yield _Hit("instruction_override", 0.9 if strong else 0.5, _quote(text, m.start()))
 
 
+# Literals every match of a pattern must contain (lower case). Searching a regex that starts with an alternation
+# costs ~10 µs per 300 characters, 26 times per text; a substring test first skips the patterns that cannot match.
+# Only for ASCII text: case-insensitive matching of other scripts is not the same as lower-casing.
+_NEEDLES = {
+    "dan_mode": ("dan",),
+    "dan_phrase": ("anything",),
+    "dan_activation": ("now",),
+    "roleplay_no_restrictions": ("restriction", "limit", "guideline", "rule"),
+    "evil_ai_roleplay": ("evil", "unethical", "unrestricted", "uncensored"),
+    "unrestricted_ai": ("unrestricted", "uncensored", "unfiltered"),
+    "ignore_instructions": ("ignore",),
+    "no_policies": ("policies", "restriction", "guideline", "filter"),
+    "privileged_mode": ("mode",),
+    "enable_mode": ("enable",),
+    "unlimited_access": ("access",),
+    "hypothetical_prefix": ("hypothetical", "theor", "educational", "research"),
+    "hypothetical_no_limits": ("restriction", "limit", "rule"),
+    "token_injection": ("[",),
+    "llama_token_injection": ("<<",),
+    "special_token_injection": ("<|",),
+    "instruction_override": ("prompt", "instruction", "rule"),
+    "forget_instructions": ("forget",),
+    "bypass_safety": ("safety", "content", "ethical"),
+    "persona_hijack": ("respond",),
+    "persona_switch": ("now",),
+    "prompt_leak": ("prompt", "instruction", "rule"),
+    "prompt_inquiry": ("your",),
+    "encoding_trick": ("base64", "encoded", "encrypted"),
+    "multi_step_manipulation": ("acknowledge", "confirm", "agree"),
+}
+
+
 def _jailbreak(text: str) -> Iterator[_Hit]:
+    lowered = text.lower() if text.isascii() else None
     for pattern, name, confidence in _JAILBREAK:
+        if lowered is not None and not any(needle in lowered for needle in _NEEDLES[name]):
+            continue
         m = pattern.search(text)
         if m:
             yield _Hit("jailbreak", confidence, _quote(text, m.start("at") if "at" in pattern.groupindex else m.start()), name)
