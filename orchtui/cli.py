@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     eval_.add_argument("--evaluator", action="append", metavar="NAME", help="run only these evaluators (repeatable)")
     eval_.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     eval_.add_argument("--junit", metavar="FILE", help="also write JUnit XML (one testcase per trace x evaluator)")
+    eval_.add_argument("--judge-url", metavar="URL", help="OpenAI-compatible base URL of an LLM judge (e.g. http://localhost:11434/v1); key from ORCHTUI_JUDGE_API_KEY")
+    eval_.add_argument("--judge-model", metavar="MODEL", default="gpt-4o-mini", help="the judge's model (default gpt-4o-mini)")
     eval_.set_defaults(handler=run_eval)
 
     tail = commands.add_parser(
@@ -161,7 +163,13 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"orchtui eval: no trace matches {args.trace!r}", file=sys.stderr)
             return EXIT_USAGE
     analyses.sort(key=lambda a: (a.start_ns or 0, a.trace_id))
-    evaluations = [evaluate_trace(a, routes, args.evaluator) for a in analyses]
+    judge = None
+    if args.judge_url:
+        from .evals.judge import Judge
+        from .sources.otlp_http import default_spool_base
+
+        judge = Judge(base_url=args.judge_url, model=args.judge_model, cache_dir=default_spool_base().parent / "judge-cache")
+    evaluations = [evaluate_trace(a, routes, args.evaluator, judge) for a in analyses]
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(eval_document(evaluations, store.errors), option=orjson.OPT_INDENT_2) + b"\n")
         sys.stdout.flush()

@@ -31,7 +31,9 @@ class TraceEvaluation:
         return all(result.passed is not False for result in self.results)
 
 
-def evaluate_trace(analysis: TraceAnalysis, routes: list[Route] | None = None, names: list[str] | None = None) -> TraceEvaluation:
+def evaluate_trace(
+    analysis: TraceAnalysis, routes: list[Route] | None = None, names: list[str] | None = None, judge=None
+) -> TraceEvaluation:
     route = route_for(analysis.name, routes) if routes else None
     selected = names or (list(route.evaluators) if route is not None else list(REFERENCE_FREE))
     trajectory = Trajectory.from_trace(analysis)
@@ -40,6 +42,8 @@ def evaluate_trace(analysis: TraceAnalysis, routes: list[Route] | None = None, n
         options: dict[str, Any] = dict(route.options.get(name, {})) if route is not None else {}
         if route is not None and name in route.thresholds:
             options["threshold"] = route.thresholds[name]
+        if judge is not None and name == "TaskCompletion":
+            options["judge"] = judge
         results.append(evaluate(name, trajectory, route.reference if route is not None else None, **options))
     return TraceEvaluation(analysis, route, results)
 

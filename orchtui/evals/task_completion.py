@@ -15,7 +15,12 @@ from .result import EvalResult, make_result
 from .trajectory import Trajectory
 
 NAME = "TaskCompletion"
-OPTIONS = {"threshold": 0.7, "outcome_match_threshold": 0.7}
+OPTIONS = {"threshold": 0.7, "outcome_match_threshold": 0.7, "judge": None}
+JUDGE_TASK = (
+    "Did the agent complete the user's task? Judge only from the fields. Score 1 when the final answer fully "
+    "accomplishes the task, 0 when it does not, in between for partial completion. The deterministic check's "
+    "verdict is given for context."
+)
 
 # FutureAGI's keyword stop list (reference/evaluators.md §1.2).
 STOP_WORDS = frozenset(
@@ -34,7 +39,7 @@ def keywords(text: str) -> set[str]:
     return set(re.findall(r"\b\w+\b", text.lower())) - STOP_WORDS
 
 
-def run(trajectory: Trajectory, reference: Reference, *, threshold: float, outcome_match_threshold: float) -> EvalResult:
+def run(trajectory: Trajectory, reference: Reference, *, threshold: float, outcome_match_threshold: float, judge=None) -> EvalResult:
     findings: list[Finding] = []
     final = trajectory.final_output or ""
     terminal = trajectory.llm_calls[-1] if trajectory.llm_calls else None
@@ -73,7 +78,24 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float, outco
     if not verified:
         parts.append("correctness not verified — give expected_output or success_criteria")
     explanation = f"Task completion {score:.2f} — {how}; " + "; ".join(parts) + "." + "".join(f"\n- {f.code}: {f.message}" for f in findings)
-    return make_result(NAME, score, threshold, explanation, findings, components=components, details={"verified": bool(verified)})
+    details: dict = {"verified": bool(verified)}
+    if judge is None:
+        return make_result(NAME, score, threshold, explanation, findings, components=components, details=details)
+    from .judge import JudgeError
+
+    fields = {"task": trajectory.user_input or "", "final_answer": final, "deterministic_check": explanation}
+    if reference.expected_output is not None:
+        fields["expected_output"] = reference.expected_output
+    try:
+        verdict = judge.ask(NAME, JUDGE_TASK, fields)
+    except JudgeError as exc:  # the judge only refines: on failure the deterministic result stands
+        details["judge_error"] = str(exc)
+        return make_result(NAME, score, threshold, explanation + f"\n- judge unavailable ({exc}); deterministic result", findings, components=components, details=details)
+    components["judge"] = verdict.score
+    details["judge"] = {"model": judge.model, "reasoning": verdict.reasoning, "cached": verdict.cached}
+    hybrid = gate * verdict.score  # a crashed or truncated run cannot be "complete", whatever the judge says
+    explanation = f"Task completion {hybrid:.2f} — judge ({judge.model}) {verdict.score:.2f}: {verdict.reasoning}\n- deterministic: {explanation}"
+    return make_result(NAME, hybrid, threshold, explanation, findings, components=components, details=details, mode="hybrid")
 
 
 def _dangling(trajectory: Trajectory, terminal, final: str) -> bool:
