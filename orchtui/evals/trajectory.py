@@ -89,7 +89,7 @@ class Trajectory:
         contexts = [
             Context(call.result, call.span_id, "retrieved_doc" if call.kind == "retriever" else "tool_result", call.name)
             for call in analysis.tool_calls
-            if call.result
+            if call.result and call.kind != "handoff"  # a hand-off's "result" is the next agent's name
         ]
         return cls(
             tool_calls=tool_calls,
