@@ -87,7 +87,7 @@ def junit_xml(evaluations: list[TraceEvaluation]) -> str:
 
 def _xml_text(text: str) -> str:
     """XML 1.0 cannot hold most control characters: show them escaped, as everywhere else."""
-    return printable(text).replace("\x09", "\t")
+    return printable(text)
 
 
 LABEL_STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "n/a": "dim"}

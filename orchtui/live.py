@@ -39,6 +39,7 @@ class TraceIndex:
         self._sort_key: dict[str, tuple[int, str]] = {}
         self.generation = 0  # bumps on every change; the UI's cheap "anything new?" check
         self._alerts: list[tuple[str, str, Finding]] = []
+        self._finding_count = 0  # warn and critical findings over the listed traces
 
     # -- writing (worker threads) ------------------------------------------------------------------------------------
 
@@ -76,7 +77,9 @@ class TraceIndex:
         key = self._sort_key.pop(trace_id, None)
         if key is not None:
             del self._order[bisect.bisect_left(self._order, key)]
-        self._analyses.pop(trace_id, None)
+        removed = self._analyses.pop(trace_id, None)
+        if removed is not None:
+            self._finding_count -= _notable(removed)
         self._analyzer.forget(trace_id)
 
     def add_errors(self, errors: list[ReadError], skipped: dict[str, int] | None = None) -> None:
@@ -93,6 +96,8 @@ class TraceIndex:
                 del self._order[bisect.bisect_left(self._order, old)]
             bisect.insort(self._order, key)
             self._sort_key[trace_id] = key
+        previous = self._analyses.get(trace_id)
+        self._finding_count += _notable(analysis) - (_notable(previous) if previous is not None else 0)
         self._analyses[trace_id] = analysis
 
     # -- reading (UI) ------------------------------------------------------------------------------------------------
@@ -120,15 +125,18 @@ class TraceIndex:
         return self.store.errors
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            analyses = list(self._analyses.values())
+        """Read by the status line ten times a second: kept as running totals, never recounted."""
         return {
-            "traces": len(analyses),
+            "traces": len(self._analyses),
             "spans": self.store.span_count,
-            "findings": sum(1 for a in analyses for f in a.findings if f.severity != "info"),
+            "findings": self._finding_count,
             "errors": len(self.store.errors),
             "evicted": self.store.evicted_traces,
         }
+
+
+def _notable(analysis: TraceAnalysis) -> int:
+    return sum(1 for finding in analysis.findings if finding.severity != "info")
 
 
 def matches(analysis: TraceAnalysis, needle: str) -> bool:

@@ -75,3 +75,15 @@ def test_a_critical_finding_is_announced_once_even_when_it_was_a_warning_before(
     assert alert[1] == "run" and alert[2].code == "stop_reason.truncated" and alert[2].severity == "critical"
     index.add([span("late", "root")])
     assert index.take_alerts() == []
+
+
+def test_the_running_findings_count_matches_a_recount_through_updates_and_eviction():
+    from orchtui.store import SpanStore
+
+    index = TraceIndex(SpanStore(max_spans=30))
+    spans = demo_spans(start_ns=1_700_000_000_000_000_000)
+    for i in range(0, len(spans), 3):  # traces grow, findings appear, change severity, traces get evicted
+        index.add(spans[i : i + 3])
+        recount = sum(1 for a in index.rows() for f in a.findings if f.severity != "info")
+        assert index.counts()["findings"] == recount
+    assert index.counts()["evicted"] > 0

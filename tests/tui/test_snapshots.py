@@ -33,24 +33,26 @@ def test_loop_highlighted(snap_compare, tmp_path):
     assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=select_loop)
 
 
-def test_detail_chat_tab(snap_compare, tmp_path):
-    async def open_chat(pilot):
+def open_tab(keys: tuple[str, ...], tab: str):
+    """A run_before that selects a step with `keys` and shows its `tab` in the detail pane."""
+
+    async def run_before(pilot):
         await settle(pilot)
-        await pilot.press("j", "j", "j", "j", "j", "enter", "j", "j")  # triage_handoff: first LLM call
-        pilot.app.query_one("TabbedContent").active = "messages"
+        await pilot.press(*keys)
+        pilot.app.query_one("TabbedContent").active = tab
         await pilot.pause()
 
-    assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=open_chat)
+    return run_before
+
+
+def test_detail_chat_tab(snap_compare, tmp_path):
+    keys = ("j", "j", "j", "j", "j", "enter", "j", "j")  # triage_handoff: first LLM call
+    assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=open_tab(keys, "messages"))
 
 
 def test_detail_events_tab(snap_compare, tmp_path):
-    async def open_events(pilot):
-        await settle(pilot)
-        await pilot.press("j", "j", "j", "j", "enter", "j", "j")  # order_status: the timed-out get_order
-        pilot.app.query_one("TabbedContent").active = "events"
-        await pilot.pause()
-
-    assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=open_events)
+    keys = ("j", "j", "j", "j", "enter", "j", "j")  # order_status: the timed-out get_order
+    assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=open_tab(keys, "events"))
 
 
 def test_help_screen(snap_compare, tmp_path):

@@ -202,9 +202,9 @@ class StepTree(Tree[str]):
             self.notify("No flagged steps in this trace")
             return
         current = self.cursor_node.data if self.cursor_node is not None else None
-        order = [span_id for span_id, _ in self.analysis.tree.walk()] if self.analysis else []
-        position = order.index(current) if current in order else -1
-        candidates = [s for s in flagged if (order.index(s) > position if step > 0 else order.index(s) < position)]
+        order = {span_id: index for index, (span_id, _) in enumerate(self.analysis.tree.walk())} if self.analysis else {}
+        position = order.get(current, -1)
+        candidates = [s for s in flagged if (order[s] > position if step > 0 else order[s] < position)]
         target = (candidates[0] if step > 0 else candidates[-1]) if candidates else (flagged[0] if step > 0 else flagged[-1])
         node = self.expand_path(target)
         if node is not None:
