@@ -359,6 +359,8 @@ async def test_tail_shows_appended_spans_pause_holds_them_and_critical_findings_
         with open(followed, "ab") as out:
             out.write(orjson.dumps(requests[4]) + b"\n")  # summarize_contract: truncated, critical
         await wait_for(lambda: len(app._held) == 3)
+        # the status line repaints on the next 10 Hz tick
+        await wait_for(lambda: "paused, 3 spans queued" in str(app.status_bar.render()))
         await settle(pilot)
         assert len(app.trace_list.rows) == 1
         assert "paused, 3 spans queued" in str(app.status_bar.render())
