@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="run evaluators on traces headless, optionally against a gate file (for CI)",
         description="Run the evaluators on every trace (or --trace ID). Without --spec the reference-free "
-        "evaluators run; with a gate file each trace is held to the route whose glob matches its root span name. "
+        "evaluators run; with a gate file each trace is held to the route whose glob matches its root span name, "
+        "and each route's [route.limits] (min_pass_rate, max_p95_ms, max_cost_usd_per_trace, max_loop_rate) are "
+        "checked over all of its traces. "
         "Exit 0 when everything passed, 1 when an evaluation failed or warned, 2 on bad usage, a bad gate file or "
         "unreadable input.",
     )
@@ -141,6 +143,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from .batch_gate import limit_results
     from .evals import EVALUATORS
     from .evaluation import eval_document, evaluate_trace, junit_xml, print_eval_tables
     from .gate import GateError, load_gate
@@ -170,18 +173,20 @@ def run_eval(args: argparse.Namespace) -> int:
 
         judge = Judge(base_url=args.judge_url, model=args.judge_model, cache_dir=default_spool_base().parent / "judge-cache")
     evaluations = [evaluate_trace(a, routes, args.evaluator, judge) for a in analyses]
+    limits = limit_results(routes, evaluations) if routes else []
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(eval_document(evaluations, store.errors), option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.write(orjson.dumps(eval_document(evaluations, store.errors, limits), option=orjson.OPT_INDENT_2) + b"\n")
         sys.stdout.flush()
     else:
-        print_eval_tables(evaluations, store.errors, sys.stdout)
+        print_eval_tables(evaluations, store.errors, sys.stdout, limits)
     if args.junit:
-        Path(args.junit).write_text(junit_xml(evaluations))
+        Path(args.junit).write_text(junit_xml(evaluations, limits))
     if report.unreadable:
         for error in report.unreadable:
             print(f"orchtui: {error.source}: {error.message}", file=sys.stderr)
         return EXIT_USAGE
-    return EXIT_OK if all(e.passed for e in evaluations) else EXIT_FINDINGS
+    passed = all(e.passed for e in evaluations) and all(limit.passed is not False for limit in limits)
+    return EXIT_OK if passed else EXIT_FINDINGS
 
 
 def _add_otlp_options(command: argparse.ArgumentParser, listen_by_default: bool) -> None:

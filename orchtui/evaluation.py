@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
-from typing import IO, Any
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any
 
 from parsers.span import ReadError
 
@@ -16,6 +17,9 @@ from .analysis import TraceAnalysis
 from .evals import REFERENCE_FREE, EvalResult, Trajectory, evaluate
 from .gate import Route, route_for
 from .textsafe import printable
+
+if TYPE_CHECKING:
+    from .batch_gate import LimitResult
 
 JSON_VERSION = 1
 
@@ -48,7 +52,7 @@ def evaluate_trace(
     return TraceEvaluation(analysis, route, results)
 
 
-def eval_document(evaluations: list[TraceEvaluation], errors: list[ReadError]) -> dict[str, Any]:
+def eval_document(evaluations: list[TraceEvaluation], errors: list[ReadError], limits: Sequence[LimitResult] = ()) -> dict[str, Any]:
     return {
         "version": JSON_VERSION,
         "results": [
@@ -56,12 +60,14 @@ def eval_document(evaluations: list[TraceEvaluation], errors: list[ReadError]) -
             for e in evaluations
             for r in e.results
         ],
+        "route_limits": [limit.to_json() for limit in limits],
         "errors": [{"source": error.source, "message": error.message} for error in errors],
     }
 
 
-def junit_xml(evaluations: list[TraceEvaluation]) -> str:
-    """One testcase per trace x evaluator; `warn` and `fail` are failures, `n/a` is skipped."""
+def junit_xml(evaluations: list[TraceEvaluation], limits: Sequence[LimitResult] = ()) -> str:
+    """One testcase per trace x evaluator, then one per route limit; `warn` and `fail` are failures, `n/a` is
+    skipped."""
     cases = [(e, r) for e in evaluations for r in e.results]
     suites = ElementTree.Element("testsuites")
     suite = ElementTree.SubElement(
@@ -82,7 +88,26 @@ def junit_xml(evaluations: list[TraceEvaluation]) -> str:
             failure.text = _xml_text(result.explanation)
         elif result.passed is None:
             ElementTree.SubElement(case, "skipped", message=_xml_text(result.explanation.splitlines()[0]))
+    if limits:
+        _junit_limits(suites, limits)
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)
+
+
+def _junit_limits(suites: ElementTree.Element, limits: Sequence[LimitResult]) -> None:
+    suite = ElementTree.SubElement(
+        suites,
+        "testsuite",
+        name="orchtui route limits",
+        tests=str(len(limits)),
+        failures=str(sum(1 for limit in limits if limit.passed is False)),
+        skipped=str(sum(1 for limit in limits if limit.passed is None)),
+    )
+    for limit in limits:
+        case = ElementTree.SubElement(suite, "testcase", classname=_xml_text(f"route {limit.route.match}"), name=limit.limit)
+        if limit.passed is False:
+            ElementTree.SubElement(case, "failure", message=_xml_text(limit.explanation))
+        elif limit.passed is None:
+            ElementTree.SubElement(case, "skipped", message=_xml_text(limit.explanation))
 
 
 def _xml_text(text: str) -> str:
@@ -93,7 +118,7 @@ def _xml_text(text: str) -> str:
 LABEL_STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "n/a": "dim"}
 
 
-def print_eval_tables(evaluations: list[TraceEvaluation], errors: list[ReadError], out: IO[str]) -> None:
+def print_eval_tables(evaluations: list[TraceEvaluation], errors: list[ReadError], out: IO[str], limits: Sequence[LimitResult] = ()) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -132,5 +157,24 @@ def print_eval_tables(evaluations: list[TraceEvaluation], errors: list[ReadError
                 head.append(result.label, style=LABEL_STYLES[result.label])
                 console.print(head)
                 console.print(Text("  " + printable(result.explanation).replace("\n", "\n  ")))
+    if limits:
+        console.print(_limits_table(limits))
     if errors:
         console.print(Text(f"{len(errors)} record(s) could not be read (see --json)", style="yellow"))
+
+
+def _limits_table(limits: Sequence[LimitResult]):
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="route limits (over each route's traces)", title_justify="left")
+    for column in ("route", "traces", "limit", "result"):
+        table.add_column(column, no_wrap=column != "result", justify="right" if column == "traces" else "left")
+    for limit in limits:
+        table.add_row(
+            Text(printable(limit.route.match, single_line=True)),
+            str(limit.traces),
+            limit.limit,
+            Text(f"{limit.label}  {limit.explanation}", style=LABEL_STYLES[limit.label]),
+        )
+    return table

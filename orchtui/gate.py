@@ -9,6 +9,11 @@
     evaluators = ["TrajectoryMatch", "StepEfficiency", "LoopDetection", "StopReason", "TaskCompletion"]
     [route.thresholds]
     StepEfficiency = 0.6
+    [route.limits]                          # over all of the inputs' traces on this route (the batch gate)
+    min_pass_rate = 0.95                    # share of traces passing every evaluator
+    max_p95_ms = 8000
+    max_cost_usd_per_trace = 0.05           # mean
+    max_loop_rate = 0.02
 
 Validated on load with messages that name the route and key, because a typo in a gate silently passing CI is
 the worst failure a gate can have.
@@ -31,7 +36,14 @@ REFERENCE_KEYS = (
     "expected_tool_calls", "expected_messages", "expected_output", "required_tools", "allowed_tools", "denied_tools",
     "available_tools", "optimal_steps", "max_steps", "success_criteria", "goal",
 )
-ROUTE_KEYS = {"match", "evaluators", "thresholds", "trajectory_mode", "tool_args_match_mode", "tool_args_match_overrides", *REFERENCE_KEYS}
+# Batch limits over a route's traces: name -> (lower bound?, largest allowed value or None).
+LIMITS = {
+    "min_pass_rate": (True, 1.0),
+    "max_p95_ms": (False, None),
+    "max_cost_usd_per_trace": (False, None),
+    "max_loop_rate": (False, 1.0),
+}
+ROUTE_KEYS = {"match", "evaluators", "thresholds", "limits", "trajectory_mode", "tool_args_match_mode", "tool_args_match_overrides", *REFERENCE_KEYS}
 
 
 class GateError(ValueError):
@@ -45,6 +57,7 @@ class Route:
     evaluators: tuple[str, ...]
     thresholds: dict[str, float] = field(default_factory=dict)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)  # evaluator -> extra options
+    limits: dict[str, float] = field(default_factory=dict)  # batch limits (LIMITS) over the route's traces
 
     def matches(self, name: str) -> bool:
         return fnmatch.fnmatchcase(name, self.match)
@@ -90,6 +103,7 @@ def _route(entry: dict[str, Any], where: str) -> Route:
     bad = [name for name in thresholds if name not in EVALUATORS]
     if bad or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in thresholds.values()):
         raise GateError(f"{where}: thresholds must map evaluator names to numbers in 0..1")
+    limits = _limits(entry.get("limits", {}), where)
     mode = entry.get("trajectory_mode", "in_order")
     if mode not in TRAJECTORY_MODES:
         raise GateError(f"{where}: bad trajectory_mode {mode!r}; expected one of {', '.join(TRAJECTORY_MODES)}")
@@ -103,7 +117,23 @@ def _route(entry: dict[str, Any], where: str) -> Route:
     options = {"TrajectoryMatch": match_options}
     if "ToolSelectionAccuracy" in evaluators and args_mode != "exact":
         options["ToolSelectionAccuracy"] = {"tool_args_match_mode": args_mode}
-    return Route(match, reference, tuple(evaluators), {k: float(v) for k, v in thresholds.items()}, options)
+    return Route(match, reference, tuple(evaluators), {k: float(v) for k, v in thresholds.items()}, options, limits)
+
+
+def _limits(table: Any, where: str) -> dict[str, float]:
+    if not isinstance(table, dict):
+        raise GateError(f"{where}: `limits` must be a table ([route.limits])")
+    unknown = sorted(set(table) - set(LIMITS))
+    if unknown:
+        raise GateError(f"{where}: unknown limit(s) {', '.join(unknown)}; allowed: {', '.join(LIMITS)}")
+    limits = {}
+    for name, value in table.items():
+        _, ceiling = LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (ceiling is not None and value > ceiling):
+            bound = f"0..{ceiling:g}" if ceiling is not None else "a number >= 0"
+            raise GateError(f"{where}: limit {name} must be {bound}, got {value!r}")
+        limits[name] = float(value)
+    return limits
 
 
 def route_for(name: str, routes: list[Route]) -> Route | None:
