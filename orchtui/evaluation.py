@@ -115,6 +115,19 @@ def _xml_text(text: str) -> str:
     return printable(text)
 
 
+# Short column heads, so nine evaluators fit a 140-column CI log without cutting every name to "Tool…".
+COLUMN_NAMES = {
+    "ToolSelectionAccuracy": "ToolSelect",
+    "TaskCompletion": "Task",
+    "TrajectoryMatch": "TrajMatch",
+    "TrajectoryScore": "TrajScore",
+    "TrajectoryJudge": "TrajJudge",
+    "StepEfficiency": "Efficiency",
+    "LoopDetection": "Loops",
+    "StopReason": "StopReason",
+    "PromptInjection": "Injection",
+    "Faithfulness": "Faithful",
+}
 LABEL_STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "n/a": "dim"}
 
 
@@ -134,7 +147,7 @@ def print_eval_tables(evaluations: list[TraceEvaluation], errors: list[ReadError
     table = Table(title="orchtui eval", title_justify="left")
     table.add_column("trace", no_wrap=True)
     for name in names:
-        table.add_column(name, justify="center", no_wrap=True)
+        table.add_column(COLUMN_NAMES.get(name, name), justify="center", no_wrap=True)
     for evaluation in evaluations:
         by_name = {r.evaluator: r for r in evaluation.results}
         cells = []
