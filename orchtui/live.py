@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from parsers.span import ReadError, Span
 
 from .analysis import Analyzer, Finding, TraceAnalysis
+from .analysis.routes import RouteBook
 from .analysis.trace import FLAG_ERROR, FLAG_LOOP, FLAG_STOP
 from .store import SpanStore
 
@@ -40,6 +41,7 @@ class TraceIndex:
         self.generation = 0  # bumps on every change; the UI's cheap "anything new?" check
         self._alerts: list[tuple[str, str, Finding]] = []
         self._finding_count = 0  # warn and critical findings over the listed traces
+        self.routes = RouteBook()  # per-route stats of the completed traces, kept current as they change
 
     # -- writing (worker threads) ------------------------------------------------------------------------------------
 
@@ -48,6 +50,8 @@ class TraceIndex:
         changed = self.store.add(batch)
         evicted = self.store.take_evicted()
         analyses = [analysis for trace_id in changed if (analysis := self._analyzer.get(trace_id)) is not None]
+        for analysis in analyses:  # before the generation moves, so a view that sees it reads current routes
+            self.routes.update(analysis)
         with self._lock:
             for trace_id in evicted:
                 self._remove(trace_id)
@@ -81,6 +85,7 @@ class TraceIndex:
         if removed is not None:
             self._finding_count -= _notable(removed)
         self._analyzer.forget(trace_id)
+        self.routes.remove(trace_id)
 
     def add_errors(self, errors: list[ReadError], skipped: dict[str, int] | None = None) -> None:
         self.store.add_errors(errors, skipped)

@@ -1,0 +1,478 @@
+"""Routes: traces grouped by the path they took, with the numbers that tell the paths of one workflow apart.
+
+A route's *family* is its trace's root span name (`refund_request`); its *path* is the trace's ordered step
+signature (`steps.py`: tool, retriever, hand-off and agent steps and each LLM call's model), consecutive repeats
+collapsed with a count (`lookup_policy x4`). Two traces with the same family and path share a route, identified by
+`route_id`, a short stable hash of the two (the same route has the same id in every run and file).
+
+`trace_route(analysis)` is the per-trace summary (None while the trace is still running). `RouteBook` keeps one
+bucket of summaries per route and is updated incrementally as traces complete (`update` replaces a trace's previous
+contribution, `remove` forgets an evicted trace), so a live index, the TUI and `orchtui routes` read the same
+numbers; `stats()` only aggregates, re-sorting just the buckets that changed since the last call.
+
+Percentiles are by the nearest-rank method: the p-th percentile of n sorted values is the value at rank
+ceil(p/100 * n) (1-based), always one of the observed values (p50 of 1,2,3,4 is 2).
+
+Expensive branch rule: a route is *expensive* when the route's mean cost per trace is >= 2x the median cost per
+trace of the rest of its family, or its p95 latency is >= 2x the p95 latency of the rest of its family. The rest is
+the family's traces outside this route; the rule needs the rest non-empty (a family with one path has no
+expensive branch), a known cost or latency on both sides, and a route value above zero. In `by="family"` rows,
+`expensive` says the family holds at least one expensive branch and the reasons name them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import threading
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from parsers.span import ERROR
+
+from ..formatting import format_cost, format_duration
+from .steps import PathStep, collapse, models_of, path_text, trace_steps
+from .trace import FLAG_LOOP, FLAG_STOP, TraceAnalysis
+
+BY_PATH = "path"
+BY_FAMILY = "family"
+GROUPINGS = (BY_PATH, BY_FAMILY)
+EXPENSIVE_FACTOR = 2.0
+
+_TIMEOUT_TEXT = re.compile(r"timed?[\s_-]?out|deadline|\b(?:http|status|code)\b[\s:=]*(?:408|504)\b", re.IGNORECASE)
+_TIMEOUT_CODES = frozenset({408, 504})
+_STATUS_KEYS = ("http.status_code", "http.response.status_code", "status_code", "error.type")
+
+
+def route_id(family: str, path: tuple[PathStep, ...]) -> str:
+    """12 hex digits of a hash of the family and the path's step keys and counts: stable across runs."""
+    text = "route\x00" + family + "\x00" + "\x1f".join(f"{step.key}\x1e{step.count}" for step in path)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+
+
+def family_id(family: str) -> str:
+    """The id of a family's row when grouping `by="family"` (never equal to a path's route id)."""
+    return hashlib.blake2b(("family\x00" + family).encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRoute:
+    """What one completed trace contributes to its route."""
+
+    trace_id: str
+    family: str
+    path: tuple[PathStep, ...]
+    route_id: str
+    start_ns: int | None
+    duration_ms: float | None
+    tokens: int | None  # total tokens over the trace's model calls
+    cost_usd: float | None  # None when no call could be priced
+    retries: int
+    tool_calls: int  # executed tool, retriever and hand-off calls
+    tool_errors: int
+    timeouts: int  # tool errors that say timeout / timed out / deadline, or carry status 408 / 504
+    loop: bool
+    stop_problem: bool
+    success: bool  # the trace's status is not error
+    models: tuple[str, ...]
+
+    @property
+    def path_text(self) -> str:
+        return path_text(self.path)
+
+
+def trace_route(analysis: TraceAnalysis) -> TraceRoute | None:
+    """The route summary of an analysed trace; None while it is still in progress (its numbers would change)."""
+    if analysis.in_progress:
+        return None
+    steps = trace_steps(analysis)
+    path = collapse(steps)
+    family = analysis.name
+    executed = [call for call in analysis.tool_calls if call.executed]
+    errors = [call for call in executed if call.status == ERROR]
+    spans = analysis.tree.spans
+    timeouts = sum(1 for call in errors if _is_timeout(call.error, spans.get(call.span_id) if call.span_id else None))
+    tokens = analysis.tokens
+    total = tokens.total
+    if total is None and (tokens.prompt is not None or tokens.completion is not None):
+        total = (tokens.prompt or 0) + (tokens.completion or 0)
+    flags = analysis.flags
+    return TraceRoute(
+        trace_id=analysis.trace_id,
+        family=family,
+        path=path,
+        route_id=route_id(family, path),
+        start_ns=analysis.start_ns,
+        duration_ms=analysis.duration_ms,
+        tokens=total,
+        cost_usd=analysis.cost_usd,
+        retries=analysis.retries,
+        tool_calls=len(executed),
+        tool_errors=len(errors),
+        timeouts=timeouts,
+        loop=FLAG_LOOP in flags,
+        stop_problem=FLAG_STOP in flags,
+        success=analysis.status != ERROR,
+        models=tuple(models_of(steps)),
+    )
+
+
+def _is_timeout(message: str | None, span: Any) -> bool:
+    texts = [message] if message else []
+    if span is not None:
+        if span.status_message:
+            texts.append(span.status_message)
+        for event in span.events:
+            if event.name == "exception":
+                texts.extend(str(event.attributes.get(key, "")) for key in ("exception.type", "exception.message"))
+        for key in _STATUS_KEYS:
+            value = span.attributes.get(key)
+            if value is None:
+                continue
+            try:
+                if int(value) in _TIMEOUT_CODES:
+                    return True
+            except (TypeError, ValueError):
+                texts.append(str(value))
+    return any(_TIMEOUT_TEXT.search(text) for text in texts)
+
+
+# -- statistics ------------------------------------------------------------------------------------------------------
+
+
+def percentile(ordered: list[float], p: float) -> float | None:
+    """Nearest rank: the value at rank ceil(p/100 * n) of ascending `ordered`; None when empty."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def _percentile_of_rest(full: list[float], part: list[float], p: float) -> float | None:
+    """The nearest-rank percentile of the multiset `full` minus `part` (both ascending, `part` inside `full`),
+    found by binary search without building the difference: O(log n * log m)."""
+    size = len(full) - len(part)
+    if size <= 0:
+        return None
+    rank = max(1, math.ceil(p / 100 * size))
+    lo, hi = 0, len(full) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        value = full[mid]
+        if bisect_right(full, value) - bisect_right(part, value) >= rank:
+            hi = mid
+        else:
+            lo = mid + 1
+    return full[lo]
+
+
+class _Summary:
+    """Sorted values and sums over a set of trace routes: what a stats row is computed from."""
+
+    __slots__ = ("traces", "durations", "costs", "tokens", "successes", "retries", "tool_calls", "tool_errors",
+                 "timeouts", "loops", "stop_problems", "models")
+
+    def __init__(self, routes: Iterable[TraceRoute]) -> None:
+        durations, costs, tokens = [], [], []
+        models: dict[str, int] = {}
+        traces = successes = retries = tool_calls = tool_errors = timeouts = loops = stops = 0
+        for route in routes:
+            traces += 1
+            if route.duration_ms is not None:
+                durations.append(route.duration_ms)
+            if route.cost_usd is not None:
+                costs.append(route.cost_usd)
+            if route.tokens is not None:
+                tokens.append(route.tokens)
+            successes += route.success
+            retries += route.retries
+            tool_calls += route.tool_calls
+            tool_errors += route.tool_errors
+            timeouts += route.timeouts
+            loops += route.loop
+            stops += route.stop_problem
+            for model in route.models:
+                models[model] = models.get(model, 0) + 1
+        durations.sort()
+        costs.sort()
+        tokens.sort()
+        self.traces, self.durations, self.costs, self.tokens = traces, durations, costs, tokens
+        self.successes, self.retries, self.tool_calls, self.tool_errors = successes, retries, tool_calls, tool_errors
+        self.timeouts, self.loops, self.stop_problems, self.models = timeouts, loops, stops, models
+
+
+@dataclass
+class RouteStats:
+    """One row of `orchtui routes`: a route (by="path") or a whole family (by="family"). Rates are 0..1; a number
+    that cannot be measured (no cost known, no tool calls) is None, never 0."""
+
+    by: str
+    route_id: str
+    family: str
+    path: tuple[PathStep, ...] | None  # None for a family row
+    paths: int  # distinct paths in the row (1 for a route)
+    traces: int
+    share: float  # of the family's traces
+    success_rate: float
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    latency_p99_ms: float | None
+    tokens_mean: float | None
+    tokens_p95: float | None
+    cost_mean_usd: float | None
+    cost_p95_usd: float | None
+    cost_traces: int  # traces with a known cost (the cost numbers are over these)
+    retries_per_trace: float
+    tool_calls_per_trace: float
+    tool_error_rate: float | None  # failed tool calls / tool calls
+    timeout_rate: float | None  # timed-out tool calls / tool calls
+    loop_rate: float  # share of traces flagged with a loop
+    stop_problem_rate: float  # share of traces flagged with a stop-reason problem
+    models: list[str]  # most used first (ties in first-use order)
+    expensive: bool = False
+    expensive_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def path_text(self) -> str | None:
+        return None if self.path is None else path_text(self.path)
+
+    @property
+    def label(self) -> str:
+        """The path text for a route row, "N paths" for a family row."""
+        if self.path is not None:
+            return path_text(self.path)
+        return f"{self.paths} path" + ("" if self.paths == 1 else "s")
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of the `orchtui routes --json` document (README: Routes)."""
+        return {
+            "route_id": self.route_id,
+            "family": self.family,
+            "path": None if self.path is None else [{"key": s.key, "label": s.label, "count": s.count} for s in self.path],
+            "path_text": self.path_text,
+            "paths": self.paths,
+            "traces": self.traces,
+            "share": _round(self.share, 4),
+            "success_rate": _round(self.success_rate, 4),
+            "latency_ms": {"p50": _round(self.latency_p50_ms, 3), "p95": _round(self.latency_p95_ms, 3), "p99": _round(self.latency_p99_ms, 3)},
+            "tokens_per_trace": {"mean": _round(self.tokens_mean, 1), "p95": self.tokens_p95},
+            "cost_usd_per_trace": {"mean": _round(self.cost_mean_usd, 8), "p95": _round(self.cost_p95_usd, 8)},
+            "cost_traces": self.cost_traces,
+            "retries_per_trace": _round(self.retries_per_trace, 4),
+            "tool_calls_per_trace": _round(self.tool_calls_per_trace, 4),
+            "tool_error_rate": _round(self.tool_error_rate, 4),
+            "timeout_rate": _round(self.timeout_rate, 4),
+            "loop_rate": _round(self.loop_rate, 4),
+            "stop_problem_rate": _round(self.stop_problem_rate, 4),
+            "models": list(self.models),
+            "expensive": self.expensive,
+            "expensive_reasons": list(self.expensive_reasons),
+        }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _stats_row(by: str, row_id: str, family: str, path: tuple[PathStep, ...] | None, paths: int, summary: _Summary, family_traces: int) -> RouteStats:
+    n = summary.traces
+    calls = summary.tool_calls
+    return RouteStats(
+        by=by,
+        route_id=row_id,
+        family=family,
+        path=path,
+        paths=paths,
+        traces=n,
+        share=n / family_traces if family_traces else 0.0,
+        success_rate=summary.successes / n,
+        latency_p50_ms=percentile(summary.durations, 50),
+        latency_p95_ms=percentile(summary.durations, 95),
+        latency_p99_ms=percentile(summary.durations, 99),
+        tokens_mean=_mean(summary.tokens),
+        tokens_p95=percentile(summary.tokens, 95),
+        cost_mean_usd=_mean(summary.costs),
+        cost_p95_usd=percentile(summary.costs, 95),
+        cost_traces=len(summary.costs),
+        retries_per_trace=summary.retries / n,
+        tool_calls_per_trace=calls / n,
+        tool_error_rate=summary.tool_errors / calls if calls else None,
+        timeout_rate=summary.timeouts / calls if calls else None,
+        loop_rate=summary.loops / n,
+        stop_problem_rate=summary.stop_problems / n,
+        models=[model for model, _ in sorted(summary.models.items(), key=lambda item: -item[1])],  # ties: first use
+    )
+
+
+def expensive_reasons(route: _Summary, family: _Summary, family_name: str) -> list[str]:
+    """Why a route is an expensive branch of its family (the module docstring's rule); empty when it is not."""
+    if family.traces - route.traces <= 0:
+        return []
+    reasons = []
+    mean_cost = _mean(route.costs)
+    rest_cost = _percentile_of_rest(family.costs, route.costs, 50)
+    if mean_cost is not None and rest_cost is not None and mean_cost > 0 and mean_cost >= EXPENSIVE_FACTOR * rest_cost:
+        reasons.append(
+            f"cost {format_cost(mean_cost)}/trace is {_times(mean_cost, rest_cost)} the rest of {family_name} "
+            f"(median {format_cost(rest_cost)})"
+        )
+    p95 = percentile(route.durations, 95)
+    rest_p95 = _percentile_of_rest(family.durations, route.durations, 95)
+    if p95 is not None and rest_p95 is not None and p95 > 0 and p95 >= EXPENSIVE_FACTOR * rest_p95:
+        reasons.append(
+            f"p95 latency {format_duration(p95)} is {_times(p95, rest_p95)} the rest of {family_name} "
+            f"(p95 {format_duration(rest_p95)})"
+        )
+    return reasons
+
+
+def _times(value: float, base: float) -> str:
+    return f"{value / base:.1f}x" if base > 0 else "more than"
+
+
+# -- the book --------------------------------------------------------------------------------------------------------
+
+
+class _Bucket:
+    __slots__ = ("route_id", "family", "path", "traces", "summary")
+
+    def __init__(self, route_id: str, family: str, path: tuple[PathStep, ...]) -> None:
+        self.route_id = route_id
+        self.family = family
+        self.path = path
+        self.traces: dict[str, TraceRoute] = {}
+        self.summary: _Summary | None = None  # cached until the bucket changes
+
+
+class _Family:
+    __slots__ = ("name", "buckets", "summary")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.buckets: dict[str, _Bucket] = {}
+        self.summary: _Summary | None = None
+
+
+class RouteBook:
+    """Per-route buckets of completed traces, updated incrementally; thread-safe (update from an ingest thread,
+    read `stats()` from the UI). `generation` moves on every change that alters a number."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._families: dict[str, _Family] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._routes: dict[str, TraceRoute] = {}  # trace id -> its current contribution
+        self._versions: dict[str, int] = {}  # trace id -> the newest analysis version seen
+        self.generation = 0
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def update(self, analysis: TraceAnalysis) -> bool:
+        """Put the trace's current route in place of its previous one (an in-progress trace is taken out until it
+        completes). An analysis older than one already seen for the trace is ignored. True when something changed."""
+        route = trace_route(analysis)
+        with self._lock:
+            seen = self._versions.get(analysis.trace_id)
+            if seen is not None and analysis.version < seen:
+                return False
+            self._versions[analysis.trace_id] = analysis.version
+            return self._replace(analysis.trace_id, route)
+
+    def add_route(self, route: TraceRoute) -> bool:
+        """Put a precomputed route in the book (replacing the trace's previous one)."""
+        with self._lock:
+            return self._replace(route.trace_id, route)
+
+    def remove(self, trace_id: str) -> bool:
+        """Forget a trace (evicted from the store)."""
+        with self._lock:
+            self._versions.pop(trace_id, None)
+            return self._replace(trace_id, None)
+
+    def _replace(self, trace_id: str, route: TraceRoute | None) -> bool:
+        old = self._routes.get(trace_id)
+        if old == route:
+            return False
+        if old is not None:
+            bucket = self._buckets[old.route_id]
+            del bucket.traces[trace_id]
+            bucket.summary = None
+            family = self._families[old.family]
+            family.summary = None
+            if not bucket.traces:
+                del self._buckets[old.route_id]
+                del family.buckets[old.route_id]
+                if not family.buckets:
+                    del self._families[old.family]
+            del self._routes[trace_id]
+        if route is not None:
+            bucket = self._buckets.get(route.route_id)
+            family = self._families.get(route.family)
+            if family is None:
+                family = self._families[route.family] = _Family(route.family)
+            if bucket is None:
+                bucket = self._buckets[route.route_id] = family.buckets[route.route_id] = _Bucket(route.route_id, route.family, route.path)
+            bucket.traces[trace_id] = route
+            bucket.summary = None
+            family.summary = None
+            self._routes[trace_id] = route
+        self.generation += 1
+        return True
+
+    def route_of(self, trace_id: str) -> TraceRoute | None:
+        return self._routes.get(trace_id)
+
+    def trace_ids(self, route_id: str, by: str = BY_PATH) -> list[str]:
+        """The traces of a route (by="path") or of a family (by="family", `route_id` a family row's id), newest
+        first."""
+        _check_by(by)
+        with self._lock:
+            if by == BY_PATH:
+                bucket = self._buckets.get(route_id)
+                routes = list(bucket.traces.values()) if bucket is not None else []
+            else:
+                family = next((f for name, f in self._families.items() if family_id(name) == route_id), None)
+                routes = [r for b in family.buckets.values() for r in b.traces.values()] if family is not None else []
+        routes.sort(key=lambda r: (-(r.start_ns or 0), r.trace_id))
+        return [r.trace_id for r in routes]
+
+    def stats(self, by: str = BY_PATH) -> list[RouteStats]:
+        """One row per route (or family), sorted by family, then traces (most first), then path."""
+        _check_by(by)
+        rows: list[RouteStats] = []
+        with self._lock:
+            for name in sorted(self._families):
+                family = self._families[name]
+                if family.summary is None:
+                    family.summary = _Summary(r for b in family.buckets.values() for r in b.traces.values())
+                whole = family.summary
+                path_rows = []
+                for bucket in family.buckets.values():
+                    if bucket.summary is None:
+                        bucket.summary = _Summary(bucket.traces.values())
+                    row = _stats_row(BY_PATH, bucket.route_id, name, bucket.path, 1, bucket.summary, whole.traces)
+                    row.expensive_reasons = expensive_reasons(bucket.summary, whole, name)
+                    row.expensive = bool(row.expensive_reasons)
+                    path_rows.append(row)
+                path_rows.sort(key=lambda r: (-r.traces, r.label))
+                if by == BY_PATH:
+                    rows.extend(path_rows)
+                else:
+                    row = _stats_row(BY_FAMILY, family_id(name), name, None, len(family.buckets), whole, whole.traces)
+                    row.expensive_reasons = [f"{r.label}: {reason}" for r in path_rows for reason in r.expensive_reasons]
+                    row.expensive = bool(row.expensive_reasons)
+                    rows.append(row)
+        return rows
+
+
+def _check_by(by: str) -> None:
+    if by not in GROUPINGS:
+        raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
