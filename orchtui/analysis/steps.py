@@ -7,6 +7,11 @@ its numbers (tokens, cost, latency) are what a comparison subtracts.
 Agent steps are the non-root agent spans (sub-agents, crews' members): the root is the route's family. When a trace
 executed no tool spans, the tool calls its LLMs requested stand in, right after the LLM call that asked for them
 (the same fallback the evaluators use).
+
+Steps are in the tree's display order (depth first, siblings by start time), not in flat start order: a parent
+and its first child often start in the same nanosecond, and flat order puts the child first (it ends earlier), so
+an agent would follow its own LLM call. Depth first also keeps concurrent sub-agents' steps apart instead of
+interleaving them by timing, which would make one workflow look like a different path on every run.
 """
 
 from __future__ import annotations
@@ -59,8 +64,9 @@ class PathStep:
 
 
 def trace_steps(analysis: Any) -> list[Step]:
-    """The route steps of an analysed trace (a TraceAnalysis), in start order."""
-    root = analysis.tree.root
+    """The route steps of an analysed trace (a TraceAnalysis), in display order (module docstring)."""
+    tree = analysis.tree
+    root = tree.root
     root_id = root.span_id if root is not None else None
     requested_by: dict[str, list[ToolCall]] = {}
     executed_by_span: dict[str, ToolCall] = {}
@@ -70,7 +76,11 @@ def trace_steps(analysis: Any) -> list[Step]:
         elif not call.executed and call.span_id is not None:
             requested_by.setdefault(call.span_id, []).append(call)
     steps: list[Step] = []
-    for span in analysis.tree.ordered:
+    spans = tree.spans
+    for node, _ in tree.walk():
+        span = spans.get(node)  # None for the placeholder that holds orphans
+        if span is None:
+            continue
         if span.kind == LLM:
             steps.append(_llm_step(span, analysis.span_costs.get(span.span_id)))
             for call in requested_by.get(span.span_id, ()):
@@ -84,15 +94,20 @@ def trace_steps(analysis: Any) -> list[Step]:
     return steps
 
 
+def runs(steps: list[Step]) -> list[list[Step]]:
+    """The steps grouped into runs of consecutive steps with one key: each run is one path step."""
+    grouped: list[list[Step]] = []
+    for step in steps:
+        if grouped and grouped[-1][0].key == step.key:
+            grouped[-1].append(step)
+        else:
+            grouped.append([step])
+    return grouped
+
+
 def collapse(steps: list[Step]) -> tuple[PathStep, ...]:
     """Consecutive repeats of one key become one path step with a count."""
-    path: list[PathStep] = []
-    for step in steps:
-        if path and path[-1].key == step.key:
-            path[-1] = PathStep(step.key, step.label, path[-1].count + 1)
-        else:
-            path.append(PathStep(step.key, step.label, 1))
-    return tuple(path)
+    return tuple(PathStep(run[0].key, run[0].label, len(run)) for run in runs(steps))
 
 
 def path_text(path: tuple[PathStep, ...]) -> str:
