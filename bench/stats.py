@@ -1,9 +1,13 @@
-"""Small statistics shared by the benchmark scripts."""
+"""Small statistics shared by the benchmark scripts (which put the repository root on sys.path first)."""
 
 from __future__ import annotations
 
+from orchtui.stats import nearest_rank
+
 
 def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile by nearest rank (p in 0..100)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    """The p-th percentile (p in 0..100) of unsorted, non-empty `values`, by the engine's nearest rank."""
+    result = nearest_rank(sorted(values), p)
+    if result is None:
+        raise ValueError("percentile of no values")
+    return result

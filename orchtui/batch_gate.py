@@ -10,13 +10,13 @@ results: the gate cannot say anything about a route it did not see, and saying "
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from .analysis.trace import FLAG_LOOP
 from .evaluation import TraceEvaluation
 from .gate import LIMITS, Route
+from .stats import nearest_rank
 
 LIMIT_LABELS = {
     "min_pass_rate": "pass rate",
@@ -93,11 +93,6 @@ def _measure(limit: str, batch: list[TraceEvaluation]) -> tuple[float | None, st
     if not costs:
         return None, "no trace has a priced model call"
     return sum(costs) / len(costs), f"mean over {len(costs)} priced traces, most expensive ${max(costs):.4f}"
-
-
-def nearest_rank(ordered: list[float], percent: float) -> float:
-    """The nearest-rank percentile of an ascending list: a value that really occurred, no interpolation."""
-    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
 
 
 def _explain(limit: str, threshold: float, value: float | None, detail: str, traces: int) -> str:

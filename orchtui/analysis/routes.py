@@ -10,8 +10,8 @@ bucket of summaries per route and is updated incrementally as traces complete (`
 contribution, `remove` forgets an evicted trace), so a live index, the TUI and `orchtui routes` read the same
 numbers; `stats()` only aggregates, re-sorting just the buckets that changed since the last call.
 
-Percentiles are by the nearest-rank method: the p-th percentile of n sorted values is the value at rank
-ceil(p/100 * n) (1-based), always one of the observed values (p50 of 1,2,3,4 is 2).
+Percentiles are by the nearest-rank method (`orchtui.stats`): the p-th percentile of n sorted values is the value
+at rank ceil(p/100 * n) (1-based), always one of the observed values (p50 of 1,2,3,4 is 2).
 
 Expensive branch rule: a route is *expensive* when the route's mean cost per trace is >= 2x the median cost per
 trace of the rest of its family, or its p95 latency is >= 2x the p95 latency of the rest of its family. The rest is
@@ -23,7 +23,6 @@ expensive branch), a known cost or latency on both sides, and a route value abov
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import threading
 from bisect import bisect_right
@@ -34,6 +33,7 @@ from typing import Any
 from parsers.span import ERROR
 
 from ..formatting import format_cost, format_duration
+from ..stats import nearest_rank, rank
 from .steps import PathStep, collapse, models_of, path_text, trace_steps
 from .trace import FLAG_LOOP, FLAG_STOP, TraceAnalysis
 
@@ -143,26 +143,18 @@ def _is_timeout(message: str | None, span: Any) -> bool:
 # -- statistics ------------------------------------------------------------------------------------------------------
 
 
-def percentile(ordered: list[float], p: float) -> float | None:
-    """Nearest rank: the value at rank ceil(p/100 * n) of ascending `ordered`; None when empty."""
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
 def _percentile_of_rest(full: list[float], part: list[float], p: float) -> float | None:
     """The nearest-rank percentile of the multiset `full` minus `part` (both ascending, `part` inside `full`),
     found by binary search without building the difference: O(log n * log m)."""
     size = len(full) - len(part)
     if size <= 0:
         return None
-    rank = max(1, math.ceil(p / 100 * size))
+    wanted = rank(p, size)
     lo, hi = 0, len(full) - 1
     while lo < hi:
         mid = (lo + hi) // 2
         value = full[mid]
-        if bisect_right(full, value) - bisect_right(part, value) >= rank:
+        if bisect_right(full, value) - bisect_right(part, value) >= wanted:
             hi = mid
         else:
             lo = mid + 1
@@ -293,13 +285,13 @@ def _stats_row(by: str, row_id: str, family: str, path: tuple[PathStep, ...] | N
         traces=n,
         share=n / family_traces if family_traces else 0.0,
         success_rate=summary.successes / n,
-        latency_p50_ms=percentile(summary.durations, 50),
-        latency_p95_ms=percentile(summary.durations, 95),
-        latency_p99_ms=percentile(summary.durations, 99),
+        latency_p50_ms=nearest_rank(summary.durations, 50),
+        latency_p95_ms=nearest_rank(summary.durations, 95),
+        latency_p99_ms=nearest_rank(summary.durations, 99),
         tokens_mean=_mean(summary.tokens),
-        tokens_p95=percentile(summary.tokens, 95),
+        tokens_p95=nearest_rank(summary.tokens, 95),
         cost_mean_usd=_mean(summary.costs),
-        cost_p95_usd=percentile(summary.costs, 95),
+        cost_p95_usd=nearest_rank(summary.costs, 95),
         cost_traces=len(summary.costs),
         retries_per_trace=summary.retries / n,
         tool_calls_per_trace=calls / n,
@@ -323,7 +315,7 @@ def expensive_reasons(route: _Summary, family: _Summary, family_name: str) -> li
             f"cost {format_cost(mean_cost)}/trace is {_times(mean_cost, rest_cost)} the rest of {family_name} "
             f"(median {format_cost(rest_cost)})"
         )
-    p95 = percentile(route.durations, 95)
+    p95 = nearest_rank(route.durations, 95)
     rest_p95 = _percentile_of_rest(family.durations, route.durations, 95)
     if p95 is not None and rest_p95 is not None and p95 > 0 and p95 >= EXPENSIVE_FACTOR * rest_p95:
         reasons.append(
