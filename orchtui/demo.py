@@ -166,7 +166,9 @@ def _refund(builder: _TraceBuilder, skip_retrieval: bool) -> None:
     builder.tool(root, "lookup_order", {"order_id": "8812"}, '{"order_id": "8812", "status": "lost in transit", "amount": 129.0}', ms=180)
     if not skip_retrieval:
         builder.tool(root, "retrieve_policy", "refund policy for lost shipments", "Lost shipments are refunded in full within 5 business days.", kind="RETRIEVER", ms=240)
-    builder.llm(root, question, calls=[("issue_refund", {"order_id": "8812", "amount": 129.0})], finish="tool_calls", tokens=(905, 44), step=2)
+    # Without the retrieved policy the second call has less context, and decides on the order data alone.
+    tokens = (760, 44) if skip_retrieval else (905, 44)
+    builder.llm(root, question, calls=[("issue_refund", {"order_id": "8812", "amount": 129.0})], finish="tool_calls", tokens=tokens, step=2)
     builder.tool(root, "issue_refund", {"order_id": "8812", "amount": 129.0}, '{"refund_id": "rf_5531", "status": "queued"}', ms=420)
     answer = "Your order 8812 was lost in transit, so I've issued a full refund of $129.00 (refund rf_5531). It reaches your card in 5 business days."
     builder.llm(root, question, answer=answer, tokens=(1180, 61), model="gpt-4o", step=3)

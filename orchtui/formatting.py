@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+# A glyph and a Rich style per span kind: the step tree, compare rows and compact route paths.
+KIND_ICONS = {
+    "llm": ("◆", "bold magenta"),
+    "tool": ("▣", "bold cyan"),
+    "retriever": ("⌕", "bold blue"),
+    "reranker": ("⇅", "blue"),
+    "embedding": ("≈", "blue"),
+    "agent": ("●", "bold green"),
+    "chain": ("○", "green"),
+    "handoff": ("⇄", "bold yellow"),
+    "guardrail": ("▲", "yellow"),
+    "evaluator": ("✓", "yellow"),
+    "other": ("·", "dim"),
+}
+
 
 def format_duration(ms: float | None) -> str:
     if ms is None:
@@ -40,3 +55,26 @@ def format_count(value: int | None) -> str:
     if value < 1_000_000:
         return f"{value / 1000:.1f}k"
     return f"{value / 1_000_000:.1f}M"
+
+
+def format_share(value: float | None) -> str:
+    """A rate in 0..1 as a whole percent ("–" when it could not be measured, e.g. no tool calls)."""
+    return "–" if value is None else f"{value:.0%}"
+
+
+def format_latency(ms: float | None) -> str:
+    """A statistic's duration: like format_duration, but "–" (not measured) rather than "…" (still running)."""
+    return "–" if ms is None else format_duration(ms)
+
+
+def format_ratio(value: float | None) -> str:
+    """A per-trace mean such as retries per trace: 0.25, 2, 1.5."""
+    return "–" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def format_cost_delta(value: float) -> str:
+    return ("+" if value >= 0 else "-") + format_cost(abs(value))
+
+
+def format_duration_delta(ms: float) -> str:
+    return ("+" if ms >= 0 else "-") + format_duration(abs(ms))

@@ -11,11 +11,12 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from parsers.span import ReadError, Span
 
 from .analysis import Analyzer, Finding, TraceAnalysis
-from .analysis.routes import RouteBook
+from .analysis.routes import BY_PATH, RouteBook
 from .analysis.trace import FLAG_ERROR, FLAG_LOOP, FLAG_STOP
 from .store import SpanStore
 
@@ -26,6 +27,22 @@ QUICK_FILTERS = {
     "loops": lambda a: FLAG_LOOP in a.flags,
     "stop reasons": lambda a: FLAG_STOP in a.flags,
 }
+
+
+@dataclass(frozen=True)
+class RouteFilter:
+    """List only one route's traces (by="path": `key` is its route id) or one family's (by="family": `key` is
+    the family name, so the family's running traces show too; a path is only known once a trace completes)."""
+
+    by: str
+    key: str
+    label: str
+
+    def admits(self, analysis: TraceAnalysis, book: RouteBook) -> bool:
+        if self.by != BY_PATH:
+            return analysis.name == self.key
+        route = book.route_of(analysis.trace_id)
+        return route is not None and route.route_id == self.key
 
 
 class TraceIndex:
@@ -113,13 +130,15 @@ class TraceIndex:
     def get(self, trace_id: str) -> TraceAnalysis | None:
         return self._analyses.get(trace_id)
 
-    def rows(self, quick_filter: str = "all", text: str = "") -> list[TraceAnalysis]:
-        """The traces to list, newest first, filtered by a quick filter and a text query."""
+    def rows(self, quick_filter: str = "all", text: str = "", route: RouteFilter | None = None) -> list[TraceAnalysis]:
+        """The traces to list, newest first, filtered by a quick filter, a text query and a route."""
         with self._lock:
             ordered = [self._analyses[trace_id] for _, trace_id in self._order]
         predicate = QUICK_FILTERS[quick_filter]
         if quick_filter != "all":
             ordered = [a for a in ordered if predicate(a)]
+        if route is not None:
+            ordered = [a for a in ordered if route.admits(a, self.routes)]
         if text:
             needle = text.lower()
             ordered = [a for a in ordered if matches(a, needle)]

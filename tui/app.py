@@ -20,11 +20,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, TabbedContent
 
 from orchtui.analysis import TraceAnalysis
+from orchtui.analysis.compare import Comparison, compare_traces, compare_with_golden
 from orchtui.demo import DemoPlayer
 from orchtui.evaluation import evaluate_trace
 from orchtui.export import save_trace
-from orchtui.gate import append_golden_route, load_gate
-from orchtui.live import QUICK_FILTERS, TraceIndex
+from orchtui.gate import Route, append_golden_route, load_gate, route_for
+from orchtui.live import QUICK_FILTERS, RouteFilter, TraceIndex
 from orchtui.loading import load_paths
 from orchtui.sources.follow import FileFollower
 from orchtui.sources.otlp_http import OtlpReceiver, Spool
@@ -32,7 +33,9 @@ from orchtui.store import SpanStore
 from parsers.span import Span
 
 from .commands import TraceCommands
+from .screens.compare import CompareScreen, StepChoice
 from .screens.help import HelpScreen
+from .screens.routes import RoutesScreen
 from .widgets.detail import DetailPane
 from .widgets.status_bar import StatusBar
 from .widgets.step_tree import StepTree
@@ -41,6 +44,9 @@ from .widgets.trace_list import TraceList
 POLL_SECONDS = 0.1
 TOAST_EVERY_SECONDS = 2.0  # at most one "new critical finding" toast per this many seconds
 FILTER_ORDER = list(QUICK_FILTERS)[1:] + ["all"]  # f: errors -> loops -> stop reasons -> all
+MAIN_SCREEN_ACTIONS = frozenset({
+    "filter", "cycle_filter", "save_trace", "evaluate", "save_golden_route", "routes", "mark", "compare", "clear_filter", "focus_pane",
+})
 
 
 class OrchApp(App[None]):
@@ -56,6 +62,9 @@ class OrchApp(App[None]):
         Binding("p", "toggle_pause", "Pause", id="app.pause"),
         Binding("e", "evaluate", "Evaluate", id="app.evaluate"),
         Binding("E", "save_golden_route", "Save route", id="app.save_route", key_display="E"),
+        Binding("r", "routes", "Routes", id="app.routes"),
+        Binding("m", "mark", "Mark", id="app.mark"),
+        Binding("d", "compare", "Compare", id="app.compare"),
         Binding("tab", "focus_pane(1)", "Next pane", show=False, priority=True, id="app.next_pane"),
         Binding("shift+tab", "focus_pane(-1)", "Previous pane", show=False, priority=True, id="app.previous_pane"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
@@ -85,6 +94,8 @@ class OrchApp(App[None]):
         self.save_dir = Path(save_dir)
         self.quick_filter = "all"
         self.text_filter = ""
+        self.route_filter: RouteFilter | None = None
+        self.marked_id: str | None = None  # `m`: the A side of the next `d`
         self.load_status: str | None = None
         self.load_finished = not self.paths
         self._seen_generation = -1
@@ -180,7 +191,10 @@ class OrchApp(App[None]):
         self.index.add(spans)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`p` exists only for live sources (demo, followed files, the OTLP endpoint): hidden otherwise."""
+        """The trace keys work on the main screen only (not under Routes or Compare, where they would act on a
+        hidden list); `p` exists only for live sources (demo, followed files, the OTLP endpoint)."""
+        if action in MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
+            return False
         if action == "toggle_pause":
             return self.live
         return True
@@ -230,11 +244,11 @@ class OrchApp(App[None]):
 
     def request_rows(self) -> None:
         self._rows_requested += 1
-        self._compute_rows(self._rows_requested, self.quick_filter, self.text_filter)
+        self._compute_rows(self._rows_requested, self.quick_filter, self.text_filter, self.route_filter)
 
     @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
-    def _compute_rows(self, token: int, quick_filter: str, text_filter: str) -> None:
-        rows = self.index.rows(quick_filter, text_filter)
+    def _compute_rows(self, token: int, quick_filter: str, text_filter: str, route_filter: RouteFilter | None) -> None:
+        rows = self.index.rows(quick_filter, text_filter, route_filter)
         self.call_from_thread(self._apply_rows, token, rows)
 
     def _apply_rows(self, token: int, rows: list[TraceAnalysis]) -> None:
@@ -261,6 +275,8 @@ class OrchApp(App[None]):
             listed=len(self.trace_list.rows),
             quick_filter=self.quick_filter,
             text_filter=self.text_filter,
+            route_filter=self.route_filter.label if self.route_filter is not None else None,
+            marked=self._marked_label(),
             loading=self.load_status,
             paused=len(self._held) if self.paused else None,
         )
@@ -298,7 +314,11 @@ class OrchApp(App[None]):
 
     @on(DetailPane.JumpToSpan)
     def _jump_to_span(self, event: DetailPane.JumpToSpan) -> None:
-        node = self.step_tree.expand_path(event.span_id)
+        self.reveal_span(event.span_id)
+
+    def reveal_span(self, span_id: str) -> None:
+        """Expand the step tree down to a span, select it and focus the tree."""
+        node = self.step_tree.expand_path(span_id)
         if node is not None:
             self.step_tree.move_cursor(node)
             self.step_tree.scroll_to_node(node)
@@ -329,7 +349,7 @@ class OrchApp(App[None]):
 
     def jump_to_trace(self, trace_id: str) -> None:
         if not self.trace_list.select_trace(trace_id):
-            self.quick_filter, self.text_filter = "all", ""
+            self.quick_filter, self.text_filter, self.route_filter = "all", "", None
             self.filter_input.value = ""
             self.request_rows()
             self.call_after_refresh(lambda: self.trace_list.select_trace(trace_id))
@@ -372,13 +392,18 @@ class OrchApp(App[None]):
         self.trace_list.focus()
 
     def action_clear_filter(self) -> None:
+        """esc: the text filter first, then the route filter (one layer per press, as k9s does)."""
         field = self.filter_input
         if field.display or self.text_filter:
             field.value = ""
             field.display = False
             self.text_filter = ""
-            self.request_rows()
-            self.trace_list.focus()
+        elif self.route_filter is not None:
+            self.route_filter = None
+        else:
+            return
+        self.request_rows()
+        self.trace_list.focus()
 
     def action_cycle_filter(self) -> None:
         position = FILTER_ORDER.index(self.quick_filter) if self.quick_filter in FILTER_ORDER else -1
@@ -387,6 +412,83 @@ class OrchApp(App[None]):
     def set_quick_filter(self, name: str) -> None:
         self.quick_filter = name  # the status line shows the active filter; no toast to pile up
         self.request_rows()
+
+    # -- routes and comparisons --------------------------------------------------------------------------------------
+
+    def action_routes(self) -> None:
+        self.push_screen(RoutesScreen(self.index.routes), self._route_chosen)
+
+    def _route_chosen(self, choice: RouteFilter | None) -> None:
+        if choice is None:
+            return
+        self.route_filter = choice
+        self.request_rows()
+        self.trace_list.focus()
+
+    def action_mark(self) -> None:
+        """m: mark the selected trace as the A side of `d` (m again on it clears the mark)."""
+        current = self.trace_list.current
+        if current is None:
+            self.notify("No trace selected", severity="warning")
+            return
+        if self.marked_id == current.trace_id:
+            self.marked_id = None
+            self.notify("Mark cleared", timeout=3)
+        else:
+            self.marked_id = current.trace_id
+            self.notify(f"Marked {current.name} {current.trace_id[:8]}: press d on another trace to compare", title="Compare", timeout=4, markup=False)
+        self.trace_list.marked = self.marked_id
+        self.trace_list.refresh()
+        self._update_status()
+
+    def _marked_label(self) -> str | None:
+        marked = self.index.get(self.marked_id) if self.marked_id is not None else None
+        return f"{marked.name} {marked.trace_id[:8]}" if marked is not None else None
+
+    def action_compare(self) -> None:
+        """d: the selected trace against the marked one; unmarked (or on the marked one), against its golden
+        route in the gate file."""
+        current = self.trace_list.current
+        if current is None:
+            self.notify("No trace selected", severity="warning")
+            return
+        marked = self.index.get(self.marked_id) if self.marked_id is not None else None
+        if marked is not None and marked.trace_id != current.trace_id:
+            self._compare(marked, current)
+            return
+        route = route_for(current.name, self.routes) if self.routes else None
+        expected = route.reference.expected_tool_calls if route is not None else None
+        if route is not None and expected is not None:
+            self._compare(route, current)
+            return
+        hint = "mark a trace with m, then press d on another" if marked is None else "select another trace than the marked one"
+        if self.routes is None:
+            hint += " (or load a gate file with --spec to compare with its golden route)"
+        self.notify(hint[0].upper() + hint[1:], title="Compare", severity="warning", markup=False)
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
+    def _compare(self, a: TraceAnalysis | Route, b: TraceAnalysis) -> None:
+        if isinstance(a, TraceAnalysis):
+            comparison = compare_traces(a, b)
+        else:
+            ignore_args = a.options.get("TrajectoryMatch", {}).get("tool_args_match_mode") == "ignore"
+            comparison = compare_with_golden(a.match, a.reference.expected_tool_calls, b, compare_args=not ignore_args)
+        self.call_from_thread(self._show_comparison, comparison, a.trace_id if isinstance(a, TraceAnalysis) else None, b.trace_id)
+
+    def _show_comparison(self, comparison: Comparison, a_trace_id: str | None, b_trace_id: str) -> None:
+        self.push_screen(CompareScreen(comparison, a_trace_id, b_trace_id), self._compare_step_chosen)
+
+    def _compare_step_chosen(self, choice: StepChoice | None) -> None:
+        if choice is None:
+            return
+        self.jump_to_trace(choice.trace_id)
+        self.call_after_refresh(self._reveal_step, choice.trace_id, choice.span_id)
+
+    def _reveal_step(self, trace_id: str, span_id: str) -> None:
+        analysis = self.index.get(trace_id)
+        if analysis is not None and (self.step_tree.analysis is None or self.step_tree.analysis.trace_id != trace_id):
+            self._show_trace(analysis)
+        self.reveal_span(span_id)
 
     def action_save_trace(self) -> None:
         current = self.trace_list.current

@@ -27,6 +27,11 @@ class TraceCommands(Provider):
         ]
         commands.append(("Help: keys", app.action_help, "Show every key"))
         commands.append(("Save trace as OTLP/JSON", app.action_save_trace, "Write the selected trace to a file"))
+        commands.append(("Routes", app.action_routes, "Numbers per route; enter lists a route's traces"))
+        commands.append(("Evaluate trace", app.action_evaluate, "Run the evaluators on the selected trace"))
+        commands.append(("Mark trace for compare", app.action_mark, "The A side of the next compare"))
+        commands.append(("Compare with marked trace or golden route", app.action_compare, "Steps aligned side by side"))
+        commands.append(("Save golden route", app.action_save_golden_route, "Append the trace's tool path to the gate file"))
         for analysis in app.index.rows()[: 10 * MAX_TRACE_HITS]:
             commands.append(
                 (f"Trace: {analysis.name} {analysis.trace_id[:12]}", partial(app.jump_to_trace, analysis.trace_id), "Jump to this trace")

@@ -15,23 +15,10 @@ from rich.text import Text
 from orchtui.analysis import TraceAnalysis
 from orchtui.analysis.findings import SEVERITY_RANK, Finding
 from orchtui.analysis.trace import FLAG_ERROR, FLAG_LOOP, FLAG_RETRY, FLAG_STOP
-from orchtui.formatting import format_cost, format_count, format_duration
+from orchtui.formatting import KIND_ICONS, format_cost, format_count, format_duration
 from orchtui.textsafe import printable
 from parsers.span import ERROR, OK, Span
 
-KIND_ICONS = {
-    "llm": ("◆", "bold magenta"),
-    "tool": ("▣", "bold cyan"),
-    "retriever": ("⌕", "bold blue"),
-    "reranker": ("⇅", "blue"),
-    "embedding": ("≈", "blue"),
-    "agent": ("●", "bold green"),
-    "chain": ("○", "green"),
-    "handoff": ("⇄", "bold yellow"),
-    "guardrail": ("▲", "yellow"),
-    "evaluator": ("✓", "yellow"),
-    "other": ("·", "dim"),
-}
 FLAG_BADGES = ((FLAG_ERROR, "ERR", "bold red"), (FLAG_LOOP, "LOOP", "bold red"), (FLAG_STOP, "STOP", "bold yellow"), (FLAG_RETRY, "RETRY", "yellow"))
 SEVERITY_STYLES = {"critical": "bold red", "warn": "yellow", "info": "dim"}
 STOP_STYLES = {"stop": "green", "tool_calls": "cyan", "missing": "bold red reverse", "other": "yellow"}
@@ -86,7 +73,7 @@ def flag_badges(analysis: TraceAnalysis) -> Text:
     return text
 
 
-def trace_row(analysis: TraceAnalysis, width: int) -> Text:
+def trace_row(analysis: TraceAnalysis, width: int, marked: bool = False) -> Text:
     """One trace list row, exactly `width` cells: the start time, then the route, drop out as the terminal narrows."""
     duration = format_duration(analysis.duration_ms) if not analysis.in_progress else "running"
     tokens = (
@@ -111,7 +98,7 @@ def trace_row(analysis: TraceAnalysis, width: int) -> Text:
 
     row = Text(no_wrap=True, overflow="crop")
     row.append_text(status_glyph(analysis))
-    row.append(" ")
+    row.append("⚑" if marked else " ", style="bold magenta")
     row.append(_fit(safe(analysis.name, True), name_width), style="bold")
     if show_start:
         row.append(f" {start_time(analysis.start_ns)} ", style="dim")

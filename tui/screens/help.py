@@ -44,6 +44,17 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
         ],
     ),
     ("Detail", [("a", "show values in full (they are clipped to 20,000 characters)"), ("← / →", "switch tabs")]),
+    (
+        "Evaluate, routes and compare",
+        [
+            ("e", "run the evaluators on the selected trace (Evals tab; a finding jumps to its step)"),
+            ("E", "save the trace's tool path as a golden route in the gate file"),
+            ("r", "routes: numbers per route, live; enter lists a route's traces (esc clears)"),
+            ("m", "mark the selected trace as the one to compare against (m again clears)"),
+            ("d", "compare with the marked trace, or with its golden route (--spec)"),
+            ("p", "pause / resume live sources (nothing is dropped)"),
+        ],
+    ),
 ]
 
 

@@ -22,6 +22,8 @@ class StatusBar(Static):
         quick_filter: str,
         text_filter: str,
         loading: str | None,
+        route_filter: str | None = None,
+        marked: str | None = None,
         paused: int | None = None,
     ) -> None:
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -38,6 +40,10 @@ class StatusBar(Static):
             line.append(f"  [filter: {quick_filter}]", style="bold cyan")
         if text_filter:
             line.append(f"  [/{safe(text_filter, True)}]", style="bold cyan")
+        if route_filter:
+            line.append(f"  [route: {safe(route_filter, True)}]", style="bold cyan")
+        if marked:
+            line.append(f"  ⚑ {safe(marked, True)}", style="bold magenta")
         if loading:
             line.append(f"  {loading}", style="bold magenta")
         if paused is not None:

@@ -56,6 +56,7 @@ class TraceList(ScrollView, can_focus=True):
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self._positions: dict[str, int] = {}
         self._announced: str | None = None
+        self.marked: str | None = None  # the trace `m` marked, flagged in its row
 
     @property
     def current(self) -> TraceAnalysis | None:
@@ -116,10 +117,11 @@ class TraceList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         analysis = self.rows[row_index]
         is_cursor = row_index == self.cursor
-        key = (analysis.trace_id, analysis.version, width, is_cursor, self.has_focus)
+        is_marked = analysis.trace_id == self.marked
+        key = (analysis.trace_id, analysis.version, width, is_cursor, self.has_focus, is_marked)
         strip = self._cache.get(key)
         if strip is None:
-            text = trace_row(analysis, width)
+            text = trace_row(analysis, width, marked=is_marked)
             style: Style = self.rich_style
             if is_cursor:
                 style = style + self.get_component_rich_style("trace-list--cursor")

@@ -1,0 +1,273 @@
+"""`orchtui routes` and `orchtui diff`: their JSON documents, their tables, and choosing what to compare.
+
+The route cells are built here once, as (text, style) pairs, so the CLI table and the TUI's Routes screen show the
+same numbers the same way. Rich is imported only to draw, so `--json` never loads it. Trace text goes through
+`printable` and into `rich.text.Text`, never a markup string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+from parsers.span import LLM, TOOL, ReadError
+
+from .analysis import TraceAnalysis
+from .analysis.compare import Comparison, StepDiff
+from .analysis.routes import BY_PATH, RouteStats
+from .analysis.steps import PathStep, Step
+from .formatting import KIND_ICONS, format_cost, format_cost_delta, format_count, format_duration_delta, format_latency, format_ratio, format_share
+from .textsafe import printable
+
+if TYPE_CHECKING:
+    from .batch_gate import LimitResult
+
+JSON_VERSION = 1
+PATH_WIDTH = 48
+MODELS_WIDTH = 40
+# key, header, right-aligned?  ("path" is left out of family rows)
+ROUTE_COLUMNS = (
+    ("family", "family", False),
+    ("path", "route", False),
+    ("traces", "traces", True),
+    ("share", "share", True),
+    ("ok", "ok", True),
+    ("p50", "p50", True),
+    ("p95", "p95", True),
+    ("p99", "p99", True),
+    ("tokens", "tokens/tr", True),
+    ("cost", "cost/tr", True),
+    ("cost_p95", "cost p95", True),
+    ("retries", "retries/tr", True),
+    ("tool_errors", "tool err", True),
+    ("timeouts", "timeouts", True),
+    ("loops", "loops", True),
+    ("stops", "stop probl.", True),
+    ("models", "models", False),
+)
+EXPENSIVE_MARK = "$ "
+EXPENSIVE_STYLE = "bold red"
+OP_MARKS = {"same": ("=", "dim"), "changed": ("~", "bold yellow"), "skipped": ("-", "bold red"), "extra": ("+", "bold green"),
+            "repeated": ("↻", "bold magenta"), "moved": ("↕", "bold cyan")}
+Cell = tuple[str, str]  # text, Rich style
+
+
+def compact_path(path: tuple[PathStep, ...] | None) -> str:
+    """A route path short enough for a table cell: an LLM call is `◆` (its model is in the models column), other
+    steps keep their kind's glyph (tools none), ` › ` joins two steps with no LLM call between them:
+    `◆ lookup_order › ⌕retrieve_policy ◆ issue_refund ◆`."""
+    if not path:
+        return "(no steps)"
+    text = ""
+    after_llm = True
+    for step in path:
+        kind, _, name = step.key.partition(":")
+        is_llm = kind == LLM
+        token = KIND_ICONS[LLM][0] if is_llm else ("" if kind == TOOL else KIND_ICONS.get(kind, KIND_ICONS["other"])[0]) + name
+        if step.count > 1:
+            token += f" x{step.count}"
+        separator = " " if (is_llm or after_llm) else " › "
+        text += (separator if text else "") + token
+        after_llm = is_llm
+    return text
+
+
+def route_columns(by: str) -> list[tuple[str, str, bool]]:
+    return [column for column in ROUTE_COLUMNS if by == BY_PATH or column[0] != "path"]
+
+
+def route_cells(route: RouteStats, by: str) -> list[Cell]:
+    """One row's cells in `route_columns(by)` order; an expensive branch is marked on its route, cost and p95."""
+    expensive = EXPENSIVE_STYLE if route.expensive else ""
+
+    def warn_if(value: float | None, style: str = "yellow") -> str:
+        return style if value else ""
+
+    cells: list[Cell] = [(printable(route.family, True), "bold")]
+    if by == BY_PATH:
+        cells.append(((EXPENSIVE_MARK if route.expensive else "") + _clip(printable(compact_path(route.path), True), PATH_WIDTH), expensive))
+    cells += [
+        (format_count(route.traces), ""),
+        (format_share(route.share), ""),
+        (format_share(route.success_rate), "" if route.success_rate == 1.0 else "yellow"),
+        (format_latency(route.latency_p50_ms), ""),
+        (format_latency(route.latency_p95_ms), expensive),
+        (format_latency(route.latency_p99_ms), ""),
+        (format_count(None if route.tokens_mean is None else round(route.tokens_mean)), ""),
+        (format_cost(route.cost_mean_usd), expensive),
+        (format_cost(route.cost_p95_usd), ""),
+        (format_ratio(route.retries_per_trace), warn_if(route.retries_per_trace)),
+        (format_share(route.tool_error_rate), warn_if(route.tool_error_rate)),
+        (format_share(route.timeout_rate), warn_if(route.timeout_rate)),
+        (format_share(route.loop_rate), warn_if(route.loop_rate, "bold red")),
+        (format_share(route.stop_problem_rate), warn_if(route.stop_problem_rate)),
+        (_clip(", ".join(printable(model, True) for model in route.models), MODELS_WIDTH), "magenta"),
+    ]
+    return cells
+
+
+# -- orchtui routes --------------------------------------------------------------------------------------------------
+
+
+def routes_document(
+    stats: list[RouteStats], by: str, errors: list[ReadError], limits: Sequence[LimitResult] = (), step_failures: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The stable `orchtui routes --json` document (README: `orchtui routes`)."""
+    rows = []
+    for route in stats:
+        row = route.to_json()
+        if step_failures is not None:
+            failures = step_failures.get(route.route_id)
+            row["evaluations"] = None if failures is None else failures.to_json()
+        rows.append(row)
+    return {
+        "version": JSON_VERSION,
+        "by": by,
+        "routes": rows,
+        "route_limits": [limit.to_json() for limit in limits],
+        "errors": [{"source": error.source, "message": error.message} for error in errors],
+    }
+
+
+def print_routes(
+    stats: list[RouteStats], by: str, errors: list[ReadError], out: IO[str], limits: Sequence[LimitResult] = (), step_failures: dict[str, Any] | None = None
+) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=out, highlight=False)
+    if not console.is_terminal:
+        console.width = 160  # piped output (CI logs): room for the numbers beside the route
+    table = Table(title=f"orchtui routes (by {by})", title_justify="left")
+    for key, header, right in route_columns(by):
+        table.add_column(header, justify="right" if right else "left", no_wrap=key not in ("path", "models"), overflow="fold")
+    for route in stats:
+        table.add_row(*(Text(text, style=style) for text, style in route_cells(route, by)))
+    console.print(table if stats else Text("No finished traces: a route is counted when its trace completes.", style="yellow"))
+    expensive = [route for route in stats if route.expensive]
+    if expensive:
+        console.print(Text("Expensive branches (2x the rest of their family's median cost or p95 latency):", style="bold"))
+        for route in expensive:
+            for reason in route.expensive_reasons:
+                line = Text("  " + EXPENSIVE_MARK, style=EXPENSIVE_STYLE)
+                line.append(f"{printable(route.family, True)}: {printable(route.label, True)}: ", style="bold")
+                line.append(printable(reason, True))
+                console.print(line)
+    if step_failures:
+        _print_step_failures(console, stats, step_failures)
+    if limits:
+        from .evaluation import limits_table
+
+        console.print(limits_table(limits))
+    if errors:
+        console.print(Text(f"{len(errors)} record(s) could not be read (see --json)", style="yellow"))
+
+
+def _print_step_failures(console: Any, stats: list[RouteStats], step_failures: dict[str, Any]) -> None:
+    from rich.text import Text
+
+    for route in stats:
+        failures = step_failures.get(route.route_id)
+        if failures is None or not failures.failing:
+            continue
+        console.print(Text(f"Where evaluations fail on {printable(route.family, True)}: {printable(route.label, True)}", style="bold"))
+        for line in failures.lines():
+            console.print(Text("  " + printable(line, True)))
+
+
+# -- orchtui diff ----------------------------------------------------------------------------------------------------
+
+
+class TargetError(ValueError):
+    """A diff operand that names no trace (or several), with what was looked for."""
+
+
+@dataclass(frozen=True)
+class Picked:
+    analysis: TraceAnalysis
+    note: str | None = None  # said on stderr when a name matched several traces
+
+
+def pick_trace(selector: str, analyses: list[TraceAnalysis]) -> Picked:
+    """A trace by id (or unique id prefix, any case) or by root span name (the earliest such trace, with a note)."""
+    wanted = selector.lower().removeprefix("0x")
+    exact = [a for a in analyses if a.trace_id.lower() == wanted]
+    if exact:
+        return Picked(exact[0])
+    prefixed = [a for a in analyses if a.trace_id.lower().startswith(wanted)]
+    if len(prefixed) == 1:
+        return Picked(prefixed[0])
+    if len(prefixed) > 1:
+        raise TargetError(f"{selector!r} is the start of {len(prefixed)} trace ids: {_ids(prefixed)}")
+    named = sorted((a for a in analyses if a.name == selector), key=lambda a: (a.start_ns or 0, a.trace_id))
+    if not named:
+        raise TargetError(f"no trace has the id or name {selector!r}")
+    note = None
+    if len(named) > 1:
+        note = f"{selector!r} names {len(named)} traces; using the earliest ({named[0].trace_id[:16]}); give an id to choose: {_ids(named)}"
+    return Picked(named[0], note)
+
+
+def _ids(analyses: list[TraceAnalysis]) -> str:
+    shown = ", ".join(a.trace_id[:16] for a in analyses[:6])
+    return shown + (" …" if len(analyses) > 6 else "")
+
+
+def diff_cells(row: StepDiff) -> list[Cell]:
+    """A comparison row: A's step, the op mark, B's step, the changes, and the three deltas."""
+    mark, style = OP_MARKS[row.op]
+    dim = row.op == "same"
+    return [
+        step_cell(row.a, dim),
+        (mark, style),
+        step_cell(row.b, dim),
+        (printable("; ".join(row.changes), True), "yellow" if row.changes else ""),
+        _delta_cell(row.tokens_delta, lambda v: f"{v:+,}"),
+        _delta_cell(row.cost_delta, format_cost_delta),
+        _delta_cell(row.duration_delta_ms, format_duration_delta),
+    ]
+
+
+DIFF_HEADERS = (("A step", False), ("", False), ("B step", False), ("changes", False), ("Δ tokens", True), ("Δ cost", True), ("Δ latency", True))
+
+
+def step_cell(step: Step | None, dim: bool = False) -> Cell:
+    """`◆ gpt-4o`, `▣ lookup_order`, `⌕ retrieve_policy ✗`: the kind's glyph, then the name (an LLM call's is its
+    model); a failed step ends in ✗."""
+    if step is None:
+        return ("", "")
+    glyph = KIND_ICONS.get(step.kind, KIND_ICONS["other"])[0]
+    text = f"{glyph} {printable(step.name, True)}" + (" ✗" if step.status == "error" else "")
+    return (text, "dim" if dim else ("red" if step.status == "error" else ""))
+
+
+def _delta_cell(value: float | None, show) -> Cell:
+    if value is None or value == 0:
+        return ("", "")
+    return (show(value), "red" if value > 0 else "green")
+
+
+def print_diff(comparison: Comparison, out: IO[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=out, highlight=False)
+    if not console.is_terminal:
+        console.width = 140
+    console.print(Text(f"A: {printable(comparison.a_label, True)}\nB: {printable(comparison.b_label, True)}", style="bold"))
+    table = Table(title_justify="left")
+    for header, right in DIFF_HEADERS:
+        table.add_column(header, justify="right" if right else "left", no_wrap=header != "changes", overflow="fold")
+    for row in comparison.rows:
+        table.add_row(*(Text(text, style=style) for text, style in diff_cells(row)))
+    console.print(table)
+    console.print(Text(printable(comparison.summary(), True)))
+    if comparison.approximate:
+        console.print(Text("(the runs differ in over 1,000 steps: aligned approximately)", style="dim"))
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
