@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"(the status line counts them; default {DEFAULT_MAX_SPANS:,})",
     )
     open_.add_argument("--spec", metavar="GATE.toml", help="gate file: routes `e` evaluates against, where `E` saves golden routes")
+    _add_judge_options(open_, "the `e` key's evaluations")
     open_.set_defaults(handler=run_open)
 
     eval_ = commands.add_parser(
@@ -84,8 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval_.add_argument("--evaluator", action="append", metavar="NAME", help="run only these evaluators (repeatable)")
     eval_.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     eval_.add_argument("--junit", metavar="FILE", help="also write JUnit XML (one testcase per trace x evaluator)")
-    eval_.add_argument("--judge-url", metavar="URL", help="OpenAI-compatible base URL of an LLM judge (e.g. http://localhost:11434/v1); key from ORCHTUI_JUDGE_API_KEY")
-    eval_.add_argument("--judge-model", metavar="MODEL", default="gpt-4o-mini", help="the judge's model (default gpt-4o-mini)")
+    _add_judge_options(eval_, "every evaluator with an LLM mode")
     eval_.set_defaults(handler=run_eval)
 
     tail = commands.add_parser(
@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_otlp_options(tail, listen_by_default=False)
     tail.add_argument("--max-spans", type=int, default=DEFAULT_MAX_SPANS, help="memory bound (whole-trace eviction)")
     tail.add_argument("--spec", metavar="GATE.toml", help="gate file: routes `e` evaluates against, where `E` saves golden routes")
+    _add_judge_options(tail, "the `e` key's evaluations")
     tail.set_defaults(handler=run_tail)
 
     serve = commands.add_parser(
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=6.0, help="how long the playback takes (default 6)")
     demo.add_argument("--write", metavar="FILE", help="write the demo traces as OTLP/JSON to FILE instead")
     demo.add_argument("--spec", metavar="GATE.toml", help="gate file: routes `e` evaluates against, where `E` saves golden routes")
+    _add_judge_options(demo, "the `e` key's evaluations")
     demo.set_defaults(handler=run_demo)
     return parser
 
@@ -166,12 +168,7 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"orchtui eval: no trace matches {args.trace!r}", file=sys.stderr)
             return EXIT_USAGE
     analyses.sort(key=lambda a: (a.start_ns or 0, a.trace_id))
-    judge = None
-    if args.judge_url:
-        from .evals.judge import Judge
-        from .sources.otlp_http import default_spool_base
-
-        judge = Judge(base_url=args.judge_url, model=args.judge_model, cache_dir=default_spool_base().parent / "judge-cache")
+    judge = judge_from_args(args)
     evaluations = [evaluate_trace(a, routes, args.evaluator, judge) for a in analyses]
     limits = limit_results(routes, evaluations) if routes else []
     if args.json:
@@ -187,6 +184,41 @@ def run_eval(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     passed = all(e.passed for e in evaluations) and all(limit.passed is not False for limit in limits)
     return EXIT_OK if passed else EXIT_FINDINGS
+
+
+def _add_judge_options(command: argparse.ArgumentParser, used_by: str) -> None:
+    command.add_argument(
+        "--judge-url",
+        metavar="URL",
+        help=f"OpenAI-compatible base URL of an LLM judge for {used_by} (e.g. http://localhost:11434/v1); key from ORCHTUI_JUDGE_API_KEY",
+    )
+    command.add_argument("--judge-model", metavar="MODEL", default="gpt-4o-mini", help="the judge's model (default gpt-4o-mini)")
+    command.add_argument("--judge-samples", metavar="N", type=_positive_int, default=1, help="ask each question N times and average (default 1)")
+    command.add_argument("--judge-seed", metavar="SEED", type=int, help="send this seed (sample i gets SEED+i) for reproducible verdicts")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def judge_from_args(args: argparse.Namespace):
+    """The one place a Judge is built from the command line: None without --judge-url. Verdicts are cached next to
+    the spools, so re-running a gate asks nothing twice."""
+    if not args.judge_url:
+        return None
+    from .evals.judge import Judge
+    from .sources.otlp_http import default_spool_base
+
+    return Judge(
+        base_url=args.judge_url,
+        model=args.judge_model,
+        samples=args.judge_samples,
+        seed=args.judge_seed,
+        cache_dir=default_spool_base().parent / "judge-cache",
+    )
 
 
 def _add_otlp_options(command: argparse.ArgumentParser, listen_by_default: bool) -> None:
@@ -249,6 +281,7 @@ def run_tail(args: argparse.Namespace) -> int:
         spool=spool,
         max_spans=args.max_spans,
         spec=args.spec,
+        judge=judge_from_args(args),
     ).run()
     return EXIT_OK
 
@@ -297,7 +330,7 @@ def run_open(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from tui.app import make_app  # the UI stack is imported only for interactive commands
 
-    make_app([str(f) for f in files], max_spans=args.max_spans, spec=args.spec).run()
+    make_app([str(f) for f in files], max_spans=args.max_spans, spec=args.spec, judge=judge_from_args(args)).run()
     return EXIT_OK
 
 
@@ -310,7 +343,7 @@ def run_demo(args: argparse.Namespace) -> int:
         return EXIT_OK
     from tui.app import make_app
 
-    make_app(demo=True, demo_seconds=args.seconds, spec=args.spec).run()
+    make_app(demo=True, demo_seconds=args.seconds, spec=args.spec, judge=judge_from_args(args)).run()
     return EXIT_OK
 
 

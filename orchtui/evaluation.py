@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 from parsers.span import ReadError
 
 from .analysis import TraceAnalysis
-from .evals import REFERENCE_FREE, EvalResult, Trajectory, evaluate
+from .evals import JUDGED, REFERENCE_FREE, EvalResult, Trajectory, evaluate, takes_judge
 from .gate import Route, route_for
 from .textsafe import printable
 
@@ -38,15 +38,18 @@ class TraceEvaluation:
 def evaluate_trace(
     analysis: TraceAnalysis, routes: list[Route] | None = None, names: list[str] | None = None, judge=None
 ) -> TraceEvaluation:
+    """A trace's evaluators: the given names, else its route's, else the reference-free set (plus the LLM-only
+    evaluators when there is a judge). Every evaluator with an LLM mode gets the judge."""
     route = route_for(analysis.name, routes) if routes else None
-    selected = names or (list(route.evaluators) if route is not None else list(REFERENCE_FREE))
+    default = list(REFERENCE_FREE) + (list(JUDGED) if judge is not None else [])
+    selected = names or (list(route.evaluators) if route is not None else default)
     trajectory = Trajectory.from_trace(analysis)
     results = []
     for name in selected:
         options: dict[str, Any] = dict(route.options.get(name, {})) if route is not None else {}
         if route is not None and name in route.thresholds:
             options["threshold"] = route.thresholds[name]
-        if judge is not None and name == "TaskCompletion":
+        if judge is not None and takes_judge(name):
             options["judge"] = judge
         results.append(evaluate(name, trajectory, route.reference if route is not None else None, **options))
     return TraceEvaluation(analysis, route, results)

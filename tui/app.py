@@ -22,6 +22,7 @@ from textual.widgets import Footer, Input, TabbedContent
 from orchtui.analysis import TraceAnalysis
 from orchtui.analysis.compare import Comparison, compare_traces, compare_with_golden
 from orchtui.demo import DemoPlayer
+from orchtui.evals.judge import Judge
 from orchtui.evaluation import evaluate_trace
 from orchtui.export import save_trace
 from orchtui.gate import Route, append_golden_route, load_gate, route_for
@@ -85,6 +86,7 @@ class OrchApp(App[None]):
         token: str | None = None,
         spool: Path | None = None,
         spec: str | Path | None = None,
+        judge: Judge | None = None,
     ) -> None:
         super().__init__()
         self.index = index if index is not None else TraceIndex()
@@ -114,6 +116,7 @@ class OrchApp(App[None]):
         self._pending_alerts: list = []
         self.spec = Path(spec) if spec is not None else None
         self.routes = load_gate(self.spec) if self.spec is not None and self.spec.exists() else None
+        self.judge = judge  # the optional LLM judge `e` passes to the evaluators with an LLM mode
         self._last_toast = 0.0
         self._progress_lock = threading.Lock()
         self.sources_label = sources_label or ("demo" if demo else describe_sources(self.paths + self.follow))
@@ -306,7 +309,7 @@ class OrchApp(App[None]):
     @work(thread=True, exclusive=True, group="evals", exit_on_error=False)
     def _run_evaluators(self, analysis: TraceAnalysis) -> None:
         try:
-            evaluation = evaluate_trace(analysis, self.routes)
+            evaluation = evaluate_trace(analysis, self.routes, judge=self.judge)
         except Exception as exc:  # noqa: BLE001 - an evaluator bug must not take the UI down
             self.call_from_thread(self.detail.clear_evaluation, f"Evaluation failed: {type(exc).__name__}: {exc}")
             return

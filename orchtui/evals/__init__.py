@@ -24,6 +24,7 @@ MODULES = {
     "TaskCompletion": "task_completion",
     "TrajectoryMatch": "trajectory_match",
     "TrajectoryScore": "trajectory_score",
+    "TrajectoryJudge": "trajectory_judge",  # needs an LLM judge; n/a without one
     "StepEfficiency": "step_efficiency",
     "LoopDetection": "loop_detection",
     "StopReason": "stop_reason",
@@ -31,8 +32,14 @@ MODULES = {
     "Faithfulness": "faithfulness",
 }
 EVALUATORS = tuple(MODULES)
-# What runs without any reference (the default set of `orchtui eval` and the TUI's `e`).
+# What runs without any reference (the default set of `orchtui eval` and the TUI's `e`); with a judge, JUDGED too.
 REFERENCE_FREE = ("TaskCompletion", "StepEfficiency", "LoopDetection", "StopReason", "PromptInjection", "Faithfulness", "TrajectoryScore", "ToolSelectionAccuracy")
+JUDGED = ("TrajectoryJudge",)
+
+
+def takes_judge(name: str) -> bool:
+    """Whether the evaluator has an LLM mode (a `judge` option)."""
+    return "judge" in module_for(name).OPTIONS
 
 
 def module_for(name: str):
@@ -56,4 +63,4 @@ def evaluate(name: str, trajectory: Trajectory, reference: Reference | dict[str,
     return cached
 
 
-__all__ = ["EVALUATORS", "REFERENCE_FREE", "Context", "EvalResult", "LLMCall", "Reference", "Trajectory", "evaluate"]
+__all__ = ["EVALUATORS", "JUDGED", "REFERENCE_FREE", "Context", "EvalResult", "LLMCall", "Reference", "Trajectory", "evaluate", "takes_judge"]

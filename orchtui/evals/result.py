@@ -21,11 +21,12 @@ class EvalResult:
     findings: list[Finding] = field(default_factory=list)
     components: dict[str, float | None] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
-    mode: str = "deterministic"
+    mode: str = "deterministic"  # deterministic | llm | hybrid
     version: str = "1"
+    judge: dict[str, Any] | None = None  # {model, prompt_version, samples, raw[, error]} when an LLM judge was asked
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "evaluator": self.evaluator,
             "score": None if self.score is None else round(self.score, 4),
             "passed": self.passed,
@@ -35,6 +36,12 @@ class EvalResult:
             "findings": [finding.to_json() for finding in self.findings],
             "components": {k: (None if v is None else round(v, 4)) for k, v in self.components.items()},
         }
+        # Additive: documents of runs without a judge stay as they were.
+        if self.mode != "deterministic" or self.judge is not None:
+            document["mode"] = self.mode
+        if self.judge is not None:
+            document["judge"] = self.judge
+        return document
 
 
 def make_result(

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 from ..analysis.efficiency import redundant_calls
 from ..analysis.findings import WARN, Finding
+from .judge import Consultation, Opinion, message_steps, refine, run_fields
 from .reference import Reference
 from .result import EvalResult, make_result
 from .trajectory import Trajectory
 
 NAME = "StepEfficiency"
-OPTIONS = {"unit": "tool_calls", "weights": {"length": 0.4, "redundancy": 0.3, "errors": 0.3}, "threshold": 0.6}
+OPTIONS = {"unit": "tool_calls", "weights": {"length": 0.4, "redundancy": 0.3, "errors": 0.3}, "threshold": 0.6, "judge": None}
+# deepeval's StepEfficiency rubric, in our words (reference/evaluators.md §3.3).
+JUDGE_TASK = (
+    "Audit the efficiency of the agent's steps towards the task. Judge only whether each step was needed, not "
+    "whether the answer is correct; when in doubt, assume a step was unnecessary. Score 1.0 when every step was "
+    "necessary; 0.75 when one small step was redundant or avoidable; 0.5 for noticeable inefficiency (several "
+    "extra or repeated steps); 0.25 for multiple unjustified actions; 0.0 when most steps were unnecessary. The "
+    "deterministic check's verdict is given for context."
+)
 
 
-def run(trajectory: Trajectory, reference: Reference, *, unit: str, weights: dict[str, float], threshold: float) -> EvalResult:
+def run(trajectory: Trajectory, reference: Reference, *, unit: str, weights: dict[str, float], threshold: float, judge=None) -> EvalResult:
     if unit not in ("tool_calls", "llm_calls"):
         raise ValueError(f"StepEfficiency unit must be 'tool_calls' or 'llm_calls', not {unit!r}")
     calls = trajectory.tool_calls
@@ -56,7 +65,19 @@ def run(trajectory: Trajectory, reference: Reference, *, unit: str, weights: dic
         f"Step efficiency {_fmt(score)} — {length_text}; {repeated} redundant call(s) (R {_fmt(redundancy)}) ({detail}); "
         f"{len(failed)} failed call(s) (E {_fmt(errors)})."
     )
-    return make_result(NAME, score, threshold, explanation, findings, components=components)
+    result = make_result(NAME, score, threshold, explanation, findings, components=components)
+    return refine(result, judge, lambda consultation: _opinion(consultation, trajectory, unit, result))
+
+
+def _opinion(consultation: Consultation, trajectory: Trajectory, unit: str, result: EvalResult) -> Opinion:
+    """Hybrid: the min of the rubric score and the deterministic score, so the judge can find steps that were
+    distinct yet unnecessary (which no signature check sees) but cannot excuse a repeat or a failure."""
+    outputs = [message for call in trajectory.llm_calls for message in call.output_messages]
+    steps = message_steps(outputs) if unit == "llm_calls" else None  # None: the tool calls
+    verdict = consultation.ask(JUDGE_TASK, run_fields(trajectory, steps, result))
+    score = verdict.score if result.score is None else min(verdict.score, result.score)
+    headline = f"Step efficiency {score:.2f} = min(rubric {verdict.score:.2f}, deterministic {_fmt(result.score)}) — judge ({consultation.judge.model}): {verdict.reasoning}"
+    return Opinion(score, verdict.score, "hybrid", headline)
 
 
 def _fmt(value: float | None) -> str:

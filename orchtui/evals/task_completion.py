@@ -11,15 +11,16 @@ import re
 
 from ..analysis.findings import CRITICAL, Finding, first_line
 from .reference import Reference
+from .judge import Consultation, Opinion, refine, run_fields
 from .result import EvalResult, make_result
 from .trajectory import Trajectory
 
 NAME = "TaskCompletion"
 OPTIONS = {"threshold": 0.7, "outcome_match_threshold": 0.7, "judge": None}
 JUDGE_TASK = (
-    "Did the agent complete the user's task? Judge only from the fields. Score 1 when the final answer fully "
-    "accomplishes the task, 0 when it does not, in between for partial completion. The deterministic check's "
-    "verdict is given for context."
+    "Did the agent complete the user's task? Judge only from the fields: the task, the steps the agent took (tool "
+    "calls with their results), its final answer. Score 1 when the final answer fully accomplishes the task, 0 when "
+    "it does not, in between for partial completion. The deterministic check's verdict is given for context."
 )
 
 # FutureAGI's keyword stop list (reference/evaluators.md §1.2).
@@ -78,24 +79,20 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float, outco
     if not verified:
         parts.append("correctness not verified — give expected_output or success_criteria")
     explanation = f"Task completion {score:.2f} — {how}; " + "; ".join(parts) + "." + "".join(f"\n- {f.code}: {f.message}" for f in findings)
-    details: dict = {"verified": bool(verified)}
-    if judge is None:
-        return make_result(NAME, score, threshold, explanation, findings, components=components, details=details)
-    from .judge import JudgeError
+    result = make_result(NAME, score, threshold, explanation, findings, components=components, details={"verified": bool(verified)})
+    return refine(result, judge, lambda consultation: _opinion(consultation, trajectory, reference, result, gate))
 
-    fields = {"task": trajectory.user_input or "", "final_answer": final, "deterministic_check": explanation}
+
+def _opinion(consultation: Consultation, trajectory: Trajectory, reference: Reference, result: EvalResult, gate: float) -> Opinion:
+    """Hybrid: score = gate x verdict, since a crashed or truncated run cannot be "complete" whatever the judge says;
+    the deterministic check is shown to the judge (FutureAGI's augment pattern)."""
+    fields = run_fields(trajectory, check=result)
     if reference.expected_output is not None:
         fields["expected_output"] = reference.expected_output
-    try:
-        verdict = judge.ask(NAME, JUDGE_TASK, fields)
-    except JudgeError as exc:  # the judge only refines: on failure the deterministic result stands
-        details["judge_error"] = str(exc)
-        return make_result(NAME, score, threshold, explanation + f"\n- judge unavailable ({exc}); deterministic result", findings, components=components, details=details)
-    components["judge"] = verdict.score
-    details["judge"] = {"model": judge.model, "reasoning": verdict.reasoning, "cached": verdict.cached}
-    hybrid = gate * verdict.score  # a crashed or truncated run cannot be "complete", whatever the judge says
-    explanation = f"Task completion {hybrid:.2f} — judge ({judge.model}) {verdict.score:.2f}: {verdict.reasoning}\n- deterministic: {explanation}"
-    return make_result(NAME, hybrid, threshold, explanation, findings, components=components, details=details, mode="hybrid")
+    verdict = consultation.ask(JUDGE_TASK, fields)
+    score = gate * verdict.score
+    headline = f"Task completion {score:.2f} — judge ({consultation.judge.model}) {verdict.score:.2f}: {verdict.reasoning}"
+    return Opinion(score, verdict.score, "hybrid", headline)
 
 
 def _dangling(trajectory: Trajectory, terminal, final: str) -> bool:

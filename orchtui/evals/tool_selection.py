@@ -15,6 +15,7 @@ from typing import Any
 
 from ..analysis.calls import ToolCall, canonical_json
 from ..analysis.findings import CRITICAL, WARN, Finding
+from .judge import BINARY, Consultation, Opinion, Steps, message_step, message_steps, refine
 from .matching import call_matcher, max_matching
 from .reference import Reference
 from .result import EvalResult, make_result
@@ -28,7 +29,17 @@ OPTIONS = {
     "tool_args_match_overrides": None,
     "count_duplicates": False,
     "threshold": 0.8,
+    "judge": None,
 }
+# Phoenix's tool_selection classification criteria, in our words (reference/evaluators.md §5.1).
+JUDGE_TASK = (
+    "Judge whether the agent selected the right tool(s) at this turn, given the conversation so far and the "
+    "available tools. Judge the choice of tools only, not their arguments or results. Score true (correct) only "
+    "when all hold: it chose the best available tool for the request, or rightly called no tool when none was "
+    "needed; every called tool exists in the available tools; each tool is allowed and safe to call; it called the "
+    "right number of tools. Score false (incorrect) when any holds: a hallucinated or nonexistent tool; a tool when "
+    "none was needed; a needed tool not called; a suboptimal or irrelevant tool; an unsafe or not permitted tool."
+)
 
 
 def run(
@@ -40,6 +51,7 @@ def run(
     tool_args_match_overrides: dict[str, Any] | None,
     count_duplicates: bool,
     threshold: float,
+    judge=None,
 ) -> EvalResult:
     # Built even when match_args is off, so a mistyped mode is reported rather than silently unused.
     args_matches = call_matcher(tool_args_match_mode, tool_args_match_overrides)
@@ -51,16 +63,61 @@ def run(
     findings += selection_findings
     present = [part for part in (selection, validity) if part is not None]
     components = {"selection": selection, "validity": validity, "precision": precision, "recall": recall}
-    if not present:
-        return make_result(
-            NAME, None, threshold,
-            "Tool selection n/a — no reference and no tool catalogue; enable --judge for an LLM opinion.",
-            findings, components=components,
-        )
-    score = min(present)
-    called = f"called [{_listing([_label(c.name, c.args, match_args) for c in calls])}]" if calls else "no tool called"
-    explanation = f"Tool selection {score:.2f} — {called}; {selection_text}; {validity_text}."
-    return make_result(NAME, score, threshold, explanation, findings, components=components)
+    if present:
+        called = f"called [{_listing([_label(c.name, c.args, match_args) for c in calls])}]" if calls else "no tool called"
+        explanation = f"Tool selection {min(present):.2f} — {called}; {selection_text}; {validity_text}."
+    else:
+        explanation = "Tool selection n/a — no reference and no tool catalogue; give --judge-url for an LLM opinion."
+    result = make_result(NAME, min(present, default=None), threshold, explanation, findings, components=components)
+    return refine(result, judge, lambda consultation: _opinion(consultation, trajectory, reference, calls, components))
+
+
+def _opinion(consultation: Consultation, trajectory: Trajectory, reference: Reference, calls: list[ToolCall], components: dict) -> Opinion:
+    """Hybrid (§8.1 step 4): each turn judged correct/incorrect, S_llm = correct turns / judged turns, and the
+    score is the min of S_llm and the deterministic parts present (deepeval's rule: a judge cannot buy back a
+    hallucinated or denied call, nor a missed expected one)."""
+    catalogue = _catalogue(trajectory, reference)
+    verdicts = [
+        (span_id, consultation.ask(JUDGE_TASK, {"conversation": conversation, "available_tools": catalogue, "tool_selection": selection}, BINARY, about=span_id or "run"))
+        for span_id, conversation, selection in _turns(trajectory, calls)
+    ]
+    judged = sum(verdict.score for _, verdict in verdicts) / len(verdicts)
+    parts = {"LLM": judged, "selection": components["selection"], "validity": components["validity"]}
+    present = {name: value for name, value in parts.items() if value is not None}
+    score = min(present.values())
+    wrong = [(span_id, verdict) for span_id, verdict in verdicts if verdict.score < 0.5]
+    formula = ", ".join(f"{name} {value:.2f}" for name, value in present.items())
+    headline = (
+        f"Tool selection {score:.2f} = min({formula}) — judge ({consultation.judge.model}): the tool choice was right "
+        f"in {len(verdicts) - len(wrong)} of {len(verdicts)} turn(s)"
+    )
+    findings = [Finding("tool.judged_incorrect", WARN, f"judge: wrong tool choice — {verdict.reasoning}", span_id) for span_id, verdict in wrong]
+    return Opinion(score, judged, "hybrid", headline, findings=findings)
+
+
+def _turns(trajectory: Trajectory, calls: list[ToolCall]) -> list[tuple[str | None, Steps, Steps | str]]:
+    """(span, conversation so far, what the turn chose) for every LLM turn that requested tools or answered
+    without them; a trajectory without LLM calls is one turn choosing all of its calls."""
+    history = [f"user: {trajectory.user_input}"] if trajectory.user_input else []  # when messages were not recorded
+    turns: list[tuple[str | None, Steps, Steps | str]] = []
+    for call in trajectory.llm_calls:
+        requested, answer = call.requested_tool_calls, call.output_text.strip()
+        if requested or answer:
+            conversation = message_steps(call.input_messages) if call.input_messages else Steps(tuple(history))
+            chosen = Steps(tuple(f"{r.name}{canonical_json(r.arguments)}" for r in requested)) if requested else f"(no tool called) answer: {answer}"
+            turns.append((call.span_id, conversation, chosen))
+        history += [message_step(message) for message in call.output_messages]
+    if not turns:
+        turns.append((None, Steps(tuple(history)), Steps(tuple(call.describe() for call in calls))))
+    return turns
+
+
+def _catalogue(trajectory: Trajectory, reference: Reference) -> dict[str, str] | str:
+    """Tool name -> description, as declared on the LLM requests (or the reference's available tools)."""
+    names = reference.available_tools if reference.available_tools is not None else trajectory.available_tools
+    if names is None:
+        return "not recorded in the trace"
+    return {name: trajectory.tool_descriptions.get(name, "") for name in names}
 
 
 def _validity(calls: list[ToolCall], reference: Reference, trajectory: Trajectory) -> tuple[float | None, str, list[Finding]]:

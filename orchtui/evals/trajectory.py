@@ -13,7 +13,7 @@ from parsers.conventions import message_from_dict, normalize_stop_reason, parse_
 from parsers.span import ERROR, Message, Span, ToolCallRequest
 
 from ..analysis import TraceAnalysis
-from ..analysis.calls import ToolCall
+from ..analysis.calls import ToolCall, canonical_json
 from ..analysis.loops import RUNTIME_LIMIT
 
 
@@ -62,6 +62,7 @@ class Trajectory:
     final_output: str | None = None
     system_prompt: str | None = None
     available_tools: list[str] | None = None
+    tool_descriptions: dict[str, str] = field(default_factory=dict)  # name -> description, as declared (for the judge)
     contexts: list[Context] = field(default_factory=list)
     errored: bool = False  # the run (root or an agent-level span) failed
     error_message: str | None = None
@@ -86,19 +87,16 @@ class Trajectory:
             final_output = root.output
         errors = [s for s in analysis.tree.ordered if s.status == ERROR and s.status_message]
         runtime = next((s.status_message for s in errors if RUNTIME_LIMIT.search(s.status_message or "")), None)
-        contexts = [
-            Context(call.result, call.span_id, "retrieved_doc" if call.kind == "retriever" else "tool_result", call.name)
-            for call in analysis.tool_calls
-            if call.result and call.kind != "handoff"  # a hand-off's "result" is the next agent's name
-        ]
+        declared = _declared_tools(analysis.llm_calls)
         return cls(
             tool_calls=tool_calls,
             llm_calls=llm_calls,
             user_input=user_input,
             final_output=final_output or None,
             system_prompt="\n".join(m.content for m in first_inputs if m.role == "system" and m.content) or None,
-            available_tools=_declared_tools(analysis.llm_calls),
-            contexts=contexts,
+            available_tools=sorted(declared) or None,
+            tool_descriptions={name: text for name, text in declared.items() if text},
+            contexts=_contexts(tool_calls),
             errored=analysis.status == ERROR,
             error_message=errors[0].status_message if errors else None,
             runtime_limit=runtime,
@@ -153,7 +151,7 @@ class Trajectory:
                 c.get("kind", "tool"),
                 c.get("status", "ok"),
                 c.get("span_id") or f"tool-{index}",
-                result=c.get("result"),
+                result=_text(c.get("result")),
                 error=c.get("error"),
             )
             for index, c in enumerate(tool_calls or [], 1)
@@ -177,7 +175,23 @@ class Trajectory:
                     finish_reason=normalize_stop_reason(raw),
                 )
             )
+        extra.setdefault("contexts", _contexts(calls))
         return cls(tool_calls=calls, llm_calls=llms, user_input=user_input, final_output=final_output, **extra)
+
+
+def _contexts(calls: list[ToolCall]) -> list[Context]:
+    """Each call's result, named by its tool: what faithfulness grounds against and injection reads as indirect
+    input. Hand-offs are left out (their "result" is the next agent's name)."""
+    return [
+        Context(call.result, call.span_id, "retrieved_doc" if call.kind == "retriever" else "tool_result", call.name)
+        for call in calls
+        if call.result and call.kind != "handoff"
+    ]
+
+
+def _text(value: Any) -> str | None:
+    """A tool result as text: structured results (dicts, lists) as canonical JSON."""
+    return value if value is None or isinstance(value, str) else canonical_json(value)
 
 
 def _llm_call(span: Span) -> LLMCall:
@@ -192,22 +206,25 @@ def _llm_call(span: Span) -> LLMCall:
     )
 
 
-def _declared_tools(llm_spans: list[Span]) -> list[str] | None:
-    """Tool names offered to the model (`llm.tools.N.tool.json_schema`, `gen_ai.tool.definitions`), if recorded."""
-    names: set[str] = set()
+def _declared_tools(llm_spans: list[Span]) -> dict[str, str]:
+    """Tool name -> description offered to the model (`llm.tools.N.tool.json_schema`, `gen_ai.tool.definitions`)."""
+    declared: dict[str, str] = {}
     for span in llm_spans:
         for key, value in span.attributes.items():
             if key.startswith("llm.tools.") and key.endswith(".tool.json_schema"):
-                schema = parse_json_maybe(value)
-                if isinstance(schema, dict):
-                    function = schema.get("function") if isinstance(schema.get("function"), dict) else schema
-                    if function.get("name"):
-                        names.add(str(function["name"]))
+                _declare(declared, parse_json_maybe(value))
             elif key == "gen_ai.tool.definitions":
                 definitions = parse_json_maybe(value)
                 for item in definitions if isinstance(definitions, list) else []:
-                    if isinstance(item, dict):
-                        function = item.get("function") if isinstance(item.get("function"), dict) else item
-                        if function.get("name"):
-                            names.add(str(function["name"]))
-    return sorted(names) or None
+                    _declare(declared, item)
+    return declared
+
+
+def _declare(declared: dict[str, str], schema: Any) -> None:
+    """One tool definition, OpenAI-style (`{"type": "function", "function": {...}}`) or flat."""
+    if not isinstance(schema, dict):
+        return
+    function = schema.get("function") if isinstance(schema.get("function"), dict) else schema
+    if function.get("name"):
+        name = str(function["name"])
+        declared[name] = declared.get(name) or str(function.get("description") or "")

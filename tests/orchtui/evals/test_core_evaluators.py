@@ -28,7 +28,7 @@ def test_unknown_evaluator_option_or_reference_key_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown reference key.*expected_tools"):
         evaluate("StepEfficiency", trajectory, reference={"expected_tools": []})
     assert set(EVALUATORS) == {
-        "ToolSelectionAccuracy", "TaskCompletion", "TrajectoryMatch", "TrajectoryScore", "StepEfficiency",
+        "ToolSelectionAccuracy", "TaskCompletion", "TrajectoryMatch", "TrajectoryScore", "TrajectoryJudge", "StepEfficiency",
         "LoopDetection", "StopReason", "PromptInjection", "Faithfulness",
     }
 

@@ -221,7 +221,7 @@ def test_score_is_the_minimum_of_selection_and_validity():
 def test_nothing_to_judge_is_not_applicable():
     result = select(calls("search"))
     assert (result.score, result.passed, result.label) == (None, None, "n/a")
-    assert result.explanation == "Tool selection n/a — no reference and no tool catalogue; enable --judge for an LLM opinion."
+    assert result.explanation == "Tool selection n/a — no reference and no tool catalogue; give --judge-url for an LLM opinion."
 
 
 def test_retriever_spans_are_not_tool_choices():
