@@ -112,9 +112,13 @@ class Verdict:
         return sum(s.score for s in self.samples) / len(self.samples)
 
     @property
+    def representative(self) -> Sample:
+        """The sample closest to the mean: its explanation stands for all (Galileo shows the majority's)."""
+        return min(self.samples, key=lambda s: abs(s.score - self.score))
+
+    @property
     def reasoning(self) -> str:
-        """The reasoning of the sample closest to the mean (Galileo shows the majority's explanation)."""
-        return min(self.samples, key=lambda s: abs(s.score - self.score)).reasoning
+        return self.representative.reasoning
 
     @property
     def cached(self) -> bool:

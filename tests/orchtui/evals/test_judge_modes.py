@@ -7,9 +7,12 @@ import json
 
 import pytest
 
+from orchtui.analysis import Analyzer
 from orchtui.cli import main
 from orchtui.evals import Trajectory, evaluate
 from orchtui.evals.judge import Judge
+from orchtui.loading import load_paths
+from orchtui.store import SpanStore
 from tests.conftest import DATA
 from tests.orchtui.test_cli_check import run
 
@@ -137,6 +140,30 @@ def test_trajectory_judge_with_a_reference_asks_for_equivalence(server, tmp_path
     assert request["response_format"]["json_schema"]["schema"]["properties"]["score"] == {"type": "boolean"}
     fields = fields_of(request)
     assert fields["reference_steps"] == '1. get_forecast{"city":"Paris"}' and fields["reference_answer"] == "18C"
+
+
+# -- what the judge reads -------------------------------------------------------------------------------------------
+
+def test_from_parts_builds_contexts_from_tool_results():
+    trajectory = Trajectory.from_parts(
+        tool_calls=[
+            {"name": "get_weather", "args": {"city": "Paris"}, "result": "18C", "span_id": "s1"},
+            {"name": "kb", "kind": "retriever", "result": {"doc": "Paris is in France"}},
+            {"name": "transfer", "kind": "handoff", "result": "billing_agent"},
+            {"name": "noop", "args": {}},
+        ]
+    )
+    contexts = [(c.text, c.span_id, c.source, c.name) for c in trajectory.contexts]
+    assert contexts == [("18C", "s1", "tool_result", "get_weather"), ('{"doc":"Paris is in France"}', "tool-2", "retrieved_doc", "kb")]
+    assert Trajectory.from_parts(tool_calls=[{"name": "x", "result": "r"}], contexts=[]).contexts == []  # given ones win
+
+
+def test_from_trace_keeps_the_declared_tool_descriptions():
+    store = SpanStore()
+    load_paths([str(DATA / "openai-agents/agents-openinference.otlp.jsonl")], store)
+    trajectory = Trajectory.from_trace(next(a for a in Analyzer(store).all() if a.tool_calls))
+    assert trajectory.tool_descriptions["lookup_invoice"] == "Look up an invoice by its id and return its charges."
+    assert set(trajectory.tool_descriptions) <= set(trajectory.available_tools)
 
 
 # -- every failure keeps the deterministic result ------------------------------------------------------------------
