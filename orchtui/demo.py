@@ -158,20 +158,28 @@ class _TraceBuilder:
         return self.close(span, ms, error=error, **out)
 
 
-def _refund(builder: _TraceBuilder, skip_retrieval: bool) -> None:
+def _refund(builder: _TraceBuilder, retrieval: str) -> None:
+    """One refund workflow, three ways: `found` (the golden path), `skipped` (no policy lookup: a departure from
+    the path that still answers) and `missed` (the policy search finds nothing, and the agent falls back to a
+    stronger model with the whole order history in context: the expensive branch of the family)."""
     question = "I was charged for order 8812 but it never arrived. Can I get a refund?"
     root = builder.open("refund_request", "AGENT", None, {"input.value": question, "session.id": "sess-refund", "agent.name": "refund_agent"})
     builder.wait(40)
     builder.llm(root, question, calls=[("lookup_order", {"order_id": "8812"})], finish="tool_calls", tokens=(612, 38), step=1)
     builder.tool(root, "lookup_order", {"order_id": "8812"}, '{"order_id": "8812", "status": "lost in transit", "amount": 129.0}', ms=180)
-    if not skip_retrieval:
+    if retrieval == "found":
         builder.tool(root, "retrieve_policy", "refund policy for lost shipments", "Lost shipments are refunded in full within 5 business days.", kind="RETRIEVER", ms=240)
-    # Without the retrieved policy the second call has less context, and decides on the order data alone.
-    tokens = (760, 44) if skip_retrieval else (905, 44)
-    builder.llm(root, question, calls=[("issue_refund", {"order_id": "8812", "amount": 129.0})], finish="tool_calls", tokens=tokens, step=2)
+    elif retrieval == "missed":
+        builder.tool(root, "retrieve_policy", "refund policy for lost shipments", "", kind="RETRIEVER", ms=260)
+    call = [("issue_refund", {"order_id": "8812", "amount": 129.0})]
+    if retrieval == "missed":
+        builder.llm(root, question, calls=call, finish="tool_calls", tokens=(2480, 52), model="gpt-4o", ms=2300, step=2)
+    else:
+        # Without the retrieved policy the second call has less context, and decides on the order data alone.
+        builder.llm(root, question, calls=call, finish="tool_calls", tokens=(905, 44) if retrieval == "found" else (760, 44), step=2)
     builder.tool(root, "issue_refund", {"order_id": "8812", "amount": 129.0}, '{"refund_id": "rf_5531", "status": "queued"}', ms=420)
     answer = "Your order 8812 was lost in transit, so I've issued a full refund of $129.00 (refund rf_5531). It reaches your card in 5 business days."
-    builder.llm(root, question, answer=answer, tokens=(1180, 61), model="gpt-4o", step=3)
+    builder.llm(root, question, answer=answer, tokens=(2650, 61) if retrieval == "missed" else (1180, 61), model="gpt-4o", ms=2100 if retrieval == "missed" else 900, step=3)
     builder.close(root, 30, **{"output.value": answer})
 
 
@@ -235,13 +243,14 @@ def _handoff(builder: _TraceBuilder) -> None:
 
 
 SCENARIOS: list[tuple[str, Callable[[_TraceBuilder], None]]] = [
-    ("refund_request", lambda b: _refund(b, skip_retrieval=False)),
+    ("refund_request", lambda b: _refund(b, "missed")),
+    ("refund_request", lambda b: _refund(b, "found")),
     ("triage_handoff", _handoff),
     ("order_status", _order_status),
     ("policy_research", _policy_loop),
     ("summarize_contract", _truncated),
     ("escalation_check", _missing_stop),
-    ("refund_request", lambda b: _refund(b, skip_retrieval=True)),
+    ("refund_request", lambda b: _refund(b, "skipped")),
 ]
 
 

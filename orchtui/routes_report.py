@@ -22,6 +22,7 @@ from .textsafe import printable
 
 if TYPE_CHECKING:
     from .batch_gate import LimitResult
+    from .route_evals import RouteStepFailures
 
 JSON_VERSION = 1
 PATH_WIDTH = 48
@@ -54,17 +55,22 @@ Cell = tuple[str, str]  # text, Rich style
 
 
 def compact_path(path: tuple[PathStep, ...] | None) -> str:
-    """A route path short enough for a table cell: an LLM call is `◆` (its model is in the models column), other
-    steps keep their kind's glyph (tools none), ` › ` joins two steps with no LLM call between them:
-    `◆ lookup_order › ⌕retrieve_policy ◆ issue_refund ◆`."""
+    """A route path short enough for a table cell. An LLM call is `◆`, naming its model only when it is not the
+    path's first model (so a fallback to another model still tells two routes apart); other steps keep their
+    kind's glyph (tools none); ` › ` joins two steps with no LLM call between them:
+    `◆ lookup_order › ⌕retrieve_policy ◆gpt-4o issue_refund ◆gpt-4o`."""
     if not path:
         return "(no steps)"
+    first_model = next((step.key.partition(":")[2] for step in path if step.key.startswith(LLM + ":")), None)
     text = ""
     after_llm = True
     for step in path:
         kind, _, name = step.key.partition(":")
         is_llm = kind == LLM
-        token = KIND_ICONS[LLM][0] if is_llm else ("" if kind == TOOL else KIND_ICONS.get(kind, KIND_ICONS["other"])[0]) + name
+        if is_llm:
+            token = KIND_ICONS[LLM][0] + ("" if name == first_model else name)
+        else:
+            token = ("" if kind == TOOL else KIND_ICONS.get(kind, KIND_ICONS["other"])[0]) + name
         if step.count > 1:
             token += f" x{step.count}"
         separator = " " if (is_llm or after_llm) else " › "
@@ -111,7 +117,7 @@ def route_cells(route: RouteStats, by: str) -> list[Cell]:
 
 
 def routes_document(
-    stats: list[RouteStats], by: str, errors: list[ReadError], limits: Sequence[LimitResult] = (), step_failures: dict[str, Any] | None = None
+    stats: list[RouteStats], by: str, errors: list[ReadError], limits: Sequence[LimitResult] = (), step_failures: dict[str, RouteStepFailures] | None = None
 ) -> dict[str, Any]:
     """The stable `orchtui routes --json` document (README: `orchtui routes`)."""
     rows = []
@@ -131,7 +137,7 @@ def routes_document(
 
 
 def print_routes(
-    stats: list[RouteStats], by: str, errors: list[ReadError], out: IO[str], limits: Sequence[LimitResult] = (), step_failures: dict[str, Any] | None = None
+    stats: list[RouteStats], by: str, errors: list[ReadError], out: IO[str], limits: Sequence[LimitResult] = (), step_failures: dict[str, RouteStepFailures] | None = None
 ) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -165,16 +171,28 @@ def print_routes(
         console.print(Text(f"{len(errors)} record(s) could not be read (see --json)", style="yellow"))
 
 
-def _print_step_failures(console: Any, stats: list[RouteStats], step_failures: dict[str, Any]) -> None:
+def _print_step_failures(console: Any, stats: list[RouteStats], step_failures: dict[str, RouteStepFailures]) -> None:
+    """Per route whose evaluations failed: each step they failed on, how often, and which evaluators."""
+    from rich.table import Table
     from rich.text import Text
 
     for route in stats:
         failures = step_failures.get(route.route_id)
-        if failures is None or not failures.failing:
+        if failures is None:
             continue
-        console.print(Text(f"Where evaluations fail on {printable(route.family, True)}: {printable(route.label, True)}", style="bold"))
-        for line in failures.lines():
-            console.print(Text("  " + printable(line, True)))
+        rates = [rate for rate in [*failures.steps, failures.trace_level] if rate.failed_traces]
+        if not rates:
+            continue
+        title = Text(f"Where evaluations fail: {printable(route.family, True)}  {printable(compact_path(route.path), True)}", style="bold")
+        table = Table(title=title, title_justify="left", show_edge=False)
+        for header, right in (("step", False), ("failed", True), ("traces", True), ("evaluators", False)):
+            table.add_column(header, justify="right" if right else "left", overflow="fold")
+        for rate in sorted(rates, key=lambda r: -r.failed_traces):
+            label = "(whole trace)" if rate.step is None else f"{rate.index + 1}. {printable(str(rate.step), True)}"
+            evaluators = ", ".join(f"{name} {count}" for name, count in rate.evaluators.items())
+            table.add_row(label, Text(format_share(rate.rate), style="bold red" if rate.rate >= 0.5 else "yellow"),
+                          f"{rate.failed_traces}/{rate.traces}", evaluators)
+        console.print(table)
 
 
 # -- orchtui diff ----------------------------------------------------------------------------------------------------

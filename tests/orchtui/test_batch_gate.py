@@ -137,7 +137,7 @@ def test_eval_reports_limits_in_table_json_and_junit_and_fails_on_a_breach(tmp_p
     limits = {(r["route"], r["limit"]): r for r in json.loads(out)["route_limits"]}
     assert set(limits) == {("refund_*", "min_pass_rate"), ("refund_*", "max_p95_ms"), ("never_run", "min_pass_rate")}
     assert limits[("refund_*", "min_pass_rate")] | {"explanation": None} == {
-        "route": "refund_*", "limit": "min_pass_rate", "threshold": 1.0, "value": 1.0, "traces": 2,
+        "route": "refund_*", "limit": "min_pass_rate", "threshold": 1.0, "value": 1.0, "traces": 3,
         "passed": True, "label": "pass", "explanation": None,
     }
     assert limits[("refund_*", "max_p95_ms")]["passed"] is False

@@ -123,7 +123,7 @@ def test_a_gate_routes_missing_call_is_a_trace_level_failure(tmp_path):
     )
     evaluations = [evaluate_trace(analysis, load_gate(gate)) for analysis in demo_analyses() if analysis.name == "refund_request"]
     rates = step_fail_rates(evaluations)
-    assert len(rates) == 2  # the run with the policy lookup and the one without are two routes
+    assert len(rates) == 3  # the runs with the policy found, missed (a fallback model) and not looked up
     for route in rates.values():
         assert route.traces == 1 and landed(route) == {"trace": {"TrajectoryMatch": 1}}  # a call that never ran has no span
 

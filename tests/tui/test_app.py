@@ -40,14 +40,14 @@ async def test_the_list_shows_every_demo_trace_newest_first_with_flags(demo_app)
         await settle(pilot)
         assert names(demo_app) == [
             "refund_request", "escalation_check", "summarize_contract", "policy_research",
-            "order_status", "triage_handoff", "refund_request",
+            "order_status", "triage_handoff", "refund_request", "refund_request",
         ]
         rows = {row.name: row for row in demo_app.trace_list.rows}
         assert {"loop", "error", "stop_reason"} <= rows["policy_research"].flags
         line = demo_app.trace_list.render_line(3).text
         assert "policy_research" in line and "ERR LOOP STOP" in line and "search_docs ×5" in line
         status = str(demo_app.query_one(StatusBar).render())
-        assert "7 traces" in status and "44 spans" in status and "0 read errors" in status
+        assert "8 traces" in status and "51 spans" in status and "0 read errors" in status
 
 
 async def test_moving_through_the_list_shows_each_trace_in_the_tree(demo_app):
@@ -60,7 +60,7 @@ async def test_moving_through_the_list_shows_each_trace_in_the_tree(demo_app):
         await pilot.press("k")
         assert demo_app.step_tree.analysis.name == "summarize_contract"
         await pilot.press("G")
-        assert demo_app.trace_list.cursor == 6
+        assert demo_app.trace_list.cursor == 7
         await pilot.press("g")
         assert demo_app.trace_list.cursor == 0
         await pilot.press("down", "up", "down")
@@ -143,13 +143,13 @@ async def test_slash_filters_by_text_and_escape_clears(demo_app):
         await pilot.press("slash")
         await pilot.press(*"issue_refund")
         await settle(pilot)
-        assert names(demo_app) == ["refund_request", "refund_request"]
+        assert names(demo_app) == ["refund_request", "refund_request", "refund_request"]
         await pilot.press("enter")
         assert demo_app.focused is demo_app.trace_list
         assert "/issue_refund" in str(demo_app.query_one(StatusBar).render())
         await pilot.press("escape")
         await settle(pilot)
-        assert len(names(demo_app)) == 7
+        assert len(names(demo_app)) == 8
 
 
 async def test_f_cycles_quick_filters(demo_app):
@@ -164,7 +164,7 @@ async def test_f_cycles_quick_filters(demo_app):
             ("errors", ["policy_research"]),
             ("loops", ["policy_research"]),
             ("stop reasons", ["escalation_check", "policy_research", "summarize_contract"]),
-            ("all", sorted(["refund_request", "escalation_check", "summarize_contract", "policy_research", "order_status", "triage_handoff", "refund_request"])),
+            ("all", sorted(["refund_request", "escalation_check", "summarize_contract", "policy_research", "order_status", "triage_handoff", "refund_request", "refund_request"])),
         ]
 
 
@@ -290,18 +290,18 @@ async def test_orphans_hang_under_a_placeholder(tmp_path):
 
 
 async def test_live_demo_grows_while_the_app_runs(tmp_path):
-    app = OrchApp(demo=True, demo_seconds=0.6, save_dir=tmp_path)
+    app = OrchApp(demo=True, demo_seconds=2.0, save_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         early = app.index.counts()["spans"]
-        for _ in range(50):  # the player finishes in ~0.6 s; allow a slow machine up to 5 s
-            if app.index.counts()["spans"] == 44:
+        for _ in range(100):  # the player finishes in ~2 s; allow a slow machine up to 10 s
+            if app.index.counts()["spans"] == 51:
                 break
             await pilot.pause(0.1)
         await pilot.pause(0.3)
         await settle(pilot)
-        assert app.index.counts()["spans"] == 44 > early
-        assert len(app.trace_list.rows) == 7
+        assert app.index.counts()["spans"] == 51 > early
+        assert len(app.trace_list.rows) == 8
 
 
 async def test_updates_keep_arriving_while_help_is_open(tmp_path):
@@ -310,15 +310,15 @@ async def test_updates_keep_arriving_while_help_is_open(tmp_path):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         for _ in range(50):
-            if app.index.counts()["spans"] == 44:
+            if app.index.counts()["spans"] == 51:
                 break
             await pilot.pause(0.1)
         await pilot.pause(0.3)
         await settle(pilot)
         await pilot.press("escape")
         await settle(pilot)
-        assert len(app.trace_list.rows) == 7
-        assert "7 traces" in str(app.status_bar.render())
+        assert len(app.trace_list.rows) == 8
+        assert "8 traces" in str(app.status_bar.render())
 
 
 async def test_the_mouse_selects_traces_and_steps(demo_app):
@@ -357,7 +357,7 @@ async def test_tail_shows_appended_spans_pause_holds_them_and_critical_findings_
         await pilot.press("p")
         assert app.paused
         with open(followed, "ab") as out:
-            out.write(orjson.dumps(requests[4]) + b"\n")  # summarize_contract: truncated, critical
+            out.write(orjson.dumps(requests[5]) + b"\n")  # summarize_contract: truncated, critical
         await wait_for(lambda: len(app._held) == 3)
         # the status line repaints on the next 10 Hz tick
         await wait_for(lambda: "paused, 3 spans queued" in str(app.status_bar.render()))
