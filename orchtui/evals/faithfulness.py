@@ -26,8 +26,9 @@ note, as in FutureAGI and deepeval.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable
 
 from parsers.conventions import parse_json_maybe
 
@@ -58,7 +59,7 @@ _CLITIC = re.compile(r"'(?:s|re|ve|ll|d|m)\b")
 
 # Claims: FutureAGI's sentence splitter (abbreviations protected) and filters (claims.py), after line/bullet splitting.
 _ABBREVIATION = re.compile(r"\b(Mr|Mrs|Ms|Dr|Prof|Sr|Jr|etc|vs|i\.e|e\.g)\.")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE_END = re.compile(r"\s(?<=[.!?]\s)\s*")  # `(?<=[.!?])\s+`, starting with \s so the engine skips in C to it
 _CODE_FENCE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _BULLET = re.compile(r"^\s*(?:[-*+•▪‣◦>]|\d{1,3}[.)])\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
@@ -76,9 +77,12 @@ _NOT_A_CLAIM = [
 ]
 
 # Numbers: thousands separators dropped, decimal comma unified, a unit glued on dropped (72F, 18°C, 20%, 5km).
-_NUMBER = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)*)(?:°?[a-z]{1,3}|%)?(?!\w)")
+# `\d(?<![\w.,]\d)` is `(?<![\w.,])\d` with the look-behind moved after the first digit: a pattern that starts
+# with a character class lets the regex engine skip to the next digit in C instead of trying every position.
+_NUMBER = re.compile(r"(\d(?<![\w.,]\d)\d*(?:[.,]\d+)*)(?:°?[a-z]{1,3}|%)?(?!\w)")
 _TOKEN = re.compile(r"\d+\.\d+(?!\w)|\w+")
-_NUMERIC = re.compile(r"\d+(?:\.\d+)?")
+# ASCII characters that never belong to a token (all but [\w.]) -> space: see `_tokens`.
+_SPACE_OUT = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) in "_.")})
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,29 @@ class _Words:
 class _Context:
     label: str  # "get_weather result", "retrieved document kb", "user input"
     span_id: str | None
+    text: str
     words: _Words
-    segments: list[_Words]  # sentences / lines: where a negation is compared
+    tokenise: Callable[[str], _Words]  # the run's memoised `_words`
+    _segments: list[_Words] | None = field(default=None, repr=False)
 
     @property
     def place(self) -> str:
         return f"{self.label} (span {self.span_id})" if self.span_id else self.label
+
+    @property
+    def plain(self) -> bool:
+        """Not a JSON object or array: `parse_json_maybe` only makes one of text that starts with { or [."""
+        return self.text.lstrip()[:1] not in ("{", "[")
+
+    def segments(self) -> list[_Words]:
+        """The leaves of a JSON result ("rain no", "temp_f 72"), else its lines and sentences: where a negation is
+        compared, so that a "no" elsewhere cannot flip a claim. Built on first use: only a context that covers
+        more than half of some claim is ever asked, and most of those skip it (see `_contradiction`)."""
+        if self._segments is None:
+            data = parse_json_maybe(self.text)
+            pieces = list(_leaves(data)) if isinstance(data, (dict, list)) else [s for line in self.text.splitlines() for s in _SENTENCE_END.split(line)]
+            self._segments = [self.tokenise(p) for p in pieces if p.strip()]
+        return self._segments
 
 
 @dataclass(frozen=True)
@@ -115,12 +136,15 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float, neutr
     answer = (trajectory.final_output or "").strip()
     if not answer:
         return make_result(NAME, None, threshold, "Faithfulness: n/a — the final answer is empty (TaskCompletion reports it).")
-    contexts = _contexts(trajectory)
+    # Tokenise each distinct text once per run: tool results repeat across a long trace, and a one-line result is
+    # its own only segment.
+    tokenise = lru_cache(maxsize=None)(_words)
+    contexts = _contexts(trajectory, tokenise)
     if not contexts:
         return make_result(NAME, None, threshold, "Faithfulness: n/a — nothing to ground against: the trace has no tool results or retrieved documents.")
     if include_user_input:
-        contexts += [_context("user input", None, text) for text in _user_texts(trajectory)]
-    claims = _claims(answer)
+        contexts += [_Context("user input", None, text, tokenise(text), tokenise) for text in _user_texts(trajectory)]
+    claims = _claims(answer, tokenise)
     if not claims:
         return make_result(
             NAME, 1.0, threshold,
@@ -146,33 +170,26 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float, neutr
 
 # -- inputs ----------------------------------------------------------------------------------------------------------
 
-def _contexts(trajectory: Trajectory) -> list[_Context]:
+def _contexts(trajectory: Trajectory, tokenise: Callable[[str], _Words]) -> list[_Context]:
     """Tool results and retrieved documents; tool messages of the chat history whose call has no tool span too."""
     found = []
     for c in trajectory.contexts:
         label = f"retrieved document {c.name}".strip() if c.source == "retrieved_doc" else (f"{c.name} result" if c.name else "tool result")
-        found.append(_context(label, c.span_id, c.text))
+        found.append(_Context(label, c.span_id, c.text, tokenise(c.text), tokenise))
     seen = {c.text for c in trajectory.contexts}
     executed = {call.call_id for call in trajectory.tool_calls if call.executed and call.call_id}
     for call in trajectory.llm_calls:
         for message in call.input_messages:
             if message.role == "tool" and message.content and message.content not in seen and message.tool_call_id not in executed:
                 seen.add(message.content)
-                found.append(_context(f"{message.name} result" if message.name else "tool result", call.span_id, message.content))
+                label = f"{message.name} result" if message.name else "tool result"
+                found.append(_Context(label, call.span_id, message.content, tokenise(message.content), tokenise))
     return found
 
 
 def _user_texts(trajectory: Trajectory) -> list[str]:
     texts = [m.content for call in trajectory.llm_calls for m in call.input_messages if m.role == "user" and m.content]
     return [t for t in dict.fromkeys([*texts, trajectory.user_input or ""]) if t.strip()]
-
-
-def _context(label: str, span_id: str | None, text: str) -> _Context:
-    """A context and its segments: the leaves of a JSON result ("rain no", "temp_f 72"), else its lines and
-    sentences. A negation is only compared within a segment, so that a "no" elsewhere cannot flip a claim."""
-    data = parse_json_maybe(text)
-    pieces = list(_leaves(data)) if isinstance(data, (dict, list)) else [s for line in text.splitlines() for s in _SENTENCE_END.split(line)]
-    return _Context(label, span_id, _words(text), [_words(p) for p in pieces if p.strip()])
 
 
 def _leaves(value: Any, key: str = "") -> list[str]:
@@ -185,7 +202,7 @@ def _leaves(value: Any, key: str = "") -> list[str]:
 
 # -- claims and words ------------------------------------------------------------------------------------------------
 
-def _claims(answer: str) -> list[tuple[str, _Words]]:
+def _claims(answer: str, tokenise: Callable[[str], _Words]) -> list[tuple[str, _Words]]:
     """Sentences of every line (bullets and headings stripped, code blocks skipped) that can be checked: >= 3 words,
     not a question, not a meta statement, hedge, acknowledgement or greeting, at least one content word."""
     claims = []
@@ -197,18 +214,37 @@ def _claims(answer: str) -> list[tuple[str, _Words]]:
             sentence = sentence.replace("<DOT>", ".").strip()
             if len(sentence.split()) < 3 or sentence.endswith("?") or any(p.match(sentence) for p in _NOT_A_CLAIM):
                 continue
-            words = _words(sentence)
+            words = tokenise(sentence)
             if words.content:
                 claims.append((sentence, words))
     return claims
 
 
 def _words(text: str) -> _Words:
-    lowered = _CLITIC.sub("", _CONTRACTED_NOT.sub(_expand, text.lower().replace("’", "'")))
-    tokens = set(_TOKEN.findall(_NUMBER.sub(lambda m: f" {_number(m[1])} ", lowered)))
+    lowered = text.lower().replace("’", "'")
+    if "'" in lowered:  # both patterns need an apostrophe; most tool output has none
+        lowered = _CLITIC.sub("", _CONTRACTED_NOT.sub(_expand, lowered))
+    tokens = _tokens(_NUMBER.sub(lambda m: f" {_number(m[1])} ", lowered))
     content = frozenset(tokens - STOPWORDS)
-    numbers = frozenset(t for t in content if _NUMERIC.fullmatch(t))
+    # A token with a dot can only be a decimal (\w has no dot); \d is exactly str.isdecimal (Unicode Nd).
+    numbers = frozenset(t for t in content if "." in t or t.isdecimal())
     return _Words(content, numbers, bool(tokens & NEGATIONS))
+
+
+def _tokens(text: str) -> set[str]:
+    """The set of `_TOKEN.findall(text)`, at half the cost on ASCII text (most tool output): characters outside
+    [\w.] become spaces and the text is split; only chunks with a dot go through the regex. Exact, because no match
+    spans a character outside [\w.] and the only look-around, `(?!\w)` after a decimal, sees a non-word character
+    (or the end) at a chunk's end either way."""
+    if not text.isascii():
+        return set(_TOKEN.findall(text))
+    chunks = set(text.translate(_SPACE_OUT).split())
+    if "." not in text:
+        return chunks
+    tokens = {chunk for chunk in chunks if "." not in chunk}
+    for chunk in chunks - tokens:
+        tokens.update(_TOKEN.findall(chunk))
+    return tokens
 
 
 def _expand(m: re.Match[str]) -> str:
@@ -277,7 +313,10 @@ def _contradiction(words: _Words, context: _Context) -> str:
     novel = words.numbers - context.words.numbers
     if novel and context.words.numbers:
         return f"it has {', '.join(sorted(context.words.numbers)[:5])}, not {', '.join(sorted(novel))}"
-    best = max(context.segments, key=lambda s: (_coverage(words, s), s.negated == words.negated), default=None)
+    if not (words.negated or context.words.negated) and context.plain:
+        # The lines and sentences of a plain text are cut at whitespace: none has a negation the whole text lacks.
+        return ""
+    best = max(context.segments(), key=lambda s: (_coverage(words, s), s.negated == words.negated), default=None)
     if best is not None and _coverage(words, best) > 0.5 and best.negated != words.negated:
         return "it states the opposite (negation differs)"
     return ""
