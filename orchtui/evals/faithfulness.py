@@ -33,12 +33,13 @@ from typing import Any, Callable
 from parsers.conventions import parse_json_maybe
 
 from ..analysis.findings import CRITICAL, WARN, Finding
+from .judge import STRING_LIMIT, Consultation, Form, JudgeError, Opinion, Steps, refine
 from .reference import Reference
 from .result import EvalResult, make_result
 from .trajectory import Trajectory
 
 NAME = "Faithfulness"
-OPTIONS = {"threshold": 0.7, "neutral_credit": 0.4, "include_user_input": True}
+OPTIONS = {"threshold": 0.7, "neutral_credit": 0.4, "include_user_input": True, "penalize_ambiguous": False, "judge": None}
 SUPPORTED, NEUTRAL, UNSUPPORTED, CONTRADICTED = "supported", "neutral", "unsupported", "contradicted"
 
 # FutureAGI's heuristic-NLI stop list and negations (fi/evals/metrics/hallucination/nli.py @ a13cd0d).
@@ -130,7 +131,9 @@ class _Verdict:
     reason: str
 
 
-def run(trajectory: Trajectory, reference: Reference, *, threshold: float, neutral_credit: float, include_user_input: bool) -> EvalResult:
+def run(
+    trajectory: Trajectory, reference: Reference, *, threshold: float, neutral_credit: float, include_user_input: bool, penalize_ambiguous: bool, judge=None
+) -> EvalResult:
     if not 0.0 <= neutral_credit <= 1.0:
         raise ValueError(f"neutral_credit must be within 0..1, got {neutral_credit}")
     answer = (trajectory.final_output or "").strip()
@@ -146,11 +149,12 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float, neutr
         contexts += [_Context("user input", None, text, tokenise(text), tokenise) for text in _user_texts(trajectory)]
     claims = _claims(answer, tokenise)
     if not claims:
-        return make_result(
+        result = make_result(
             NAME, 1.0, threshold,
             "Faithfulness 1.00 — the answer makes no verifiable claims (only questions, greetings, hedges or fragments).",
             details={"claims": []},
         )
+        return refine(result, judge, lambda consultation: _opinion(consultation, answer, contexts, penalize_ambiguous))
     known_numbers = frozenset().union(*(c.words.numbers for c in contexts))
     verdicts = [_judge(claim, words, contexts, known_numbers) for claim, words in claims]
     count = {label: sum(v.label == label for v in verdicts) for label in (SUPPORTED, NEUTRAL, UNSUPPORTED, CONTRADICTED)}
@@ -165,7 +169,62 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float, neutr
         "counts": count,
         "contexts": len(contexts),
     }
-    return make_result(NAME, score, threshold, _explain(score, verdicts, count, neutral_credit), findings, details=details)
+    result = make_result(NAME, score, threshold, _explain(score, verdicts, count, neutral_credit), findings, details=details)
+    return refine(result, judge, lambda consultation: _opinion(consultation, answer, contexts, penalize_ambiguous))
+
+
+# -- LLM mode --------------------------------------------------------------------------------------------------------
+
+# ragas' statements + NLI verdicts with deepeval's yes/no/idk, in our words (reference/evaluators.md §3.8, §4.5).
+JUDGE_TASK = (
+    "Check whether the agent's answer is faithful to the contexts (tool results, retrieved documents, the user's own "
+    "words). Break the answer into short standalone statements, one fact each, pronouns resolved; leave out "
+    'greetings, questions and hedges. Give each statement a verdict from the contexts alone: "yes" when they support '
+    'it, "no" when they contradict it, "idk" when they neither support nor contradict it.'
+)
+STATEMENT_VERDICTS = ("yes", "no", "idk")
+
+
+def _opinion(consultation: Consultation, answer: str, contexts: list[_Context], penalize_ambiguous: bool) -> Opinion:
+    """LLM mode: the judge's statements and verdicts replace the lexical claims (a judge sees paraphrase and unit
+    conversion, lexical overlap cannot); the lexical result stays below it in the explanation."""
+    lines = tuple(f"{c.place}: {' '.join(c.text.split())}" for c in contexts)
+    fields = {"answer": answer, "contexts": Steps(lines, STRING_LIMIT)}
+    verdict = consultation.ask(JUDGE_TASK, fields, _statements_form(penalize_ambiguous))
+    statements = verdict.representative.data["statements"]
+    count = {v: sum(_verdict_of(s) == v for s in statements) for v in STATEMENT_VERDICTS}
+    idk = "counted against" if penalize_ambiguous else "counted as faithful"
+    headline = (
+        f"Faithfulness {verdict.score:.2f} — judge ({consultation.judge.model}): {len(statements)} statement(s), "
+        f"{count['yes']} supported, {count['no']} contradicted, {count['idk']} not settled by the contexts ({idk})"
+    )
+    findings = [
+        Finding("faithfulness.judged_contradicted", WARN, f"judge: {str(s.get('statement', ''))!r} is contradicted by the contexts — {s.get('reason', '')}")
+        for s in statements
+        if _verdict_of(s) == "no"
+    ]
+    return Opinion(verdict.score, verdict.score, "llm", headline, {"statements": statements}, findings)
+
+
+def _statements_form(penalize_ambiguous: bool) -> Form:
+    """Statements with verdicts; score = faithful / statements (yes, and idk unless `penalize_ambiguous`), 1.0 for an
+    answer with no statements (deepeval)."""
+
+    def read(data: dict[str, Any]) -> float:
+        statements = data.get("statements")
+        if not isinstance(statements, list) or not all(isinstance(s, dict) and _verdict_of(s) in STATEMENT_VERDICTS for s in statements):
+            raise JudgeError(f"no statement verdicts in the reply: {str(data)[:120]!r}")
+        faithful = sum(_verdict_of(s) == "yes" or (_verdict_of(s) == "idk" and not penalize_ambiguous) for s in statements)
+        return faithful / len(statements) if statements else 1.0
+
+    text = {"type": "string"}
+    item = {"type": "object", "additionalProperties": False, "properties": {"statement": text, "verdict": {"type": "string", "enum": list(STATEMENT_VERDICTS)}, "reason": text}, "required": ["statement", "verdict", "reason"]}
+    example = '{"reasoning": "<one sentence>", "statements": [{"statement": "<one fact>", "verdict": "yes | no | idk", "reason": "<why>"}]}'
+    return Form("statements", {"statements": {"type": "array", "items": item}}, example, read)
+
+
+def _verdict_of(statement: dict[str, Any]) -> str:
+    return str(statement.get("verdict", "")).strip().lower()
 
 
 # -- inputs ----------------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ class FakeOpenAI:
             async def complete(request):
                 body = await request.json()
                 self.requests.append(body)
-                action = self.script.pop(0) if self.script else ("reply", '{"reasoning": "fine", "score": 1}')
+                action = self.script.pop(0) if self.script else ("reply", '{"reasoning": "fine", "score": 1, "statements": []}')
                 kind, value = action
                 if kind == "status":
                     return web.Response(status=value, text="upstream trouble")

@@ -1,4 +1,4 @@
-"""The LLM modes of ToolSelectionAccuracy, StepEfficiency, TrajectoryJudge (and TrajectoryScore, `orchtui eval`, the
+"""The LLM modes of ToolSelectionAccuracy, StepEfficiency, TrajectoryJudge, Faithfulness (and TrajectoryScore, `orchtui eval`, the
 TUI commands) against the fake OpenAI-compatible server: verdicts, how they combine, and every failure falling back."""
 
 from __future__ import annotations
@@ -142,6 +142,57 @@ def test_trajectory_judge_with_a_reference_asks_for_equivalence(server, tmp_path
     assert fields["reference_steps"] == '1. get_forecast{"city":"Paris"}' and fields["reference_answer"] == "18C"
 
 
+# -- Faithfulness ----------------------------------------------------------------------------------------------------
+
+STATEMENTS = json.dumps({
+    "reasoning": "one of each",
+    "statements": [
+        {"statement": "It is 18C in Paris.", "verdict": "yes", "reason": "the tool says 18C"},
+        {"statement": "It is raining.", "verdict": "no", "reason": "the tool says sunny"},
+        {"statement": "Humidity is 40%.", "verdict": "IDK", "reason": "not mentioned"},
+    ],
+})
+
+
+def test_faithfulness_statements_replace_the_lexical_score(server, tmp_path):  # noqa: F811
+    server.script = [("reply", STATEMENTS)]
+    judge = make_judge(server, tmp_path)
+    result = evaluate("Faithfulness", weather(), judge=judge)
+    assert result.score == pytest.approx(2 / 3) and result.mode == "llm" and result.label == "warn"
+    assert result.explanation.startswith(
+        "Faithfulness 0.67 — judge (judge-model): 3 statement(s), 1 supported, 1 contradicted, 1 not settled by the contexts (counted as faithful)"
+    )
+    assert "\n- deterministic: Faithfulness 1.00" in result.explanation
+    [contradicted] = [f for f in result.findings if f.code == "faithfulness.judged_contradicted"]
+    assert contradicted.message == "judge: 'It is raining.' is contradicted by the contexts — the tool says sunny"
+    assert [s["verdict"] for s in result.details["judge"]["statements"]] == ["yes", "no", "IDK"]
+    fields = fields_of(server.requests[0])
+    assert fields == {"answer": "It is 18C and sunny in Paris.", "contexts": "1. tool result: 18C and sunny\n2. user input: What is the weather in Paris?"}
+    schema = server.requests[0]["response_format"]["json_schema"]
+    assert schema["name"] == "statements" and schema["schema"]["properties"]["statements"]["items"]["properties"]["verdict"]["enum"] == ["yes", "no", "idk"]
+    strict = evaluate("Faithfulness", weather(), penalize_ambiguous=True, judge=judge)  # re-read from the cache
+    assert strict.score == pytest.approx(1 / 3) and len(server.requests) == 1 and strict.details["judge"]["cached"]
+    assert "(counted against)" in strict.explanation
+
+
+def test_faithfulness_samples_average_their_statement_scores(server, tmp_path):  # noqa: F811
+    server.script = [("reply", STATEMENTS), ("reply", '{"reasoning": "all good", "statements": [{"statement": "18C", "verdict": "yes", "reason": "r"}]}')]
+    result = evaluate("Faithfulness", weather(), judge=make_judge(server, tmp_path, samples=2))
+    assert result.score == pytest.approx((2 / 3 + 1.0) / 2) and result.details["judge"]["verdicts"][0]["scores"] == pytest.approx([2 / 3, 1.0])
+
+
+def test_faithfulness_without_contexts_asks_nothing(server, tmp_path):  # noqa: F811
+    trajectory = Trajectory.from_parts(final_output="Paris is the capital of France.", user_input="capital?")
+    result = evaluate("Faithfulness", trajectory, judge=make_judge(server, tmp_path))
+    assert result.score is None and server.requests == [] and result.judge is None
+
+
+def test_faithfulness_reply_without_verdicts_is_malformed(server, tmp_path):  # noqa: F811
+    server.script = [("reply", '{"reasoning": "r", "statements": [{"statement": "x", "verdict": "maybe"}]}')] * 3
+    result = evaluate("Faithfulness", weather(), judge=make_judge(server, tmp_path))
+    assert result.mode == "deterministic" and "no statement verdicts in the reply" in result.details["judge_error"]
+
+
 # -- what the judge reads -------------------------------------------------------------------------------------------
 
 def test_from_parts_builds_contexts_from_tool_results():
@@ -175,7 +226,7 @@ FAILURES = {
 }
 
 
-@pytest.mark.parametrize("name", ["ToolSelectionAccuracy", "StepEfficiency", "TrajectoryJudge", "TaskCompletion"])
+@pytest.mark.parametrize("name", ["ToolSelectionAccuracy", "StepEfficiency", "TrajectoryJudge", "TaskCompletion", "Faithfulness"])
 @pytest.mark.parametrize("failure", list(FAILURES))
 def test_any_failure_keeps_the_deterministic_result(server, tmp_path, name, failure):  # noqa: F811
     server.script = list(FAILURES[failure])
@@ -222,7 +273,7 @@ def test_orchtui_eval_passes_the_judge_to_every_evaluator_with_an_llm_mode(serve
     code, out, err = run("eval", LANGGRAPH, "--trace", "vendor_exception", "--json", "--judge-url", server.url, "--judge-model", "m", "--judge-samples", "2", "--judge-seed", "3")
     results = {r["evaluator"]: r for r in json.loads(out)["results"]}
     judged = {name for name, r in results.items() if r.get("mode") in ("hybrid", "llm")}
-    assert judged == {"TaskCompletion", "StepEfficiency", "ToolSelectionAccuracy", "TrajectoryScore", "TrajectoryJudge"}
+    assert judged == {"TaskCompletion", "StepEfficiency", "ToolSelectionAccuracy", "TrajectoryScore", "TrajectoryJudge", "Faithfulness"}
     assert results["TrajectoryJudge"]["judge"]["samples"] == 2 and results["TrajectoryJudge"]["score"] == 1.0
     assert {r["seed"] for r in server.requests} == {3, 4} and all(r["model"] == "m" for r in server.requests)
     assert list((tmp_path / "orchtui" / "judge-cache").glob("*.json"))
