@@ -26,15 +26,18 @@ import hashlib
 import re
 import threading
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from parsers.span import ERROR
 
 from ..formatting import format_cost, format_duration
 from ..stats import nearest_rank, rank
-from .steps import PathStep, collapse, models_of, path_text, trace_steps
+from .steps import PathStep, Signature, models_of, path_of, path_text, step_signature
 from .trace import FLAG_LOOP, FLAG_STOP, TraceAnalysis
 
 BY_PATH = "path"
@@ -88,9 +91,8 @@ def trace_route(analysis: TraceAnalysis) -> TraceRoute | None:
     """The route summary of an analysed trace; None while it is still in progress (its numbers would change)."""
     if analysis.in_progress:
         return None
-    steps = trace_steps(analysis)
-    path = collapse(steps)
     family = analysis.name
+    path, path_id, models = _route_shape(family, step_signature(analysis))
     executed = [call for call in analysis.tool_calls if call.executed]
     errors = [call for call in executed if call.status == ERROR]
     spans = analysis.tree.spans
@@ -104,7 +106,7 @@ def trace_route(analysis: TraceAnalysis) -> TraceRoute | None:
         trace_id=analysis.trace_id,
         family=family,
         path=path,
-        route_id=route_id(family, path),
+        route_id=path_id,
         start_ns=analysis.start_ns,
         duration_ms=analysis.duration_ms,
         tokens=total,
@@ -116,8 +118,16 @@ def trace_route(analysis: TraceAnalysis) -> TraceRoute | None:
         loop=FLAG_LOOP in flags,
         stop_problem=FLAG_STOP in flags,
         success=analysis.status != ERROR,
-        models=tuple(models_of(steps)),
+        models=models,
     )
+
+
+@lru_cache(maxsize=4096)
+def _route_shape(family: str, signature: Signature) -> tuple[tuple[PathStep, ...], str, tuple[str, ...]]:
+    """Path, route id and models of a family's step signature. A few shapes recur across thousands of traces, so
+    each is collapsed and hashed once and its path shared by every trace that took it."""
+    path = path_of(signature)
+    return path, route_id(family, path), tuple(models_of(signature))
 
 
 def _is_timeout(message: str | None, span: Any) -> bool:
@@ -161,39 +171,57 @@ def _percentile_of_rest(full: list[float], part: list[float], p: float) -> float
     return full[lo]
 
 
+# summary field -> the TraceRoute field it totals
+_COUNTS = {"successes": "success", "retries": "retries", "tool_calls": "tool_calls", "tool_errors": "tool_errors",
+           "timeouts": "timeouts", "loops": "loop", "stop_problems": "stop_problem"}
+_DURATION, _COST, _TOKENS, _MODELS = (attrgetter(name) for name in ("duration_ms", "cost_usd", "tokens", "models"))
+
+
+@dataclass(slots=True)
 class _Summary:
-    """Sorted values and sums over a set of trace routes: what a stats row is computed from."""
+    """Sorted values and totals over a set of trace routes: what a stats row is computed from."""
 
-    __slots__ = ("traces", "durations", "costs", "tokens", "successes", "retries", "tool_calls", "tool_errors",
-                 "timeouts", "loops", "stop_problems", "models")
+    traces: int
+    durations: list[float]
+    costs: list[float]
+    tokens: list[int]
+    successes: int
+    retries: int
+    tool_calls: int
+    tool_errors: int
+    timeouts: int
+    loops: int
+    stop_problems: int
+    models: Counter[str]  # model -> traces using it, in first-use order
 
-    def __init__(self, routes: Iterable[TraceRoute]) -> None:
-        durations, costs, tokens = [], [], []
-        models: dict[str, int] = {}
-        traces = successes = retries = tool_calls = tool_errors = timeouts = loops = stops = 0
-        for route in routes:
-            traces += 1
-            if route.duration_ms is not None:
-                durations.append(route.duration_ms)
-            if route.cost_usd is not None:
-                costs.append(route.cost_usd)
-            if route.tokens is not None:
-                tokens.append(route.tokens)
-            successes += route.success
-            retries += route.retries
-            tool_calls += route.tool_calls
-            tool_errors += route.tool_errors
-            timeouts += route.timeouts
-            loops += route.loop
-            stops += route.stop_problem
-            for model in route.models:
-                models[model] = models.get(model, 0) + 1
-        durations.sort()
-        costs.sort()
-        tokens.sort()
-        self.traces, self.durations, self.costs, self.tokens = traces, durations, costs, tokens
-        self.successes, self.retries, self.tool_calls, self.tool_errors = successes, retries, tool_calls, tool_errors
-        self.timeouts, self.loops, self.stop_problems, self.models = timeouts, loops, stops, models
+
+def _summarize(routes: list[TraceRoute]) -> _Summary:
+    """A route's summary: one C-speed pass per field (map over an attrgetter), not a Python loop touching every
+    field of every trace."""
+    return _Summary(
+        traces=len(routes),
+        durations=sorted([value for value in map(_DURATION, routes) if value is not None]),
+        costs=sorted([value for value in map(_COST, routes) if value is not None]),
+        tokens=sorted([value for value in map(_TOKENS, routes) if value is not None]),
+        models=Counter(chain.from_iterable(map(_MODELS, routes))),
+        **{name: sum(map(attrgetter(field), routes)) for name, field in _COUNTS.items()},
+    )
+
+
+def _merge(parts: list[_Summary]) -> _Summary:
+    """A family's summary from its routes' summaries: totals add up, and sorting concatenated sorted lists is a
+    merge of runs for timsort. Models are counted in part order, so ties keep the first-use order of one pass."""
+    models: Counter[str] = Counter()
+    for part in parts:
+        models.update(part.models)
+    return _Summary(
+        traces=sum(part.traces for part in parts),
+        durations=sorted(chain.from_iterable(part.durations for part in parts)),
+        costs=sorted(chain.from_iterable(part.costs for part in parts)),
+        tokens=sorted(chain.from_iterable(part.tokens for part in parts)),
+        models=models,
+        **{name: sum(getattr(part, name) for part in parts) for name in _COUNTS},
+    )
 
 
 @dataclass
@@ -443,13 +471,14 @@ class RouteBook:
         with self._lock:
             for name in sorted(self._families):
                 family = self._families[name]
+                for bucket in family.buckets.values():
+                    if bucket.summary is None:
+                        bucket.summary = _summarize(list(bucket.traces.values()))
                 if family.summary is None:
-                    family.summary = _Summary(r for b in family.buckets.values() for r in b.traces.values())
+                    family.summary = _merge([bucket.summary for bucket in family.buckets.values()])
                 whole = family.summary
                 path_rows = []
                 for bucket in family.buckets.values():
-                    if bucket.summary is None:
-                        bucket.summary = _Summary(bucket.traces.values())
                     row = _stats_row(BY_PATH, bucket.route_id, name, bucket.path, 1, bucket.summary, whole.traces)
                     row.expensive_reasons = expensive_reasons(bucket.summary, whole, name)
                     row.expensive = bool(row.expensive_reasons)

@@ -16,7 +16,10 @@ interleaving them by timing, which would make one workflow look like a different
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 from parsers.span import AGENT, HANDOFF, LLM, RETRIEVER, TOOL, Span
@@ -26,6 +29,17 @@ from .calls import ToolCall
 STEP_KINDS = (TOOL, RETRIEVER, HANDOFF, AGENT, LLM)
 UNKNOWN_MODEL = "?"
 PATH_SEPARATOR = " > "
+Signature = tuple[tuple[str, str], ...]  # (kind, name) of each step, in order
+
+
+def step_key(kind: str, name: str) -> str:
+    """What identifies a step in a route: kind and name (an LLM call's name is its model)."""
+    return f"{kind}:{name}"
+
+
+def step_label(kind: str, name: str) -> str:
+    """Short display form: tools by bare name, everything else with its kind."""
+    return name if kind == TOOL else f"{kind}:{name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +56,11 @@ class Step:
 
     @property
     def key(self) -> str:
-        """What identifies the step in a route: kind and name (an LLM call's name is its model)."""
-        return f"{self.kind}:{self.name}"
+        return step_key(self.kind, self.name)
 
     @property
     def label(self) -> str:
-        """Short display form: tools by bare name, everything else with its kind."""
-        return self.name if self.kind == TOOL else self.key
+        return step_label(self.kind, self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,67 +77,78 @@ class PathStep:
 
 def trace_steps(analysis: Any) -> list[Step]:
     """The route steps of an analysed trace (a TraceAnalysis), in display order (module docstring)."""
+    costs = analysis.span_costs
+    steps: list[Step] = []
+    for kind, name, span, call in _step_sources(analysis):
+        args = call.args if call is not None else None
+        if span is None:  # a tool call an LLM requested, with no span to show it ran
+            steps.append(Step(TOOL, name, None, args, "unknown", executed=False))
+        elif kind == LLM:
+            tokens = span.tokens.total if span.tokens is not None else None
+            steps.append(Step(LLM, name, span.span_id, status=span.status, tokens=tokens, cost_usd=costs.get(span.span_id), duration_ms=_duration_ms(span)))
+        else:
+            steps.append(Step(kind, name, span.span_id, args, span.status, duration_ms=_duration_ms(span)))
+    return steps
+
+
+def step_signature(analysis: Any) -> Signature:
+    """(kind, name) of each step, in order: all a route needs, without building Steps (a RouteBook reads every
+    trace, so this is the hot path)."""
+    return tuple([(kind, name) for kind, name, _, _ in _step_sources(analysis)])
+
+
+def _step_sources(analysis: Any) -> Iterator[tuple[str, str, Span | None, ToolCall | None]]:
+    """(kind, name, span, call) of each step in display order: the one place that decides what a step is."""
     tree = analysis.tree
     root = tree.root
     root_id = root.span_id if root is not None else None
     requested_by: dict[str, list[ToolCall]] = {}
     executed_by_span: dict[str, ToolCall] = {}
     for call in analysis.tool_calls:
-        if call.executed and call.span_id is not None:
+        if call.span_id is None:
+            continue
+        if call.executed:
             executed_by_span[call.span_id] = call
-        elif not call.executed and call.span_id is not None:
+        else:
             requested_by.setdefault(call.span_id, []).append(call)
-    steps: list[Step] = []
     spans = tree.spans
     for node, _ in tree.walk():
         span = spans.get(node)  # None for the placeholder that holds orphans
         if span is None:
             continue
         if span.kind == LLM:
-            steps.append(_llm_step(span, analysis.span_costs.get(span.span_id)))
+            yield LLM, span.model or UNKNOWN_MODEL, span, None
             for call in requested_by.get(span.span_id, ()):
-                steps.append(Step(TOOL, call.name, None, call.args, "unknown", executed=False))
+                yield TOOL, call.name, None, call
         elif span.span_id in executed_by_span:
             call = executed_by_span[span.span_id]
-            steps.append(Step(call.kind, call.name, span.span_id, call.args, span.status, duration_ms=_duration_ms(span)))
+            yield call.kind, call.name, span, call
         elif span.kind == AGENT and span.span_id != root_id:
-            name = span.agent_name or span.name
-            steps.append(Step(AGENT, name, span.span_id, status=span.status, duration_ms=_duration_ms(span)))
-    return steps
+            yield AGENT, span.agent_name or span.name, span, None
 
 
 def runs(steps: list[Step]) -> list[list[Step]]:
     """The steps grouped into runs of consecutive steps with one key: each run is one path step."""
-    grouped: list[list[Step]] = []
-    for step in steps:
-        if grouped and grouped[-1][0].key == step.key:
-            grouped[-1].append(step)
-        else:
-            grouped.append([step])
-    return grouped
+    return [list(run) for _, run in groupby(steps, key=attrgetter("key"))]
 
 
 def collapse(steps: list[Step]) -> tuple[PathStep, ...]:
     """Consecutive repeats of one key become one path step with a count."""
-    return tuple(PathStep(run[0].key, run[0].label, len(run)) for run in runs(steps))
+    return path_of(tuple((step.kind, step.name) for step in steps))
+
+
+def path_of(signature: Signature) -> tuple[PathStep, ...]:
+    """A step signature collapsed: consecutive repeats of one (kind, name), i.e. one key, become one path step."""
+    return tuple(PathStep(step_key(kind, name), step_label(kind, name), sum(1 for _ in run)) for (kind, name), run in groupby(signature))
 
 
 def path_text(path: tuple[PathStep, ...]) -> str:
     return PATH_SEPARATOR.join(str(step) for step in path) if path else "(no steps)"
 
 
-def models_of(steps: list[Step]) -> list[str]:
+def models_of(signature: Signature) -> list[str]:
     """The models that served the trace's LLM calls, in first-use order (a fallback shows as a second model)."""
-    seen: dict[str, None] = {}
-    for step in steps:
-        if step.kind == LLM and step.name != UNKNOWN_MODEL:
-            seen.setdefault(step.name, None)
-    return list(seen)
-
-
-def _llm_step(span: Span, cost: float | None) -> Step:
-    tokens = span.tokens.total if span.tokens is not None else None
-    return Step(LLM, span.model or UNKNOWN_MODEL, span.span_id, status=span.status, tokens=tokens, cost_usd=cost, duration_ms=_duration_ms(span))
+    return list(dict.fromkeys(name for kind, name in signature if kind == LLM and name != UNKNOWN_MODEL))
 
 
 def _duration_ms(span: Span) -> float | None:

@@ -480,25 +480,30 @@ def test_stats_are_recomputed_only_for_the_route_and_family_that_changed(monkeyp
     batch = generated_batch(5, traces=120)
     book = book_of(analysis for analysis, _ in batch)
     before = {row.route_id: row for row in book.stats()}
-    built = []
+    built: list[tuple[str, int]] = []
+    summarize, merge = routes_module._summarize, routes_module._merge
 
-    class CountingSummary(routes_module._Summary):
-        def __init__(self, routes):
-            super().__init__(routes)
-            built.append(self.traces)
+    def counting_summarize(routes):
+        built.append(("route", len(routes)))
+        return summarize(routes)
 
-    monkeypatch.setattr(routes_module, "_Summary", CountingSummary)
+    def counting_merge(parts):
+        built.append(("family", sum(part.traces for part in parts)))
+        return merge(parts)
+
+    monkeypatch.setattr(routes_module, "_summarize", counting_summarize)
+    monkeypatch.setattr(routes_module, "_merge", counting_merge)
     assert book.stats() and built == []  # nothing changed: every summary is reused
     analysis, truth = batch[0]
     book.remove(truth.trace_id)
     after = {row.route_id: row for row in book.stats()}
     family_size = sum(1 for _, t in batch if t.family == truth.family)
     route_size = sum(1 for _, t in batch if (t.family, t.path) == (truth.family, truth.path))
-    assert sorted(built) == sorted([route_size - 1, family_size - 1] if route_size > 1 else [family_size - 1])
+    assert built == ([("route", route_size - 1)] if route_size > 1 else []) + [("family", family_size - 1)]
     unchanged = [rid for rid, row in before.items() if row.family != truth.family]
     assert unchanged and all(after[rid] == before[rid] for rid in unchanged)
     built.clear()
-    assert book.update(analysis) and book.stats(BY_FAMILY) and len(built) == 2
+    assert book.update(analysis) and book.stats(BY_FAMILY) and built == [("route", route_size), ("family", family_size)]
 
 
 def test_generation_moves_only_when_a_number_changes():
