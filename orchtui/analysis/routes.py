@@ -192,7 +192,7 @@ class _Summary:
     timeouts: int
     loops: int
     stop_problems: int
-    models: Counter[str]  # model -> traces using it, in first-use order
+    models: Counter[str]  # model -> traces using it
 
 
 def _summarize(routes: list[TraceRoute]) -> _Summary:
@@ -210,7 +210,7 @@ def _summarize(routes: list[TraceRoute]) -> _Summary:
 
 def _merge(parts: list[_Summary]) -> _Summary:
     """A family's summary from its routes' summaries: totals add up, and sorting concatenated sorted lists is a
-    merge of runs for timsort. Models are counted in part order, so ties keep the first-use order of one pass."""
+    merge of runs for timsort."""
     models: Counter[str] = Counter()
     for part in parts:
         models.update(part.models)
@@ -251,7 +251,7 @@ class RouteStats:
     timeout_rate: float | None  # timed-out tool calls / tool calls
     loop_rate: float  # share of traces flagged with a loop
     stop_problem_rate: float  # share of traces flagged with a stop-reason problem
-    models: list[str]  # most used first (ties in first-use order)
+    models: list[str]  # most used first, ties by name (the same order whatever order the traces came in)
     expensive: bool = False
     expensive_reasons: list[str] = field(default_factory=list)
 
@@ -327,7 +327,7 @@ def _stats_row(by: str, row_id: str, family: str, path: tuple[PathStep, ...] | N
         timeout_rate=summary.timeouts / calls if calls else None,
         loop_rate=summary.loops / n,
         stop_problem_rate=summary.stop_problems / n,
-        models=[model for model, _ in sorted(summary.models.items(), key=lambda item: -item[1])],  # ties: first use
+        models=sorted(summary.models, key=lambda model: (-summary.models[model], model)),
     )
 
 

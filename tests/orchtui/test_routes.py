@@ -75,7 +75,7 @@ def reference_row(truths: list[Truth], family_traces: int) -> dict:
         "timeout_rate": sum(t.timeouts for t in truths) / calls if calls else None,
         "loop_rate": sum(t.loop for t in truths) / n,
         "stop_problem_rate": sum(t.stop_problem for t in truths) / n,
-        "models": sorted(uses, key=lambda model: -uses[model]),  # Counter keeps first-use order for ties
+        "models": sorted(uses, key=lambda model: (-uses[model], model)),
     }
 
 
@@ -314,12 +314,17 @@ def test_numbers_that_cannot_be_measured_are_none_not_zero():
     assert (row.loop_rate, row.success_rate, row.retries_per_trace) == (0.0, 1.0, 0.0)
 
 
-def test_models_are_listed_most_used_first_ties_in_first_use_order():
-    book = RouteBook()
-    book.add_route(made_route("a", "f", ["llm:x"], models=("gpt-4o", "gpt-4o-mini")))
-    book.add_route(made_route("b", "f", ["llm:x"], models=("claude", "gpt-4o-mini")))
-    (row,) = book.stats()
-    assert row.models == ["gpt-4o-mini", "gpt-4o", "claude"]
+def test_models_are_listed_most_used_first_ties_by_name_whatever_the_arrival_order():
+    routes = [
+        made_route("a", "f", ["llm:x"], models=("gpt-4o", "gpt-4o-mini")),
+        made_route("b", "f", ["llm:x"], models=("gpt-4o-mini", "claude")),
+    ]
+    for ordered in (routes, routes[::-1]):
+        book = RouteBook()
+        for route in ordered:
+            book.add_route(route)
+        (row,) = book.stats()
+        assert row.models == ["gpt-4o-mini", "claude", "gpt-4o"]
 
 
 def test_trace_route_reads_the_trace_facts():
