@@ -27,6 +27,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +150,10 @@ def parse_reply(text: str, form: Form = SCORE) -> Sample:
 
 
 def _clamp(value: Any) -> float:
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return 1.0 if value.strip().lower() == "true" else 0.0
+        value = value.strip().lower() == "true"
+    if isinstance(value, bool):
+        return float(value)
     try:
         return max(0.0, min(1.0, float(value)))
     except (TypeError, ValueError):
@@ -170,12 +171,7 @@ class Steps:
     line_chars: int = STEP_CHARS
 
     def render(self) -> str:
-        collapsed: list[tuple[str, int]] = []
-        for line in self.lines:
-            if collapsed and collapsed[-1][0] == line:
-                collapsed[-1] = (line, collapsed[-1][1] + 1)
-            else:
-                collapsed.append((line, 1))
+        collapsed = [(line, len(list(run))) for line, run in groupby(self.lines)]
         numbered = [f"{i}. {clip(line, self.line_chars)}" + (f" (×{n} in a row)" if n > 1 else "") for i, (line, n) in enumerate(collapsed, 1)]
         if len(numbered) <= STEP_LIMIT:
             return "\n".join(numbered) or "(none)"
