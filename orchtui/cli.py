@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 
 from . import __version__
-from .analysis import Analyzer
-from .loading import load_paths
+from .analysis import Analyzer, TraceAnalysis
+from .loading import LoadReport, load_paths
 from .report import check_document, exceeds, print_tables
 from .store import SpanStore
 
@@ -88,6 +88,39 @@ def build_parser() -> argparse.ArgumentParser:
     _add_judge_options(eval_, "every evaluator with an LLM mode")
     eval_.set_defaults(handler=run_eval)
 
+    routes = commands.add_parser(
+        "routes",
+        help="per-route numbers across many traces: success, latency percentiles, cost, retries, loops (for CI)",
+        description="Group finished traces into routes (family = root span name; path = the ordered tool, "
+        "retriever, hand-off and agent steps and each LLM call's model, repeats collapsed) and print one row per "
+        "route. A route costing or taking (p95) 2x the rest of its family's median is flagged as an expensive "
+        "branch. With a gate file, each trace is evaluated and the rows say which step's evaluations fail most, "
+        "and the routes' [route.limits] are checked. Exit 0 when nothing is flagged, 1 when a route is an "
+        "expensive branch or breaks a gate limit, 2 on bad usage, a bad gate file or unreadable input.",
+    )
+    routes.add_argument("paths", nargs="+", metavar="PATH", help="trace files, directories or glob patterns")
+    routes.add_argument("--by", choices=("path", "family"), default="path", help="one row per route path (default) or per family")
+    routes.add_argument("--json", action="store_true", help="print the stable JSON document instead of tables")
+    routes.add_argument("--spec", metavar="GATE.toml", help="gate file: evaluate every trace, show where evaluations fail, check route limits")
+    routes.set_defaults(handler=run_routes)
+
+    diff = commands.add_parser(
+        "diff",
+        help="compare two runs step by step (or a run against its golden route)",
+        description="Align the steps of trace B with those of A (a longest common subsequence of their steps) "
+        "and show what B skipped, added, repeated, reordered or changed (tool arguments, models, status), with "
+        "per-step token, cost and latency deltas. A and B are trace ids (or unique id prefixes) or root span "
+        "names in the given files; with --spec, A may be a gate route's `match` (or `golden`: the route matching "
+        "B). Exit 0 when B keeps A's steps, 1 when it departs from them, 2 on bad usage or when A or B names no "
+        "trace.",
+    )
+    diff.add_argument("a", metavar="A", help="the reference: a trace id or name, or (with --spec) a gate route")
+    diff.add_argument("b", metavar="B", help="the run to compare: a trace id or name")
+    diff.add_argument("paths", nargs="+", metavar="PATH", help="trace files, directories or glob patterns")
+    diff.add_argument("--spec", metavar="GATE.toml", help="gate file whose golden routes A may name")
+    diff.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    diff.set_defaults(handler=run_diff)
+
     tail = commands.add_parser(
         "tail",
         help="follow span files as they grow, and/or be an OTLP/HTTP endpoint, in the terminal UI",
@@ -127,19 +160,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_check(args: argparse.Namespace) -> int:
+def _load(paths: list[str]) -> tuple[SpanStore, LoadReport, list[TraceAnalysis]]:
+    """Every trace of the inputs, analysed, oldest first (the order reports list them in)."""
     store = SpanStore()
-    report = load_paths(args.paths, store)
-    analyses = Analyzer(store).all()
+    report = load_paths(paths, store)
+    analyses = sorted(Analyzer(store).all(), key=lambda a: (a.start_ns or 0, a.trace_id))
+    return store, report, analyses
+
+
+def _unreadable(report: LoadReport) -> bool:
+    """Say which inputs could not be read at all; True when there were any (exit status 2)."""
+    for error in report.unreadable:
+        print(f"orchtui: {error.source}: {error.message}", file=sys.stderr)
+    return bool(report.unreadable)
+
+
+def _write_json(document: dict) -> None:
+    sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()
+
+
+class UsageError(Exception):
+    """Bad usage found after parsing (a bad gate file): `main` prints it and exits with EXIT_USAGE."""
+
+
+def _gate(spec: str | None, command: str):
+    """The gate file's routes (None without --spec); a bad gate file raises UsageError naming the command."""
+    from .gate import GateError, load_gate
+
+    if not spec:
+        return None
+    try:
+        return load_gate(spec)
+    except GateError as exc:
+        raise UsageError(f"orchtui {command}: {exc}") from None
+
+
+def run_check(args: argparse.Namespace) -> int:
+    store, report, analyses = _load(args.paths)
     if args.json:
-        document = check_document(analyses, store.errors)
-        sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
-        sys.stdout.flush()
+        _write_json(check_document(analyses, store.errors))
     else:
         print_tables(analyses, store.errors, store.skipped, sys.stdout)
-    if report.unreadable:
-        for error in report.unreadable:
-            print(f"orchtui: {error.source}: {error.message}", file=sys.stderr)
+    if _unreadable(report):
         return EXIT_USAGE
     return EXIT_FINDINGS if exceeds(analyses, args.fail_on) else EXIT_OK
 
@@ -148,42 +211,92 @@ def run_eval(args: argparse.Namespace) -> int:
     from .batch_gate import limit_results
     from .evals import EVALUATORS
     from .evaluation import eval_document, evaluate_trace, junit_xml, print_eval_tables
-    from .gate import GateError, load_gate
 
     unknown = [name for name in args.evaluator or [] if name not in EVALUATORS]
     if unknown:
         print(f"orchtui eval: unknown evaluator(s) {', '.join(unknown)}; known: {', '.join(EVALUATORS)}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        routes = load_gate(args.spec) if args.spec else None
-    except GateError as exc:
-        print(f"orchtui eval: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    store = SpanStore()
-    report = load_paths(args.paths, store)
-    analyses = Analyzer(store).all()
+    routes = _gate(args.spec, "eval")
+    store, report, analyses = _load(args.paths)
     if args.trace:
         analyses = [a for a in analyses if a.trace_id.startswith(args.trace.lower()) or a.name == args.trace]
         if not analyses:
             print(f"orchtui eval: no trace matches {args.trace!r}", file=sys.stderr)
             return EXIT_USAGE
-    analyses.sort(key=lambda a: (a.start_ns or 0, a.trace_id))
     judge = judge_from_args(args)
     evaluations = [evaluate_trace(a, routes, args.evaluator, judge) for a in analyses]
     limits = limit_results(routes, evaluations) if routes else []
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(eval_document(evaluations, store.errors, limits), option=orjson.OPT_INDENT_2) + b"\n")
-        sys.stdout.flush()
+        _write_json(eval_document(evaluations, store.errors, limits))
     else:
         print_eval_tables(evaluations, store.errors, sys.stdout, limits)
     if args.junit:
         Path(args.junit).write_text(junit_xml(evaluations, limits))
-    if report.unreadable:
-        for error in report.unreadable:
-            print(f"orchtui: {error.source}: {error.message}", file=sys.stderr)
+    if _unreadable(report):
         return EXIT_USAGE
     passed = all(e.passed for e in evaluations) and all(limit.passed is not False for limit in limits)
     return EXIT_OK if passed else EXIT_FINDINGS
+
+
+def run_routes(args: argparse.Namespace) -> int:
+    from .analysis.routes import BY_PATH, RouteBook
+    from .routes_report import print_routes, routes_document
+
+    gate = _gate(args.spec, "routes")
+    store, report, analyses = _load(args.paths)
+    book = RouteBook()
+    for analysis in analyses:
+        book.update(analysis)
+    stats = book.stats(args.by)
+    limits, step_failures = [], None
+    if gate:
+        from .batch_gate import limit_results
+        from .evaluation import evaluate_trace
+        from .route_evals import step_fail_rates
+
+        evaluations = [evaluate_trace(analysis, gate) for analysis in analyses]
+        limits = limit_results(gate, evaluations)
+        step_failures = step_fail_rates(evaluations) if args.by == BY_PATH else None
+    if args.json:
+        _write_json(routes_document(stats, args.by, store.errors, limits, step_failures))
+    else:
+        print_routes(stats, args.by, store.errors, sys.stdout, limits, step_failures)
+    if _unreadable(report):
+        return EXIT_USAGE
+    flagged = any(route.expensive for route in stats) or any(limit.passed is False for limit in limits)
+    return EXIT_FINDINGS if flagged else EXIT_OK
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from .analysis.compare import compare_traces
+    from .gate import route_for
+    from .routes_report import TargetError, pick_trace, print_diff
+
+    gate = _gate(args.spec, "diff")
+    _, report, analyses = _load(args.paths)
+    if _unreadable(report):
+        return EXIT_USAGE
+    try:
+        b = pick_trace(args.b, analyses)
+        golden = None
+        if gate is not None:
+            golden = route_for(b.analysis.name, gate) if args.a == "golden" else next((r for r in gate if r.match == args.a), None)
+            if args.a == "golden" and golden is None:
+                raise TargetError(f"no gate route matches {b.analysis.name!r}")
+        if golden is not None and not golden.has_golden_path:
+            raise TargetError(f"gate route {golden.match!r} has no expected_tool_calls to compare with")
+        a = None if golden is not None else pick_trace(args.a, analyses)
+    except TargetError as exc:
+        print(f"orchtui diff: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for note in dict.fromkeys(picked.note for picked in (a, b) if picked is not None and picked.note):
+        print(f"orchtui diff: {note}", file=sys.stderr)
+    comparison = golden.compare(b.analysis) if golden is not None else compare_traces(a.analysis, b.analysis)
+    if args.json:
+        _write_json(comparison.to_json())
+    else:
+        print_diff(comparison, sys.stdout)
+    return EXIT_FINDINGS if comparison.differs else EXIT_OK
 
 
 def _add_judge_options(command: argparse.ArgumentParser, used_by: str) -> None:
@@ -355,6 +468,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.handler(args)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

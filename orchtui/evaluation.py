@@ -174,12 +174,12 @@ def print_eval_tables(evaluations: list[TraceEvaluation], errors: list[ReadError
                 console.print(head)
                 console.print(Text("  " + printable(result.explanation).replace("\n", "\n  ")))
     if limits:
-        console.print(_limits_table(limits))
+        console.print(limits_table(limits))
     if errors:
         console.print(Text(f"{len(errors)} record(s) could not be read (see --json)", style="yellow"))
 
 
-def _limits_table(limits: Sequence[LimitResult]):
+def limits_table(limits: Sequence[LimitResult]):
     from rich.table import Table
     from rich.text import Text
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .analysis.compare import Comparison, compare_with_golden
 from .evals import EVALUATORS, REFERENCE_FREE
 from .evals.matching import ARG_MODES
 from .evals.reference import Reference
@@ -61,6 +62,16 @@ class Route:
 
     def matches(self, name: str) -> bool:
         return fnmatch.fnmatchcase(name, self.match)
+
+    @property
+    def has_golden_path(self) -> bool:
+        return self.reference.expected_tool_calls is not None
+
+    def compare(self, analysis: Any) -> Comparison:
+        """A trace against this route's golden path (its expected tool calls); arguments count unless the route
+        matches them with `tool_args_match_mode = "ignore"`, as a saved golden route does."""
+        args_mode = self.options.get("TrajectoryMatch", {}).get("tool_args_match_mode")
+        return compare_with_golden(self.match, self.reference.expected_tool_calls or [], analysis, compare_args=args_mode != "ignore")
 
 
 def load_gate(path: str | Path) -> list[Route]:

@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 from parsers.span import LLM, TOOL, ReadError
 
 from .analysis import TraceAnalysis
-from .analysis.compare import Comparison, StepDiff
+from .analysis.compare import Comparison, StepDiff, glyph_name
 from .analysis.routes import BY_PATH, RouteStats
 from .analysis.steps import PathStep, Step
 from .formatting import KIND_ICONS, format_cost, format_cost_delta, format_count, format_duration_delta, format_latency, format_ratio, format_share
@@ -25,27 +25,30 @@ if TYPE_CHECKING:
     from .route_evals import RouteStepFailures
 
 JSON_VERSION = 1
-PATH_WIDTH = 48
-MODELS_WIDTH = 40
-# key, header, right-aligned?  ("path" is left out of family rows)
+# key, header in the TUI's table, header in the CLI's (which stacks family, path and models in one cell to fit
+# 120 columns), right-aligned?  ("path" is left out of family rows.)
 ROUTE_COLUMNS = (
-    ("family", "family", False),
-    ("path", "route", False),
-    ("traces", "traces", True),
-    ("share", "share", True),
-    ("ok", "ok", True),
-    ("p50", "p50", True),
-    ("p95", "p95", True),
-    ("p99", "p99", True),
-    ("tokens", "tokens/tr", True),
-    ("cost", "cost/tr", True),
-    ("cost_p95", "cost p95", True),
-    ("retries", "retries/tr", True),
-    ("tool_errors", "tool err", True),
-    ("timeouts", "timeouts", True),
-    ("loops", "loops", True),
-    ("stops", "stop probl.", True),
-    ("models", "models", False),
+    ("family", "family", None, False),
+    ("path", "route", None, False),
+    ("traces", "traces", "traces", True),
+    ("share", "share", "share", True),
+    ("ok", "ok", "ok", True),
+    ("p50", "p50", "p50", True),
+    ("p95", "p95", "p95", True),
+    ("p99", "p99", "p99", True),
+    ("tokens", "tokens/tr", "tok", True),
+    ("cost", "cost/tr", "$", True),
+    ("cost_p95", "cost p95", "$ p95", True),
+    ("retries", "retries/tr", "retry", True),
+    ("tool_errors", "tool err", "err", True),
+    ("timeouts", "timeouts", "t/o", True),
+    ("loops", "loops", "loop", True),
+    ("stops", "stop probl.", "stop", True),
+    ("models", "models", None, False),
+)
+LEGEND = (
+    "share: of the family's traces · ok: traces without error · tok, $, retry: per trace (mean) · err, t/o: tool "
+    "calls that failed, timed out · loop, stop: traces with a loop, a stop-reason problem · ◆ an LLM call"
 )
 EXPENSIVE_MARK = "$ "
 EXPENSIVE_STYLE = "bold red"
@@ -80,37 +83,36 @@ def compact_path(path: tuple[PathStep, ...] | None) -> str:
 
 
 def route_columns(by: str) -> list[tuple[str, str, bool]]:
-    return [column for column in ROUTE_COLUMNS if by == BY_PATH or column[0] != "path"]
+    """The TUI's columns: key, header, right-aligned?"""
+    return [(key, header, right) for key, header, _, right in ROUTE_COLUMNS if by == BY_PATH or key != "path"]
 
 
-def route_cells(route: RouteStats, by: str) -> list[Cell]:
-    """One row's cells in `route_columns(by)` order; an expensive branch is marked on its route, cost and p95."""
+def route_cells(route: RouteStats) -> dict[str, Cell]:
+    """One row's cells by column key; an expensive branch is marked on its path, cost and p95."""
     expensive = EXPENSIVE_STYLE if route.expensive else ""
 
     def warn_if(value: float | None, style: str = "yellow") -> str:
         return style if value else ""
 
-    cells: list[Cell] = [(printable(route.family, True), "bold")]
-    if by == BY_PATH:
-        cells.append(((EXPENSIVE_MARK if route.expensive else "") + _clip(printable(compact_path(route.path), True), PATH_WIDTH), expensive))
-    cells += [
-        (format_count(route.traces), ""),
-        (format_share(route.share), ""),
-        (format_share(route.success_rate), "" if route.success_rate == 1.0 else "yellow"),
-        (format_latency(route.latency_p50_ms), ""),
-        (format_latency(route.latency_p95_ms), expensive),
-        (format_latency(route.latency_p99_ms), ""),
-        (format_count(None if route.tokens_mean is None else round(route.tokens_mean)), ""),
-        (format_cost(route.cost_mean_usd), expensive),
-        (format_cost(route.cost_p95_usd), ""),
-        (format_ratio(route.retries_per_trace), warn_if(route.retries_per_trace)),
-        (format_share(route.tool_error_rate), warn_if(route.tool_error_rate)),
-        (format_share(route.timeout_rate), warn_if(route.timeout_rate)),
-        (format_share(route.loop_rate), warn_if(route.loop_rate, "bold red")),
-        (format_share(route.stop_problem_rate), warn_if(route.stop_problem_rate)),
-        (_clip(", ".join(printable(model, True) for model in route.models), MODELS_WIDTH), "magenta"),
-    ]
-    return cells
+    return {
+        "family": (printable(route.family, True), "bold"),
+        "path": ((EXPENSIVE_MARK if route.expensive else "") + printable(compact_path(route.path), True), expensive),
+        "traces": (format_count(route.traces), ""),
+        "share": (format_share(route.share), ""),
+        "ok": (format_share(route.success_rate), "" if route.success_rate == 1.0 else "yellow"),
+        "p50": (format_latency(route.latency_p50_ms), ""),
+        "p95": (format_latency(route.latency_p95_ms), expensive),
+        "p99": (format_latency(route.latency_p99_ms), ""),
+        "tokens": (format_count(None if route.tokens_mean is None else round(route.tokens_mean)), ""),
+        "cost": (format_cost(route.cost_mean_usd), expensive),
+        "cost_p95": (format_cost(route.cost_p95_usd), ""),
+        "retries": (format_ratio(route.retries_per_trace), warn_if(route.retries_per_trace)),
+        "tool_errors": (format_share(route.tool_error_rate), warn_if(route.tool_error_rate)),
+        "timeouts": (format_share(route.timeout_rate), warn_if(route.timeout_rate)),
+        "loops": (format_share(route.loop_rate), warn_if(route.loop_rate, "bold red")),
+        "stops": (format_share(route.stop_problem_rate), warn_if(route.stop_problem_rate)),
+        "models": (", ".join(printable(model, True) for model in route.models), "magenta"),
+    }
 
 
 # -- orchtui routes --------------------------------------------------------------------------------------------------
@@ -139,26 +141,40 @@ def routes_document(
 def print_routes(
     stats: list[RouteStats], by: str, errors: list[ReadError], out: IO[str], limits: Sequence[LimitResult] = (), step_failures: dict[str, RouteStepFailures] | None = None
 ) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     console = Console(file=out, highlight=False)
     if not console.is_terminal:
-        console.width = 160  # piped output (CI logs): room for the numbers beside the route
-    table = Table(title=f"orchtui routes (by {by})", title_justify="left")
-    for key, header, right in route_columns(by):
-        table.add_column(header, justify="right" if right else "left", no_wrap=key not in ("path", "models"), overflow="fold")
+        console.width = 140  # piped output (CI logs): a fixed width, so logs read the same everywhere
+    table = Table(title=f"orchtui routes (by {by})", title_justify="left", box=box.SIMPLE_HEAD, padding=0)
+    table.add_column("route", overflow="fold", min_width=24)
+    numbers = [(key, header) for key, _, header, _ in ROUTE_COLUMNS if header is not None]
+    for _, header in numbers:
+        table.add_column(header, justify="right", no_wrap=True)
     for route in stats:
-        table.add_row(*(Text(text, style=style) for text, style in route_cells(route, by)))
-    console.print(table if stats else Text("No finished traces: a route is counted when its trace completes.", style="yellow"))
+        cells = route_cells(route)
+        head = Text()
+        for key in ("family", "path", "models") if by == BY_PATH else ("family", "models"):
+            text, style = cells[key]
+            head.append(("\n" if head else "") + text, style=style)
+        table.add_row(head, *(Text(*cells[key]) for key, _ in numbers))
+        table.add_row()
+    if stats:
+        console.print(table)
+        console.print(Text(LEGEND, style="dim"))
+    else:
+        console.print(Text("No finished traces: a route is counted when its trace completes.", style="yellow"))
     expensive = [route for route in stats if route.expensive]
     if expensive:
         console.print(Text("Expensive branches (2x the rest of their family's median cost or p95 latency):", style="bold"))
         for route in expensive:
             for reason in route.expensive_reasons:
                 line = Text("  " + EXPENSIVE_MARK, style=EXPENSIVE_STYLE)
-                line.append(f"{printable(route.family, True)}: {printable(route.label, True)}: ", style="bold")
+                where = route.family if by != BY_PATH else f"{route.family} {compact_path(route.path)}"
+                line.append(printable(where, True) + ": ", style="bold")
                 line.append(printable(reason, True))
                 console.print(line)
     if step_failures:
@@ -256,8 +272,7 @@ def step_cell(step: Step | None, dim: bool = False) -> Cell:
     model); a failed step ends in ✗."""
     if step is None:
         return ("", "")
-    glyph = KIND_ICONS.get(step.kind, KIND_ICONS["other"])[0]
-    text = f"{glyph} {printable(step.name, True)}" + (" ✗" if step.status == "error" else "")
+    text = printable(glyph_name(step), True) + (" ✗" if step.status == "error" else "")
     return (text, "dim" if dim else ("red" if step.status == "error" else ""))
 
 

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, TabbedContent
 
 from orchtui.analysis import TraceAnalysis
-from orchtui.analysis.compare import Comparison, compare_traces, compare_with_golden
+from orchtui.analysis.compare import Comparison, compare_traces
 from orchtui.demo import DemoPlayer
 from orchtui.evals.judge import Judge
 from orchtui.evaluation import evaluate_trace
@@ -460,8 +460,7 @@ class OrchApp(App[None]):
             self._compare(marked, current)
             return
         route = route_for(current.name, self.routes) if self.routes else None
-        expected = route.reference.expected_tool_calls if route is not None else None
-        if route is not None and expected is not None:
+        if route is not None and route.has_golden_path:
             self._compare(route, current)
             return
         hint = "mark a trace with m, then press d on another" if marked is None else "select another trace than the marked one"
@@ -471,11 +470,7 @@ class OrchApp(App[None]):
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def _compare(self, a: TraceAnalysis | Route, b: TraceAnalysis) -> None:
-        if isinstance(a, TraceAnalysis):
-            comparison = compare_traces(a, b)
-        else:
-            ignore_args = a.options.get("TrajectoryMatch", {}).get("tool_args_match_mode") == "ignore"
-            comparison = compare_with_golden(a.match, a.reference.expected_tool_calls, b, compare_args=not ignore_args)
+        comparison = compare_traces(a, b) if isinstance(a, TraceAnalysis) else a.compare(b)
         self.call_from_thread(self._show_comparison, comparison, a.trace_id if isinstance(a, TraceAnalysis) else None, b.trace_id)
 
     def _show_comparison(self, comparison: Comparison, a_trace_id: str | None, b_trace_id: str) -> None:

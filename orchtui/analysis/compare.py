@@ -26,7 +26,7 @@ from typing import Any
 
 from parsers.span import LLM, RETRIEVER, TOOL
 
-from ..formatting import format_cost_delta, format_duration_delta
+from ..formatting import KIND_ICONS, format_cost_delta, format_duration_delta
 from .calls import canonical_json
 from .steps import Step, trace_steps
 
@@ -110,8 +110,8 @@ class Comparison:
         return any(self.counts[op] for op in DIFFERENT)
 
     def named(self, op: str) -> list[str]:
-        """The step labels of the rows with this op, in row order (the side that has the step)."""
-        return [(row.b or row.a).label for row in self.rows if row.op == op]  # type: ignore[union-attr]
+        """`⌕ retrieve_policy` for each row with this op, in row order (B's step where it has one)."""
+        return [glyph_name(row.b or row.a) for row in self.rows if row.op == op]  # type: ignore[arg-type]
 
     def summary(self) -> str:
         """One line: how B departs from A, then the trace-level deltas."""
@@ -147,6 +147,11 @@ class Comparison:
             "summary": self.summary(),
             "rows": [row.to_json() for row in self.rows],
         }
+
+
+def glyph_name(step: Step) -> str:
+    """`◆ gpt-4o`, `▣ lookup_order`: a step as the comparison tables show it."""
+    return f"{KIND_ICONS.get(step.kind, KIND_ICONS['other'])[0]} {step.name}"
 
 
 # -- building the sides ----------------------------------------------------------------------------------------------

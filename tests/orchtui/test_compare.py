@@ -59,7 +59,7 @@ def test_a_skipped_retrieval_is_one_skipped_row_at_its_place():
     skipped = comparison.rows[2]
     assert (skipped.a_index, skipped.b_index) == (3, None)
     assert skipped.duration_delta_ms == pytest.approx(-3.0)  # what B saved: A's retrieval time
-    assert "1 skipped (retriever:retrieve_policy)" in comparison.summary()
+    assert "1 skipped (⌕ retrieve_policy)" in comparison.summary()
 
 
 def test_an_inserted_new_tool_is_extra_and_a_second_call_is_repeated():
@@ -145,7 +145,7 @@ def test_the_demo_refund_runs_differ_by_the_skipped_retrieval():
     refunds = sorted((a for a in Analyzer(store).all() if a.name == "refund_request"), key=lambda a: a.start_ns)
     found, skipped = refunds[1], refunds[2]  # refunds[0] is the run whose retrieval missed
     comparison = compare_traces(found, skipped)
-    assert comparison.named("skipped") == ["retriever:retrieve_policy"]
+    assert comparison.named("skipped") == ["⌕ retrieve_policy"]
     assert comparison.counts["skipped"] == 1 and comparison.counts["same"] == 5
     second_call = comparison.rows[3]
     assert second_call.a.kind == "llm" and second_call.tokens_delta == -145  # less context without the policy

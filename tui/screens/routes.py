@@ -25,6 +25,7 @@ from ..render import safe
 from ..widgets.key_table import KeyTable
 
 REFRESH_SECONDS = 0.5
+CLIP = {"path": 48, "models": 40}  # the detail line below the table shows these in full
 
 
 class RoutesScreen(Screen[RouteFilter | None]):
@@ -87,10 +88,11 @@ class RoutesScreen(Screen[RouteFilter | None]):
             if not table.columns:
                 for key, label, _ in route_columns(by):
                     table.add_column(label, key=key)
-            justify = [right for _, _, right in route_columns(by)]
+            columns = route_columns(by)
             for route in stats:
-                cells = (Text(text, style=style, justify="right" if right else "left") for (text, style), right in zip(route_cells(route, by), justify))
-                table.add_row(*cells, key=route.route_id)
+                cells = route_cells(route)
+                row = (Text(_clip(cells[key][0], CLIP.get(key)), style=cells[key][1], justify="right" if right else "left") for key, _, right in columns)
+                table.add_row(*row, key=route.route_id)
             if keep is not None and keep in table.rows:
                 table.move_cursor(row=table.get_row_index(keep))
         self._show_detail()
@@ -147,3 +149,7 @@ def route_detail(route: RouteStats, by: str) -> Text:
         text.append("\n" + EXPENSIVE_MARK + "expensive branch: ", style=EXPENSIVE_STYLE)
         text.append(safe(reason, True))
     return text
+
+
+def _clip(text: str, width: int | None) -> str:
+    return text if width is None or len(text) <= width else text[: width - 1] + "…"
