@@ -75,8 +75,14 @@ def tool_call_from_span(span: Span) -> ToolCall:
 
 
 def tool_calls(ordered: list[Span]) -> list[ToolCall]:
-    """Executed calls in start order; requested calls when nothing was executed."""
-    executed = [tool_call_from_span(span) for span in ordered if span.kind in CALL_KINDS]
+    """Executed calls in start order; requested calls when nothing was executed. A retriever span inside a tool
+    span is that tool's own work (a retriever tool's vector search), not a second call: only the tool counts."""
+    by_id = {span.span_id: span for span in ordered}
+    executed = [
+        tool_call_from_span(span)
+        for span in ordered
+        if span.kind in CALL_KINDS and not (span.kind == RETRIEVER and _inside_tool(span, by_id))
+    ]
     if executed:
         return executed
     requested = []
@@ -97,6 +103,17 @@ def tool_calls(ordered: list[Span]) -> list[ToolCall]:
                 )
             )
     return requested
+
+
+def _inside_tool(span: Span, by_id: dict[str, Span]) -> bool:
+    seen = {span.span_id}
+    parent = by_id.get(span.parent_id) if span.parent_id else None
+    while parent is not None and parent.span_id not in seen:  # parent cycles are possible in broken input
+        if parent.kind == TOOL:
+            return True
+        seen.add(parent.span_id)
+        parent = by_id.get(parent.parent_id) if parent.parent_id else None
+    return False
 
 
 def llm_calls(ordered: list[Span]) -> list[Span]:

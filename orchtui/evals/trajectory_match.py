@@ -37,9 +37,15 @@ Expected = tuple[str, Any, bool]  # (name, args, args given?) as Reference.expec
 
 
 def selected_calls(trajectory: Trajectory) -> list[ToolCall]:
-    """The tool calls an agent chose: tool spans (§8.0). Retriever spans are left out — they are often nested
-    inside a tool span, and counting both would report the same step twice."""
+    """The tools an LLM chose from its tool list (§8.0): tool spans only, the calls ToolSelectionAccuracy judges."""
     return [call for call in trajectory.tool_calls if call.kind == "tool"]
+
+
+def path_calls(trajectory: Trajectory) -> list[ToolCall]:
+    """The calls a trajectory is matched on: tools and retrievals (a skipped retrieval is the departure a golden
+    route must catch). A retriever nested in a tool span never gets here: the analysis counts it as the tool's
+    own work."""
+    return [call for call in trajectory.tool_calls if call.kind in ("tool", "retriever")]
 
 
 def show(name: str, args: Any, given: bool = True) -> str:
@@ -79,7 +85,7 @@ def run(
             if reference.expected_messages is not None
             else "no expected_messages: strict compared the flattened calls exactly"
         )
-    actual = selected_calls(trajectory)
+    actual = path_calls(trajectory)
     return _compare(actual, expected, "exact" if mode == "strict" else mode, matches, title, threshold, notes=notes)
 
 

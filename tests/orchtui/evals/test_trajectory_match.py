@@ -12,7 +12,10 @@ from orchtui.analysis import Analyzer
 from orchtui.evals import Trajectory, evaluate
 from orchtui.loading import load_paths
 from orchtui.store import SpanStore
+from parsers.span import RETRIEVER
 from tests.conftest import DATA
+from tests.spans import analyse, root, span
+from tests.spans import tool as tool_span
 
 MODES = ("strict", "unordered", "subset", "superset", "in_order", "exact")
 AGENTEVALS_MODES = ("unordered", "superset", "subset", "strict")
@@ -657,10 +660,25 @@ def test_real_langgraph_trace_strict_messages(vendor_exception):
     assert match(vendor_exception, {"expected_messages": reference}, mode="strict").score == 1.0
 
 
-def test_retriever_spans_are_not_trajectory_steps():
-    """§8.0: tool calls are tool spans; a retriever nested in a tool would otherwise count the step twice."""
-    trajectory = Trajectory.from_parts(tool_calls=[{"name": "search", "args": {}}, {"name": "VectorStoreRetriever", "kind": "retriever"}])
-    assert match(trajectory, expected(("search", {})), mode="exact").score == 1.0
+def test_a_retriever_inside_a_tool_is_that_tools_work_not_a_second_step():
+    """§8.0: a retriever tool's vector search is one step; counting its nested retriever span too would report
+    the call twice."""
+    searched = tool_span("search", {"q": "refunds"}, span_id="search-1")
+    nested = span("VectorStoreRetriever", "search-1", kind=RETRIEVER, input="refunds")
+    trajectory = Trajectory.from_trace(analyse(root(), searched, nested))
+    assert [call.name for call in trajectory.tool_calls] == ["search"]
+    assert match(trajectory, expected(("search", {"q": "refunds"})), mode="exact").score == 1.0
+
+
+def test_a_top_level_retrieval_is_a_step_a_golden_route_can_require():
+    """A graph's retrieval node is a step of the path: a run that skips it departs from the golden route."""
+    reference = {"expected_tool_calls": [{"name": "lookup_order"}, {"name": "retrieve_policy"}, {"name": "issue_refund"}]}
+    path = [tool_span("lookup_order", {}), span("retrieve_policy", "root", kind=RETRIEVER, input="refund policy"), tool_span("issue_refund", {})]
+    with_retrieval = Trajectory.from_trace(analyse(root(), *path))  # start times follow creation order
+    without = Trajectory.from_trace(analyse(root(trace="t2"), tool_span("lookup_order", {}, trace="t2"), tool_span("issue_refund", {}, trace="t2")))
+    assert match(with_retrieval, reference, mode="in_order", tool_args_match_mode="ignore").score == 1.0
+    result = match(without, reference, mode="in_order", tool_args_match_mode="ignore")
+    assert result.score == 0.0 and "retrieve_policy was never called" in result.explanation
 
 
 def test_many_unmatched_calls_are_capped_in_the_explanation_not_the_findings():
