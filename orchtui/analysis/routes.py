@@ -8,7 +8,8 @@ collapsed with a count (`lookup_policy x4`). Two traces with the same family and
 `trace_route(analysis)` is the per-trace summary (None while the trace is still running). `RouteBook` keeps one
 bucket of summaries per route and is updated incrementally as traces complete (`update` replaces a trace's previous
 contribution, `remove` forgets an evicted trace), so a live index, the TUI and `orchtui routes` read the same
-numbers; `stats()` only aggregates, re-sorting just the buckets that changed since the last call.
+numbers; `stats()` only aggregates, folding into its kept summaries just the traces that changed since the last
+call (the live routes screen reads it twice a second while traces stream in).
 
 Percentiles are by the nearest-rank method (`orchtui.stats`): the p-th percentile of n sorted values is the value
 at rank ceil(p/100 * n) (1-based), always one of the observed values (p50 of 1,2,3,4 is 2).
@@ -25,8 +26,9 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
@@ -194,6 +196,32 @@ class _Summary:
     stop_problems: int
     models: Counter[str]  # model -> traces using it
 
+    def fold(self, added: list[TraceRoute], removed: list[TraceRoute]) -> None:
+        """Apply the changes queued since the summary was built. Adds go first, so a route added and replaced again
+        before this fold is in the lists when its removal comes."""
+        for route in added:
+            self._count(route, 1)
+            for values, value in self._values(route):
+                insort(values, value)
+        for route in removed:
+            self._count(route, -1)
+            for values, value in self._values(route):
+                del values[bisect_left(values, value)]
+
+    def _values(self, route: TraceRoute) -> list[tuple[list, float]]:
+        pairs = ((self.durations, route.duration_ms), (self.costs, route.cost_usd), (self.tokens, route.tokens))
+        return [(values, value) for values, value in pairs if value is not None]
+
+    def _count(self, route: TraceRoute, sign: int) -> None:
+        self.traces += sign
+        for name, field_name in _COUNTS.items():
+            setattr(self, name, getattr(self, name) + sign * getattr(route, field_name))
+        models = self.models
+        for model in route.models:
+            models[model] += sign
+            if not models[model]:
+                del models[model]
+
 
 def _summarize(routes: list[TraceRoute]) -> _Summary:
     """A route's summary: one C-speed pass per field (map over an attrgetter), not a Python loop touching every
@@ -360,24 +388,69 @@ def _times(value: float, base: float) -> str:
 # -- the book --------------------------------------------------------------------------------------------------------
 
 
+# A kept summary is rebuilt instead of folded once more changes queued than this (folding one costs a few
+# memmoves of its sorted lists; rebuilding re-reads and re-sorts every trace).
+_FOLD_LIMIT = 64
+_FOLD_SHARE = 32
+
+
+class _Kept:
+    """A summary kept current between reads: writers only queue what changed (O(1) on the ingest thread), and a
+    read folds the queue into the sorted lists, so the live routes screen re-reading stats twice a second pays for
+    the traces that changed, not for all of them. When so much changed that rebuilding is cheaper, the summary is
+    dropped and rebuilt at the next read (this also bounds the queue while nobody reads)."""
+
+    __slots__ = ("summary", "added", "removed")
+
+    def __init__(self) -> None:
+        self.summary: _Summary | None = None
+        self.added: list[TraceRoute] = []
+        self.removed: list[TraceRoute] = []
+
+    def queue(self, added: TraceRoute | None, removed: TraceRoute | None) -> None:
+        if self.summary is None:
+            return  # built from scratch at the next read anyway
+        if added is not None:
+            self.added.append(added)
+        if removed is not None:
+            self.removed.append(removed)
+        if len(self.added) + len(self.removed) > _FOLD_LIMIT + self.summary.traces // _FOLD_SHARE:
+            self.summary, self.added, self.removed = None, [], []
+
+    def read(self, build: Callable[[], _Summary]) -> _Summary:
+        if self.summary is None:
+            self.summary = build()
+        elif self.added or self.removed:
+            self.summary.fold(self.added, self.removed)
+            self.added, self.removed = [], []
+        return self.summary
+
+
 class _Bucket:
-    __slots__ = ("route_id", "family", "path", "traces", "summary")
+    __slots__ = ("route_id", "family", "path", "traces", "kept")
 
     def __init__(self, route_id: str, family: str, path: tuple[PathStep, ...]) -> None:
         self.route_id = route_id
         self.family = family
         self.path = path
         self.traces: dict[str, TraceRoute] = {}
-        self.summary: _Summary | None = None  # cached until the bucket changes
+        self.kept = _Kept()
+
+    def summary(self) -> _Summary:
+        return self.kept.read(lambda: _summarize(list(self.traces.values())))
 
 
 class _Family:
-    __slots__ = ("name", "buckets", "summary")
+    __slots__ = ("name", "buckets", "kept")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.buckets: dict[str, _Bucket] = {}
-        self.summary: _Summary | None = None
+        self.kept = _Kept()
+
+    def summary(self) -> _Summary:
+        """Read after its buckets' summaries are current (a rebuild merges them)."""
+        return self.kept.read(lambda: _merge([bucket.summary() for bucket in self.buckets.values()]))
 
 
 class RouteBook:
@@ -424,9 +497,9 @@ class RouteBook:
         if old is not None:
             bucket = self._buckets[old.route_id]
             del bucket.traces[trace_id]
-            bucket.summary = None
+            bucket.kept.queue(None, old)
             family = self._families[old.family]
-            family.summary = None
+            family.kept.queue(None, old)
             if not bucket.traces:
                 del self._buckets[old.route_id]
                 del family.buckets[old.route_id]
@@ -441,8 +514,8 @@ class RouteBook:
             if bucket is None:
                 bucket = self._buckets[route.route_id] = family.buckets[route.route_id] = _Bucket(route.route_id, route.family, route.path)
             bucket.traces[trace_id] = route
-            bucket.summary = None
-            family.summary = None
+            bucket.kept.queue(route, None)
+            family.kept.queue(route, None)
             self._routes[trace_id] = route
         self.generation += 1
         return True
@@ -471,16 +544,12 @@ class RouteBook:
         with self._lock:
             for name in sorted(self._families):
                 family = self._families[name]
-                for bucket in family.buckets.values():
-                    if bucket.summary is None:
-                        bucket.summary = _summarize(list(bucket.traces.values()))
-                if family.summary is None:
-                    family.summary = _merge([bucket.summary for bucket in family.buckets.values()])
-                whole = family.summary
+                whole = family.summary()
                 path_rows = []
                 for bucket in family.buckets.values():
-                    row = _stats_row(BY_PATH, bucket.route_id, name, bucket.path, 1, bucket.summary, whole.traces)
-                    row.expensive_reasons = expensive_reasons(bucket.summary, whole, name)
+                    summary = bucket.summary()
+                    row = _stats_row(BY_PATH, bucket.route_id, name, bucket.path, 1, summary, whole.traces)
+                    row.expensive_reasons = expensive_reasons(summary, whole, name)
                     row.expensive = bool(row.expensive_reasons)
                     path_rows.append(row)
                 path_rows.sort(key=lambda r: (-r.traces, r.label))

@@ -3,6 +3,7 @@ incremental upkeep of the RouteBook, and the JSON rows `orchtui routes` prints."
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter, defaultdict
 from fractions import Fraction
@@ -481,10 +482,8 @@ def test_stale_versions_are_ignored():
     assert not book.update(new)  # the same route again is no change either
 
 
-def test_stats_are_recomputed_only_for_the_route_and_family_that_changed(monkeypatch):
-    batch = generated_batch(5, traces=120)
-    book = book_of(analysis for analysis, _ in batch)
-    before = {row.route_id: row for row in book.stats()}
+def counting_rebuilds(monkeypatch) -> list[tuple[str, int]]:
+    """Record every summary built from scratch: ("route", traces) or ("family", traces)."""
     built: list[tuple[str, int]] = []
     summarize, merge = routes_module._summarize, routes_module._merge
 
@@ -498,17 +497,63 @@ def test_stats_are_recomputed_only_for_the_route_and_family_that_changed(monkeyp
 
     monkeypatch.setattr(routes_module, "_summarize", counting_summarize)
     monkeypatch.setattr(routes_module, "_merge", counting_merge)
-    assert book.stats() and built == []  # nothing changed: every summary is reused
+    return built
+
+
+def fresh_stats(book: RouteBook, by: str) -> list:
+    """The stats of a new book holding the same routes: what incremental upkeep must equal."""
+    fresh = RouteBook()
+    for trace_id in list(book._routes):
+        fresh.add_route(book.route_of(trace_id))
+    return fresh.stats(by)
+
+
+def test_a_few_changes_are_folded_into_the_kept_summaries_and_many_rebuild_them(monkeypatch):
+    batch = generated_batch(5, traces=300)
+    book = book_of(analysis for analysis, _ in batch)
+    before = {row.route_id: row for row in book.stats()}
+    built = counting_rebuilds(monkeypatch)
+    assert book.stats() and built == []  # nothing changed: nothing is rebuilt
     analysis, truth = batch[0]
     book.remove(truth.trace_id)
+    book.add_route(dataclasses.replace(trace_route(batch[1][0]), duration_ms=123456.0))  # another trace, much slower
     after = {row.route_id: row for row in book.stats()}
-    family_size = sum(1 for _, t in batch if t.family == truth.family)
-    route_size = sum(1 for _, t in batch if (t.family, t.path) == (truth.family, truth.path))
-    assert built == ([("route", route_size - 1)] if route_size > 1 else []) + [("family", family_size - 1)]
-    unchanged = [rid for rid, row in before.items() if row.family != truth.family]
+    assert built == []  # folded: no summary re-read its traces
+    assert list(after.values()) == fresh_stats(book, BY_PATH)
+    changed_families = {truth.family, batch[1][1].family}
+    unchanged = [rid for rid, row in before.items() if row.family not in changed_families]
     assert unchanged and all(after[rid] == before[rid] for rid in unchanged)
+    biggest = Counter(t.family for _, t in batch).most_common(1)[0][0]
+    churned = book.trace_ids(family_id(biggest), by=BY_FAMILY)
+    assert len(churned) > routes_module._FOLD_LIMIT + 10
     built.clear()
-    assert book.update(analysis) and book.stats(BY_FAMILY) and built == [("route", route_size), ("family", family_size)]
+    for trace_id in churned[10:]:  # more changes than folding pays for: the family's summary is rebuilt instead
+        book.remove(trace_id)
+    rows = book.stats(BY_FAMILY)
+    assert ("family", 10) in built
+    assert rows == fresh_stats(book, BY_FAMILY)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_incremental_upkeep_equals_a_fresh_book_after_any_changes(seed):
+    rng = random.Random(seed)
+    batch = generated_batch(10 + seed, traces=200)
+    routes = [trace_route(analysis) for analysis, _ in batch]
+    book = RouteBook()
+    for step in range(600):
+        route = rng.choice(routes)
+        action = rng.random()
+        if action < 0.5:
+            book.add_route(route)
+        elif action < 0.8:  # the same trace, slower and dearer: a new version of its numbers
+            book.add_route(dataclasses.replace(route, duration_ms=route.duration_ms * rng.uniform(0.5, 3), cost_usd=rng.choice([None, 0.5, route.cost_usd])))
+        elif action < 0.9:
+            book.add_route(dataclasses.replace(route, route_id=routes[0].route_id, path=routes[0].path, family=routes[0].family))  # moved
+        else:
+            book.remove(route.trace_id)
+        if step % rng.choice([1, 7, 40]) == 0:
+            by = rng.choice([BY_PATH, BY_FAMILY])
+            assert book.stats(by) == fresh_stats(book, by), step
 
 
 def test_generation_moves_only_when_a_number_changes():
