@@ -6,7 +6,6 @@ import asyncio
 import threading
 import time
 
-import orjson
 import pytest
 
 from orchtui.evals import Trajectory, evaluate
