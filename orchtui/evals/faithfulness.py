@@ -291,7 +291,7 @@ def _words(text: str) -> _Words:
 
 
 def _tokens(text: str) -> set[str]:
-    """The set of `_TOKEN.findall(text)`, at half the cost on ASCII text (most tool output): characters outside
+    r"""The set of `_TOKEN.findall(text)`, at half the cost on ASCII text (most tool output): characters outside
     [\w.] become spaces and the text is split; only chunks with a dot go through the regex. Exact, because no match
     spans a character outside [\w.] and the only look-around, `(?!\w)` after a decimal, sees a non-word character
     (or the end) at a chunk's end either way."""
