@@ -449,7 +449,7 @@ class _Family:
         self.kept = _Kept()
 
     def summary(self) -> _Summary:
-        """Read after its buckets' summaries are current (a rebuild merges them)."""
+        """Kept like a bucket's; a rebuild merges the buckets' summaries (each brought current first)."""
         return self.kept.read(lambda: _merge([bucket.summary() for bucket in self.buckets.values()]))
 
 
