@@ -94,7 +94,9 @@ def trace_route(analysis: TraceAnalysis) -> TraceRoute | None:
     if analysis.in_progress:
         return None
     family = analysis.name
-    path, path_id, models = _route_shape(family, step_signature(analysis))
+    signature = step_signature(analysis)
+    shape = _route_shape if len(signature) <= _CACHED_STEPS else _route_shape.__wrapped__
+    path, path_id, models = shape(family, signature)
     executed = [call for call in analysis.tool_calls if call.executed]
     errors = [call for call in executed if call.status == ERROR]
     spans = analysis.tree.spans
@@ -124,7 +126,10 @@ def trace_route(analysis: TraceAnalysis) -> TraceRoute | None:
     )
 
 
-@lru_cache(maxsize=4096)
+_CACHED_STEPS = 256  # longer signatures are rare and big (a 10k-span run): computed each time, never kept
+
+
+@lru_cache(maxsize=1024)
 def _route_shape(family: str, signature: Signature) -> tuple[tuple[PathStep, ...], str, tuple[str, ...]]:
     """Path, route id and models of a family's step signature. A few shapes recur across thousands of traces, so
     each is collapsed and hashed once and its path shared by every trace that took it."""

@@ -176,6 +176,15 @@ def test_route_ids_are_stable_hashes_and_family_rows_have_their_own():
     assert len(family_id("refund_request")) == 12
 
 
+def test_traces_on_one_route_share_its_path_and_very_long_runs_are_computed_each_time():
+    short = [trace_route(run(t, "f", ("llm", "m"), ("tool", "search"))) for t in "ab"]
+    assert short[0].path is short[1].path  # one path tuple for every trace on the route
+    steps = [("llm", "m"), ("tool", "search")] * 150
+    long = [trace_route(run(t, "long", *steps)) for t in "ab"]
+    assert len(long[0].path) == 300 and long[0].path == long[1].path and long[0].path is not long[1].path
+    assert long[0].route_id == long[1].route_id == route_id("long", long[0].path)
+
+
 def test_a_trace_without_tool_spans_takes_the_tools_its_llm_requested():
     trace = analyse(
         span("lookup", None, span_id="root", kind="agent", start=0, end=10_000_000, trace="req"),
