@@ -25,27 +25,27 @@ if TYPE_CHECKING:
     from .route_evals import RouteStepFailures
 
 JSON_VERSION = 1
-# key, header in the TUI's table, header in the CLI's (which stacks family, path and models in one cell to fit
-# 120 columns), right-aligned?  ("path" is left out of family rows.)
+# key, header, right-aligned? Short headers (a legend explains them) keep the numbers of a route on 120 columns.
 ROUTE_COLUMNS = (
-    ("family", "family", None, False),
-    ("path", "route", None, False),
-    ("traces", "traces", "traces", True),
-    ("share", "share", "share", True),
-    ("ok", "ok", "ok", True),
-    ("p50", "p50", "p50", True),
-    ("p95", "p95", "p95", True),
-    ("p99", "p99", "p99", True),
-    ("tokens", "tokens/tr", "tok", True),
-    ("cost", "cost/tr", "$", True),
-    ("cost_p95", "cost p95", "$ p95", True),
-    ("retries", "retries/tr", "retry", True),
-    ("tool_errors", "tool err", "err", True),
-    ("timeouts", "timeouts", "t/o", True),
-    ("loops", "loops", "loop", True),
-    ("stops", "stop probl.", "stop", True),
-    ("models", "models", None, False),
+    ("family", "family", False),
+    ("path", "route", False),
+    ("traces", "traces", True),
+    ("share", "share", True),
+    ("ok", "ok", True),
+    ("p50", "p50", True),
+    ("p95", "p95", True),
+    ("p99", "p99", True),
+    ("tokens", "tok", True),
+    ("cost", "$", True),
+    ("cost_p95", "$ p95", True),
+    ("retries", "retry", True),
+    ("tool_errors", "err", True),
+    ("timeouts", "t/o", True),
+    ("loops", "loop", True),
+    ("stops", "stop", True),
+    ("models", "models", False),
 )
+NAME_COLUMNS = ("family", "path", "models")  # the CLI stacks these in one cell
 LEGEND = (
     "share: of the family's traces · ok: traces without error · tok, $, retry: per trace (mean) · err, t/o: tool "
     "calls that failed, timed out · loop, stop: traces with a loop, a stop-reason problem · ◆ an LLM call"
@@ -83,8 +83,8 @@ def compact_path(path: tuple[PathStep, ...] | None) -> str:
 
 
 def route_columns(by: str) -> list[tuple[str, str, bool]]:
-    """The TUI's columns: key, header, right-aligned?"""
-    return [(key, header, right) for key, header, _, right in ROUTE_COLUMNS if by == BY_PATH or key != "path"]
+    """The TUI's columns: key, header, right-aligned? (no route column by family)"""
+    return [column for column in ROUTE_COLUMNS if by == BY_PATH or column[0] != "path"]
 
 
 def route_cells(route: RouteStats) -> dict[str, Cell]:
@@ -151,13 +151,13 @@ def print_routes(
         console.width = 140  # piped output (CI logs): a fixed width, so logs read the same everywhere
     table = Table(title=f"orchtui routes (by {by})", title_justify="left", box=box.SIMPLE_HEAD, padding=0)
     table.add_column("route", overflow="fold", min_width=24)
-    numbers = [(key, header) for key, _, header, _ in ROUTE_COLUMNS if header is not None]
+    numbers = [(key, header) for key, header, _ in ROUTE_COLUMNS if key not in NAME_COLUMNS]
     for _, header in numbers:
         table.add_column(header, justify="right", no_wrap=True)
     for route in stats:
         cells = route_cells(route)
         head = Text()
-        for key in ("family", "path", "models") if by == BY_PATH else ("family", "models"):
+        for key in NAME_COLUMNS if by == BY_PATH else ("family", "models"):
             text, style = cells[key]
             head.append(("\n" if head else "") + text, style=style)
         table.add_row(head, *(Text(*cells[key]) for key, _ in numbers))

@@ -61,3 +61,24 @@ def test_help_screen(snap_compare, tmp_path):
         await pilot.press("question_mark")
 
     assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=open_help)
+
+
+def test_routes_screen(snap_compare, tmp_path):
+    async def open_routes(pilot):
+        await settle(pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("j", "j", "j", "j")  # the expensive fallback branch of refund_request, its detail below
+
+    assert snap_compare(app(tmp_path), terminal_size=(140, 36), run_before=open_routes)
+
+
+def test_compare_screen(snap_compare, tmp_path):
+    async def compare(pilot):
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "j", "j", "j", "m", "g", "d")  # the refund run that found the policy vs one that skipped it
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=compare)

@@ -38,7 +38,7 @@ class CompareScreen(Screen[StepChoice | None]):
     DEFAULT_CSS = """
     CompareScreen #compare-box { border: round $accent; height: 1fr; }
     CompareScreen #compare-summary { height: auto; padding: 0 1; border-bottom: solid $primary 50%; }
-    CompareScreen DataTable { height: 1fr; }
+    CompareScreen DataTable { height: 1fr; width: 1fr; }
     """
     BINDINGS = [
         Binding("escape,d,q", "close", "Back", id="compare.close"),

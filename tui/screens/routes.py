@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 from orchtui.analysis.routes import BY_FAMILY, BY_PATH, RouteBook, RouteStats
 from orchtui.formatting import format_count
 from orchtui.live import RouteFilter
-from orchtui.routes_report import EXPENSIVE_MARK, EXPENSIVE_STYLE, compact_path, route_cells, route_columns
+from orchtui.routes_report import EXPENSIVE_MARK, EXPENSIVE_STYLE, LEGEND, compact_path, route_cells, route_columns
 
 from ..render import safe
 from ..widgets.key_table import KeyTable
@@ -31,8 +31,8 @@ CLIP = {"path": 48, "models": 40}  # the detail line below the table shows these
 class RoutesScreen(Screen[RouteFilter | None]):
     DEFAULT_CSS = """
     RoutesScreen #routes-box { border: round $accent; height: 1fr; }
-    RoutesScreen DataTable { height: 1fr; }
-    RoutesScreen #route-detail { height: auto; max-height: 8; padding: 0 1; border-top: solid $primary 50%; }
+    RoutesScreen DataTable { height: 1fr; width: 1fr; }
+    RoutesScreen #route-detail { height: auto; max-height: 9; padding: 0 1; border-top: solid $primary 50%; }
     """
     BINDINGS = [
         Binding("escape,r,q", "close", "Back", id="routes.close"),
@@ -49,7 +49,7 @@ class RoutesScreen(Screen[RouteFilter | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="routes-box"):
-            yield KeyTable(id="routes-table", cursor_type="row", zebra_stripes=True)
+            yield KeyTable(id="routes-table", cursor_type="row", zebra_stripes=True, fixed_columns=1)  # the family stays in view
             yield Static(id="route-detail")
         yield Footer()
 
@@ -148,6 +148,7 @@ def route_detail(route: RouteStats, by: str) -> Text:
     for reason in route.expensive_reasons:
         text.append("\n" + EXPENSIVE_MARK + "expensive branch: ", style=EXPENSIVE_STYLE)
         text.append(safe(reason, True))
+    text.append("\n" + LEGEND, style="dim")
     return text
 
 
