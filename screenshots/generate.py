@@ -32,6 +32,8 @@ VIEWS = {
     "chat": (("j", "j", "j", "j", "j", "enter", "j", "j"), "messages"),
     "events": (("j", "j", "j", "j", "enter", "j", "j"), "events"),
     "help": (("question_mark",), None),
+    "routes": (("r", "j", "j", "j", "j"), None),  # the refund family's expensive fallback branch selected
+    "compare": (("j", "j", "j", "j", "j", "j", "m", "g", "d"), None),  # the run that found the policy vs one that skipped it
 }
 
 
@@ -45,6 +47,8 @@ async def capture(name: str, keys: tuple[str, ...], tab: str | None, out: Path) 
             await app.workers.wait_for_complete()
             await pilot.pause()
             await pilot.press(*keys)
+            await app.workers.wait_for_complete()  # routes and comparisons are computed in workers
+            await pilot.pause()
             if tab is not None:
                 app.query_one("TabbedContent").active = tab
             await pilot.pause()
