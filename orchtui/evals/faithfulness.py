@@ -81,6 +81,7 @@ _NOT_A_CLAIM = [
 # `\d(?<![\w.,]\d)` is `(?<![\w.,])\d` with the look-behind moved after the first digit: a pattern that starts
 # with a character class lets the regex engine skip to the next digit in C instead of trying every position.
 _NUMBER = re.compile(r"(\d(?<![\w.,]\d)\d*(?:[.,]\d+)*)(?:°?[a-z]{1,3}|%)?(?!\w)")
+_ASCII_NUMBER = re.compile(_NUMBER.pattern, re.ASCII)  # same matches on ASCII text, half the cost (no Unicode lookups)
 _TOKEN = re.compile(r"\d+\.\d+(?!\w)|\w+")
 # ASCII characters that never belong to a token (all but [\w.]) -> space: see `_tokens`.
 _SPACE_OUT = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) in "_.")})
@@ -283,7 +284,8 @@ def _words(text: str) -> _Words:
     lowered = text.lower().replace("’", "'")
     if "'" in lowered:  # both patterns need an apostrophe; most tool output has none
         lowered = _CLITIC.sub("", _CONTRACTED_NOT.sub(_expand, lowered))
-    tokens = _tokens(_NUMBER.sub(lambda m: f" {_number(m[1])} ", lowered))
+    number = _ASCII_NUMBER if lowered.isascii() else _NUMBER
+    tokens = _tokens(number.sub(lambda m: f" {_number(m[1])} ", lowered))
     content = frozenset(tokens - STOPWORDS)
     # A token with a dot can only be a decimal (\w has no dot); \d is exactly str.isdecimal (Unicode Nd).
     numbers = frozenset(t for t in content if "." in t or t.isdecimal())

@@ -112,7 +112,9 @@ def test_faithfulness_fast_paths_change_no_verdict(monkeypatch):
     fast = run_all(faithfulness, 2) + run_all(faithfulness, 2, include_user_input=False)
     monkeypatch.setattr(faithfulness, "lru_cache", lambda maxsize: lambda function: function)  # tokenise every time
     monkeypatch.setattr(faithfulness, "_tokens", lambda text: set(faithfulness._TOKEN.findall(text)))
-    monkeypatch.setattr(faithfulness, "_NUMBER", re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)*)(?:°?[a-z]{1,3}|%)?(?!\w)"))
+    plain_number = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)*)(?:°?[a-z]{1,3}|%)?(?!\w)")
+    monkeypatch.setattr(faithfulness, "_NUMBER", plain_number)
+    monkeypatch.setattr(faithfulness, "_ASCII_NUMBER", plain_number)
     monkeypatch.setattr(faithfulness, "_SENTENCE_END", re.compile(r"(?<=[.!?])\s+"))
     monkeypatch.setattr(faithfulness._Context, "plain", property(lambda self: False))  # always compare segments
     assert fast == run_all(faithfulness, 2) + run_all(faithfulness, 2, include_user_input=False)
