@@ -1,9 +1,14 @@
-"""UI latency benchmark: keypress to repaint with 100,000 traces listed and a 10,000-span trace expanded.
+"""UI latency benchmark: keypress to repaint with 100,000 traces listed, a 10,000-span trace expanded, and the
+Routes screen open while traces stream in.
 
 Drives the real app headless with Textual's `run_test()`. Each key event is posted to the app and timed until
 the next frame reaches the display stage (`App._display` receives the compositor's update): keypress to repaint,
 without Pilot's idle-detection waits. The same presses on a 10-trace app, measured in the same run, are the
 baseline, so the ratio shows what the data size costs on this machine. Target: p95 under 50 ms.
+
+The routes case moves through the Routes screen (about 200 routes over the 100k traces) while a thread adds
+STREAM_PER_SECOND new traces a second to the index, as a live source would: every trace is analysed and put in
+its route on that thread, and the screen recomputes its stats in a worker twice a second.
 
     python bench/ui.py [--traces 100000] [--big-trace 10000] [--presses 150]
 """
@@ -15,6 +20,7 @@ import asyncio
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +36,8 @@ from parsers.span import LLM, OK, TOOL, Span, Tokens  # noqa: E402
 from tui.app import OrchApp  # noqa: E402
 
 START = 1_760_000_000_000_000_000
+STREAM_PER_SECOND = 1000  # new traces a second while the Routes screen is measured (3,000 spans a second)
+STREAM_BATCH = 50
 
 
 def small_trace(number: int) -> list[Span]:
@@ -37,7 +45,7 @@ def small_trace(number: int) -> list[Span]:
     start = START + number * 1_000_000
     root = Span(trace_id, f"{number:08x}00000001", None, f"workflow_{number % 97}", "agent", start, start + 900_000, OK)
     llm = Span(trace_id, f"{number:08x}00000002", root.span_id, "chat", LLM, start + 1000, start + 500_000, OK,
-               model="gpt-4o-mini", tokens=Tokens(500 + number % 300, 40, 540 + number % 300), finish_reasons=("stop",), stop_reason="stop")
+               model="gpt-4o" if number % 5 == 0 else "gpt-4o-mini", tokens=Tokens(500 + number % 300, 40, 540 + number % 300), finish_reasons=("stop",), stop_reason="stop")
     tool = Span(trace_id, f"{number:08x}00000003", root.span_id, "search", TOOL, start + 600_000, start + 800_000, OK,
                 tool_name="search", tool_args={"q": number % 13})
     return [root, llm, tool]
@@ -88,8 +96,31 @@ async def press_and_time(app: OrchApp, frames: list[float], key: str) -> float:
     raise TimeoutError(f"no frame after pressing {key!r}")
 
 
+class Stream:
+    """Adds new small traces to the index from a thread at STREAM_PER_SECOND until stopped."""
+
+    def __init__(self, index: TraceIndex, first: int) -> None:
+        self.index, self.next = index, first
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.done.wait(STREAM_BATCH / STREAM_PER_SECOND):
+            batch = [span for number in range(self.next, self.next + STREAM_BATCH) for span in small_trace(number)]
+            self.next += STREAM_BATCH
+            self.index.add(batch)
+
+    def __enter__(self) -> "Stream":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join()
+
+
 async def measure(index: TraceIndex, presses: int) -> dict[str, list[float]]:
-    timings: dict[str, list[float]] = {"list j/k": [], "tree j/k": []}
+    timings: dict[str, list[float]] = {"list j/k": [], "tree j/k": [], "routes j/k, streaming": []}
     with tempfile.TemporaryDirectory() as tmp:
         app = OrchApp(index, save_dir=tmp)
         async with app.run_test(size=(160, 50)) as pilot:
@@ -117,6 +148,13 @@ async def measure(index: TraceIndex, presses: int) -> dict[str, list[float]]:
             print(f"  step tree: {app.step_tree.last_line + 1:,} lines expanded")
             for i in range(presses):
                 timings["tree j/k"].append(await press_and_time(app, frames, "j" if (i // 20) % 2 == 0 else "k"))
+            await pilot.press("r")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            with Stream(index, first=10_000_000) as stream:
+                for i in range(presses):
+                    timings["routes j/k, streaming"].append(await press_and_time(app, frames, "j" if (i // 20) % 2 == 0 else "k"))
+            print(f"  routes: {len(app.screen.stats):,} rows; {stream.next - 10_000_000:,} traces streamed in meanwhile")
     return timings
 
 

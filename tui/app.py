@@ -225,7 +225,8 @@ class OrchApp(App[None]):
 
     def _poll(self) -> None:
         generation = self.index.generation
-        if generation != self._seen_generation:
+        covered = isinstance(self.screen, (RoutesScreen, CompareScreen))  # the list is hidden: catch up on return
+        if generation != self._seen_generation and not covered:
             self._seen_generation = generation
             self.request_rows()
         if self.live:
@@ -252,14 +253,15 @@ class OrchApp(App[None]):
     @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
     def _compute_rows(self, token: int, quick_filter: str, text_filter: str, route_filter: RouteFilter | None) -> None:
         rows = self.index.rows(quick_filter, text_filter, route_filter)
-        self.call_from_thread(self._apply_rows, token, rows)
+        positions = {row.trace_id: index for index, row in enumerate(rows)}  # O(n): here, not on the UI thread
+        self.call_from_thread(self._apply_rows, token, rows, positions)
 
-    def _apply_rows(self, token: int, rows: list[TraceAnalysis]) -> None:
+    def _apply_rows(self, token: int, rows: list[TraceAnalysis], positions: dict[str, int]) -> None:
         if token < self._rows_applied or not self.is_running:
             return  # an older request finished after a newer one, or the app is closing
         self._rows_applied = token
         with self.batch_update():
-            self.trace_list.set_rows(rows)
+            self.trace_list.set_rows(rows, positions)
             current = self.trace_list.current
             shown = self.step_tree.analysis
             if current is not None and shown is not None and current.trace_id == shown.trace_id and current.version != shown.version:

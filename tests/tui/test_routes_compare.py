@@ -9,6 +9,7 @@ from tui.app import OrchApp
 from tui.screens.compare import CompareScreen
 from tui.screens.routes import RoutesScreen
 from tui.widgets.key_table import KeyTable
+from tui.widgets.route_table import RouteTable
 
 SIZE = (140, 36)
 # The demo's list, newest first: the refund run that skipped retrieval on top, the one that found the policy
@@ -23,6 +24,10 @@ tool_args_match_mode = "ignore"
 
 
 def table_rows(screen) -> list[list[str]]:
+    """What a table on the screen shows, row by row, cell by cell."""
+    if isinstance(screen, RoutesScreen):
+        table = screen.query_one(RouteTable)
+        return [table.row_text(index) for index in range(len(table.rows))]
     table = screen.query_one(KeyTable)
     return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
 
@@ -48,7 +53,7 @@ async def test_r_lists_every_route_and_marks_the_expensive_branch(demo_app):
         (expensive,) = [row for row in rows if row[1].startswith("$ ")]
         assert expensive[1].startswith("$ ◆ lookup_order › ⌕retrieve_policy ◆gpt-4o")  # clipped; the detail has it all
         assert expensive[9] == "$0.0141"  # cost per trace
-        screen.query_one(KeyTable).move_cursor(row=rows.index(expensive))
+        screen.query_one(RouteTable).cursor = rows.index(expensive)
         await pilot.pause()
         detail = str(screen.query_one("#route-detail").render())
         assert "expensive branch: cost $0.0141/trace is 3.7x the rest of refund_request" in detail

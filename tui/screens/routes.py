@@ -1,9 +1,9 @@
 """`r`: the routes of everything loaded, one row per route (or per family), live while traces arrive.
 
 The numbers come from the engine's RouteBook (`orchtui.analysis.routes`), the same ones `orchtui routes` prints.
-Stats are computed in a worker whenever the book's generation moved (at most twice a second), and the table is
-rebuilt in one batch keeping the cursor on the same route. Enter dismisses the screen with the chosen route; the
-app then filters the trace list to its traces.
+When the book's generation moved (checked twice a second), a worker computes the stats and their cells; the UI
+thread only hands the rows to the line-API RouteTable, which repaints the visible lines and keeps the cursor on its
+route. Enter dismisses the screen with the chosen route; the app then filters the trace list to its traces.
 """
 
 from __future__ import annotations
@@ -22,17 +22,21 @@ from orchtui.live import RouteFilter
 from orchtui.routes_report import EXPENSIVE_MARK, EXPENSIVE_STYLE, LEGEND, compact_path, route_cells, route_columns
 
 from ..render import safe
-from ..widgets.key_table import KeyTable
+from ..widgets.route_table import Cell, Column, RouteTable
 
 REFRESH_SECONDS = 0.5
 CLIP = {"path": 48, "models": 40}  # the detail line below the table shows these in full
+# The widest each number's format gets ("12.3k", "59.99s", "$0.000080"), so columns do not jump as counts grow.
+NUMBER_WIDTHS = {"traces": 6, "share": 4, "ok": 4, "p50": 6, "p95": 6, "p99": 6, "tokens": 6, "cost": 9, "cost_p95": 9,
+                 "retries": 5, "tool_errors": 4, "timeouts": 4, "loops": 4, "stops": 4}
+EMPTY = "No finished traces yet: a route is counted when its trace completes."
 
 
 class RoutesScreen(Screen[RouteFilter | None]):
     DEFAULT_CSS = """
     RoutesScreen #routes-box { border: round $accent; height: 1fr; }
-    RoutesScreen DataTable { height: 1fr; width: 1fr; }
-    RoutesScreen #route-detail { height: auto; max-height: 9; padding: 0 1; border-top: solid $primary 50%; }
+    RoutesScreen RouteTable { height: 1fr; }
+    RoutesScreen #route-detail { height: 7; padding: 0 1; border-top: solid $primary 50%; }
     """
     BINDINGS = [
         Binding("escape,r,q", "close", "Back", id="routes.close"),
@@ -49,12 +53,12 @@ class RoutesScreen(Screen[RouteFilter | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="routes-box"):
-            yield KeyTable(id="routes-table", cursor_type="row", zebra_stripes=True, fixed_columns=1)  # the family stays in view
-            yield Static(id="route-detail")
+            yield RouteTable(id="routes-table")
+            yield Static(id="route-detail")  # a fixed height: its updates never re-lay out the table
         yield Footer()
 
     def on_mount(self) -> None:
-        self.table = self.query_one(KeyTable)
+        self.table = self.query_one(RouteTable)
         self.detail = self.query_one("#route-detail", Static)
         self._set_title()
         self.table.focus()
@@ -73,52 +77,34 @@ class RoutesScreen(Screen[RouteFilter | None]):
 
     @work(thread=True, exclusive=True, group="routes", exit_on_error=False)
     def _compute(self, by: str) -> None:
+        """Stats, cells and column widths, off the event loop."""
         stats = self.book.stats(by)
-        self.app.call_from_thread(self._apply, by, stats)
+        columns = route_columns(by)
+        rows = [(route.route_id, tuple(_cells(route_cells(route), columns))) for route in stats]
+        self.app.call_from_thread(self._apply, by, stats, columns, column_widths(columns, rows), rows)
 
-    def _apply(self, by: str, stats: list[RouteStats]) -> None:
+    def _apply(self, by: str, stats: list[RouteStats], columns: list[Column], widths: list[int], rows: list) -> None:
         if by != self.by or not self.is_attached:
             return
-        table = self.table
-        current = self.current
-        keep = current.route_id if current is not None else None
         self.stats = stats
-        with self.app.batch_update():
-            table.clear(columns=not table.columns)
-            if not table.columns:
-                for key, label, _ in route_columns(by):
-                    table.add_column(label, key=key)
-            columns = route_columns(by)
-            for route in stats:
-                cells = route_cells(route)
-                row = (Text(_clip(cells[key][0], CLIP.get(key)), style=cells[key][1], justify="right" if right else "left") for key, _, right in columns)
-                table.add_row(*row, key=route.route_id)
-            if keep is not None and keep in table.rows:
-                table.move_cursor(row=table.get_row_index(keep))
+        self.table.show(columns, widths, rows)
         self._show_detail()
-        if not stats:
-            self.detail.update(Text("No finished traces yet: a route is counted when its trace completes.", style="dim"))
 
     @property
     def current(self) -> RouteStats | None:
-        if not self.stats or self.table.cursor_row < 0 or self.table.cursor_row >= len(self.stats):
-            return None
-        return self.stats[self.table.cursor_row]
+        cursor = self.table.cursor
+        return self.stats[cursor] if 0 <= cursor < len(self.stats) else None
 
-    @on(KeyTable.RowHighlighted)
+    @on(RouteTable.Highlighted)
     def _highlighted(self) -> None:
         self._show_detail()
 
     def _show_detail(self) -> None:
         route = self.current
-        if route is None:
-            return
-        self.detail.update(route_detail(route, self.by))
+        self.detail.update(route_detail(route, self.by) if route is not None else Text(EMPTY, style="dim"))
 
     def action_toggle_by(self) -> None:
         self.by = BY_FAMILY if self.by == BY_PATH else BY_PATH
-        self.table.clear(columns=True)
-        self.stats = []
         self._set_title()
         self._refresh()
 
@@ -133,6 +119,15 @@ class RoutesScreen(Screen[RouteFilter | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def column_widths(columns: list[Column], rows: list[tuple[str, tuple[Cell, ...]]]) -> list[int]:
+    """Numbers get their format's widest, names their widest cell (clipped); never narrower than the header."""
+    widths = []
+    for index, (key, header, _) in enumerate(columns):
+        widest = NUMBER_WIDTHS.get(key) or max((len(cells[index][0]) for _, cells in rows), default=0)
+        widths.append(max(len(header), widest))
+    return widths
 
 
 def route_detail(route: RouteStats, by: str) -> Text:
@@ -152,5 +147,8 @@ def route_detail(route: RouteStats, by: str) -> Text:
     return text
 
 
-def _clip(text: str, width: int | None) -> str:
-    return text if width is None or len(text) <= width else text[: width - 1] + "…"
+def _cells(cells: dict[str, Cell], columns: list[Column]):
+    for key, _, _ in columns:
+        text, style = cells[key]
+        width = CLIP.get(key)
+        yield (text if width is None or len(text) <= width else text[: width - 1] + "…", style)

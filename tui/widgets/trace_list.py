@@ -62,11 +62,12 @@ class TraceList(ScrollView, can_focus=True):
     def current(self) -> TraceAnalysis | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
-    def set_rows(self, rows: list[TraceAnalysis]) -> None:
-        """Replace the rows, keeping the cursor on the same trace when it is still listed."""
+    def set_rows(self, rows: list[TraceAnalysis], positions: dict[str, int]) -> None:
+        """Replace the rows (`positions`: trace id -> row, built with them off the UI thread), keeping the cursor
+        on the same trace when it is still listed."""
         current = self.current
         self.rows = rows
-        self._positions = {row.trace_id: index for index, row in enumerate(rows)}
+        self._positions = positions
         self.virtual_size = Size(self.size.width, len(rows))
         if current is not None and current.trace_id in self._positions:
             self.cursor = self._positions[current.trace_id]
