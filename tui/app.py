@@ -300,9 +300,8 @@ class OrchApp(App[None]):
         self.detail.show(analysis, span_id)
 
     def action_evaluate(self) -> None:
-        analysis = self.trace_list.current
+        analysis = self._selected()
         if analysis is None:
-            self.notify("No trace selected", severity="warning")
             return
         self.detail.clear_evaluation(f"Evaluating {analysis.name}…")
         self.detail.query_one(TabbedContent).active = "evals"
@@ -330,9 +329,8 @@ class OrchApp(App[None]):
             self.step_tree.focus()
 
     def action_save_golden_route(self) -> None:
-        analysis = self.trace_list.current
+        analysis = self._selected()
         if analysis is None:
-            self.notify("No trace selected", severity="warning")
             return
         path = self.spec or self.save_dir / "orchtui-gate.toml"
         calls = [(call.name, call.args) for call in analysis.tool_calls if call.kind != "handoff"]
@@ -361,6 +359,13 @@ class OrchApp(App[None]):
         self.trace_list.focus()
 
     # -- actions -----------------------------------------------------------------------------------------------------
+
+    def _selected(self) -> TraceAnalysis | None:
+        """The trace the cursor is on; when there is none, say so (every trace action starts here)."""
+        current = self.trace_list.current
+        if current is None:
+            self.notify("No trace selected", severity="warning")
+        return current
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -432,9 +437,8 @@ class OrchApp(App[None]):
 
     def action_mark(self) -> None:
         """m: mark the selected trace as the A side of `d` (m again on it clears the mark)."""
-        current = self.trace_list.current
+        current = self._selected()
         if current is None:
-            self.notify("No trace selected", severity="warning")
             return
         if self.marked_id == current.trace_id:
             self.marked_id = None
@@ -453,9 +457,8 @@ class OrchApp(App[None]):
     def action_compare(self) -> None:
         """d: the selected trace against the marked one; unmarked (or on the marked one), against its golden
         route in the gate file."""
-        current = self.trace_list.current
+        current = self._selected()
         if current is None:
-            self.notify("No trace selected", severity="warning")
             return
         marked = self.index.get(self.marked_id) if self.marked_id is not None else None
         if marked is not None and marked.trace_id != current.trace_id:
@@ -491,9 +494,8 @@ class OrchApp(App[None]):
         self.reveal_span(span_id)
 
     def action_save_trace(self) -> None:
-        current = self.trace_list.current
+        current = self._selected()
         if current is None:
-            self.notify("No trace selected", severity="warning")
             return
         snapshot = self.index.store.snapshot(current.trace_id)
         if snapshot is None:

@@ -20,13 +20,16 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from .row_cursor import RowCursor
+
 Cell = tuple[str, str]  # text, Rich style
 Column = tuple[str, str, bool]  # key, header, right-aligned?
 GAP = "  "
 SIDE_STEP = 8  # cells per h/l
 
 
-class RouteTable(ScrollView, can_focus=True):
+class RouteTable(RowCursor, ScrollView, can_focus=True):
+    HEADER_LINES = 1
     DEFAULT_CSS = """
     RouteTable { background: $surface; }
     RouteTable > .route-table--header { text-style: bold; color: $text-accent; }
@@ -162,26 +165,6 @@ class RouteTable(ScrollView, can_focus=True):
         row = int(self.scroll_offset.y) + event.y - 1
         if event.y >= 1 and 0 <= row < len(self.rows):
             self.cursor = row
-
-    def action_cursor_down(self) -> None:
-        if self.cursor < len(self.rows) - 1:
-            self.cursor += 1
-
-    def action_cursor_up(self) -> None:
-        if self.cursor > 0:
-            self.cursor -= 1
-
-    def action_first(self) -> None:
-        self.cursor = 0
-
-    def action_last(self) -> None:
-        self.cursor = max(0, len(self.rows) - 1)
-
-    def action_page_down(self) -> None:
-        self.cursor = min(max(0, len(self.rows) - 1), self.cursor + max(1, self.scrollable_content_region.height - 2))
-
-    def action_page_up(self) -> None:
-        self.cursor = max(0, self.cursor - max(1, self.scrollable_content_region.height - 2))
 
     def action_side(self, direction: int) -> None:
         self.scroll_to(x=max(0, int(self.scroll_offset.x) + direction * SIDE_STEP), animate=False)

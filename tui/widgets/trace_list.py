@@ -20,9 +20,10 @@ from textual.strip import Strip
 from orchtui.analysis import TraceAnalysis
 
 from ..render import trace_row
+from .row_cursor import RowCursor
 
 
-class TraceList(ScrollView, can_focus=True):
+class TraceList(RowCursor, ScrollView, can_focus=True):
     """Rows are TraceAnalysis objects; the cursor follows a trace id across refreshes."""
 
     DEFAULT_CSS = """
@@ -139,26 +140,6 @@ class TraceList(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
-
-    def action_cursor_down(self) -> None:
-        if self.cursor < len(self.rows) - 1:
-            self.cursor += 1
-
-    def action_cursor_up(self) -> None:
-        if self.cursor > 0:
-            self.cursor -= 1
-
-    def action_first(self) -> None:
-        self.cursor = 0
-
-    def action_last(self) -> None:
-        self.cursor = max(0, len(self.rows) - 1)
-
-    def action_page_down(self) -> None:
-        self.cursor = min(max(0, len(self.rows) - 1), self.cursor + max(1, self.scrollable_content_region.height - 1))
-
-    def action_page_up(self) -> None:
-        self.cursor = max(0, self.cursor - max(1, self.scrollable_content_region.height - 1))
 
     def on_click(self, event) -> None:
         row = int(self.scroll_offset.y) + event.y
