@@ -83,6 +83,20 @@ def test_each_limit_is_measured_over_the_routes_traces(tmp_path):
     assert "1 of 10 traces looped" in loops.explanation
 
 
+def test_each_limit_also_goes_the_other_way_on_the_same_batch(tmp_path):
+    """The converse of the test above: the limits that passed there fail here and the failed ones pass."""
+    path = gate(tmp_path, "min_pass_rate = 0.75\nmax_p95_ms = 3000\nmax_cost_usd_per_trace = 0.00001\nmax_loop_rate = 0.05")
+    analyses = [run_trace(f"t{i}", 1000 + i * 100) for i in range(8)]
+    analyses += [run_trace("t8", 3000, loop=True), run_trace("t9", 1500, finish="length")]
+    results = results_for(path, analyses)
+    assert results[("refund_*", "min_pass_rate")].passed is True  # 80% >= 75%
+    assert results[("refund_*", "max_p95_ms")].passed is True  # 3.00 s <= 3.00 s: the bound is inclusive
+    cost = results[("refund_*", "max_cost_usd_per_trace")]
+    assert cost.passed is False and "> maximum $0.0000" in cost.explanation
+    loops = results[("refund_*", "max_loop_rate")]
+    assert loops.passed is False and "loop rate 10.0% > maximum 5.0%" in loops.explanation
+
+
 def test_a_route_no_trace_matched_is_not_a_pass(tmp_path):
     path = gate(tmp_path, "max_loop_rate = 0.5")
     result = results_for(path, [run_trace("t1", 1000)])[("never_run", "min_pass_rate")]
