@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from parsers.span import LLM, TOOL, Span
+from parsers.span import LLM, Span
 
+from .calls import CALL_KINDS
 from .findings import CRITICAL, INFO, WARN, Finding
 
 _ABNORMAL = {
@@ -105,10 +106,14 @@ def call_findings(llm_calls: list, followed: Callable[[object], bool], trace_fin
     return findings
 
 
+FOLLOW_UP_KINDS = (*CALL_KINDS, LLM)
+
+
 def _followed_by_step(span: Span, ordered: list[Span], position: dict[str, int]) -> bool:
-    """Did any tool execution or LLM call start after this one?"""
+    """Did a tool execution (a tool, retriever or hand-off span: a requested `transfer_to_…` runs as a hand-off)
+    or another LLM call start after this one?"""
     for later in ordered[position[span.span_id] + 1 :]:
-        if later.kind in (TOOL, LLM) and later is not span:
+        if later.kind in FOLLOW_UP_KINDS and later is not span:
             return True
     return False
 

@@ -103,6 +103,14 @@ def test_dangling_tool_call_only_on_a_finished_trace():
     assert live.in_progress and not findings(live, "stop_reason.dangling_tool_call")
 
 
+def test_a_requested_tool_answered_by_a_retriever_or_hand_off_is_not_dangling():
+    """The final call asked for a tool and what ran next was a retrieval or a hand-off (an Agents SDK
+    `transfer_to_…` runs as a hand-off span): the run went on, nothing dangles."""
+    for kind in ("retriever", "handoff"):
+        analysis = analyse(root(), llm(finish=("tool_calls",), calls=[("transfer_to_billing", {})]), span("next step", "root", kind=kind))
+        assert not findings(analysis, "stop_reason.dangling_tool_call"), kind
+
+
 def test_inconsistent_and_empty_stop():
     no_calls = analyse(root(), llm(finish=("tool_calls",)), tool("t", {}), llm())
     assert [(f.code, f.severity) for f in no_calls.findings] == [("stop_reason.inconsistent", "warn")]

@@ -119,6 +119,10 @@ def test_json_requests_answer_in_json_and_spool_as_lines(receiver):
     response = httpx.post(server.endpoint, content=gzip.compress(body), headers={**JSON, "Content-Encoding": "gzip"})
     assert response.status_code == 200
     wait_for_spans(store, 1)  # the same span twice: stored once
+    # The 200 goes out once a request is spooled; the store takes it a moment later: wait for the duplicate too.
+    deadline = time.monotonic() + 10
+    while store.snapshots()[0].duplicates < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert store.snapshots()[0].duplicates == 1
     lines = server.spool.json_path.read_bytes().splitlines()
     assert len(lines) == 2 and all(orjson.loads(line)["resourceSpans"] for line in lines)
