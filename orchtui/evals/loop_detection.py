@@ -82,18 +82,26 @@ def _clean_words(text: str) -> list[str]:
 
 
 def _stagnation(trajectory: Trajectory, threshold: float) -> tuple[float, Finding | None]:
-    """D4: consecutive LLM outputs that say nearly the same thing (deepeval: bigram Jaccard or sequence ratio)."""
-    outputs = [(call.span_id, _clean_words(call.output_text)) for call in trajectory.llm_calls]
+    """D4: consecutive LLM outputs that say nearly the same thing (deepeval: bigram Jaccard or sequence ratio).
+
+    A looping agent repeats the same few outputs thousands of times, so words are cleaned once per distinct text
+    and a pair of texts is scored once. A cached score is safe: the full ratio is skipped only when it could not
+    raise the best so far, and the best only grows."""
+    words: dict[str, list[str]] = {}
+    scores: dict[tuple[str, str], float] = {}
     best, pair = 0.0, None
-    for (first_id, a), (second_id, b) in zip(outputs, outputs[1:]):
-        if len(a) < 20 or len(b) < 20:
-            continue
-        bigrams_a, bigrams_b = set(zip(a, a[1:])), set(zip(b, b[1:]))
-        jaccard = len(bigrams_a & bigrams_b) / len(bigrams_a | bigrams_b) if bigrams_a | bigrams_b else 0.0
-        similarity = jaccard
-        matcher = SequenceMatcher(None, " ".join(a), " ".join(b), autojunk=False)
-        if matcher.real_quick_ratio() > max(best, jaccard) and matcher.quick_ratio() > max(best, jaccard):
-            similarity = max(jaccard, matcher.ratio())  # the full ratio only when it could raise the maximum
+    outputs = [(call.span_id, call.output_text) for call in trajectory.llm_calls]
+    for (first_id, first_text), (second_id, second_text) in zip(outputs, outputs[1:]):
+        key = (first_text, second_text)
+        similarity = scores.get(key)
+        if similarity is None:
+            a = words.get(key[0])
+            if a is None:
+                a = words[key[0]] = _clean_words(key[0])
+            b = words.get(key[1])
+            if b is None:
+                b = words[key[1]] = _clean_words(key[1])
+            similarity = scores[key] = _similarity(a, b, best)
         if similarity > best:
             best, pair = similarity, (first_id, second_id)
             if best > 0.95:
@@ -103,6 +111,17 @@ def _stagnation(trajectory: Trajectory, threshold: float) -> tuple[float, Findin
     if best >= threshold:
         return 0.5, Finding("loop.stagnation", WARN, f"consecutive LLM outputs are {best:.0%} similar (threshold {threshold:.0%})", pair[1] if pair else None)
     return 1.0, None
+
+
+def _similarity(a: list[str], b: list[str], best: float) -> float:
+    if len(a) < 20 or len(b) < 20:
+        return 0.0
+    bigrams_a, bigrams_b = set(zip(a, a[1:])), set(zip(b, b[1:]))
+    jaccard = len(bigrams_a & bigrams_b) / len(bigrams_a | bigrams_b) if bigrams_a | bigrams_b else 0.0
+    matcher = SequenceMatcher(None, " ".join(a), " ".join(b), autojunk=False)
+    if matcher.real_quick_ratio() > max(best, jaccard) and matcher.quick_ratio() > max(best, jaccard):
+        return max(jaccard, matcher.ratio())  # the full ratio only when it could raise the maximum
+    return jaccard
 
 
 def _recursion_cycle(trajectory: Trajectory) -> tuple[float, Finding | None]:
