@@ -135,6 +135,21 @@ def waterfall(span: Span, analysis: TraceAnalysis, width: int = 16) -> Text:
     return bar
 
 
+def step_name(span: Span) -> str:
+    """What a step is called: a tool by its tool name, an LLM call by its model, anything else by its span name."""
+    if span.kind == "tool" and span.tool_name:
+        return span.tool_name
+    if span.kind == "llm" and span.model:
+        return span.model
+    return span.name
+
+
+def brief_step_label(span: Span) -> Text:
+    """Icon and name only: a node's label until the tree first draws it (then `step_label`, fitted to the width)."""
+    icon, icon_style = KIND_ICONS.get(span.kind, KIND_ICONS["other"])
+    return Text.assemble((icon + " ", icon_style), safe(step_name(span), True))
+
+
 def step_label(span: Span, analysis: TraceAnalysis, depth: int, width: int = 100, expandable: bool = False) -> Text:
     """A step tree label fitted to `width` cells, columns right-aligned so every depth lines up.
 
@@ -145,12 +160,7 @@ def step_label(span: Span, analysis: TraceAnalysis, depth: int, width: int = 100
     findings = analysis.findings_by_span.get(span.span_id, [])
     worst = max((SEVERITY_RANK[f.severity] for f in findings if f.severity != "info"), default=-1)
     name_style = "bold red" if span.status == ERROR or worst == 2 else "bold yellow" if worst == 1 else ""
-    if span.kind == "tool" and span.tool_name:
-        name = span.tool_name
-    elif span.kind == "llm" and span.model:
-        name = span.model
-    else:
-        name = span.name
+    name = step_name(span)
     badges = Text(no_wrap=True)
     for badge, style in _badges(span, analysis, findings):
         badges.append(" ")

@@ -1,9 +1,11 @@
 """The step tree of the selected trace: collapsible, built lazily, highlighted where something went wrong.
 
-Nodes are created only for what can be seen: a collapsed step knows it has children (`allow_expand`) but builds
-them on first expand, so a 10,000-span trace costs the steps on screen. Labels are `rich.text.Text` (never markup
-strings: span names are data). When the trace grows live, the tree is rebuilt keeping what was expanded and where
-the cursor was.
+Nodes are created only for what can be opened: a collapsed step knows it has children (`allow_expand`) but builds
+them on first expand, and a big trace opens only as many levels as fit AUTO_EXPAND_NODES. A node starts with a
+brief label (icon and name) and gets its full, width-fitted label the first time the tree draws it, so opening a
+step with thousands of children costs the nodes, not thousands of Rich labels. Labels are `rich.text.Text` (never
+markup strings: span names are data). When the trace grows live, the tree is rebuilt keeping what was expanded
+and where the cursor was.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from textual.widgets.tree import TreeNode
 from orchtui.analysis import TraceAnalysis
 from orchtui.analysis.tree import PLACEHOLDER_ID
 
-from ..render import placeholder_label, step_label
+from ..render import brief_step_label, placeholder_label, step_label
 
-AUTO_EXPAND_SPANS = 400  # traces up to this size open fully; bigger ones open their first two levels
+AUTO_EXPAND_SPANS = 400  # traces up to this size open fully
+AUTO_EXPAND_NODES = 300  # bigger ones open their top level, then further levels while this many nodes suffice
 EXPAND_ALL_LIMIT = 20_000  # `]` builds at most this many nodes
 
 
@@ -51,6 +54,7 @@ class StepTree(Tree[str]):
         self.analysis: TraceAnalysis | None = None
         self._node_of: dict[str, TreeNode[str]] = {}
         self._populated: set[str] = set()
+        self._fitted: set[str] = set()  # nodes whose label is the full one for the current width
 
     # -- building ------------------------------------------------------------------------------------------------
 
@@ -64,6 +68,7 @@ class StepTree(Tree[str]):
         self.clear()
         self._node_of.clear()
         self._populated.clear()
+        self._fitted.clear()
         if analysis is None:
             return
         small = analysis.span_count <= AUTO_EXPAND_SPANS
@@ -74,7 +79,7 @@ class StepTree(Tree[str]):
             if node is None or not node.allow_expand:
                 continue
             # Steps seen before keep their state; new ones (a live trace growing) follow the auto-expand rule.
-            if (span_id in expanded) if span_id in known else (small or depth < 2):
+            if (span_id in expanded) if span_id in known else self._auto_expands(span_id, depth, small):
                 self._populate(node)
                 node.expand()
         if cursor is not None and cursor in self._node_of:
@@ -82,14 +87,18 @@ class StepTree(Tree[str]):
         elif self.root.children:
             self.move_cursor(self.root.children[0])
 
+    def _auto_expands(self, span_id: str, depth: int, small: bool) -> bool:
+        """Small traces open fully; big ones their top level, then the second while the node budget allows."""
+        if small or depth == 0:
+            return True
+        children = self.analysis.tree.children.get(span_id, ()) if self.analysis is not None else ()
+        return depth < 2 and len(self._node_of) + len(children) <= AUTO_EXPAND_NODES
+
     def _add(self, parent: TreeNode[str], span_id: str, depth: int) -> TreeNode[str]:
         assert self.analysis is not None
         tree = self.analysis.tree
         kids = tree.children.get(span_id, ())
-        if span_id == PLACEHOLDER_ID:
-            label = placeholder_label(len(kids))
-        else:
-            label = step_label(tree.spans[span_id], self.analysis, depth, self._label_width(), bool(kids))
+        label = placeholder_label(len(kids)) if span_id == PLACEHOLDER_ID else brief_step_label(tree.spans[span_id])
         node = parent.add(label, data=span_id, allow_expand=bool(kids))
         self._node_of[span_id] = node
         return node
@@ -106,14 +115,25 @@ class StepTree(Tree[str]):
     def _label_width(self) -> int:
         return self.scrollable_content_region.width or 100
 
+    def render_label(self, node: TreeNode[str], base_style, style):
+        """The full label, fitted to the width, built when the node is first drawn (see the module docstring)."""
+        span_id = node.data
+        if span_id is not None and span_id != PLACEHOLDER_ID and span_id not in self._fitted and self.analysis is not None:
+            span = self.analysis.tree.spans[span_id]
+            # Set directly, not with set_label: this runs while the line is drawn, and must not ask for a redraw.
+            node._label = step_label(span, self.analysis, self._depth(node), self._label_width(), node.allow_expand)
+            self._fitted.add(span_id)
+        return super().render_label(node, base_style, style)
+
+    def get_label_width(self, node: TreeNode[str]) -> int:
+        """The label as it stands (brief, or fitted to the width). Tree would draw every label to find the widest
+        line; labels never outgrow the tree's width, so the one already set is measure enough."""
+        return node._label.cell_len + (2 if node.allow_expand else 0)
+
     def on_resize(self) -> None:
-        """Labels are fitted to the width: refit the built ones."""
-        if self.analysis is None:
-            return
-        for span_id, node in self._node_of.items():
-            if span_id != PLACEHOLDER_ID:
-                span = self.analysis.tree.spans[span_id]
-                node.set_label(step_label(span, self.analysis, self._depth(node), self._label_width(), node.allow_expand))
+        """Labels are fitted to the width: refit them as they are drawn again."""
+        self._fitted.clear()
+        self.refresh()
 
     @staticmethod
     def _depth(node: TreeNode[str]) -> int:
