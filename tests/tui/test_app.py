@@ -402,3 +402,30 @@ async def test_shift_e_saves_the_observed_route_as_a_golden_gate(demo_app, tmp_p
         assert route.match == "refund_request"
         assert [c["name"] for c in route.reference.expected_tool_calls] == ["lookup_order", "issue_refund"]
         assert demo_app.routes is not None
+
+
+async def test_a_wide_trace_opens_its_top_level_and_fits_labels_as_they_are_drawn(tmp_path):
+    """A 2,000-step trace: its 1,000 top-level steps are listed (not their children: over the node budget), and a
+    step gets its full label (duration, tokens) when drawn, not before."""
+    from tui.widgets.step_tree import AUTO_EXPAND_NODES
+
+    index = TraceIndex()
+    spans = [root("wide")]
+    for turn in range(1000):
+        spans.append(span(f"turn {turn}", "root", span_id=f"turn-{turn}", start=1000 + turn * 10, end=1005 + turn * 10))
+        spans.append(span("fetch", f"turn-{turn}", kind="tool", tool_name="fetch", tool_args={"page": turn}, start=1001 + turn * 10, end=1004 + turn * 10))
+    index.add(spans)
+    app = OrchApp(index, save_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = app.step_tree
+        (top,) = tree.root.children
+        assert top.is_expanded and len(top.children) == 1000
+        assert not any(child.is_expanded for child in top.children)  # 2,001 nodes would pass the budget
+        assert len(tree._node_of) == 1001 and AUTO_EXPAND_NODES < 2001
+        drawn, far = top.children[0], top.children[-1]
+        assert drawn.label.plain.split()[:3] == ["○", "turn", "0"] and "0ms" in drawn.label.plain  # fitted: a duration
+        assert far.label.plain.split() == ["○", "turn", "999"]  # never drawn: icon and name only
+        await pilot.press("enter", "G")  # focus the steps, go to the last one: it is drawn and fitted
+        await pilot.pause()
+        assert len(far.label.plain) > len("○ turn 999") and far.label.plain.startswith("○ turn 999")
