@@ -300,7 +300,3 @@ def print_diff(comparison: Comparison, out: IO[str]) -> None:
     console.print(Text(printable(comparison.summary(), True)))
     if comparison.approximate:
         console.print(Text("(the runs differ in over 1,000 steps: aligned approximately)", style="dim"))
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

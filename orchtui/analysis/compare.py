@@ -21,6 +21,7 @@ missing side counting as zero, so a skipped step's delta is what B saved and an 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,11 +160,8 @@ def glyph_name(step: Step) -> str:
 
 def trace_side(analysis: Any) -> Side:
     """A side from an analysed trace (TraceAnalysis)."""
-    tokens = analysis.tokens
-    total = tokens.total
-    if total is None and (tokens.prompt is not None or tokens.completion is not None):
-        total = (tokens.prompt or 0) + (tokens.completion or 0)
-    return Side(f"{analysis.name} {analysis.trace_id[:8]}", analysis.trace_id, trace_steps(analysis), analysis.duration_ms, total, analysis.cost_usd)
+    return Side(f"{analysis.name} {analysis.trace_id[:8]}", analysis.trace_id, trace_steps(analysis), analysis.duration_ms,
+                analysis.tokens.total, analysis.cost_usd)
 
 
 def golden_side(match: str, expected_tool_calls: list[dict[str, Any]]) -> Side:
@@ -331,10 +329,8 @@ def _rows(
         if ai is not None and bi is not None:
             rows.append(_pair_row(SAME, a, b, ai, bi, compare_args))
         elif bi is not None and bi in moved_from:
-            row = _pair_row(MOVED, a, b, moved_from[bi], bi, compare_args)
-            rows.append(StepDiff(MOVED, row.a, row.b, row.a_index, row.b_index,
-                                 (f"A step {row.a_index} -> B step {row.b_index}", *row.changes),
-                                 row.tokens_delta, row.cost_delta, row.duration_delta_ms))
+            ai = moved_from[bi]
+            rows.append(_pair_row(MOVED, a, b, ai, bi, compare_args, note=f"A step {ai + 1} -> B step {bi + 1}"))
         elif bi is not None:
             op = REPEATED if b_slots[bi] in a_taken else EXTRA
             rows.append(_single_row(op, None, b[bi], None, bi + 1))
@@ -345,23 +341,24 @@ def _rows(
 
 def _moves(order: list[tuple[int | None, int | None]], a_slots: list[str], b_slots: list[str]) -> dict[int, int]:
     """B index -> A index for leftovers whose slot is left over on both sides: the same step, reordered."""
-    waiting: dict[str, list[int]] = {}
+    waiting: dict[str, deque[int]] = {}
     for ai, bi in order:
         if bi is None and ai is not None:
-            waiting.setdefault(a_slots[ai], []).append(ai)
+            waiting.setdefault(a_slots[ai], deque()).append(ai)
     moves = {}
     for ai, bi in order:
         if ai is None and bi is not None and waiting.get(b_slots[bi]):
-            moves[bi] = waiting[b_slots[bi]].pop(0)
+            moves[bi] = waiting[b_slots[bi]].popleft()
     return moves
 
 
-def _pair_row(op: str, a: list[Step], b: list[Step], ai: int, bi: int, compare_args: bool) -> StepDiff:
+def _pair_row(op: str, a: list[Step], b: list[Step], ai: int, bi: int, compare_args: bool, note: str | None = None) -> StepDiff:
+    """Two aligned (or moved) steps; a same step with changes is `changed`."""
     left, right = a[ai], b[bi]
     changes = step_changes(left, right, compare_args)
     if op == SAME and changes:
         op = CHANGED
-    return StepDiff(op, left, right, ai + 1, bi + 1, tuple(changes), _delta(left.tokens, right.tokens),
+    return StepDiff(op, left, right, ai + 1, bi + 1, (*([note] if note else []), *changes), _delta(left.tokens, right.tokens),
                     _delta(left.cost_usd, right.cost_usd), _delta(left.duration_ms, right.duration_ms))
 
 
@@ -382,6 +379,7 @@ def step_changes(a: Step, b: Step, compare_args: bool = True) -> list[str]:
     changes = []
     if a.kind == LLM and b.kind == LLM and a.name != b.name:
         changes.append(f"model {a.name} -> {b.name}")
+    # A golden route's steps have no status ("unset"): a failed step there is a status, not a change from it.
     if a.status != b.status and "error" in (a.status, b.status) and a.status != "unset":
         changes.append(f"status {a.status} -> {b.status}")
     if compare_args and a.kind != LLM and a.args is not None and canonical_json(a.args) != canonical_json(b.args):

@@ -101,10 +101,6 @@ def trace_route(analysis: TraceAnalysis) -> TraceRoute | None:
     errors = [call for call in executed if call.status == ERROR]
     spans = analysis.tree.spans
     timeouts = sum(1 for call in errors if _is_timeout(call.error, spans.get(call.span_id) if call.span_id else None))
-    tokens = analysis.tokens
-    total = tokens.total
-    if total is None and (tokens.prompt is not None or tokens.completion is not None):
-        total = (tokens.prompt or 0) + (tokens.completion or 0)
     flags = analysis.flags
     return TraceRoute(
         trace_id=analysis.trace_id,
@@ -113,7 +109,7 @@ def trace_route(analysis: TraceAnalysis) -> TraceRoute | None:
         route_id=path_id,
         start_ns=analysis.start_ns,
         duration_ms=analysis.duration_ms,
-        tokens=total,
+        tokens=analysis.tokens.total,
         cost_usd=analysis.cost_usd,
         retries=analysis.retries,
         tool_calls=len(executed),

@@ -217,6 +217,7 @@ def _totals(ordered: list[Span]) -> tuple[Tokens, dict[str, float], bool]:
             costs[span.span_id] = cost
         elif tokens is not None and not tokens.is_empty():
             complete = False
+    total.complete_total()  # a call without a reported total still counts its prompt and completion
     return total, costs, complete
 
 
