@@ -225,7 +225,10 @@ class OrchApp(App[None]):
 
     def _poll(self) -> None:
         generation = self.index.generation
-        covered = isinstance(self.screen, (RoutesScreen, CompareScreen))  # the list is hidden: catch up on return
+        # The list is hidden under Routes or Compare: catch up on return. `screen_stack`, not `screen`: this timer can
+        # fire while the app shuts down, when the stack is already empty and `screen` raises.
+        stack = self.screen_stack
+        covered = bool(stack) and isinstance(stack[-1], (RoutesScreen, CompareScreen))
         if generation != self._seen_generation and not covered:
             self._seen_generation = generation
             self.request_rows()

@@ -429,3 +429,17 @@ async def test_a_wide_trace_opens_its_top_level_and_fits_labels_as_they_are_draw
         await pilot.press("enter", "G")  # focus the steps, go to the last one: it is drawn and fitted
         await pilot.pause()
         assert len(far.label.plain) > len("○ turn 999") and far.label.plain.startswith("○ turn 999")
+
+
+async def test_the_poll_timer_survives_an_empty_screen_stack(demo_app):
+    """The 10 Hz poll can fire while the app shuts down, after the screen stack is emptied: it must not raise."""
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        stack = demo_app._screen_stacks[demo_app._current_mode]
+        saved = stack[:]
+        stack.clear()
+        try:
+            demo_app._poll()  # raised ScreenStackError("No screens on stack") before
+        finally:
+            stack.extend(saved)
+        assert demo_app.screen_stack == saved
