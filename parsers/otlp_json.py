@@ -79,7 +79,7 @@ def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
     return obj.get(snake) if value is None else value
 
 
-def span_from_otlp(obj: dict[str, Any], service: str | None, source: Source | None) -> Span:
+def span_from_otlp(obj: dict[str, Any], service: str | None, source: Source | None, scope: str | None = None) -> Span:
     """One OTLP/JSON span object -> Span."""
     trace_id = normalize_id(_get(obj, "traceId", "trace_id"))
     span_id = normalize_id(_get(obj, "spanId", "span_id"))
@@ -98,6 +98,7 @@ def span_from_otlp(obj: dict[str, Any], service: str | None, source: Source | No
         status=status,
         status_message=status_obj.get("message") or None,
         service=service,
+        scope=scope,
         source=source,
     )
     events = obj.get("events")
@@ -128,8 +129,9 @@ def spans_from_request(doc: dict[str, Any], source: Source | None) -> list[Span]
             "instrumentationLibrarySpans"
         )
         for scope_spans in scopes or ():
+            scope = (scope_spans.get("scope") or scope_spans.get("instrumentationLibrary") or {}).get("name") or None
             for obj in scope_spans.get("spans") or ():
-                spans.append(span_from_otlp(obj, service, source))
+                spans.append(span_from_otlp(obj, service, source, scope))
     return spans
 
 

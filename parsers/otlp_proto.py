@@ -66,7 +66,7 @@ def decode_attributes(key_values: Any) -> dict[str, Any]:
     return attributes
 
 
-def span_from_proto(message: Any, service: str | None, source: Source | None) -> Span:
+def span_from_proto(message: Any, service: str | None, source: Source | None, scope: str | None = None) -> Span:
     """One protobuf `Span` -> Span.
 
     Ids must be 16 and 8 bytes: a metrics or logs message read as a trace request decodes "successfully" into
@@ -91,6 +91,7 @@ def span_from_proto(message: Any, service: str | None, source: Source | None) ->
         status=_STATUS[status.code] if 0 <= status.code < len(_STATUS) else UNSET,
         status_message=status.message or None,
         service=service,
+        scope=scope,
         source=source,
     )
     if message.events:
@@ -112,8 +113,9 @@ def spans_from_request(request: ExportTraceServiceRequest, source: Source | None
                 service = decode_value(kv.value)
                 break
         for scope_spans in resource_spans.scope_spans:
+            scope = scope_spans.scope.name or None
             for message in scope_spans.spans:
-                spans.append(span_from_proto(message, service, source))
+                spans.append(span_from_proto(message, service, source, scope))
     return spans
 
 

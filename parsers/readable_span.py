@@ -5,8 +5,8 @@ parent as `parentSpanId` (SDK 1.x) or `parentSpanContext.spanId` (SDK 2.x), flat
 `status{code, message}` (JS `SpanStatusCode`: 0 unset, 1 ok, 2 error), `startTime`/`endTime` as hrtime
 `[seconds, nanos]` (`[0, 0]` while open), `events[{name, time, attributes}]`. `service.name` is taken from a
 `resource` when the dump has one (a plain dump or a JSON-serialized SDK Resource). The
-numeric `kind` and the instrumentation scope are not read: the normalized span has no field for either, and
-the step kind comes from the attributes.
+numeric `kind` is not read (the step kind comes from the attributes); the instrumentation scope names the
+producer (parsers/producers.py).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def parse_record(record: Any, source: Source) -> list[Span]:
         status=_STATUS.get(status.get("code"), UNSET),
         status_message=status.get("message") or None,
         service=_service(record.get("resource")),
+        scope=_scope(record),
         source=source,
     )
     events = record.get("events")
@@ -62,6 +63,13 @@ def parse_record(record: Any, source: Source) -> list[Span]:
         ]
     apply_attributes(span, record.get("attributes") or {})
     return [span]
+
+
+def _scope(record: dict[str, Any]) -> str | None:
+    """The instrumentation scope's name (OTel JS 2.x `instrumentationScope`, 1.x `instrumentationLibrary`)."""
+    scope = record.get("instrumentationScope") or record.get("instrumentationLibrary")
+    name = scope.get("name") if isinstance(scope, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def _service(resource: Any) -> str | None:

@@ -141,8 +141,11 @@ class Span:
     session_id: str | None = None
     agent_name: str | None = None
     service: str | None = None
+    scope: str | None = None  # the instrumentation scope (library) that wrote the span: who the producer is
+    response_id: str | None = None  # the provider's response id: two spans of one request share it
     retry_attempt: int | None = None  # explicit retry marker (LangChain retry:attempt:N, retry events, resend count)
-    records_finish_reason: bool = True  # False when the producer's format never carries one (Agents SDK export)
+    records_finish_reason: bool = True  # False when the producer never records one (parsers/producers.py)
+    stop_reason_inferred: bool = False  # the stop reason was inferred (requested tool calls, max tokens reached)
     events: list[SpanEvent] = field(default_factory=list)
     attributes: dict[str, Any] = field(default_factory=dict)
     source: Source | None = None

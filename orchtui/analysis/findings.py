@@ -33,6 +33,17 @@ def worst(findings: list[Finding]) -> str | None:
     return max((f.severity for f in findings), key=SEVERITY_RANK.__getitem__)
 
 
+def error_text(span: Any) -> str:
+    """What a span says about its failure: the error status message and its exception events."""
+    parts = []
+    if span.status == "error" and span.status_message:
+        parts.append(span.status_message)
+    for event in span.events:
+        if event.name == "exception":
+            parts.append(f"{event.attributes.get('exception.type', '')}: {event.attributes.get('exception.message', '')}")
+    return "\n".join(parts)
+
+
 def first_line(text: str, limit: int = 200) -> str:
     """The headline of an error text: its first line, without a Python traceback glued onto it."""
     line = text.strip().split("Traceback (most recent call last)", 1)[0].split("\\n", 1)[0].strip()

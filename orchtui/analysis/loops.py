@@ -10,10 +10,10 @@ import hashlib
 import re
 from collections import Counter, defaultdict
 
-from parsers.span import ERROR, Span
+from parsers.span import Span
 
 from .calls import ToolCall
-from .findings import CRITICAL, WARN, Finding, first_line
+from .findings import CRITICAL, WARN, Finding, error_text, first_line
 
 # Framework messages that mean "the agent loop hit its runtime cap" (D6). The Agents SDK export never names the
 # exception class, only "Max turns exceeded"; LangGraph says GraphRecursionError / "Recursion limit of N reached".
@@ -124,7 +124,7 @@ def runtime_limit(ordered: list[Span]) -> list[Finding]:
     """D6: the framework's own loop cap fired (max turns, recursion limit): one finding, on the innermost span."""
     hits = []
     for span in ordered:
-        text = _error_text(span)
+        text = error_text(span)
         if text:
             match = RUNTIME_LIMIT.search(text)
             if match:
@@ -141,16 +141,6 @@ def runtime_limit(ordered: list[Span]) -> list[Finding]:
             evidence={"match": match.group(0)},
         )
     ]
-
-
-def _error_text(span: Span) -> str:
-    parts = []
-    if span.status == ERROR and span.status_message:
-        parts.append(span.status_message)
-    for event in span.events:
-        if event.name == "exception":
-            parts.append(f"{event.attributes.get('exception.type', '')}: {event.attributes.get('exception.message', '')}")
-    return "\n".join(parts)
 
 
 def detect_loops(calls: list[ToolCall], ordered: list[Span]) -> list[Finding]:

@@ -17,6 +17,7 @@ from .calls import ToolCall, llm_calls, tool_calls
 from .cost import span_cost
 from .efficiency import redundant_calls, tool_error_findings
 from .findings import CRITICAL, WARN, Finding, worst
+from .llm_errors import llm_error_findings
 from .loops import detect_loops
 from .retries import retry_attempts, retry_findings
 from .stop_reasons import stop_reason_findings
@@ -53,6 +54,7 @@ class TraceAnalysis:
     stop_reason: str | None
     retry_attempts: dict[str, int]
     route: list[str]
+    duplicate_calls: dict[str, str] = field(default_factory=dict)  # LLM span id -> the span counted for its request
     findings: list[Finding] = field(default_factory=list)
     findings_by_span: dict[str, list[Finding]] = field(default_factory=dict)
 
@@ -118,7 +120,7 @@ def analyze(snapshot: TraceSnapshot) -> TraceAnalysis:
     tree = build_tree(snapshot.spans)
     ordered = tree.ordered
     root = tree.root
-    llms = llm_calls(ordered)
+    llms, duplicate_calls = llm_calls(ordered)
     calls = tool_calls(ordered)
     in_progress = root is None or root.end_ns is None or bool(tree.orphans and not tree.roots)
     status = _trace_status(root, ordered)
@@ -129,12 +131,13 @@ def analyze(snapshot: TraceSnapshot) -> TraceAnalysis:
     else:
         end_ns = max((s.end_ns for s in ordered if s.end_ns is not None), default=None)
 
-    tokens, costs, cost_complete = _totals(ordered)
+    tokens, costs, cost_complete = _totals(llms, ordered)
     attempts = retry_attempts(ordered)
 
     findings: list[Finding] = []
     findings += detect_loops([c for c in calls if c.kind in (TOOL, RETRIEVER, HANDOFF)], ordered)
     findings += stop_reason_findings(llms, ordered, trace_finished=not in_progress)
+    findings += llm_error_findings(llms)
     findings += tool_error_findings(calls, trace_failed=status == ERROR)
     findings += retry_findings(ordered, attempts)
     findings += redundant_calls(calls)
@@ -182,6 +185,7 @@ def analyze(snapshot: TraceSnapshot) -> TraceAnalysis:
         stop_reason=llms[-1].stop_reason if llms else None,
         retry_attempts=attempts,
         route=[c.name for c in calls if c.executed],
+        duplicate_calls=duplicate_calls,
         findings=findings,
         findings_by_span=by_span,
     )
@@ -198,14 +202,13 @@ def _trace_status(root: Span | None, ordered: list[Span]) -> str:
     return OK if root.status == OK else root.status
 
 
-def _totals(ordered: list[Span]) -> tuple[Tokens, dict[str, float], bool]:
-    """Sum tokens and cost over model calls only: wrapper spans often repeat their children's usage."""
+def _totals(llms: list[Span], ordered: list[Span]) -> tuple[Tokens, dict[str, float], bool]:
+    """Sum tokens and cost over model calls only (each request once): wrapper spans often repeat their children's
+    usage."""
     total = Tokens()
     costs: dict[str, float] = {}
     complete = True
-    for span in ordered:
-        if span.kind not in (LLM, EMBEDDING):
-            continue
+    for span in [*llms, *(s for s in ordered if s.kind == EMBEDDING)]:
         tokens = span.tokens
         if tokens is not None:
             for name in ("prompt", "completion", "total", "cache_read", "cache_write", "reasoning"):
