@@ -15,11 +15,16 @@ from parsers.span import Span
 from .calls import ToolCall
 from .findings import CRITICAL, WARN, Finding, error_text, first_line
 
-# Framework messages that mean "the agent loop hit its runtime cap" (D6). The Agents SDK export never names the
-# exception class, only "Max turns exceeded"; LangGraph says GraphRecursionError / "Recursion limit of N reached".
+# Framework messages that mean "the agent loop hit its runtime cap" (D6), by framework: the Agents SDK export
+# ("Max turns exceeded", MaxTurnsExceeded), LangGraph (GraphRecursionError, "Recursion limit of N reached"),
+# LlamaIndex workflows ("Max iterations of N reached!"), pydantic-ai (UsageLimitExceeded: request_limit),
+# Google ADK (LlmCallsLimitExceededError), the Claude Agent SDK (result subtype error_max_turns), smolagents
+# (AgentMaxStepsError, "Reached max steps"), CrewAI and LangChain agents ("Agent stopped due to iteration limit").
 RUNTIME_LIMIT = re.compile(
-    r"MaxTurnsExceeded|GraphRecursionError|recursion[ _]limit|max(?:imum)?[ _]?(?:turns|iterations)"
-    r"[ _]?(?:exceeded|reached)|agent stopped due to (?:iteration|time) limit",
+    r"MaxTurnsExceeded|GraphRecursionError|recursion[ _]limit|max(?:imum)?[ _]?(?:turns|iterations|steps)"
+    r"[ _]?(?:exceeded|reached)|max(?:imum)? (?:turns|iterations|steps) of \d+ (?:exceeded|reached)"
+    r"|agent stopped due to (?:iteration|time) limit|UsageLimitExceeded|LlmCallsLimitExceeded|error_max_turns"
+    r"|AgentMaxStepsError|reached max(?:imum)? (?:steps|turns|iterations)",
     re.IGNORECASE,
 )
 

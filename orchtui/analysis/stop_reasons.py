@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from parsers.span import LLM, Span
+from parsers.span import ERROR, LLM, Span
 
 from .calls import CALL_KINDS
 from .findings import CRITICAL, INFO, WARN, Finding
@@ -39,7 +39,11 @@ def call_findings(llm_calls: list, followed: Callable[[object], bool], trace_fin
     if not llm_calls:
         return findings
     terminal = llm_calls[-1] if trace_finished else None
-    unrecorded = [span for span in llm_calls if span.stop_reason in (None, "missing") and not span.records_finish_reason]
+    unrecorded = [
+        span
+        for span in llm_calls
+        if span.stop_reason in (None, "missing") and not span.records_finish_reason and not _failed(span)
+    ]
     if unrecorded:
         findings.append(
             Finding(
@@ -58,7 +62,7 @@ def call_findings(llm_calls: list, followed: Callable[[object], bool], trace_fin
         raw = span.finish_reasons[0] if span.finish_reasons else None
 
         if reason == "missing":
-            if span.records_finish_reason:
+            if span.records_finish_reason and not _failed(span):  # a failed call is llm.error, not this
                 findings.append(Finding("stop_reason.missing", severity, f"{where} has no finish reason", span.span_id))
             continue
         requested = span.requested_tool_calls
@@ -107,6 +111,11 @@ def call_findings(llm_calls: list, followed: Callable[[object], bool], trace_fin
 
 
 FOLLOW_UP_KINDS = (*CALL_KINDS, LLM)
+
+
+def _failed(call: object) -> bool:
+    """A Span with an error status, or an evaluator's LLMCall marked failed."""
+    return getattr(call, "status", None) == ERROR or bool(getattr(call, "failed", False))
 
 
 def _followed_by_step(span: Span, ordered: list[Span], position: dict[str, int]) -> bool:

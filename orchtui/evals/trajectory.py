@@ -26,6 +26,7 @@ class LLMCall:
     finish_reasons_raw: tuple[str, ...] = ()
     finish_reason: str = "missing"  # normalized (§8.6)
     records_finish_reason: bool = True
+    failed: bool = False  # the call itself failed (provider error): no finish reason to expect
 
     @property
     def stop_reason(self) -> str:
@@ -203,6 +204,7 @@ def _llm_call(span: Span) -> LLMCall:
         finish_reasons_raw=span.finish_reasons,
         finish_reason=span.stop_reason or "missing",
         records_finish_reason=span.records_finish_reason,
+        failed=span.status == ERROR,
     )
 
 

@@ -1,0 +1,145 @@
+"""Check what orchtui reads from a recorded framework file against the recording's truth sidecar.
+
+Each `tests/data/frameworks/<stem>.truth.json` was written by the recorder (tests/fixtures/record/) from what the
+scripted model server really served and which tools really ran. This module compares orchtui's analysis of the
+recorded trace file with it, run by run, on every axis: one trace per run, LLM calls, tokens, per-call stop
+reasons, route, findings. `python -m tests.framework_truth` prints the matrix for every recorded file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchtui.analysis import Analyzer, TraceAnalysis
+from orchtui.loading import load_paths
+from orchtui.store import SpanStore
+from parsers.conventions import normalize_stop_reason
+from parsers.span import TOOL
+
+FRAMEWORKS = Path(__file__).parent / "data" / "frameworks"
+AXES = ("trace", "calls", "tokens", "stops", "route", "findings")
+SERIOUS = ("warn", "critical")
+
+
+@dataclass
+class RunCheck:
+    run: str
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, axis: str, problem: str) -> None:
+        self.problems.setdefault(axis, []).append(problem)
+
+
+def truth_files() -> list[Path]:
+    return sorted(FRAMEWORKS.glob("*.truth.json"))
+
+
+def trace_files(truth: Path) -> list[Path]:
+    """The recorded trace files of one sidecar: `.otlp.jsonl` and `.otlp.pb`, or a native `.jsonl`."""
+    stem = truth.name.removesuffix(".truth.json")
+    return [p for p in (truth.with_name(f"{stem}{s}") for s in (".otlp.jsonl", ".otlp.pb", ".jsonl")) if p.exists()]
+
+
+def analyse_file(path: Path) -> list[TraceAnalysis]:
+    store = SpanStore()
+    report = load_paths([str(path)], store)
+    if report.unreadable:
+        raise AssertionError(f"{path.name}: unreadable: {report.unreadable}")
+    return Analyzer(store).all()
+
+
+def check(truth_path: Path, trace_path: Path) -> list[RunCheck]:
+    truth = json.loads(truth_path.read_text())
+    analyses = analyse_file(trace_path)
+    by_span: dict[str, TraceAnalysis] = {}
+    for analysis in analyses:
+        for span_id in analysis.tree.spans:
+            by_span[span_id] = analysis
+    return [check_run(run, by_span) for run in truth["runs"]]
+
+
+def check_run(run: dict[str, Any], by_span: dict[str, TraceAnalysis]) -> RunCheck:
+    result = RunCheck(run["run"])
+    traces = {id(by_span[s]): by_span[s] for s in run["span_ids"] if s in by_span}
+    missing = [s for s in run["span_ids"] if s not in by_span]
+    if missing:
+        result.add("trace", f"{len(missing)} of the run's spans not read")
+    if len(traces) != 1:
+        result.add("trace", f"{len(traces)} traces for one run")
+        if not traces:
+            return result
+    analysis = max(traces.values(), key=lambda a: a.span_count)
+    served = [entry for entry in run["served"]]
+    _check_calls(result, analysis, served)
+    _check_route(result, analysis, run["tools"])
+    _check_findings(result, analysis, run)
+    return result
+
+
+def _check_calls(result: RunCheck, analysis: TraceAnalysis, served: list[dict[str, Any]]) -> None:
+    calls = analysis.llm_calls
+    if len(calls) != len(served):
+        result.add("calls", f"{len(calls)} LLM calls, the server answered {len(served)} requests")
+    answered = [e for e in served if e["status"] == 200]
+    if answered and all(e.get("usage_delivered", True) for e in answered):
+        prompt = sum(e["prompt_tokens"] for e in answered)
+        completion = sum(e["completion_tokens"] for e in answered)
+        got = (analysis.tokens.prompt, analysis.tokens.completion)
+        if got != (prompt, completion):
+            result.add("tokens", f"tokens {got[0]}/{got[1]}, served {prompt}/{completion}")
+    if len(calls) != len(served):
+        return
+    for index, (call, entry) in enumerate(zip(calls, served), 1):
+        if entry["status"] != 200:
+            if call.status != "error":
+                result.add("stops", f"call {index}: the server answered {entry['status']}, the call is {call.status}")
+            continue
+        expected = normalize_stop_reason(entry["finish"])
+        got = call.stop_reason or "missing"
+        unrecorded_ok = got == "missing" and not call.records_finish_reason and expected == "stop"
+        if got != expected and not unrecorded_ok:
+            detail = "" if call.records_finish_reason else " (producer records none)"
+            result.add("stops", f"call {index}: {got}{detail}, served {expected}")
+
+
+def _check_route(result: RunCheck, analysis: TraceAnalysis, tools: list[str]) -> None:
+    executed = [call.name for call in analysis.tool_calls if call.kind == TOOL and call.executed]
+    if executed != tools:
+        result.add("route", f"tools {executed}, ran {tools}")
+
+
+def _check_findings(result: RunCheck, analysis: TraceAnalysis, run: dict[str, Any]) -> None:
+    codes = {finding.code for finding in analysis.findings}
+    for code in run["expect_findings"]:
+        if code not in codes:
+            result.add("findings", f"no {code}")
+    if run["clean"]:
+        for finding in analysis.findings:
+            if finding.severity in SERIOUS:
+                result.add("findings", f"clean run has {finding.severity} {finding.code}: {finding.message[:90]}")
+
+
+def main() -> None:
+    """Print the matrix: one row per file and run, one column per axis (ok, or the first problem)."""
+    verbose = "-v" in sys.argv
+    total = bad = 0
+    for truth in truth_files():
+        for path in trace_files(truth):
+            for run in check(truth, path):
+                total += 1
+                marks = ["ok" if axis not in run.problems else "XX" for axis in AXES]
+                bad += bool(run.problems)
+                print(f"{path.name:45} {run.run:24} " + " ".join(f"{m:8}" for m in marks))
+                if verbose:
+                    for axis, problems in run.problems.items():
+                        for problem in problems:
+                            print(f"    {axis}: {problem}")
+    print(f"{total - bad} of {total} runs read right on every axis ({' '.join(AXES)})")
+
+
+if __name__ == "__main__":
+    main()
