@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from .producers import Producer, producer_for
 from .span import (
     AGENT,
     CHAIN,
@@ -163,6 +164,8 @@ NODE_KEYS = (
 )
 FINISH_REASON_KEYS = (
     "gen_ai.response.finish_reasons",
+    "gen_ai.response.finish_reason",  # Semantic Kernel (singular; values like FinishReason.TOOL_CALLS)
+    "anthropic.message.stop_reason",  # the anthropic SDK's own spans
     "llm.finish_reason",
     "ai.response.finishReason",
     "llm.response.finish_reason",
@@ -208,6 +211,7 @@ TOKEN_KEYS = {
         "ai.usage.reasoningTokens",
     ),
 }
+RESPONSE_ID_KEYS = ("gen_ai.response.id", "llm.response.id", "ai.response.id")
 ERROR_TYPE_KEYS = ("error.type",)
 ERROR_MESSAGE_KEYS = ("error.message",)
 RETRY_COUNT_KEYS = ("http.request.resend_count",)
@@ -259,7 +263,10 @@ def normalize_stop_reason(raw: str | None) -> str:
     text = str(raw).strip()
     if not text or text in ("[]", "null", "None"):
         return "missing"
-    return STOP_REASON_VALUES.get(text.lower(), "other")
+    lowered = text.lower()
+    if lowered.startswith("finishreason."):  # Semantic Kernel writes the enum's repr: FinishReason.TOOL_CALLS
+        lowered = lowered.removeprefix("finishreason.")
+    return STOP_REASON_VALUES.get(lowered, "other")
 
 
 def stop_reason_of(finish_reasons: tuple[str, ...]) -> str:
@@ -359,6 +366,7 @@ FACTS: dict[str, tuple[str, ...]] = {
     "error_message": ERROR_MESSAGE_KEYS,
     "resend_count": RETRY_COUNT_KEYS,
     "tags": TAG_KEYS,
+    "response_id": RESPONSE_ID_KEYS,
     **{f"tokens.{name}": keys for name, keys in TOKEN_KEYS.items()},
 }
 _KEY_INDEX: dict[str, list[tuple[str, int]]] = {}
@@ -515,9 +523,69 @@ def _llm_fields(span: Span, facts: dict[str, Any], attrs: dict[str, Any]) -> Non
                 span.model = payload_model
     if not reasons:
         reasons = _finish_reasons_from_output_messages(attrs)
+    if not reasons:
+        reasons = _finish_reasons_from_repr(span.output) or _finish_reasons_from_repr(span.status_message)
     span.finish_reasons = reasons
     span.stop_reason = stop_reason_of(reasons)
     span.set_messages_loader(messages_from_attributes)
+    if (response_id := facts.get("response_id")) is not None:
+        span.response_id = str(response_id)
+    settle_stop_reason(span, producer_for(span.scope))
+
+
+def settle_stop_reason(span: Span, producer: Producer | None) -> None:
+    """Apply what the producer's profile says about its finish reasons (parsers/producers.py).
+
+    A producer that reports the Responses API status writes `stop` for an answer that asked for tools. A producer
+    that never records a reason still shows two of them: a requested tool call is a `tool_calls` stop, and output
+    tokens equal to the requested maximum are a `length` stop (both marked inferred); the rest stay missing and
+    `records_finish_reason` is False, so the analysis reports them once as information, never as critical.
+    """
+    if producer is None:
+        return
+    if producer.reason_from_status and span.stop_reason == "stop" and span.requested_tool_calls:
+        span.stop_reason = "tool_calls"
+        return
+    if producer.records_finish_reason or span.finish_reasons:
+        return
+    span.records_finish_reason = False
+    if span.requested_tool_calls:
+        span.stop_reason, span.stop_reason_inferred = "tool_calls", True
+        return
+    limit = requested_max_tokens(span.attributes)
+    if limit is not None and span.tokens is not None and span.tokens.completion == limit:
+        span.stop_reason, span.stop_reason_inferred = "length", True
+
+
+# Request parameters that cap the output, flat or inside a JSON object of invocation parameters.
+MAX_TOKENS_KEYS = ("gen_ai.request.max_tokens", "llm.request.max_tokens", "ai.settings.maxOutputTokens")
+INVOCATION_KEYS = ("llm.invocation_parameters", "gen_ai.request.parameters")
+MAX_TOKENS_PARAMETERS = ("max_tokens", "max_completion_tokens", "max_output_tokens", "maxOutputTokens")
+
+
+def requested_max_tokens(attrs: dict[str, Any]) -> int | None:
+    for key in MAX_TOKENS_KEYS:
+        if (value := to_int(attrs.get(key))) is not None:
+            return value
+    for key in INVOCATION_KEYS:
+        parameters = parse_json_maybe(attrs.get(key))
+        if isinstance(parameters, dict):
+            for name in MAX_TOKENS_PARAMETERS:
+                if (value := to_int(parameters.get(name))) is not None:
+                    return value
+    return None
+
+
+# Python reprs some producers export instead of JSON: smolagents' `raw` ChatCompletion, LiteLLM's
+# `llm.openai.choices`, and the Agents SDK's error for an incomplete response
+# (`incomplete_details=IncompleteDetails(reason='max_output_tokens')`).
+_REPR_REASON = re.compile(r"(?:finish_reason|stop_reason|IncompleteDetails\(reason)=['\"](\w+)['\"]")
+
+
+def _finish_reasons_from_repr(text: str | None) -> tuple[str, ...]:
+    if not text or "reason" not in text:
+        return ()
+    return tuple(_REPR_REASON.findall(text))
 
 
 # --- finish reasons and models inside output payloads -------------------------------------------------------------

@@ -84,15 +84,20 @@ def _check_calls(result: RunCheck, analysis: TraceAnalysis, served: list[dict[st
     calls = analysis.llm_calls
     if len(calls) != len(served):
         result.add("calls", f"{len(calls)} LLM calls, the server answered {len(served)} requests")
-    answered = [e for e in served if e["status"] == 200]
-    if answered and all(e.get("usage_delivered", True) for e in answered):
-        prompt = sum(e["prompt_tokens"] for e in answered)
-        completion = sum(e["completion_tokens"] for e in answered)
-        got = (analysis.tokens.prompt, analysis.tokens.completion)
-        if got != (prompt, completion):
-            result.add("tokens", f"tokens {got[0]}/{got[1]}, served {prompt}/{completion}")
     if len(calls) != len(served):
         return
+    # Usage is compared where the producer recorded it for the call (a failed streamed call may carry none):
+    # a doubled or dropped count still shows.
+    recorded = [
+        entry
+        for call, entry in zip(calls, served)
+        if entry["status"] == 200 and entry.get("usage_delivered", True) and call.tokens is not None
+    ]
+    prompt = sum(e["prompt_tokens"] for e in recorded)
+    completion = sum(e["completion_tokens"] for e in recorded)
+    got = (analysis.tokens.prompt or 0, analysis.tokens.completion or 0)
+    if got != (prompt, completion):
+        result.add("tokens", f"tokens {got[0]}/{got[1]}, served {prompt}/{completion}")
     for index, (call, entry) in enumerate(zip(calls, served), 1):
         if entry["status"] != 200:
             if call.status != "error":

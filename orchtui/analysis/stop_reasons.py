@@ -76,6 +76,17 @@ def call_findings(llm_calls: list, followed: Callable[[object], bool], trace_fin
                 )
             )
             continue
+        if reason == "length" and getattr(span, "stop_reason_inferred", False):
+            findings.append(
+                Finding(
+                    "stop_reason.truncated",
+                    severity,
+                    f"{where} was likely cut off: its output reached the requested token limit (the producer "
+                    "records no finish reason)",
+                    span.span_id,
+                )
+            )
+            continue
         if reason in _ABNORMAL:
             code, text = _ABNORMAL[reason]
             findings.append(Finding(code, severity, f"{where} {text.format(raw=raw)}", span.span_id))
