@@ -32,7 +32,17 @@ from typing import Any
 
 import orjson
 
-from .conventions import messages_from_json, parse_json_maybe, stop_reason_of, to_int, to_text, tokens_from_usage
+from .conventions import (
+    finish_reasons_from_repr,
+    messages_from_json,
+    parse_json_maybe,
+    settle_stop_reason,
+    stop_reason_of,
+    to_int,
+    to_text,
+    tokens_from_usage,
+)
+from .producers import AGENTS_SDK_EXPORT
 from .jsonl import parse_lines_or_document
 from .result import ParseResult
 from .span import AGENT, CHAIN, ERROR, GUARDRAIL, HANDOFF, LLM, OK, OTHER, TOOL, UNSET, Source, Span
@@ -142,14 +152,16 @@ def span_from_export(obj: dict[str, Any], source: Source | None) -> Span:
 def _llm_fields(span: Span, data: dict[str, Any]) -> None:
     """`response` spans carry usage only; `generation` spans also the model and the messages."""
     span.tokens = tokens_from_usage(data.get("usage"))
-    span.records_finish_reason = False
-    span.stop_reason = stop_reason_of(span.finish_reasons)
     if data.get("model"):
         span.model = str(data["model"])
     if data.get("type") == "generation":
         span.input = to_text(data.get("input"))
         span.output = to_text(data.get("output"))
         span.set_messages(messages_from_json(data.get("input")), messages_from_json(data.get("output")))
+    # An incomplete response fails the span with the reason inside its error text.
+    span.finish_reasons = finish_reasons_from_repr(span.status_message)
+    span.stop_reason = stop_reason_of(span.finish_reasons)
+    settle_stop_reason(span, AGENTS_SDK_EXPORT)
 
 
 def _error_message(error: Any) -> str:

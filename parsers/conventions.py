@@ -418,6 +418,8 @@ def apply_attributes(span: Span, attrs: dict[str, Any]) -> None:
 
     if kind in (TOOL, HANDOFF):
         _tool_fields(span, facts)
+        if kind == TOOL and is_handoff_tool(span.tool_name, attrs):
+            span.kind = HANDOFF
     elif kind == LLM:
         _llm_fields(span, facts, attrs)
 
@@ -461,6 +463,34 @@ def _kind(facts: dict[str, Any], attrs: dict[str, Any], name: str) -> str:
     if "gen_ai.request.model" in attrs or "llm.model_name" in attrs:
         return LLM
     return OTHER
+
+
+# Tools through which frameworks hand the conversation to another agent: LlamaIndex AgentWorkflow's `handoff`,
+# Google ADK's `transfer_to_agent` (gen_ai.tool.type TransferToAgentTool), CrewAI's delegation tools, and the
+# OpenAI Agents SDK's generated `transfer_to_<agent>` tools.
+HANDOFF_TOOL_NAMES = frozenset({"handoff", "transfer_to_agent", "delegate work to coworker", "ask question to coworker"})
+HANDOFF_TOOL_PREFIXES = ("transfer_to_",)
+HANDOFF_TOOL_TYPES = frozenset({"TransferToAgentTool"})
+# Argument naming the agent a hand-off goes to, by framework (LlamaIndex, ADK, CrewAI).
+HANDOFF_TARGET_ARGS = ("to_agent", "agent_name", "coworker")
+
+
+def is_handoff_tool(tool_name: str | None, attrs: dict[str, Any]) -> bool:
+    if attrs.get("gen_ai.tool.type") in HANDOFF_TOOL_TYPES:
+        return True
+    if not tool_name:
+        return False
+    name = tool_name.strip().lower()
+    return name in HANDOFF_TOOL_NAMES or name.startswith(HANDOFF_TOOL_PREFIXES)
+
+
+def handoff_target(args: Any) -> str | None:
+    """The agent a hand-off tool call names, when its arguments say."""
+    if isinstance(args, dict):
+        for key in HANDOFF_TARGET_ARGS:
+            if isinstance(args.get(key), str) and args[key].strip():
+                return args[key].strip()
+    return None
 
 
 def _is_handoff(attrs: dict[str, Any], name: str) -> bool:
@@ -524,7 +554,7 @@ def _llm_fields(span: Span, facts: dict[str, Any], attrs: dict[str, Any]) -> Non
     if not reasons:
         reasons = _finish_reasons_from_output_messages(attrs)
     if not reasons:
-        reasons = _finish_reasons_from_repr(span.output) or _finish_reasons_from_repr(span.status_message)
+        reasons = finish_reasons_from_repr(span.output) or finish_reasons_from_repr(span.status_message)
     span.finish_reasons = reasons
     span.stop_reason = stop_reason_of(reasons)
     span.set_messages_loader(messages_from_attributes)
@@ -560,7 +590,8 @@ def settle_stop_reason(span: Span, producer: Producer | None) -> None:
 # Request parameters that cap the output, flat or inside a JSON object of invocation parameters.
 MAX_TOKENS_KEYS = ("gen_ai.request.max_tokens", "llm.request.max_tokens", "ai.settings.maxOutputTokens")
 INVOCATION_KEYS = ("llm.invocation_parameters", "gen_ai.request.parameters")
-MAX_TOKENS_PARAMETERS = ("max_tokens", "max_completion_tokens", "max_output_tokens", "maxOutputTokens")
+# LlamaIndex reports an LLM's max_tokens as its metadata's `num_output`.
+MAX_TOKENS_PARAMETERS = ("max_tokens", "max_completion_tokens", "max_output_tokens", "maxOutputTokens", "num_output")
 
 
 def requested_max_tokens(attrs: dict[str, Any]) -> int | None:
@@ -582,7 +613,7 @@ def requested_max_tokens(attrs: dict[str, Any]) -> int | None:
 _REPR_REASON = re.compile(r"(?:finish_reason|stop_reason|IncompleteDetails\(reason)=['\"](\w+)['\"]")
 
 
-def _finish_reasons_from_repr(text: str | None) -> tuple[str, ...]:
+def finish_reasons_from_repr(text: str | None) -> tuple[str, ...]:
     if not text or "reason" not in text:
         return ()
     return tuple(_REPR_REASON.findall(text))

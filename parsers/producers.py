@@ -26,7 +26,8 @@ class Producer:
     reason_from_status: bool = False
 
 
-TRACEAI_NO_FINISH = Producer("traceAI", records_finish_reason=False)
+# The OpenAI Agents SDK's own trace export (parsers/agents_sdk.py): spans carry usage, never a finish reason.
+AGENTS_SDK_EXPORT = Producer("OpenAI Agents SDK export", records_finish_reason=False)
 
 # scope name (or prefix ending in "."/"_") -> profile. Producers absent here are assumed to record finish reasons.
 PRODUCERS: dict[str, Producer] = {
@@ -41,8 +42,10 @@ PRODUCERS: dict[str, Producer] = {
     "traceai_crewai": Producer("traceAI-crewai", records_finish_reason=False),
     "traceai_mcp": Producer("traceAI-mcp", records_finish_reason=False),
     "traceai_google_adk": Producer("traceAI-google-adk", records_finish_reason=False),
+    # Writes the Responses status as the reason ("stop" also for tool calls); Chat Completions generation spans
+    # get none at all.
     "openinference.instrumentation.openai_agents": Producer(
-        "OpenInference openai-agents", reason_from_status=True
+        "OpenInference openai-agents", records_finish_reason=False, reason_from_status=True
     ),
 }
 

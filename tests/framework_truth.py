@@ -134,7 +134,12 @@ def main() -> None:
     total = bad = 0
     for truth in truth_files():
         for path in trace_files(truth):
-            for run in check(truth, path):
+            try:
+                runs = check(truth, path)
+            except AssertionError as error:
+                print(f"{path.name:45} {error}")
+                continue
+            for run in runs:
                 total += 1
                 marks = ["ok" if axis not in run.problems else "XX" for axis in AXES]
                 bad += bool(run.problems)

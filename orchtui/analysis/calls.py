@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from parsers.conventions import handoff_target
 from parsers.span import ERROR, HANDOFF, LLM, OK, RETRIEVER, TOOL, Span
 
 CALL_KINDS = (TOOL, RETRIEVER, HANDOFF)
@@ -54,8 +55,9 @@ def tool_call_from_span(span: Span) -> ToolCall:
     if span.kind == TOOL:
         name = span.tool_name or span.name
         args = span.tool_args
-    elif span.kind == HANDOFF:
-        name = span.name
+    elif span.kind == HANDOFF:  # a hand-off tool names its target in its arguments
+        target = handoff_target(span.tool_args)
+        name = f"handoff to {target}" if target else span.name
         args = None
     else:  # retriever: the query is its argument
         name = span.tool_name or span.name
@@ -141,8 +143,8 @@ def duplicate_llm_spans(spans: list[Span], ordered: list[Span]) -> dict[str, str
       as its one nested call (same response id, same usage, or one side without usage): one of the pair is kept,
       the better informed (finish reason, usage, output, model), else the inner one, closest to the wire.
     - Two overlapping LLM siblings with the same response id, or the same model and usage, are one request.
-    - An LLM span with no usage, no output and no finish reason that did not fail, followed by an LLM call under
-      the same parent, only built the request.
+    - An LLM span with no usage, no response message and no finish reason that did not fail, followed by an LLM
+      call under the same parent, only built the request.
     """
     by_id = {span.span_id: span for span in ordered}
     nearest: dict[str, Span | None] = {}  # span id -> nearest LLM ancestor
@@ -224,9 +226,8 @@ def _builds_request(span: Span) -> bool:
         span.end_ns is not None
         and span.status != ERROR
         and _usage(span) is None
-        and not span.output
         and not span.finish_reasons
-        and not span.output_messages
+        and not span.output_messages  # its output.value, if any, is the request it built
     )
 
 

@@ -25,6 +25,22 @@ _ABNORMAL = {
 }
 
 
+def infer_tool_call_stops(llm_calls: list[Span], ordered: list[Span]) -> None:
+    """A call from a producer that records no finish reason and no response message (the Agents SDK's export)
+    still shows that it asked for tools: a tool, retriever or hand-off ran after it, before the next call. Its
+    stop reason becomes an inferred `tool_calls`. The trace is needed to see this, so it is done here rather than
+    in the parser; it only ever turns a missing reason into `tool_calls`, so repeating it is harmless."""
+    calls = {span.span_id for span in llm_calls}
+    last = None
+    for span in ordered:
+        if span.span_id in calls:
+            last = span
+        elif last is not None and span.kind in CALL_KINDS:
+            if last.stop_reason in (None, "missing") and not last.records_finish_reason and last.status != ERROR:
+                last.stop_reason, last.stop_reason_inferred = "tool_calls", True
+            last = None
+
+
 def stop_reason_findings(llm_calls: list[Span], ordered: list[Span], trace_finished: bool) -> list[Finding]:
     """Findings for a trace's LLM spans; `ordered` (all spans by start) tells what ran after each call."""
     position = {span.span_id: index for index, span in enumerate(ordered)}

@@ -20,7 +20,7 @@ from .findings import CRITICAL, WARN, Finding, worst
 from .llm_errors import llm_error_findings
 from .loops import detect_loops
 from .retries import retry_attempts, retry_findings
-from .stop_reasons import stop_reason_findings
+from .stop_reasons import infer_tool_call_stops, stop_reason_findings
 from .tree import StepTree, build_tree
 
 # Kinds whose failure means the run failed (a tool or LLM error may have been recovered from).
@@ -136,6 +136,7 @@ def analyze(snapshot: TraceSnapshot) -> TraceAnalysis:
 
     findings: list[Finding] = []
     findings += detect_loops([c for c in calls if c.kind in (TOOL, RETRIEVER, HANDOFF)], ordered)
+    infer_tool_call_stops(llms, ordered)
     findings += stop_reason_findings(llms, ordered, trace_finished=not in_progress)
     findings += llm_error_findings(llms)
     findings += tool_error_findings(calls, trace_failed=status == ERROR)
