@@ -90,6 +90,17 @@ KIND_VALUES = {
     "HANDOFF": HANDOFF,
 }
 
+# Attributes whose mere presence tells the kind, for spans that carry no kind key: pydantic-ai's failed attempt
+# inside a FallbackModel call, the Claude Agent SDK (traceAI) span kinds are handled by value below.
+KIND_MARKER_KEYS = {"pydantic_ai.model_request.attempt": LLM}
+# Producer-specific kind keys and their values (upper-cased): traceAI's Claude Agent SDK and pydantic-ai.
+EXTRA_KIND_VALUES = {
+    "claude_agent.span_kind": {"CONVERSATION": AGENT, "ASSISTANT_TURN": LLM, "TOOL_EXECUTION": TOOL, "SUBAGENT": AGENT},
+    "pydantic_ai.span_kind": {"AGENT_RUN": AGENT},
+}
+# LLM span names that end in the model: `model request attempt gpt-4o` (pydantic-ai), `chat gpt-4o` (GenAI).
+MODEL_NAME_PREFIXES = ("model request attempt ", "chat ", "generate_content ")
+
 # Vercel AI SDK: `ai.operationId` names the step.
 VERCEL_OPERATION_KINDS = {
     "ai.generateText.doGenerate": LLM,
@@ -111,6 +122,7 @@ VERCEL_OPERATION_KINDS = {
 
 MODEL_KEYS = (
     "llm.model_name",
+    "claude_agent.model",
     "gen_ai.response.model",
     "gen_ai.request.model",
     "ai.response.model",
@@ -122,19 +134,30 @@ MODEL_KEYS = (
 )
 PROVIDER_KEYS = ("llm.provider", "gen_ai.provider.name", "gen_ai.system", "llm.system", "ai.model.provider")
 COST_KEYS = ("llm.cost.total", "gen_ai.cost.total", "gen_ai.usage.cost")
-TOOL_NAME_KEYS = ("tool.name", "gen_ai.tool.name", "ai.toolCall.name", "tool_call.function.name")
+TOOL_NAME_KEYS = (
+    "tool.name",
+    "gen_ai.tool.name",
+    "ai.toolCall.name",
+    "tool_call.function.name",
+    "claude_agent.tool.name",
+)
 TOOL_ARGS_KEYS = (
     "gen_ai.tool.call.arguments",
+    "gcp.vertex.agent.tool_call_args",  # Google ADK
+    "claude_agent.tool.input",
     "tool_call.function.arguments",
     "ai.toolCall.args",
     "input.value",
     "traceloop.entity.input",
     "input",
 )
-TOOL_CALL_ID_KEYS = ("tool_call.id", "tool.id", "gen_ai.tool.call.id", "ai.toolCall.id")
+TOOL_CALL_ID_KEYS = ("tool_call.id", "tool.id", "gen_ai.tool.call.id", "ai.toolCall.id", "claude_agent.tool.use_id")
 INPUT_KEYS = ("input.value", "ai.prompt", "traceloop.entity.input", "gen_ai.prompt", "gen_ai.input.messages", "input")
 OUTPUT_KEYS = (
     "output.value",
+    "gcp.vertex.agent.tool_response",  # Google ADK
+    "claude_agent.tool.output",
+    "claude_agent.message.content",
     "gen_ai.tool.call.result",
     "ai.response.text",
     "ai.toolCall.result",
@@ -144,7 +167,7 @@ OUTPUT_KEYS = (
     "gen_ai.output.messages",
     "output",
 )
-SESSION_KEYS = ("session.id", "gen_ai.conversation.id", "langfuse.session.id", "langsmith.trace.session_id")
+SESSION_KEYS = ("session.id", "claude_agent.session_id", "gen_ai.conversation.id", "langfuse.session.id", "langsmith.trace.session_id")
 AGENT_NAME_KEYS = ("agent.name", "gen_ai.agent.name")
 STEP_KEYS = (
     "agent.trajectory.step",  # hand-set by teams that normalize their own spans
@@ -213,6 +236,7 @@ TOKEN_KEYS = {
 }
 RESPONSE_ID_KEYS = ("gen_ai.response.id", "llm.response.id", "ai.response.id")
 ERROR_TYPE_KEYS = ("error.type",)
+ERROR_FLAG_KEYS = ("claude_agent.tool.is_error",)  # a boolean: the tool failed
 ERROR_MESSAGE_KEYS = ("error.message",)
 RETRY_COUNT_KEYS = ("http.request.resend_count",)
 TAG_KEYS = ("tag.tags", "langsmith.span.tags")
@@ -363,6 +387,7 @@ FACTS: dict[str, tuple[str, ...]] = {
     "node": NODE_KEYS,
     "finish_reasons": FINISH_REASON_KEYS,
     "error_type": ERROR_TYPE_KEYS,
+    "error_flag": ERROR_FLAG_KEYS,
     "error_message": ERROR_MESSAGE_KEYS,
     "resend_count": RETRY_COUNT_KEYS,
     "tags": TAG_KEYS,
@@ -403,6 +428,8 @@ def apply_attributes(span: Span, attrs: dict[str, Any]) -> None:
 
     if (model := get("model")) is not None:
         span.model = str(model)
+    elif kind == LLM:
+        span.model = next((span.name[len(p) :] for p in MODEL_NAME_PREFIXES if span.name.startswith(p)), None) or None
     if (provider := get("provider")) is not None:
         span.provider = str(provider)
     if (cost := get("cost")) is not None:
@@ -420,11 +447,17 @@ def apply_attributes(span: Span, attrs: dict[str, Any]) -> None:
         _tool_fields(span, facts)
         if kind == TOOL and is_handoff_tool(span.tool_name, attrs):
             span.kind = HANDOFF
+        _tool_outcome(span)
+    elif kind == LLM and span.model == SYNTHETIC_MODEL:  # the client's own message, not a model call
+        span.kind = OTHER
+        kind = OTHER
     elif kind == LLM:
         _llm_fields(span, facts, attrs)
 
     error_type = get("error_type")
     if span.status == UNSET and error_type is not None:
+        span.status = ERROR
+    if span.status != ERROR and str(get("error_flag")).lower() == "true":
         span.status = ERROR
     if span.status == ERROR and not span.status_message:
         message = get("error_message") or error_type
@@ -442,6 +475,10 @@ def apply_attributes(span: Span, attrs: dict[str, Any]) -> None:
 
 
 def _kind(facts: dict[str, Any], attrs: dict[str, Any], name: str) -> str:
+    for key, values in EXTRA_KIND_VALUES.items():
+        extra = attrs.get(key)
+        if extra is not None and (kind := values.get(str(extra).upper())) is not None:
+            return kind
     value = facts.get("kind")
     kind = KIND_VALUES.get(str(value).upper()) if value is not None else None
     if kind is None and value is not None:  # the best key held an unknown value: try the others in order
@@ -458,6 +495,9 @@ def _kind(facts: dict[str, Any], attrs: dict[str, Any], name: str) -> str:
             return kind
     if attrs.get("llm.request.type") is not None:  # OpenLLMetry LLM spans
         return LLM
+    for key, kind in KIND_MARKER_KEYS.items():
+        if key in attrs:
+            return kind
     if "gen_ai.tool.name" in attrs or "tool.name" in attrs:
         return TOOL
     if "gen_ai.request.model" in attrs or "llm.model_name" in attrs:
@@ -468,7 +508,14 @@ def _kind(facts: dict[str, Any], attrs: dict[str, Any], name: str) -> str:
 # Tools through which frameworks hand the conversation to another agent: LlamaIndex AgentWorkflow's `handoff`,
 # Google ADK's `transfer_to_agent` (gen_ai.tool.type TransferToAgentTool), CrewAI's delegation tools, and the
 # OpenAI Agents SDK's generated `transfer_to_<agent>` tools.
-HANDOFF_TOOL_NAMES = frozenset({"handoff", "transfer_to_agent", "delegate work to coworker", "ask question to coworker"})
+HANDOFF_TOOL_NAMES = frozenset({
+    "handoff",
+    "transfer_to_agent",
+    "delegate work to coworker",
+    "ask question to coworker",
+    "delegate_work_to_coworker",
+    "ask_question_to_coworker",
+})
 HANDOFF_TOOL_PREFIXES = ("transfer_to_",)
 HANDOFF_TOOL_TYPES = frozenset({"TransferToAgentTool"})
 # Argument naming the agent a hand-off goes to, by framework (LlamaIndex, ADK, CrewAI).
@@ -531,6 +578,25 @@ def _graph_position(span: Span, facts: dict[str, Any], attrs: dict[str, Any]) ->
         span.graph_node = str(node)
 
 
+# The Claude Agent SDK CLI writes its own messages (an API error it gives up on) as model "<synthetic>".
+SYNTHETIC_MODEL = "<synthetic>"
+
+
+def _tool_outcome(span: Span) -> None:
+    """Tools that report failure in their result instead of raising: ADK's `{"status": "error", ...}`, LlamaIndex's
+    and MCP's `is_error` / `isError` flags. The span then failed, with the result's message."""
+    if span.status == ERROR or not span.output or "rror" not in span.output:
+        return
+    result = parse_json_maybe(span.output)
+    if not isinstance(result, dict):
+        return
+    failed = str(result.get("status")).lower() == "error" or result.get("is_error") is True or result.get("isError") is True
+    if failed:
+        span.status = ERROR
+        message = result.get("error_message") or result.get("error") or result.get("message")
+        span.status_message = span.status_message or (to_text(message) if message is not None else "error")
+
+
 def _tool_fields(span: Span, facts: dict[str, Any]) -> None:
     name = facts.get("tool_name")
     if name is None and span.kind == TOOL:
@@ -573,7 +639,9 @@ def settle_stop_reason(span: Span, producer: Producer | None) -> None:
     """
     if producer is None:
         return
-    if producer.reason_from_status and span.stop_reason == "stop" and span.requested_tool_calls:
+    if not producer.records_usage:
+        span.tokens = None
+    if producer.stop_covers_tool_calls and span.stop_reason == "stop" and span.requested_tool_calls:
         span.stop_reason = "tool_calls"
         return
     if producer.records_finish_reason or span.finish_reasons:
@@ -807,6 +875,10 @@ def _messages_from_attribute_keys(attrs: dict[str, Any], output: bool) -> list[M
         system = attrs.get("gen_ai.system_instructions")
         if system and not output:
             messages = [Message("system", _parts_text(parse_json_maybe(system)))] + messages
+        if output and not any(m.tool_calls for m in messages):
+            # LiteLLM's callback leaves tool-call parts empty and writes the calls OpenLLMetry-style beside them
+            flat = _openllmetry_messages(attrs, OPENLLMETRY_MESSAGE_PREFIXES[1])
+            messages[-1].tool_calls = [call for m in flat for call in m.tool_calls]
         return messages
     messages = _openllmetry_messages(attrs, OPENLLMETRY_MESSAGE_PREFIXES[side])
     if messages:
@@ -908,6 +980,10 @@ def _openllmetry_messages(attrs: dict[str, Any], prefix: str) -> list[Message]:
             for _, call in sorted(_group_indexed(fields, "tool_calls.").items())
             if call.get("name") is not None
         ]
+        if fields.get("function_call.name") is not None:  # the legacy single function call (LiteLLM's callback)
+            calls.append(
+                ToolCallRequest(str(fields["function_call.name"]), parse_json_maybe(fields.get("function_call.arguments")))
+            )
         if fields.get("role") is None and fields.get("content") is None and not calls:
             continue
         messages.append(

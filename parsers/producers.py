@@ -21,9 +21,10 @@ from dataclasses import dataclass
 class Producer:
     label: str  # how the README and messages name it
     records_finish_reason: bool = True
-    # The recorded reason is the Responses API status ("completed" written as "stop"), also when the model asked
-    # for tools: a stop with requested tool calls is a tool_calls stop.
-    reason_from_status: bool = False
+    # The recorded "stop" also ends turns that asked for tools (the Responses API status written as a reason,
+    # Gemini's STOP): a stop with requested tool calls is a tool_calls stop.
+    stop_covers_tool_calls: bool = False
+    records_usage: bool = True  # False: its token counts are known to be wrong (shown as unknown, not as 0)
 
 
 # The OpenAI Agents SDK's own trace export (parsers/agents_sdk.py): spans carry usage, never a finish reason.
@@ -38,14 +39,19 @@ PRODUCERS: dict[str, Producer] = {
     "traceai_openai_agents": Producer("traceAI-openai-agents", records_finish_reason=False),
     "traceai_pydantic_ai": Producer("traceAI-pydantic-ai", records_finish_reason=False),
     "traceai_llamaindex": Producer("traceAI-llamaindex", records_finish_reason=False),
-    "traceai_claude_agent_sdk": Producer("traceAI-claude-agent-sdk", records_finish_reason=False),
+    # Writes 0 for every token count (it reads the result's usage dict as an object).
+    "traceai_claude_agent_sdk": Producer("traceAI-claude-agent-sdk", records_finish_reason=False, records_usage=False),
     "traceai_crewai": Producer("traceAI-crewai", records_finish_reason=False),
     "traceai_mcp": Producer("traceAI-mcp", records_finish_reason=False),
-    "traceai_google_adk": Producer("traceAI-google-adk", records_finish_reason=False),
+    # Google ADK reports Gemini's vocabulary: STOP also when the model called a function.
+    "traceai_google_adk": Producer("traceAI-google-adk", stop_covers_tool_calls=True),
+    "gcp.vertex.agent": Producer("Google ADK", stop_covers_tool_calls=True),
+    # The finish reason is only in `raw` (a Python repr of the response), which is null when streaming.
+    "openinference.instrumentation.smolagents": Producer("OpenInference smolagents", records_finish_reason=False),
     # Writes the Responses status as the reason ("stop" also for tool calls); Chat Completions generation spans
     # get none at all.
     "openinference.instrumentation.openai_agents": Producer(
-        "OpenInference openai-agents", records_finish_reason=False, reason_from_status=True
+        "OpenInference openai-agents", records_finish_reason=False, stop_covers_tool_calls=True
     ),
 }
 

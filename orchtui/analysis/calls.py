@@ -8,12 +8,13 @@ canonical JSON signature: sorted keys, compact, so `{"a":1,"b":2}` and `{"b":2,"
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from typing import Any
 
 import orjson
 
-from parsers.conventions import handoff_target
-from parsers.span import ERROR, HANDOFF, LLM, OK, RETRIEVER, TOOL, Span
+from parsers.conventions import handoff_target, is_handoff_tool, parse_json_maybe
+from parsers.span import ERROR, HANDOFF, LLM, OK, RETRIEVER, TOOL, Message, Span, ToolCallRequest
 
 CALL_KINDS = (TOOL, RETRIEVER, HANDOFF)
 
@@ -87,24 +88,58 @@ def tool_calls(ordered: list[Span]) -> list[ToolCall]:
     ]
     if executed:
         return executed
-    requested = []
+    return requested_tool_calls(ordered)
+
+
+def route_calls(calls: list[ToolCall]) -> list[ToolCall]:
+    """The calls a route is made of: the executed ones, or, from a producer that records no tool spans, the ones
+    the LLM outputs name."""
+    executed = [call for call in calls if call.executed]
+    return executed if executed or not calls else calls
+
+
+def requested_tool_calls(ordered: list[Span]) -> list[ToolCall]:
+    """The calls the LLMs asked for, for producers that write no tool spans (LiteLLM, the anthropic and OpenAI
+    instrumentors under a hand-written loop, MCP clients). A tool-role message with the call's id in a later
+    request is the tool's result: it shows the call ran and how it ended (an `Error...` result is a failure, as
+    MCP, LiteLLM and CrewAI word it, or the message's own error flag)."""
+    results: dict[str, Message] = {}
+    requested: list[tuple[Span, ToolCallRequest]] = []
     for span in ordered:
         if span.kind != LLM:
             continue
-        for request in span.requested_tool_calls:
-            requested.append(
-                ToolCall(
-                    name=request.name,
-                    args=request.arguments,
-                    kind=TOOL,
-                    status="unknown",
-                    span_id=span.span_id,
-                    start_ns=span.start_ns,
-                    call_id=request.id,
-                    executed=False,
-                )
+        for message in span.input_messages:
+            if message.role == "tool" and message.tool_call_id:
+                results.setdefault(message.tool_call_id, message)
+        requested.extend((span, request) for request in span.requested_tool_calls)
+    calls = []
+    for span, request in requested:
+        result = results.get(request.id) if request.id else None
+        status = "unknown"
+        if result is not None:
+            status = ERROR if _reads_as_error(result.content) else OK
+        calls.append(
+            ToolCall(
+                name=request.name,
+                args=request.arguments,
+                kind=HANDOFF if is_handoff_tool(request.name, {}) else TOOL,
+                status=status,
+                span_id=span.span_id,
+                start_ns=span.start_ns,
+                result=result.content if result is not None else None,
+                error=result.content if status == ERROR and result is not None else None,
+                call_id=request.id,
+                executed=False,
             )
-    return requested
+        )
+    return calls
+
+
+_ERROR_RESULT = re.compile(r"\s*(?:error\b|error executing tool|exception\b|traceback\b)", re.IGNORECASE)
+
+
+def _reads_as_error(content: str | None) -> bool:
+    return bool(content) and _ERROR_RESULT.match(content) is not None
 
 
 def _inside_tool(span: Span, by_id: dict[str, Span]) -> bool:
@@ -180,6 +215,8 @@ def duplicate_llm_spans(spans: list[Span], ordered: list[Span]) -> dict[str, str
 
 
 def same_request(a: Span, b: Span, nested: bool) -> bool:
+    if (a.status == ERROR) != (b.status == ERROR):  # a failed attempt inside the call that then succeeded
+        return False
     if a.response_id and b.response_id:
         return a.response_id == b.response_id
     if not models_agree(a.model, b.model):
@@ -198,11 +235,19 @@ def _usage(span: Span) -> tuple[int | None, int | None] | None:
 
 
 def models_agree(a: str | None, b: str | None) -> bool:
-    """`openai/gpt-4o-mini` (a gateway's route) and `gpt-4o-mini-2024-07-18` (the response's) name one model."""
+    """`openai/gpt-4o-mini` (a gateway's route) and `gpt-4o-mini-2024-07-18` (the response's) name one model;
+    `gpt-4o` and `gpt-4o-mini` do not."""
     if a is None or b is None:
         return True
-    a, b = a.rsplit("/", 1)[-1].lower(), b.rsplit("/", 1)[-1].lower()
-    return a.startswith(b) or b.startswith(a)
+    return model_family(a) == model_family(b)
+
+
+_SNAPSHOT = re.compile(r"(?:[-@](?:\d{4}-?\d{2}-?\d{2}|\d{8}|latest|v\d+(?::\d+)?))+$")
+
+
+def model_family(model: str) -> str:
+    """A model name without its provider or gateway prefix and its dated snapshot suffix."""
+    return _SNAPSHOT.sub("", model.rsplit("/", 1)[-1].lower())
 
 
 def _better(preferred: Span, other: Span) -> tuple[Span, Span]:
@@ -227,8 +272,17 @@ def _builds_request(span: Span) -> bool:
         and span.status != ERROR
         and _usage(span) is None
         and not span.finish_reasons
-        and not span.output_messages  # its output.value, if any, is the request it built
+        and not span.output_messages
+        and (span.output is None or _is_request(span.output))  # what it outputs is the request it built
     )
+
+
+def _is_request(output: str) -> bool:
+    """LlamaIndex's `_prepare_chat_with_tools` outputs `{"messages": [...], "tools": [...]}`."""
+    if not output.startswith('{"messages"'):
+        return False
+    built = parse_json_maybe(output)
+    return isinstance(built, dict) and isinstance(built.get("messages"), list)
 
 
 def _overlap(a: Span, b: Span) -> bool:

@@ -45,7 +45,7 @@ def tool_error_findings(calls: list[ToolCall], trace_failed: bool) -> list[Findi
     """Each failed tool call; critical when nothing recovered it (no later ok call of that tool) and the run failed."""
     findings = []
     for index, call in enumerate(calls):
-        if call.status != "error" or not call.executed:
+        if call.status != "error":  # executed, or requested with an error result in the next request
             continue
         recovered = any(later.name == call.name and later.status == OK for later in calls[index + 1 :])
         severity = CRITICAL if trace_failed and not recovered else WARN

@@ -20,7 +20,9 @@ def llm_error_findings(llms: list[Span]) -> list[Finding]:
     for index, call in enumerate(llms):
         if call.status != ERROR:
             continue
-        later = llms[index + 1 :]
+        # A failed attempt can be nested in the call that then succeeded (pydantic-ai's FallbackModel): what came
+        # after it is whatever ended after it.
+        later = sorted((other for other in llms if other is not call and _ends_after(other, call)), key=_end)
         recovered = any(_succeeded(other) for other in later)
         detail = first_line(error_text(call)) or "failed"
         findings.append(
@@ -43,6 +45,14 @@ def llm_error_findings(llms: list[Span]) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _end(span: Span) -> float:
+    return span.end_ns if span.end_ns is not None else float("inf")
+
+
+def _ends_after(other: Span, call: Span) -> bool:
+    return _end(other) > _end(call) or (_end(other) == _end(call) and (other.start_ns or 0) > (call.start_ns or 0))
 
 
 def _succeeded(span: Span) -> bool:

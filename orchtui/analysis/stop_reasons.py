@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from parsers.producers import producer_for
 from parsers.span import ERROR, LLM, Span
 
 from .calls import CALL_KINDS
@@ -26,9 +27,10 @@ _ABNORMAL = {
 
 
 def infer_tool_call_stops(llm_calls: list[Span], ordered: list[Span]) -> None:
-    """A call from a producer that records no finish reason and no response message (the Agents SDK's export)
-    still shows that it asked for tools: a tool, retriever or hand-off ran after it, before the next call. Its
-    stop reason becomes an inferred `tool_calls`. The trace is needed to see this, so it is done here rather than
+    """A call from a producer that records no finish reason and no response message (the Agents SDK's export), or
+    whose "stop" also ends turns that called tools (Google ADK's Gemini vocabulary), still shows that it asked for
+    tools: a tool, retriever or hand-off ran after it, before the next call. Its stop reason becomes an inferred
+    `tool_calls`. The trace is needed to see this, so it is done here rather than
     in the parser; it only ever turns a missing reason into `tool_calls`, so repeating it is harmless."""
     calls = {span.span_id for span in llm_calls}
     last = None
@@ -36,21 +38,64 @@ def infer_tool_call_stops(llm_calls: list[Span], ordered: list[Span]) -> None:
         if span.span_id in calls:
             last = span
         elif last is not None and span.kind in CALL_KINDS:
-            if last.stop_reason in (None, "missing") and not last.records_finish_reason and last.status != ERROR:
+            unrecorded = last.stop_reason in (None, "missing") and not last.records_finish_reason
+            covered = last.stop_reason == "stop" and _stop_covers_tool_calls(last)
+            if (unrecorded or covered) and last.status != ERROR:
                 last.stop_reason, last.stop_reason_inferred = "tool_calls", True
             last = None
+
+
+def _stop_covers_tool_calls(span: Span) -> bool:
+    producer = producer_for(span.scope)
+    return producer is not None and producer.stop_covers_tool_calls
 
 
 def stop_reason_findings(llm_calls: list[Span], ordered: list[Span], trace_finished: bool) -> list[Finding]:
     """Findings for a trace's LLM spans; `ordered` (all spans by start) tells what ran after each call."""
     position = {span.span_id: index for index, span in enumerate(ordered)}
-    return call_findings(llm_calls, lambda call: _followed_by_step(call, ordered, position), trace_finished)
+    if _tools_run_unseen(llm_calls, ordered):
+        # The producer writes no tool spans (a hand-written loop over an instrumented client), yet tool results
+        # come back in later requests: whether the last requested tool ran cannot be seen, so no call is judged
+        # dangling or inconsistent for lack of a tool span.
+        return call_findings(llm_calls, lambda call: True, trace_finished, lambda call: True)
+    ran_tools = _calls_followed_by_tools(llm_calls, ordered)
+    return call_findings(
+        llm_calls,
+        lambda call: _followed_by_step(call, ordered, position),
+        trace_finished,
+        lambda call: call.span_id in ran_tools,
+    )
 
 
-def call_findings(llm_calls: list, followed: Callable[[object], bool], trace_finished: bool) -> list[Finding]:
+def _tools_run_unseen(llm_calls: list[Span], ordered: list[Span]) -> bool:
+    if any(span.kind in CALL_KINDS for span in ordered):
+        return False
+    return any(message.role == "tool" for call in llm_calls[1:] for message in call.input_messages)
+
+
+def _calls_followed_by_tools(llm_calls: list[Span], ordered: list[Span]) -> set[str]:
+    """Ids of the calls after which a tool, retriever or hand-off ran before the next call."""
+    calls = {span.span_id for span in llm_calls}
+    followed: set[str] = set()
+    last = None
+    for span in ordered:
+        if span.span_id in calls:
+            last = span.span_id
+        elif last is not None and span.kind in CALL_KINDS:
+            followed.add(last)
+    return followed
+
+
+def call_findings(
+    llm_calls: list,
+    followed: Callable[[object], bool],
+    trace_finished: bool,
+    tools_ran: Callable[[object], bool] | None = None,
+) -> list[Finding]:
     """§8.6 per LLM call. A call is anything with span_id, stop_reason, finish_reasons, records_finish_reason,
     requested_tool_calls, output_messages and model (a Span, or an evaluator's LLMCall); `followed(call)` says
-    whether a tool execution or another LLM call came after it."""
+    whether a tool execution or another LLM call came after it; `tools_ran(call)` whether a tool ran right after
+    it (then a `tool_calls` reason with no tool call in the recorded output is the producer dropping the part)."""
     findings: list[Finding] = []
     if not llm_calls:
         return findings
@@ -119,9 +164,25 @@ def call_findings(llm_calls: list, followed: Callable[[object], bool], trace_fin
                     )
                 )
             elif has_output and not requested:
-                findings.append(
-                    Finding("stop_reason.inconsistent", WARN, f"{where} reports {raw!r} but its output has no tool call", span.span_id)
-                )
+                if tools_ran is not None and tools_ran(span):  # the request happened; its part was not recorded
+                    findings.append(
+                        Finding(
+                            "stop_reason.inconsistent",
+                            INFO,
+                            f"{where} reports {raw!r} and a tool ran after it, but its recorded output has no "
+                            "tool call (the producer did not record it)",
+                            span.span_id,
+                        )
+                    )
+                else:
+                    findings.append(
+                        Finding(
+                            "stop_reason.inconsistent",
+                            WARN,
+                            f"{where} reports {raw!r} but its output has no tool call",
+                            span.span_id,
+                        )
+                    )
         elif reason == "stop" and has_output:
             if requested:
                 findings.append(

@@ -13,7 +13,7 @@ from parsers.span import AGENT, CHAIN, EMBEDDING, ERROR, GUARDRAIL, HANDOFF, LLM
 from parsers.values import ns_to_iso
 
 from ..store import SpanStore, TraceSnapshot
-from .calls import ToolCall, llm_calls, tool_calls
+from .calls import ToolCall, llm_calls, route_calls, tool_calls
 from .cost import span_cost
 from .efficiency import redundant_calls, tool_error_findings
 from .findings import CRITICAL, WARN, Finding, worst
@@ -185,7 +185,7 @@ def analyze(snapshot: TraceSnapshot) -> TraceAnalysis:
         span_costs=costs,
         stop_reason=llms[-1].stop_reason if llms else None,
         retry_attempts=attempts,
-        route=[c.name for c in calls if c.executed],
+        route=[c.name for c in route_calls(calls)],
         duplicate_calls=duplicate_calls,
         findings=findings,
         findings_by_span=by_span,
