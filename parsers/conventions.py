@@ -588,6 +588,8 @@ def _tool_outcome(span: Span) -> None:
     if span.status == ERROR or not span.output or "rror" not in span.output:
         return
     result = parse_json_maybe(span.output)
+    if isinstance(result, dict) and isinstance(result.get("response"), dict):  # ADK under traceAI: the call record
+        result = result["response"]
     if not isinstance(result, dict):
         return
     failed = str(result.get("status")).lower() == "error" or result.get("is_error") is True or result.get("isError") is True

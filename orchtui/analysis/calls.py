@@ -104,20 +104,31 @@ def requested_tool_calls(ordered: list[Span]) -> list[ToolCall]:
     request is the tool's result: it shows the call ran and how it ended (an `Error...` result is a failure, as
     MCP, LiteLLM and CrewAI word it, or the message's own error flag)."""
     results: dict[str, Message] = {}
+    failed_ids: set[str] = set()
     requested: list[tuple[Span, ToolCallRequest]] = []
+    previous: list[ToolCallRequest] = []
     for span in ordered:
         if span.kind != LLM:
             continue
-        for message in span.input_messages:
+        messages = span.input_messages
+        for message in messages:
             if message.role == "tool" and message.tool_call_id:
                 results.setdefault(message.tool_call_id, message)
-        requested.extend((span, request) for request in span.requested_tool_calls)
+        # Results recorded without their call id answer the previous call's requests in order.
+        trailing = _trailing_tool_results(messages)
+        for request, message in zip(previous, trailing):
+            if request.id and request.id not in results and not message.tool_call_id:
+                results[request.id] = message
+        failed_ids |= _failed_result_ids(span.input)
+        previous = span.requested_tool_calls
+        requested.extend((span, request) for request in previous)
     calls = []
     for span, request in requested:
         result = results.get(request.id) if request.id else None
         status = "unknown"
         if result is not None:
-            status = ERROR if _reads_as_error(result.content) else OK
+            failed = request.id in failed_ids or _reads_as_error(result.content)
+            status = ERROR if failed else OK
         calls.append(
             ToolCall(
                 name=request.name,
@@ -136,6 +147,30 @@ def requested_tool_calls(ordered: list[Span]) -> list[ToolCall]:
 
 
 _ERROR_RESULT = re.compile(r"\s*(?:error\b|error executing tool|exception\b|traceback\b)", re.IGNORECASE)
+
+
+def _trailing_tool_results(messages: list[Message]) -> list[Message]:
+    trailing: list[Message] = []
+    for message in reversed(messages):
+        if message.role != "tool":
+            break
+        trailing.append(message)
+    return trailing[::-1]
+
+
+def _failed_result_ids(request: str | None) -> set[str]:
+    """Anthropic tool results flagged `is_error` in the raw request (the flattened messages drop the flag)."""
+    if not request or '"is_error": true' not in request and '"is_error":true' not in request:
+        return set()
+    payload = parse_json_maybe(request)
+    messages = payload.get("messages") if isinstance(payload, dict) else payload
+    failed = set()
+    for message in messages if isinstance(messages, list) else []:
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else []:
+            if isinstance(block, dict) and block.get("type") == "tool_result" and block.get("is_error") is True:
+                failed.add(str(block.get("tool_use_id")))
+    return failed
 
 
 def _reads_as_error(content: str | None) -> bool:

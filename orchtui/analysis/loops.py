@@ -125,8 +125,42 @@ def no_progress(
     return findings
 
 
+# Agent spans that state their step cap, and the name of their step children (smolagents writes no error when it
+# runs out of steps: it asks the model for a last answer without tools).
+STEP_LIMIT_KEYS = ("smolagents.max_steps",)
+STEP_NAME = re.compile(r"Step \d+$")
+
+
+def step_limit(ordered: list[Span]) -> list[Finding]:
+    """D6 for agents that stop quietly at their step cap: as many steps ran as the agent span says it allows."""
+    findings = []
+    for span in ordered:
+        limit = next((span.attributes[key] for key in STEP_LIMIT_KEYS if key in span.attributes), None)
+        try:
+            limit = int(limit) if limit is not None else None
+        except (TypeError, ValueError):
+            limit = None
+        if not limit:
+            continue
+        steps = sum(1 for child in ordered if child.parent_id == span.span_id and STEP_NAME.match(child.name))
+        if steps >= limit:
+            findings.append(
+                Finding(
+                    code="loop.runtime_limit",
+                    severity=CRITICAL,
+                    message=f"runtime loop cap hit in {span.name!r}: {steps} of at most {limit} steps ran",
+                    span_id=span.span_id,
+                    evidence={"match": f"max_steps={limit}"},
+                )
+            )
+    return findings
+
+
 def runtime_limit(ordered: list[Span]) -> list[Finding]:
     """D6: the framework's own loop cap fired (max turns, recursion limit): one finding, on the innermost span."""
+    quiet = step_limit(ordered)
+    if quiet:
+        return quiet[:1]
     hits = []
     for span in ordered:
         text = error_text(span)

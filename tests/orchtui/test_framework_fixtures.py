@@ -1,0 +1,69 @@
+"""Every recorded framework file (tests/data/frameworks) reads right on every axis its producer records.
+
+The files were recorded from real frameworks and instrumentors against a scripted model server
+(tests/fixtures/record); each truth sidecar says what the server served and which tools ran. The comparison is
+tests/framework_truth.py; what a producer cannot record is listed there, with the reason, and nothing else may
+differ.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchtui.report import check_document
+from tests.framework_truth import (
+    UNRECORDED,
+    analyse_file,
+    check,
+    stem_of,
+    trace_files,
+    truth_files,
+    unrecorded,
+)
+
+CASES = [(truth, path) for truth in truth_files() for path in trace_files(truth)]
+
+
+def test_the_recordings_are_there():
+    """Frameworks × instrumentors recorded (the README's matrix); a lost file must not pass silently."""
+    stems = {stem_of(path) for _, path in CASES}
+    assert len(stems) >= 30
+    for truth in truth_files():
+        names = {path.name.split(".", 1)[1] for path in trace_files(truth)}
+        assert names in ({"otlp.jsonl", "otlp.pb"}, {"jsonl"}), truth.name  # OTLP files come in both encodings
+
+
+@pytest.mark.parametrize(("truth", "path"), CASES, ids=[path.name for _, path in CASES])
+def test_recorded_file_reads_right(truth: Path, path: Path):
+    wrong = []
+    for run in check(truth, path):
+        known = unrecorded(stem_of(path), run.run)
+        for axis, problems in run.problems.items():
+            if axis not in known:
+                wrong += [f"{run.run}: {axis}: {problem}" for problem in problems]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_unrecorded_axis_is_still_unrecorded():
+    """An entry in UNRECORDED whose axis now reads right is stale: the table must say only what is true."""
+    needed: set[tuple[str, str, str]] = set()
+    for truth, path in CASES:
+        for run in check(truth, path):
+            for axis in run.problems:
+                needed.add((stem_of(path), run.run, axis))
+    stale = []
+    for (stem, run_name), axes in UNRECORDED.items():
+        for axis in axes:
+            if not any(s == stem and (run_name in ("*", r)) and a == axis for s, r, a in needed):
+                stale.append(f"{stem} {run_name} {axis}")
+    assert not stale, stale
+
+
+@pytest.mark.parametrize("truth", [t for t in truth_files() if len(trace_files(t)) == 2], ids=lambda t: t.name)
+def test_protobuf_and_json_read_the_same(truth: Path):
+    """`check --json` gives the same document for a file's OTLP/JSON lines and its protobuf request."""
+    jsonl, pb = trace_files(truth)
+    documents = [check_document(sorted(analyse_file(p), key=lambda a: a.trace_id), []) for p in (jsonl, pb)]
+    assert documents[0] == documents[1]
