@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from parsers.span import ERROR, Span
 
-from .calls import models_agree
 from .findings import CRITICAL, WARN, Finding, error_text, first_line
+from .model_calls import models_agree
 
 
 def llm_error_findings(llms: list[Span]) -> list[Finding]:

@@ -9,16 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from parsers.span import AGENT, CHAIN, EMBEDDING, ERROR, GUARDRAIL, HANDOFF, LLM, OK, RETRIEVER, TOOL, UNSET, Span, Tokens
+from parsers.span import AGENT, CHAIN, EMBEDDING, ERROR, GUARDRAIL, HANDOFF, OK, RETRIEVER, TOOL, UNSET, Span, Tokens
 from parsers.values import ns_to_iso
 
 from ..store import SpanStore, TraceSnapshot
-from .calls import ToolCall, llm_calls, route_calls, tool_calls
+from .calls import ToolCall, route_calls, tool_calls
 from .cost import span_cost
 from .efficiency import redundant_calls, tool_error_findings
 from .findings import CRITICAL, WARN, Finding, worst
 from .llm_errors import llm_error_findings
 from .loops import detect_loops
+from .model_calls import llm_calls
 from .retries import retry_attempts, retry_findings
 from .stop_reasons import infer_tool_call_stops, stop_reason_findings
 from .tree import StepTree, build_tree
