@@ -18,7 +18,7 @@ from .textsafe import printable
 
 JSON_VERSION = 1
 
-FLAG_LABELS = {"error": "ERR", "loop": "LOOP", "stop_reason": "STOP", "retry": "RETRY"}
+FLAG_LABELS = {"error": "ERR", "loop": "LOOP", "stop_reason": "STOP", "retry": "RETRY", "fallback": "FALLBACK"}
 SEVERITY_STYLES = {"critical": "bold red", "warn": "yellow", "info": "dim"}
 
 
@@ -74,7 +74,7 @@ def print_tables(analyses: list[TraceAnalysis], errors: list[ReadError], skipped
             table.add_column(column, justify=justify, no_wrap=True, min_width=24 if column == "trace" else None)
         for analysis in traces:
             flags = Text()
-            for flag in ("error", "loop", "stop_reason", "retry"):
+            for flag in FLAG_LABELS:
                 if flag in analysis.flags:
                     flags.append(FLAG_LABELS[flag] + " ", style="bold red" if flag in ("error", "loop") else "yellow")
             name = Text(("● " if analysis.in_progress else "") + printable(analysis.name, single_line=True))

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from orchtui.analysis import Analyzer, TraceAnalysis
+from orchtui.analysis.calls import route_calls
 from orchtui.loading import load_paths
 from orchtui.store import SpanStore
-from orchtui.analysis.calls import route_calls
 from parsers.conventions import is_handoff_tool, normalize_stop_reason
 from parsers.span import TOOL
 

@@ -14,12 +14,12 @@ from rich.text import Text
 
 from orchtui.analysis import TraceAnalysis
 from orchtui.analysis.findings import SEVERITY_RANK, Finding
-from orchtui.analysis.trace import FLAG_ERROR, FLAG_LOOP, FLAG_RETRY, FLAG_STOP
+from orchtui.analysis.trace import FLAG_ERROR, FLAG_FALLBACK, FLAG_LOOP, FLAG_RETRY, FLAG_STOP
 from orchtui.formatting import KIND_ICONS, format_cost, format_count, format_duration
 from orchtui.textsafe import printable
 from parsers.span import ERROR, OK, Span
 
-FLAG_BADGES = ((FLAG_ERROR, "ERR", "bold red"), (FLAG_LOOP, "LOOP", "bold red"), (FLAG_STOP, "STOP", "bold yellow"), (FLAG_RETRY, "RETRY", "yellow"))
+FLAG_BADGES = ((FLAG_ERROR, "ERR", "bold red"), (FLAG_LOOP, "LOOP", "bold red"), (FLAG_STOP, "STOP", "bold yellow"), (FLAG_RETRY, "RETRY", "yellow"), (FLAG_FALLBACK, "FALLBACK", "yellow"))
 SEVERITY_STYLES = {"critical": "bold red", "warn": "yellow", "info": "dim"}
 STOP_STYLES = {"stop": "green", "tool_calls": "cyan", "missing": "bold red reverse", "other": "yellow"}
 ABNORMAL_STOPS = {"length", "content_filter", "error", "pause"}
@@ -202,8 +202,9 @@ def _badges(span: Span, analysis: TraceAnalysis, findings: list[Finding]) -> lis
     # The step number on the graph node (or turn) itself, not on every span that inherited its metadata.
     if span.graph_step is not None and span.kind in ("chain", "agent") and span.graph_node in (None, span.name):
         badges.append((f"#{span.graph_step}", "dim"))
-    if span.stop_reason == "missing" and not span.records_finish_reason:
-        badges.append(("[n/a]", "dim"))  # the producer never exports finish reasons: not this run's fault
+    if span.stop_reason == "missing" and (not span.records_finish_reason or span.status == ERROR):
+        # the producer never exports finish reasons, or the call failed (its ✗ says so): not a missing reason
+        badges.append(("[n/a]", "dim"))
     elif span.stop_reason is not None:
         reason = span.stop_reason
         badges.append((f"[{reason}]", "bold red" if reason in ABNORMAL_STOPS else STOP_STYLES.get(reason, "yellow")))

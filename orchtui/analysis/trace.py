@@ -33,6 +33,7 @@ FLAG_LOOP = "loop"
 FLAG_STOP = "stop_reason"
 FLAG_ERROR = "error"
 FLAG_RETRY = "retry"
+FLAG_FALLBACK = "fallback"
 
 
 @dataclass(slots=True)
@@ -84,8 +85,10 @@ class TraceAnalysis:
                 flags.add(FLAG_LOOP)
             elif family == "stop_reason":
                 flags.add(FLAG_STOP)
-            elif family == "tool" and finding.severity == CRITICAL:  # a recovered tool error is not a failed run
+            elif family in ("tool", "llm") and finding.severity == CRITICAL:  # a recovered error is not a failed run
                 flags.add(FLAG_ERROR)
+            elif finding.code == "route.fallback":
+                flags.add(FLAG_FALLBACK)
         if self.status == ERROR:
             flags.add(FLAG_ERROR)
         if self.retry_attempts:

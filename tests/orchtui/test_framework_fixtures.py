@@ -14,6 +14,7 @@ import pytest
 
 from orchtui.report import check_document
 from tests.framework_truth import (
+    FRAMEWORKS,
     UNRECORDED,
     analyse_file,
     check,
@@ -67,3 +68,12 @@ def test_protobuf_and_json_read_the_same(truth: Path):
     jsonl, pb = trace_files(truth)
     documents = [check_document(sorted(analyse_file(p), key=lambda a: a.trace_id), []) for p in (jsonl, pb)]
     assert documents[0] == documents[1]
+
+
+def test_a_router_fallback_names_both_models_and_flags_the_trace():
+    """LiteLLM Router (OpenInference): gpt-4o answered 500, the router fell back to gpt-4o-mini."""
+    (run,) = [a for a in analyse_file(FRAMEWORKS / "litellm-openinference.otlp.jsonl") if a.name == "router_fallback"]
+    (fallback,) = [f for f in run.findings if f.code == "route.fallback"]
+    assert (fallback.evidence["from"], fallback.evidence["to"]) == ("openai/gpt-4o", "openai/gpt-4o-mini")
+    assert [f.severity for f in run.findings if f.code == "llm.error"] == ["warn"]  # recovered by the fallback
+    assert "fallback" in run.flags and "error" not in run.flags
