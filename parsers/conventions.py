@@ -578,6 +578,21 @@ def _graph_position(span: Span, facts: dict[str, Any], attrs: dict[str, Any]) ->
         span.graph_node = str(node)
 
 
+# Framework wrappers around the arguments a tool received: LlamaIndex `{"kwargs": {...}}` (plus its workflow
+# `ctx`), smolagents `{"args": [], "kwargs": {...}, "sanitize_inputs_outputs": true}`.
+ARGUMENT_WRAPPER_KEYS = frozenset({"args", "kwargs", "sanitize_inputs_outputs"})
+FRAMEWORK_ARGUMENTS = frozenset({"ctx"})  # LlamaIndex passes its workflow Context to tools that take it
+
+
+def unwrap_tool_args(args: Any) -> Any:
+    """The arguments as the tool received them, so one call compares equal across producers."""
+    if not isinstance(args, dict) or not isinstance(args.get("kwargs"), dict) or not set(args) <= ARGUMENT_WRAPPER_KEYS:
+        return args
+    if args.get("args"):  # positional arguments too: keep the wrapper, nothing is lost
+        return args
+    return {key: value for key, value in args["kwargs"].items() if key not in FRAMEWORK_ARGUMENTS}
+
+
 # The Claude Agent SDK CLI writes its own messages (an API error it gives up on) as model "<synthetic>".
 SYNTHETIC_MODEL = "<synthetic>"
 
@@ -604,7 +619,7 @@ def _tool_fields(span: Span, facts: dict[str, Any]) -> None:
     if name is None and span.kind == TOOL:
         name = span.name.removeprefix("execute_tool ").strip() or None
     span.tool_name = str(name) if name is not None else None
-    span.tool_args = parse_json_maybe(facts.get("tool_args"))
+    span.tool_args = unwrap_tool_args(parse_json_maybe(facts.get("tool_args")))
     call_id = facts.get("tool_call_id")
     span.tool_call_id = str(call_id) if call_id is not None else None
 

@@ -77,3 +77,15 @@ def test_a_router_fallback_names_both_models_and_flags_the_trace():
     assert (fallback.evidence["from"], fallback.evidence["to"]) == ("openai/gpt-4o", "openai/gpt-4o-mini")
     assert [f.severity for f in run.findings if f.code == "llm.error"] == ["warn"]  # recovered by the fallback
     assert "fallback" in run.flags and "error" not in run.flags
+
+
+def test_tool_arguments_read_the_same_from_both_instrumentors():
+    """LlamaIndex wraps arguments in `{"kwargs": ...}`: unwrapped, a route compares equal across producers."""
+    def calls(stem: str) -> list:
+        (clean,) = [a for a in analyse_file(FRAMEWORKS / f"{stem}.otlp.jsonl") if a.tool_calls and a.name == "FunctionAgent.run"][:1]
+        return [(call.name, call.args) for call in clean.tool_calls]
+
+    assert calls("llamaindex-openinference") == calls("llamaindex-traceai") == [
+        ("lookup_policy", {"query": "refunds"}),
+        ("order_status", {"order_id": "A-17"}),
+    ]

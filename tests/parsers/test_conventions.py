@@ -176,3 +176,15 @@ def test_structured_genai_messages_as_decoded_any_values():
     assert span.stop_reason == "tool_calls"  # from the deprecated per-message finish_reason
     assert span.input_messages[0].content == "hi"
     assert [(c.name, c.arguments, c.id) for c in span.requested_tool_calls] == [("search", {"q": "x"}, "c1")]
+
+
+def test_tool_arguments_are_unwrapped_to_what_the_tool_received():
+    from parsers.conventions import unwrap_tool_args
+
+    assert unwrap_tool_args({"kwargs": {"query": "refunds"}}) == {"query": "refunds"}  # LlamaIndex
+    assert unwrap_tool_args({"kwargs": {"to_agent": "support", "ctx": "<Context object>"}}) == {"to_agent": "support"}
+    smolagents = {"args": [], "sanitize_inputs_outputs": True, "kwargs": {"order_id": "A-1"}}
+    assert unwrap_tool_args(smolagents) == {"order_id": "A-1"}
+    positional = {"args": ["A-1"], "kwargs": {}}
+    assert unwrap_tool_args(positional) == positional  # nothing to drop without losing the positional value
+    assert unwrap_tool_args({"kwargs": {"a": 1}, "other": 2}) == {"kwargs": {"a": 1}, "other": 2}  # a real argument
