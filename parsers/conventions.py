@@ -441,6 +441,8 @@ def apply_attributes(span: Span, attrs: dict[str, Any]) -> None:
         span.session_id = str(session)
     if (agent_name := get("agent_name")) is not None:
         span.agent_name = str(agent_name)
+    elif kind == AGENT:
+        span.agent_name = agent_name_of(span.name, attrs)
     _graph_position(span, facts, attrs)
 
     if kind in (TOOL, HANDOFF):
@@ -582,6 +584,19 @@ def _graph_position(span: Span, facts: dict[str, Any], attrs: dict[str, Any]) ->
 # `ctx`), smolagents `{"args": [], "kwargs": {...}, "sanitize_inputs_outputs": true}`.
 ARGUMENT_WRAPPER_KEYS = frozenset({"args", "kwargs", "sanitize_inputs_outputs"})
 FRAMEWORK_ARGUMENTS = frozenset({"ctx"})  # LlamaIndex passes its workflow Context to tools that take it
+
+
+# Agent spans that name their agent only in a node id (CrewAI) or in the span name: `invoke_agent support`
+# (GenAI, ADK), `support_agent.run` (smolagents), `agent_run [support]` (traceAI ADK).
+_AGENT_SPAN_NAME = re.compile(r"^(?:invoke_agent (?P<a>.+)|(?P<b>[\w.-]+)\.run|agent_run \[(?P<c>.+)\])$")
+
+
+def agent_name_of(name: str, attrs: dict[str, Any]) -> str | None:
+    node = attrs.get("graph.node.id")
+    if isinstance(node, str) and node:
+        return node
+    match = _AGENT_SPAN_NAME.match(name)
+    return next((group for group in match.groups() if group), None) if match else None
 
 
 def unwrap_tool_args(args: Any) -> Any:

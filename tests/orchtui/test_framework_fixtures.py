@@ -89,3 +89,13 @@ def test_tool_arguments_read_the_same_from_both_instrumentors():
         ("lookup_policy", {"query": "refunds"}),
         ("order_status", {"order_id": "A-17"}),
     ]
+
+
+def test_agent_spans_carry_their_agent_name():
+    """CrewAI names its agent in graph.node.id, smolagents and ADK in the span name."""
+    def agents(stem: str) -> set:
+        return {s.agent_name for a in analyse_file(FRAMEWORKS / f"{stem}.otlp.jsonl") for s in a.tree.spans.values() if s.kind == "agent"}
+
+    assert "Support lead" in agents("crewai-openinference")
+    assert {"support_agent", "order_agent"} <= agents("smolagents-openinference")
+    assert {"support", "billing"} <= agents("google-adk-native")
