@@ -93,6 +93,8 @@ KIND_VALUES = {
 # Attributes whose mere presence tells the kind, for spans that carry no kind key: pydantic-ai's failed attempt
 # inside a FallbackModel call, the Claude Agent SDK (traceAI) span kinds are handled by value below.
 KIND_MARKER_KEYS = {"pydantic_ai.model_request.attempt": LLM}
+# MCP spans (mcp.method.name): a tools/call is a tool call, on the client (`MCP send tools/call X`) as on the server.
+MCP_TOOL_METHOD = "tools/call"
 # Producer-specific kind keys and their values (upper-cased): traceAI's Claude Agent SDK and pydantic-ai.
 EXTRA_KIND_VALUES = {
     "claude_agent.span_kind": {"CONVERSATION": AGENT, "ASSISTANT_TURN": LLM, "TOOL_EXECUTION": TOOL, "SUBAGENT": AGENT},
@@ -429,7 +431,9 @@ def apply_attributes(span: Span, attrs: dict[str, Any]) -> None:
     if (model := get("model")) is not None:
         span.model = str(model)
     elif kind == LLM:
-        span.model = next((span.name[len(p) :] for p in MODEL_NAME_PREFIXES if span.name.startswith(p)), None) or None
+        span.model = requested_model(attrs) or next(
+            (span.name[len(p) :] for p in MODEL_NAME_PREFIXES if span.name.startswith(p)), None
+        ) or None
     if (provider := get("provider")) is not None:
         span.provider = str(provider)
     if (cost := get("cost")) is not None:
@@ -500,6 +504,8 @@ def _kind(facts: dict[str, Any], attrs: dict[str, Any], name: str) -> str:
     for key, kind in KIND_MARKER_KEYS.items():
         if key in attrs:
             return kind
+    if attrs.get("mcp.method.name") == MCP_TOOL_METHOD:
+        return TOOL
     if "gen_ai.tool.name" in attrs or "tool.name" in attrs:
         return TOOL
     if "gen_ai.request.model" in attrs or "llm.model_name" in attrs:
@@ -632,7 +638,7 @@ def _tool_outcome(span: Span) -> None:
 def _tool_fields(span: Span, facts: dict[str, Any]) -> None:
     name = facts.get("tool_name")
     if name is None and span.kind == TOOL:
-        name = span.name.removeprefix("execute_tool ").strip() or None
+        name = span.name.removeprefix("execute_tool ").removeprefix("MCP send ").removeprefix("tools/call ").strip() or None
     span.tool_name = str(name) if name is not None else None
     span.tool_args = unwrap_tool_args(parse_json_maybe(facts.get("tool_args")))
     call_id = facts.get("tool_call_id")
@@ -692,6 +698,16 @@ MAX_TOKENS_KEYS = ("gen_ai.request.max_tokens", "llm.request.max_tokens", "ai.se
 INVOCATION_KEYS = ("llm.invocation_parameters", "gen_ai.request.parameters")
 # LlamaIndex reports an LLM's max_tokens as its metadata's `num_output`.
 MAX_TOKENS_PARAMETERS = ("max_tokens", "max_completion_tokens", "max_output_tokens", "maxOutputTokens", "num_output")
+
+
+def requested_model(attrs: dict[str, Any]) -> str | None:
+    """The model named only inside the request's parameters (traceAI-openai's streamed spans)."""
+    for key in INVOCATION_KEYS:
+        if key in attrs:
+            parameters = parse_json_maybe(attrs[key])
+            if isinstance(parameters, dict) and isinstance(parameters.get("model"), str) and parameters["model"]:
+                return parameters["model"]
+    return None
 
 
 def requested_max_tokens(attrs: dict[str, Any]) -> int | None:

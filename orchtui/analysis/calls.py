@@ -82,14 +82,29 @@ def tool_calls(ordered: list[Span]) -> list[ToolCall]:
     """Executed calls in start order; requested calls when nothing was executed. A retriever span inside a tool
     span is that tool's own work (a retriever tool's vector search), not a second call: only the tool counts."""
     by_id = {span.span_id: span for span in ordered}
+    relayed = _relayed_calls(ordered, by_id)
     executed = [
         tool_call_from_span(span)
         for span in ordered
-        if span.kind in CALL_KINDS and not (span.kind == RETRIEVER and _inside_tool(span, by_id))
+        if span.kind in CALL_KINDS
+        and span.span_id not in relayed
+        and not (span.kind == RETRIEVER and _inside_tool(span, by_id))
     ]
     if executed:
         return executed
     return requested_tool_calls(ordered)
+
+
+def _relayed_calls(ordered: list[Span], by_id: dict[str, Span]) -> set[str]:
+    """Tool spans that only relay a call to a tool span of the same name inside them (an MCP client's
+    `MCP send tools/call X` around the server's `tools/call X`): the inner span, which ran it, is the call."""
+    relayed = set()
+    for span in ordered:
+        if span.kind == TOOL:
+            outer = nearest_ancestor(span, by_id, TOOL)
+            if outer is not None and (outer.tool_name or outer.name) == (span.tool_name or span.name):
+                relayed.add(outer.span_id)
+    return relayed
 
 
 def route_calls(calls: list[ToolCall]) -> list[ToolCall]:

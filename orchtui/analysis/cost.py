@@ -44,8 +44,18 @@ def span_cost(span: Span) -> float | None:
     tokens = span.tokens
     if tokens is None or span.model is None or (tokens.prompt is None and tokens.completion is None):
         return None
-    provider = PROVIDER_IDS.get((span.provider or "").lower())
-    return _price(span.model, provider, tokens.prompt or 0, tokens.completion or 0, tokens.cache_read or 0, tokens.cache_write or 0)
+    model, provider = _route(span.model, span.provider)
+    return _price(model, provider, tokens.prompt or 0, tokens.completion or 0, tokens.cache_read or 0, tokens.cache_write or 0)
+
+
+def _route(model: str, provider: str | None) -> tuple[str, str | None]:
+    """A gateway's `provider/model` route (LiteLLM, ADK's LiteLlm: `openai/gpt-4o-mini`) names the real provider,
+    whatever the span's own provider says (ADK writes `gemini` for every model)."""
+    prefix, _, rest = model.partition("/")
+    routed = PROVIDER_IDS.get(prefix.lower()) if rest else None
+    if routed is not None:
+        return rest, routed
+    return model, PROVIDER_IDS.get((provider or "").lower())
 
 
 def _price(model: str, provider: str | None, prompt: int, completion: int, cache_read: int, cache_write: int) -> float | None:

@@ -197,14 +197,32 @@ def analyze(snapshot: TraceSnapshot) -> TraceAnalysis:
 
 
 def _trace_status(root: Span | None, ordered: list[Span]) -> str:
-    """Error when the root or a run-level span (agent, chain, guardrail turn) failed; else the root's status."""
+    """Error when the root or a run-level span (agent, chain, guardrail turn) failed and the run did not go on
+    past it; else the root's status. A failed step followed by a later step of the same parent that ended well
+    was recovered from (smolagents retries a step whose tool failed)."""
     if root is not None and root.status == ERROR:
         return ERROR
-    if any(span.status == ERROR and span.kind in RUN_LEVEL_KINDS for span in ordered):
-        return ERROR
+    failed = [span for span in ordered if span.status == ERROR and span.kind in RUN_LEVEL_KINDS]
+    if failed:
+        by_parent: dict[str | None, list[Span]] = {}
+        for span in ordered:
+            if span.kind in RUN_LEVEL_KINDS:
+                by_parent.setdefault(span.parent_id, []).append(span)
+        if any(not _recovered(span, by_parent.get(span.parent_id, ())) for span in failed):
+            return ERROR
     if root is None:
         return UNSET
     return OK if root.status == OK else root.status
+
+
+def _recovered(failed: Span, siblings: list[Span] | tuple[()]) -> bool:
+    end = failed.end_ns
+    if end is None:
+        return False
+    return any(
+        other.status != ERROR and other.end_ns is not None and other.start_ns is not None and other.start_ns >= end
+        for other in siblings
+    )
 
 
 def _totals(llms: list[Span], ordered: list[Span]) -> tuple[Tokens, dict[str, float], bool]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from orchtui.report import check_document
+from tests.spans import analyse
 from tests.framework_truth import (
     FRAMEWORKS,
     UNRECORDED,
@@ -99,3 +100,27 @@ def test_agent_spans_carry_their_agent_name():
     assert "Support lead" in agents("crewai-openinference")
     assert {"support_agent", "order_agent"} <= agents("smolagents-openinference")
     assert {"support", "billing"} <= agents("google-adk-native")
+
+
+def test_an_mcp_tool_call_counts_once_from_client_and_server_and_from_the_client_alone():
+    """mcp 2.x writes `MCP send tools/call X` (client) around `tools/call X` (server): one call; a client whose
+    server is not traced still shows the call."""
+    (run,) = [a for a in analyse_file(FRAMEWORKS / "mcp2-native.otlp.jsonl") if a.name == "tool_error"]
+    assert [(c.name, c.status) for c in run.tool_calls] == [("refund_order", "error")]
+    client_only = [s for s in run.tree.spans.values() if s.name != "tools/call refund_order"]
+    assert [c.name for c in analyse(*client_only).tool_calls] == ["refund_order"]
+
+
+def test_a_step_that_failed_and_was_retried_does_not_fail_the_run():
+    """smolagents: the step whose tool raised is an error, the next step went on and answered."""
+    (run,) = [a for a in analyse_file(FRAMEWORKS / "smolagents-openinference.otlp.jsonl") if a.name == "support_agent.run" and any(f.code == "tool.error" for f in a.findings)]
+    assert run.status == "ok"
+
+
+def test_gateway_model_routes_are_priced_and_streamed_models_named():
+    """ADK names `openai/gpt-4o-mini` (and writes gen_ai.system=gemini); traceAI-openai names a streamed call's model
+    only in its request parameters."""
+    adk = analyse_file(FRAMEWORKS / "google-adk-native.otlp.jsonl")
+    assert all(a.cost_usd for a in adk if a.status != "error")
+    (streamed,) = [a for a in analyse_file(FRAMEWORKS / "mcp-traceai.otlp.jsonl") if a.name == "streamed"]
+    assert {c.model for c in streamed.llm_calls} == {"gpt-4o-mini"} and streamed.cost_usd
