@@ -113,6 +113,13 @@ def analyse_file(path: Path) -> list[TraceAnalysis]:
     return Analyzer(store).all()
 
 
+def run_analysis(stem: str, run: str, suffix: str = ".otlp.jsonl") -> TraceAnalysis:
+    """orchtui's analysis of one recorded run: the trace holding the run's spans."""
+    truth = json.loads((FRAMEWORKS / f"{stem}.truth.json").read_text())
+    span_ids = next(r["span_ids"] for r in truth["runs"] if r["run"] == run)
+    return next(a for a in analyse_file(FRAMEWORKS / f"{stem}{suffix}") if span_ids[0] in a.tree.spans)
+
+
 def check(truth_path: Path, trace_path: Path) -> list[RunCheck]:
     truth = json.loads(truth_path.read_text())
     analyses = analyse_file(trace_path)

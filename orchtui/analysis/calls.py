@@ -91,8 +91,38 @@ def tool_calls(ordered: list[Span]) -> list[ToolCall]:
         and not (span.kind == RETRIEVER and _inside_tool(span, by_id))
     ]
     if executed:
+        _restore_argument_names(executed, ordered)
         return executed
     return requested_tool_calls(ordered)
+
+
+def _restore_argument_names(calls: list[ToolCall], ordered: list[Span]) -> None:
+    """OpenInference's LangChain instrumentor records a one-argument tool's input as the bare value (`A-404`);
+    the LLM asked for `{"order_id": "A-404"}`. The requested object is what the tool received, so the call gets it
+    back and compares equal to the same call from other producers."""
+    if not any(call.kind == TOOL and _is_bare(call.args) for call in calls):
+        return
+    by_id: dict[str, Any] = {}
+    by_name: dict[str, list[tuple[int, Any]]] = {}
+    for span in ordered:
+        if span.kind == LLM:
+            for request in span.requested_tool_calls:
+                if request.id:
+                    by_id[request.id] = request.arguments
+                by_name.setdefault(request.name, []).append((span.start_ns or 0, request.arguments))
+    for call in calls:
+        if call.kind != TOOL or not _is_bare(call.args):
+            continue
+        requested = by_id.get(call.call_id) if call.call_id else None
+        if requested is None:
+            earlier = [args for start, args in by_name.get(call.name, ()) if start <= (call.start_ns or 0)]
+            requested = earlier[-1] if earlier else None
+        if isinstance(requested, dict) and len(requested) == 1 and str(next(iter(requested.values()))) == str(call.args):
+            call.args = requested
+
+
+def _is_bare(args: Any) -> bool:
+    return isinstance(args, (str, int, float)) and not isinstance(args, bool)
 
 
 def _relayed_calls(ordered: list[Span], by_id: dict[str, Span]) -> set[str]:

@@ -13,17 +13,18 @@ from pathlib import Path
 import pytest
 
 from orchtui.report import check_document
-from tests.spans import analyse
 from tests.framework_truth import (
     FRAMEWORKS,
     UNRECORDED,
     analyse_file,
     check,
+    run_analysis,
     stem_of,
     trace_files,
     truth_files,
     unrecorded,
 )
+from tests.spans import analyse
 
 CASES = [(truth, path) for truth in truth_files() for path in trace_files(truth)]
 
@@ -73,7 +74,7 @@ def test_protobuf_and_json_read_the_same(truth: Path):
 
 def test_a_router_fallback_names_both_models_and_flags_the_trace():
     """LiteLLM Router (OpenInference): gpt-4o answered 500, the router fell back to gpt-4o-mini."""
-    (run,) = [a for a in analyse_file(FRAMEWORKS / "litellm-openinference.otlp.jsonl") if a.name == "router_fallback"]
+    run = run_analysis("litellm-openinference", "router_fallback")
     (fallback,) = [f for f in run.findings if f.code == "route.fallback"]
     assert (fallback.evidence["from"], fallback.evidence["to"]) == ("openai/gpt-4o", "openai/gpt-4o-mini")
     assert [f.severity for f in run.findings if f.code == "llm.error"] == ["warn"]  # recovered by the fallback
@@ -81,14 +82,18 @@ def test_a_router_fallback_names_both_models_and_flags_the_trace():
 
 
 def test_tool_arguments_read_the_same_from_both_instrumentors():
-    """LlamaIndex wraps arguments in `{"kwargs": ...}`: unwrapped, a route compares equal across producers."""
+    """LlamaIndex wraps arguments in `{"kwargs": ...}`, OpenInference's LangChain records a one-argument tool's bare
+    value: read as what the tool received, a route compares equal across producers."""
     def calls(stem: str) -> list:
-        (clean,) = [a for a in analyse_file(FRAMEWORKS / f"{stem}.otlp.jsonl") if a.tool_calls and a.name == "FunctionAgent.run"][:1]
-        return [(call.name, call.args) for call in clean.tool_calls]
+        return [(call.name, call.args) for call in run_analysis(stem, "clean").tool_calls]
 
     assert calls("llamaindex-openinference") == calls("llamaindex-traceai") == [
         ("lookup_policy", {"query": "refunds"}),
         ("order_status", {"order_id": "A-17"}),
+    ]
+    assert calls("langchain-openinference") == calls("langchain-traceai") == [
+        ("lookup_order", {"order_id": "A-1"}),
+        ("refund_order", {"order_id": "A-1"}),
     ]
 
 
@@ -105,7 +110,7 @@ def test_agent_spans_carry_their_agent_name():
 def test_an_mcp_tool_call_counts_once_from_client_and_server_and_from_the_client_alone():
     """mcp 2.x writes `MCP send tools/call X` (client) around `tools/call X` (server): one call; a client whose
     server is not traced still shows the call."""
-    (run,) = [a for a in analyse_file(FRAMEWORKS / "mcp2-native.otlp.jsonl") if a.name == "tool_error"]
+    run = run_analysis("mcp2-native", "tool_error")
     assert [(c.name, c.status) for c in run.tool_calls] == [("refund_order", "error")]
     client_only = [s for s in run.tree.spans.values() if s.name != "tools/call refund_order"]
     assert [c.name for c in analyse(*client_only).tool_calls] == ["refund_order"]
@@ -113,8 +118,8 @@ def test_an_mcp_tool_call_counts_once_from_client_and_server_and_from_the_client
 
 def test_a_step_that_failed_and_was_retried_does_not_fail_the_run():
     """smolagents: the step whose tool raised is an error, the next step went on and answered."""
-    (run,) = [a for a in analyse_file(FRAMEWORKS / "smolagents-openinference.otlp.jsonl") if a.name == "support_agent.run" and any(f.code == "tool.error" for f in a.findings)]
-    assert run.status == "ok"
+    run = run_analysis("smolagents-openinference", "tool_error")
+    assert any(f.code == "tool.error" for f in run.findings) and run.status == "ok"
 
 
 def test_gateway_model_routes_are_priced_and_streamed_models_named():
@@ -122,5 +127,5 @@ def test_gateway_model_routes_are_priced_and_streamed_models_named():
     only in its request parameters."""
     adk = analyse_file(FRAMEWORKS / "google-adk-native.otlp.jsonl")
     assert all(a.cost_usd for a in adk if a.status != "error")
-    (streamed,) = [a for a in analyse_file(FRAMEWORKS / "mcp-traceai.otlp.jsonl") if a.name == "streamed"]
+    streamed = run_analysis("mcp-traceai", "streamed")
     assert {c.model for c in streamed.llm_calls} == {"gpt-4o-mini"} and streamed.cost_usd
