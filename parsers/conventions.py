@@ -614,6 +614,16 @@ def unwrap_tool_args(args: Any) -> Any:
     return {key: value for key, value in args["kwargs"].items() if key not in FRAMEWORK_ARGUMENTS}
 
 
+# Spans a producer writes per piece of a streamed answer (Mastra's `model_chunk`): detail of the call above them,
+# not steps of the run; the tree keeps them folded.
+STREAM_CHUNK_TYPES = frozenset({"model_chunk"})
+
+
+def is_stream_chunk(span: Span) -> bool:
+    attrs = span.attributes
+    return attrs.get("mastra.span.type") in STREAM_CHUNK_TYPES or attrs.get("gen_ai.operation.name") in STREAM_CHUNK_TYPES
+
+
 # The Claude Agent SDK CLI writes its own messages (an API error it gives up on) as model "<synthetic>".
 SYNTHETIC_MODEL = "<synthetic>"
 

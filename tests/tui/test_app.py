@@ -7,12 +7,14 @@ import orjson
 from orchtui.analysis.tree import PLACEHOLDER_ID
 from orchtui.live import TraceIndex
 from parsers import read_path
+from tests.conftest import DATA
 from tests.spans import root, span
 from tests.tui.conftest import settle
 from tui.app import OrchApp
 from tui.screens.help import HelpScreen
 from tui.widgets.detail import DetailPane
 from tui.widgets.status_bar import StatusBar
+from tui.widgets.step_tree import StepTree
 
 SIZE = (120, 36)
 
@@ -443,3 +445,20 @@ async def test_the_poll_timer_survives_an_empty_screen_stack(demo_app):
         finally:
             stack.extend(saved)
         assert demo_app.screen_stack == saved
+
+
+async def test_a_streamed_call_keeps_its_chunk_spans_folded(tmp_path):
+    """Mastra writes a `model_chunk` span per piece of a streamed answer: the call stays folded, its steps show."""
+    index = TraceIndex()
+    index.add(read_path(DATA / "frameworks" / "mastra-native.otlp.jsonl").spans)
+    app = OrchApp(index, save_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("G")  # the oldest trace: the clean run
+        await settle(pilot)
+        labels = tree_labels(app)
+        assert any("execute_tool lookup_policy" in label or "lookup_policy" in label for label in labels)
+        assert not any("model_chunk" in label for label in labels)
+        tree = app.query_one(StepTree)
+        calls = [node for span_id, node in tree._node_of.items() if tree.analysis.tree.spans[span_id].name == "chat gpt-4o-mini"]
+        assert calls and all(node.allow_expand and not node.is_expanded for node in calls)

@@ -17,6 +17,7 @@ from textual.widgets.tree import TreeNode
 
 from orchtui.analysis import TraceAnalysis
 from orchtui.analysis.tree import PLACEHOLDER_ID
+from parsers.conventions import is_stream_chunk
 
 from ..render import brief_step_label, placeholder_label, step_label
 
@@ -88,10 +89,13 @@ class StepTree(Tree[str]):
             self.move_cursor(self.root.children[0])
 
     def _auto_expands(self, span_id: str, depth: int, small: bool) -> bool:
-        """Small traces open fully; big ones their top level, then the second while the node budget allows."""
+        """Small traces open fully; big ones their top level, then the second while the node budget allows. A call
+        whose children are only the chunks of its streamed answer stays folded."""
+        children = self.analysis.tree.children.get(span_id, ()) if self.analysis is not None else ()
+        if children and all(is_stream_chunk(self.analysis.tree.spans[child]) for child in children):
+            return False
         if small or depth == 0:
             return True
-        children = self.analysis.tree.children.get(span_id, ()) if self.analysis is not None else ()
         return depth < 2 and len(self._node_of) + len(children) <= AUTO_EXPAND_NODES
 
     def _add(self, parent: TreeNode[str], span_id: str, depth: int) -> TreeNode[str]:
