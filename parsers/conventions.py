@@ -447,6 +447,8 @@ def apply_attributes(span: Span, attrs: dict[str, Any]) -> None:
         span.agent_name = str(agent_name)
     elif kind == AGENT:
         span.agent_name = agent_name_of(span.name, attrs)
+    elif kind == CHAIN:
+        span.agent_name = workflow_agent_of(span.input) or workflow_agent_of(span.output)
     _graph_position(span, facts, attrs)
 
     if kind in (TOOL, HANDOFF):
@@ -603,6 +605,18 @@ def agent_name_of(name: str, attrs: dict[str, Any]) -> str | None:
         return node
     match = _AGENT_SPAN_NAME.match(name)
     return next((group for group in match.groups() if group), None) if match else None
+
+
+# LlamaIndex AgentWorkflow names the agent a step runs for only inside the step's event payload, as a Python repr
+# (`current_agent_name='support_agent'`, OpenInference) or JSON (`"current_agent_name": "support_agent"`, traceAI).
+_WORKFLOW_AGENT = re.compile(r"""current_agent_name['"]?\s*[=:]\s*['"]([^'"]+)['"]""")
+
+
+def workflow_agent_of(text: str | None) -> str | None:
+    if not text or "current_agent_name" not in text:
+        return None
+    match = _WORKFLOW_AGENT.search(text)
+    return match.group(1) if match else None
 
 
 def unwrap_tool_args(args: Any) -> Any:

@@ -105,6 +105,10 @@ def test_agent_spans_carry_their_agent_name():
     assert "Support lead" in agents("crewai-openinference")
     assert {"support_agent", "order_agent"} <= agents("smolagents-openinference")
     assert {"support", "billing"} <= agents("google-adk-native")
+    for stem in ("llamaindex-openinference", "llamaindex-traceai"):  # only inside the workflow steps' payloads
+        handoff = run_analysis(stem, "handoff")
+        assert {s.agent_name for s in handoff.tree.spans.values()} >= {"triage_agent", "support_agent"}
+        assert [c.name for c in handoff.tool_calls] == ["handoff to support_agent"]
 
 
 def test_an_mcp_tool_call_counts_once_from_client_and_server_and_from_the_client_alone():
