@@ -83,7 +83,7 @@ def junit_xml(evaluations: list[TraceEvaluation], limits: Sequence[LimitResult] 
     )
     for evaluation, result in cases:
         case = ElementTree.SubElement(
-            suite, "testcase", classname=_xml_text(evaluation.analysis.name), name=f"{result.evaluator} [{evaluation.analysis.trace_id[:16]}]"
+            suite, "testcase", classname=_xml_text(evaluation.analysis.name), name=_xml_text(f"{result.evaluator} [{evaluation.analysis.trace_id[:16]}]")
         )
         if result.passed is False:
             score = "n/a" if result.score is None else f"{result.score:.4f}"
@@ -106,7 +106,7 @@ def _junit_limits(suites: ElementTree.Element, limits: Sequence[LimitResult]) ->
         skipped=str(sum(1 for limit in limits if limit.passed is None)),
     )
     for limit in limits:
-        case = ElementTree.SubElement(suite, "testcase", classname=_xml_text(f"route {limit.route.match}"), name=limit.limit)
+        case = ElementTree.SubElement(suite, "testcase", classname=_xml_text(f"route {limit.route.match}"), name=_xml_text(limit.limit))
         if limit.passed is False:
             ElementTree.SubElement(case, "failure", message=_xml_text(limit.explanation))
         elif limit.passed is None:
@@ -114,7 +114,8 @@ def _junit_limits(suites: ElementTree.Element, limits: Sequence[LimitResult]) ->
 
 
 def _xml_text(text: str) -> str:
-    """XML 1.0 cannot hold most control characters: show them escaped, as everywhere else."""
+    """Every string of the report passes here. XML 1.0 cannot hold most control characters, lone surrogates,
+    U+FFFE or U+FFFF (a parser rejects the whole file): `printable` shows all of them escaped, as everywhere else."""
     return printable(text)
 
 

@@ -31,6 +31,7 @@ from .analysis.compare import Comparison, compare_with_golden
 from .evals import EVALUATORS, REFERENCE_FREE
 from .evals.matching import ARG_MODES
 from .evals.reference import Reference
+from .textsafe import UNSAFE
 
 TRAJECTORY_MODES = ("strict", "unordered", "subset", "superset", "in_order", "exact")
 REFERENCE_KEYS = (
@@ -76,9 +77,18 @@ class Route:
 
 def load_gate(path: str | Path) -> list[Route]:
     try:
-        data = tomllib.loads(Path(path).read_text())
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise GateError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise GateError(f"{path}: not UTF-8 text: {exc}") from None
+    return parse_gate(text, path)
+
+
+def parse_gate(text: str, path: str | Path) -> list[Route]:
+    """The routes of a gate file's `text` (`path` names it in errors)."""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise GateError(f"{path}: not valid TOML: {exc}") from None
     unknown_top = sorted(set(data) - {"route"})
@@ -97,7 +107,7 @@ def _route(entry: dict[str, Any], where: str) -> Route:
     match = entry.get("match")
     if not isinstance(match, str) or not match:
         raise GateError(f"{where}: `match` must be a glob on the root span name, e.g. \"refund_*\"")
-    if match.count("[") != match.count("]"):
+    if not _brackets_close(match):
         raise GateError(f"{where}: bad glob {match!r}: unbalanced brackets")
     where = f"{where} ({match})"
     calls = entry.get("expected_tool_calls")
@@ -152,18 +162,56 @@ def route_for(name: str, routes: list[Route]) -> Route | None:
     return next((route for route in routes if route.matches(name)), None)
 
 
+def _brackets_close(glob: str) -> bool:
+    """Does every `[` open a character class that a `]` closes, with no stray `]` (fnmatch's rules: a `]` right
+    after `[` or `[!` is a member)? A typo like `refund_[*` would otherwise silently match nothing."""
+    index = 0
+    while index < len(glob):
+        char = glob[index]
+        if char == "]":
+            return False
+        if char == "[":
+            end = index + 1
+            if end < len(glob) and glob[end] == "!":
+                end += 1
+            if end < len(glob) and glob[end] == "]":
+                end += 1
+            end = glob.find("]", end)
+            if end < 0:
+                return False
+            index = end
+        index += 1
+    return True
+
+
+def glob_literal(name: str) -> str:
+    """A glob matching exactly `name`: its `*`, `?`, `[` and `]` each in a one-character class."""
+    return "".join(f"[{char}]" if char in "*?[]" else char for char in name)
+
+
+def toml_string(value: str) -> str:
+    """`value` as a TOML basic string: quote and backslash escaped, and every character `printable` would escape
+    (controls, DEL, bidi, zero-width...) as a \\u escape, so the file loads back to the same text and shows no
+    acting character when printed. A lone surrogate has no TOML form: ValueError."""
+
+    def escape(match) -> str:
+        char = match.group(0)
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise ValueError(f"{value!r} holds a lone surrogate, which a TOML file cannot hold")
+        code = ord(char)
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+    body = value.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t").replace("\n", "\\n")
+    return '"' + UNSAFE.sub(escape, body) + '"'
+
+
 def golden_route_toml(name: str, calls: list[tuple[str, object]]) -> str:
     """A `[[route]]` entry that holds future runs named like this one to its observed tool path (in order,
-    arguments ignored: they legitimately vary run to run)."""
-    import orjson
-
-    def string(value: str) -> str:
-        return orjson.dumps(value).decode()  # a JSON string is a valid TOML basic string
-
-    expected = ", ".join(f"{{ name = {string(call)} }}" for call, _ in calls)
+    arguments ignored: they legitimately vary run to run). Its glob matches the name literally."""
+    expected = ", ".join(f"{{ name = {toml_string(str(call))} }}" for call, _ in calls)
     return (
         "\n[[route]]\n"
-        f"match = {string(name)}\n"
+        f"match = {toml_string(glob_literal(name))}\n"
         f"expected_tool_calls = [{expected}]\n"
         'trajectory_mode = "in_order"\n'
         'tool_args_match_mode = "ignore"\n'
@@ -172,9 +220,12 @@ def golden_route_toml(name: str, calls: list[tuple[str, object]]) -> str:
 
 
 def append_golden_route(path: str | Path, name: str, calls: list[tuple[str, object]]) -> Path:
-    """Append the route to `path` (created if missing) and check the whole file still loads."""
+    """Append the route to `path` (created if missing), after checking that the file with it still loads: a gate
+    file that stops loading fails every later `eval --spec`, so nothing is written when it would (GateError)."""
     path = Path(path)
+    entry = golden_route_toml(name, calls)
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    parse_gate(existing + entry, path)
     with open(path, "a", encoding="utf-8") as out:
-        out.write(golden_route_toml(name, calls))
-    load_gate(path)
+        out.write(entry)
     return path

@@ -84,7 +84,7 @@ def print_tables(analyses: list[TraceAnalysis], errors: list[ReadError], skipped
                 format_duration(analysis.duration_ms),
                 format_tokens(analysis.tokens.prompt, analysis.tokens.completion),
                 format_cost(analysis.cost_usd, analysis.cost_complete),
-                Text(analysis.stop_reason or "–"),
+                Text(printable(analysis.stop_reason or "–", True)),
                 flags,
             )
         console.print(table)
@@ -92,7 +92,7 @@ def print_tables(analyses: list[TraceAnalysis], errors: list[ReadError], skipped
             shown = sorted(analysis.findings, key=lambda f: -SEVERITY_RANK[f.severity])
             if not shown:
                 continue
-            console.print(Text(f"  {printable(analysis.name, single_line=True)} ({analysis.trace_id[:16]})", style="bold"))
+            console.print(Text(f"  {printable(analysis.name, single_line=True)} ({printable(analysis.trace_id[:16], True)})", style="bold"))
             grid = Table.grid(padding=(0, 1))
             grid.add_column(width=3)
             grid.add_column(no_wrap=True)
@@ -102,7 +102,7 @@ def print_tables(analyses: list[TraceAnalysis], errors: list[ReadError], skipped
                 grid.add_row(
                     "",
                     Text(finding.severity, style=SEVERITY_STYLES[finding.severity]),
-                    Text(finding.code, style="cyan"),
+                    Text(printable(finding.code, True), style="cyan"),
                     Text(printable(finding.message, single_line=True)),
                 )
             console.print(grid)

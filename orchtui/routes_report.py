@@ -206,7 +206,7 @@ def _print_step_failures(console: Any, stats: list[RouteStats], step_failures: d
         for rate in sorted(rates, key=lambda r: -r.failed_traces):
             label = "(whole trace)" if rate.step is None else f"{rate.index + 1}. {printable(str(rate.step), True)}"
             evaluators = ", ".join(f"{name} {count}" for name, count in rate.evaluators.items())
-            table.add_row(label, Text(format_share(rate.rate), style="bold red" if rate.rate >= 0.5 else "yellow"),
+            table.add_row(Text(label), Text(format_share(rate.rate), style="bold red" if rate.rate >= 0.5 else "yellow"),
                           f"{rate.failed_traces}/{rate.traces}", evaluators)
         console.print(table)
 
@@ -240,12 +240,12 @@ def pick_trace(selector: str, analyses: list[TraceAnalysis]) -> Picked:
         raise TargetError(f"no trace has the id or name {selector!r}")
     note = None
     if len(named) > 1:
-        note = f"{selector!r} names {len(named)} traces; using the earliest ({named[0].trace_id[:16]}); give an id to choose: {_ids(named)}"
+        note = f"{selector!r} names {len(named)} traces; using the earliest ({printable(named[0].trace_id[:16], True)}); give an id to choose: {_ids(named)}"
     return Picked(named[0], note)
 
 
 def _ids(analyses: list[TraceAnalysis]) -> str:
-    shown = ", ".join(a.trace_id[:16] for a in analyses[:6])
+    shown = ", ".join(printable(a.trace_id[:16], True) for a in analyses[:6])
     return shown + (" …" if len(analyses) > 6 else "")
 
 

@@ -24,6 +24,7 @@ from orchtui.analysis.compare import Comparison, compare_traces
 from orchtui.demo import DemoPlayer
 from orchtui.evals.judge import Judge
 from orchtui.evaluation import evaluate_trace
+from orchtui.exposure import exposure_warning
 from orchtui.export import save_trace
 from orchtui.gate import Route, append_golden_route, load_gate, route_for
 from orchtui.live import QUICK_FILTERS, RouteFilter, TraceIndex
@@ -31,6 +32,7 @@ from orchtui.loading import load_paths
 from orchtui.sources.follow import FileFollower
 from orchtui.sources.otlp_http import OtlpReceiver, Spool
 from orchtui.store import SpanStore
+from orchtui.textsafe import printable
 from parsers.span import Span
 
 from .commands import TraceCommands
@@ -44,6 +46,7 @@ from .widgets.trace_list import TraceList
 
 POLL_SECONDS = 0.1
 TOAST_EVERY_SECONDS = 2.0  # at most one "new critical finding" toast per this many seconds
+TOAST_CHARS = 300  # a toast shows at most this many characters of a message (a name can be megabytes)
 FILTER_ORDER = list(QUICK_FILTERS)[1:] + ["all"]  # f: errors -> loops -> stop reasons -> all
 MAIN_SCREEN_ACTIONS = frozenset({
     "filter", "cycle_filter", "save_trace", "evaluate", "save_golden_route", "routes", "mark", "compare", "clear_filter", "focus_pane",
@@ -120,6 +123,15 @@ class OrchApp(App[None]):
         self._last_toast = 0.0
         self._progress_lock = threading.Lock()
         self.sources_label = sources_label or ("demo" if demo else describe_sources(self.paths + self.follow))
+        self.exposure: str | None = None  # set when the OTLP endpoint listens beyond loopback without a token
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None, markup: bool = False) -> None:
+        """Every toast of the app, escaped and never parsed as markup (`markup` is accepted for Textual's own
+        callers and ignored): messages carry trace names, ids and errors, and a toast pops up with no key pressed (a
+        live critical finding). Thread-safe, as Textual's is."""
+        super().notify(
+            printable(message, limit=TOAST_CHARS), title=printable(title, True, limit=80), severity=severity, timeout=timeout, markup=False
+        )
 
     # -- layout ------------------------------------------------------------------------------------------------------
 
@@ -169,9 +181,12 @@ class OrchApp(App[None]):
         try:
             self.receiver.start()
         except OSError as exc:
-            self.notify(f"Cannot listen on {host}:{port}: {exc}", title="OTLP receiver", severity="error", timeout=30, markup=False)
+            self.notify(f"Cannot listen on {host}:{port}: {exc}", title="OTLP receiver", severity="error", timeout=30)
             self.receiver = None
             return
+        self.exposure = exposure_warning(self.receiver.host, self.token)
+        if self.exposure is not None:  # said here too: the CLI's stderr warning is hidden under the UI until it quits
+            self.notify(self.exposure, title="OTLP receiver", severity="warning", timeout=30)
         label = f"otlp {self.receiver.host}:{self.receiver.port}"
         if spool is not None:
             label += f" → spool {spool.base}.otlp.*"
@@ -221,7 +236,7 @@ class OrchApp(App[None]):
         self.load_status = None
         self.load_finished = True
         for error in report.unreadable:
-            self.call_from_thread(self.notify, f"{error.source}: {error.message}", title="Cannot read", severity="error", markup=False)
+            self.call_from_thread(self.notify, f"{error.source}: {error.message}", title="Cannot read", severity="error")
 
     def _poll(self) -> None:
         generation = self.index.generation
@@ -244,8 +259,8 @@ class OrchApp(App[None]):
             return
         _, name, finding = self._pending_alerts[0]
         more = len(self._pending_alerts) - 1
-        message = f"{name}: {finding.message}" + (f"\n… and {more} more" if more else "")
-        self.notify(message, title=finding.code, severity="error", timeout=5, markup=False)
+        message = f"{printable(name, True, limit=80)}: {printable(finding.message, True, limit=200)}" + (f"\n… and {more} more" if more else "")
+        self.notify(message, title=finding.code, severity="error", timeout=5)
         self._pending_alerts.clear()
         self._last_toast = now
 
@@ -287,6 +302,7 @@ class OrchApp(App[None]):
             marked=self._marked_label(),
             loading=self.load_status,
             paused=len(self._held) if self.paused else None,
+            warning="open to the network without a token" if self.exposure is not None else None,
         )
 
     # -- selection ---------------------------------------------------------------------------------------------------
@@ -306,7 +322,7 @@ class OrchApp(App[None]):
         analysis = self._selected()
         if analysis is None:
             return
-        self.detail.clear_evaluation(f"Evaluating {analysis.name}…")
+        self.detail.clear_evaluation(f"Evaluating {printable(analysis.name, True, limit=200)}…")
         self.detail.query_one(TabbedContent).active = "evals"
         self._run_evaluators(analysis)
 
@@ -315,7 +331,7 @@ class OrchApp(App[None]):
         try:
             evaluation = evaluate_trace(analysis, self.routes, judge=self.judge)
         except Exception as exc:  # noqa: BLE001 - an evaluator bug must not take the UI down
-            self.call_from_thread(self.detail.clear_evaluation, f"Evaluation failed: {type(exc).__name__}: {exc}")
+            self.call_from_thread(self.detail.clear_evaluation, f"Evaluation failed: {type(exc).__name__}: {printable(exc)}")
             return
         self.call_from_thread(self.detail.show_evaluation, evaluation)
 
@@ -340,10 +356,10 @@ class OrchApp(App[None]):
         try:
             append_golden_route(path, analysis.name, calls)
         except (OSError, ValueError) as exc:
-            self.notify(f"Could not save the route: {exc}", severity="error", markup=False)
+            self.notify(f"Could not save the route: {exc}", severity="error")
             return
         self.routes = load_gate(path)
-        self.notify(f"Route for {analysis.name} ({len(calls)} tool calls) saved to {path}", title="Golden route", markup=False)
+        self.notify(f"Route for {analysis.name} ({len(calls)} tool calls) saved to {path}", title="Golden route")
 
     @on(TraceList.Opened)
     def _trace_opened(self) -> None:
@@ -448,7 +464,7 @@ class OrchApp(App[None]):
             self.notify("Mark cleared", timeout=3)
         else:
             self.marked_id = current.trace_id
-            self.notify(f"Marked {current.name} {current.trace_id[:8]}: press d on another trace to compare", title="Compare", timeout=4, markup=False)
+            self.notify(f"Marked {current.name} {current.trace_id[:8]}: press d on another trace to compare", title="Compare", timeout=4)
         self.trace_list.marked = self.marked_id
         self.trace_list.refresh()
         self._update_status()
@@ -474,7 +490,7 @@ class OrchApp(App[None]):
         hint = "mark a trace with m, then press d on another" if marked is None else "select another trace than the marked one"
         if self.routes is None:
             hint += " (or load a gate file with --spec to compare with its golden route)"
-        self.notify(hint[0].upper() + hint[1:], title="Compare", severity="warning", markup=False)
+        self.notify(hint[0].upper() + hint[1:], title="Compare", severity="warning")
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def _compare(self, a: TraceAnalysis | Route, b: TraceAnalysis) -> None:
@@ -506,9 +522,9 @@ class OrchApp(App[None]):
         try:
             path = save_trace(list(snapshot.spans), self.save_dir)
         except OSError as exc:
-            self.notify(f"Could not save: {exc}", severity="error", markup=False)
+            self.notify(f"Could not save: {exc}", severity="error")
             return
-        self.notify(f"Saved {len(snapshot.spans)} spans to {path}", title="Trace saved", timeout=6, markup=False)
+        self.notify(f"Saved {len(snapshot.spans)} spans to {path}", title="Trace saved", timeout=6)
 
 
 def describe_sources(paths: list[str]) -> str:

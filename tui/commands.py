@@ -1,18 +1,26 @@
-"""Command palette (ctrl+p): jump to a trace by name or id, switch quick filters, open help."""
+"""Command palette (ctrl+p): jump to a trace by name or id, switch quick filters, open help.
+
+Entries carry trace names and ids, so they are escaped (`printable`, clipped) and shown as `Content`, never as a
+str: Textual parses a str prompt, and its own `Matcher.highlight`, as markup (`[link=…]` crashed the palette,
+`[@click=app.quit]` acted).
+"""
 
 from __future__ import annotations
 
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
 
 from orchtui.live import QUICK_FILTERS
+from orchtui.textsafe import printable
 
 if TYPE_CHECKING:
     from .app import OrchApp
 
 MAX_TRACE_HITS = 200
+NAME_CHARS = 80  # of a trace name in an entry: fuzzy matching a megabyte name would stall the palette
 
 
 class TraceCommands(Provider):
@@ -34,13 +42,17 @@ class TraceCommands(Provider):
         commands.append(("Save golden route", app.action_save_golden_route, "Append the trace's tool path to the gate file"))
         for analysis in app.index.rows()[: 10 * MAX_TRACE_HITS]:
             commands.append(
-                (f"Trace: {analysis.name} {analysis.trace_id[:12]}", partial(app.jump_to_trace, analysis.trace_id), "Jump to this trace")
+                (
+                    f"Trace: {printable(analysis.name, True, NAME_CHARS)} {printable(analysis.trace_id[:12], True)}",
+                    partial(app.jump_to_trace, analysis.trace_id),
+                    "Jump to this trace",
+                )
             )
         return commands
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands()[:20]:
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(Content(name), callback, text=name, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -48,7 +60,17 @@ class TraceCommands(Provider):
         for name, callback, help_text in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                yield Hit(score, highlight(matcher, name), callback, text=name, help=help_text)
                 hits += 1
                 if hits >= MAX_TRACE_HITS:
                     return
+
+
+def highlight(matcher: Matcher, text: str) -> Content:
+    """`Matcher.highlight` without its markup parsing: the matched characters of plain `text` in the match style."""
+    content = Content(text)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, text)
+    for offset in offsets:
+        if not text[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

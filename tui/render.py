@@ -27,8 +27,8 @@ FLAGS_WIDTH = 19  # "ERR LOOP STOP RETRY"
 MAX_INLINE = 20_000  # characters of one value rendered before "press a to show all"
 
 
-def safe(value: Any, single_line: bool = False) -> str:
-    return printable("" if value is None else value, single_line=single_line)
+def safe(value: Any, single_line: bool = False, limit: int | None = None) -> str:
+    return printable("" if value is None else value, single_line=single_line, limit=limit)
 
 
 def status_glyph(analysis: TraceAnalysis) -> Text:
@@ -201,13 +201,13 @@ def _badges(span: Span, analysis: TraceAnalysis, findings: list[Finding]) -> lis
     badges = []
     # The step number on the graph node (or turn) itself, not on every span that inherited its metadata.
     if span.graph_step is not None and span.kind in ("chain", "agent") and span.graph_node in (None, span.name):
-        badges.append((f"#{span.graph_step}", "dim"))
+        badges.append((f"#{safe(span.graph_step, True, 12)}", "dim"))
     if span.stop_reason == "missing" and (not span.records_finish_reason or span.status == ERROR):
         # the producer never exports finish reasons, or the call failed (its ✗ says so): not a missing reason
         badges.append(("[n/a]", "dim"))
     elif span.stop_reason is not None:
         reason = span.stop_reason
-        badges.append((f"[{reason}]", "bold red" if reason in ABNORMAL_STOPS else STOP_STYLES.get(reason, "yellow")))
+        badges.append((f"[{safe(reason, True, 24)}]", "bold red" if reason in ABNORMAL_STOPS else STOP_STYLES.get(reason, "yellow")))
     attempt = analysis.retry_attempts.get(span.span_id)
     if attempt:
         badges.append((f"↻{attempt}", "bold yellow"))

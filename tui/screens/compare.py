@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -24,6 +25,8 @@ from orchtui.formatting import KIND_ICONS
 
 from ..render import safe
 from ..widgets.key_table import KeyTable
+
+TITLE_CHARS = 60  # of each label in the border title
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ class CompareScreen(Screen[StepChoice | None]):
     def on_mount(self) -> None:
         comparison = self.comparison
         box = self.query_one("#compare-box")
-        box.border_title = f"compare  A: {safe(comparison.a_label, True)}  ·  B: {safe(comparison.b_label, True)}"
+        # Content, not a str: Textual parses a str title as markup, and the labels are trace names.
+        box.border_title = Content(f"compare  A: {safe(comparison.a_label, True, TITLE_CHARS)}  ·  B: {safe(comparison.b_label, True, TITLE_CHARS)}")
         table = self.query_one(KeyTable)
         for header, _ in DIFF_HEADERS:
             table.add_column(header)

@@ -82,7 +82,7 @@ class DetailPane(Vertical):
         self.query_one(TabbedContent).active = "evals"
 
     def clear_evaluation(self, message: str) -> None:
-        self.query_one("#evals-body", Static).update(Text(message, style="dim"))
+        self.query_one("#evals-body", Static).update(Text(safe(message), style="dim"))
         self.query_one("#evals-findings", OptionList).clear_options()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -201,7 +201,7 @@ def messages_view(span: Span, analysis: TraceAnalysis) -> RenderableType:
     for index, message in enumerate(messages):
         if index == output_start:
             parts.append(Text("── response ──", style="dim"))
-        header = Text(message.role, style=ROLE_STYLES.get(message.role, "bold"))
+        header = Text(safe(message.role, True), style=ROLE_STYLES.get(message.role, "bold"))
         if message.name:
             header.append(f" ({safe(message.name, True)})", style="dim")
         if message.tool_call_id:

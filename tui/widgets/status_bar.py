@@ -25,8 +25,11 @@ class StatusBar(Static):
         route_filter: str | None = None,
         marked: str | None = None,
         paused: int | None = None,
+        warning: str | None = None,
     ) -> None:
         line = Text(no_wrap=True, overflow="ellipsis")
+        if warning:  # first: it must not be the part the ellipsis cuts
+            line.append(f"⚠ {warning}  ", style="bold red")
         line.append(safe(sources, True), style="bold")
         line.append("  ")
         traces = counts["traces"]
@@ -45,7 +48,7 @@ class StatusBar(Static):
         if marked:
             line.append(f"  ⚑ {safe(marked, True)}", style="bold magenta")
         if loading:
-            line.append(f"  {loading}", style="bold magenta")
+            line.append(f"  {safe(loading, True)}", style="bold magenta")
         if paused is not None:
             line.append(f"  ⏸ paused, {plural(paused, 'span')} queued (p resumes)", style="bold yellow")
         self.update(line)
