@@ -9,6 +9,10 @@ the text is defused), cut to FutureAGI's limits (strings 1000 characters, JSON 1
 most 24 steps, first and last kept, consecutive identical steps collapsed), and scanned by the offline
 PromptInjection detectors before it is sent: what they find is reported (`judge.input_injection`), never blocked.
 
+Whatever the server does, an evaluation ends by its deadline (`deadline_s`, all its questions, samples and
+format fallbacks together), a reply over 1 MiB is refused unread, and every text from the server is redacted of the
+API key and credentials before it is kept (judge_transport.py); each of these is a judge error like any other.
+
 `samples` asks each question n times and averages (Galileo); with `seed` set, sample i is sent seed + i, so the
 samples differ yet a re-run repeats them. Replies are cached on disk by a hash of (evaluator, prompt version,
 model, reply form, prompt, sample, seed): a CI re-run costs nothing. The raw reply is cached and re-read, so
@@ -23,8 +27,10 @@ again.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import groupby
@@ -37,6 +43,7 @@ from parsers.span import Message
 
 from ..analysis.calls import ToolCall, canonical_json
 from ..analysis.findings import WARN, Finding
+from .judge_transport import REPLY_LIMIT, JudgeError, excerpt, post, redact
 from .result import EvalResult, make_result
 from .trajectory import Context, Trajectory
 
@@ -52,10 +59,6 @@ PREAMBLE = (
 _FIELD_TAG = re.compile(r"<(/?field)", re.I)
 _THUS = re.compile(r"score should be:?\s*([01](?:\.\d+)?|true|false)", re.I)
 _FLAT_OBJECT = re.compile(r"\{[^{}]*\}", re.S)
-
-
-class JudgeError(Exception):
-    """The judge gave no usable verdict; the message says why."""
 
 
 # -- what a reply must hold ------------------------------------------------------------------------------------------
@@ -155,9 +158,12 @@ def _clamp(value: Any) -> float:
     if isinstance(value, bool):
         return float(value)
     try:
-        return max(0.0, min(1.0, float(value)))
-    except (TypeError, ValueError):
-        raise JudgeError(f"score is not a number: {value!r}") from None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):  # "nan" would otherwise clamp to 1 and "inf" pass as a perfect score
+        raise JudgeError(f"score is not a number: {str(value)[:40]!r}")
+    return max(0.0, min(1.0, number))
 
 
 # -- what the judge is shown -----------------------------------------------------------------------------------------
@@ -240,7 +246,9 @@ class Judge:
     base_url: str = "https://api.openai.com/v1"
     model: str = "gpt-4o-mini"
     api_key: str | None = field(default_factory=lambda: os.environ.get("ORCHTUI_JUDGE_API_KEY"), repr=False)
-    timeout_s: float = 30.0
+    timeout_s: float = 30.0  # connect and per-read timeout of one request (never past the deadline)
+    deadline_s: float = 60.0  # everything one evaluation asks, however the server drips its bytes
+    max_reply_bytes: int = REPLY_LIMIT
     temperature: float = 0.0
     max_tokens: int = 300
     samples: int = 1
@@ -252,13 +260,21 @@ class Judge:
     def __post_init__(self) -> None:
         if self.samples < 1:
             raise ValueError(f"judge samples must be at least 1, got {self.samples}")
+        if not self.deadline_s > 0:
+            raise ValueError(f"judge deadline must be positive, got {self.deadline_s}")
 
-    def ask(self, evaluator: str, task: str, fields: dict[str, Any], form: Form = SCORE) -> Verdict:
-        """`samples` verdicts on `task` about the fenced `fields`; raises JudgeError when any sample fails."""
+    def deadline(self) -> float:
+        """The monotonic time by which an evaluation starting now must have its verdicts."""
+        return time.monotonic() + self.deadline_s
+
+    def ask(self, evaluator: str, task: str, fields: dict[str, Any], form: Form = SCORE, deadline: float | None = None) -> Verdict:
+        """`samples` verdicts on `task` about the fenced `fields` by the monotonic `deadline` (default: `deadline_s`
+        from now); raises JudgeError when any sample fails."""
+        deadline = self.deadline() if deadline is None else deadline
         messages = [{"role": "system", "content": form.system}, {"role": "user", "content": fence(task, fields)}]
-        return Verdict([self._sample(evaluator, form, messages, index) for index in range(self.samples)])
+        return Verdict([self._sample(evaluator, form, messages, index, deadline) for index in range(self.samples)])
 
-    def _sample(self, evaluator: str, form: Form, messages: list[dict[str, str]], index: int) -> Sample:
+    def _sample(self, evaluator: str, form: Form, messages: list[dict[str, str]], index: int, deadline: float) -> Sample:
         seed = None if self.seed is None else self.seed + index
         key = hashlib.sha256(orjson.dumps([evaluator, PROMPT_VERSION, self.model, form.name, messages[-1]["content"], index, seed])).hexdigest()
         cached = self._cache_get(key, form)
@@ -268,10 +284,10 @@ class Judge:
         formats = (form.response_format, {"type": "json_object"}, None)
         for position in range(self._first_format, len(formats)):
             try:
-                text = self._complete(messages, formats[position], seed)
+                text = self._complete(messages, formats[position], seed, deadline)
             except JudgeError as exc:
                 errors.append(str(exc))
-                if "HTTP 4" not in str(exc):  # timeouts and 5xx: another format will not help
+                if not str(exc).startswith("HTTP 4"):  # deadlines, timeouts and 5xx: another format will not help
                     break
                 self._first_format = min(position + 1, len(formats) - 1)
                 continue
@@ -284,9 +300,8 @@ class Judge:
             return sample
         raise JudgeError("; ".join(errors) or "no reply")
 
-    def _complete(self, messages: list[dict[str, str]], response_format: dict | None, seed: int | None) -> str:
-        import httpx
-
+    def _complete(self, messages: list[dict[str, str]], response_format: dict | None, seed: int | None, deadline: float) -> str:
+        """The reply's text (redacted), or JudgeError with a redacted excerpt of whatever came back instead."""
         body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature, "max_tokens": self.max_tokens}
         if seed is not None:
             body["seed"] = seed
@@ -295,23 +310,25 @@ class Judge:
         else:
             body["messages"] = messages[:-1] + [{"role": "user", "content": messages[-1]["content"] + "\n\nReply with JSON only."}]
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        try:
-            response = httpx.post(f"{self.base_url.rstrip('/')}/chat/completions", json=body, headers=headers, timeout=self.timeout_s)
-        except httpx.HTTPError as exc:
-            raise JudgeError(f"{type(exc).__name__}: {exc}") from None
-        if response.status_code != 200:
-            raise JudgeError(f"HTTP {response.status_code}: {response.text[:200]}")
-        try:
-            return response.json()["choices"][0]["message"]["content"] or ""
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise JudgeError(f"not a chat completion: {response.text[:200]}") from None
+        url = f"{self.base_url.rstrip('/')}/chat/completions"
+        reply = post(url, orjson.dumps(body), headers, deadline=deadline, read_timeout=self.timeout_s, limit=self.max_reply_bytes, secret=self.api_key)
+        if reply.status != 200:
+            raise JudgeError(f"HTTP {reply.status}: {excerpt(reply.body, self.api_key)}")
+        content = _content(reply.body)
+        if content is None:
+            raise JudgeError(f"not a chat completion: {excerpt(reply.body, self.api_key)}")
+        return redact(content, self.api_key)
 
     def _cache_get(self, key: str, form: Form) -> Sample | None:
+        """A cached reply, held to the rules of a fresh one (a string within the size cap, redacted); a damaged or
+        oversized entry is a miss."""
         if self.cache_dir is None:
             return None
         try:
             raw = orjson.loads((self.cache_dir / f"{key}.json").read_bytes())["raw"]
-            return replace(parse_reply(raw, form), cached=True)
+            if not isinstance(raw, str) or len(raw) > self.max_reply_bytes:
+                return None
+            return replace(parse_reply(redact(raw, self.api_key), form), cached=True)
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, JudgeError):
             return None
 
@@ -320,6 +337,17 @@ class Judge:
             return
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         (self.cache_dir / f"{key}.json").write_bytes(orjson.dumps({"raw": raw}))
+
+
+def _content(body: bytes) -> str | None:
+    """The text of a chat completion ("" for a null content), None when `body` is not one."""
+    try:
+        content = orjson.loads(body)["choices"][0]["message"]["content"]
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+        return None
+    if content is None:
+        return ""
+    return content if isinstance(content, str) else None
 
 
 # -- one evaluator's use of the judge --------------------------------------------------------------------------------
@@ -344,12 +372,13 @@ class Consultation:
 
     def __init__(self, judge: Judge, evaluator: str) -> None:
         self.judge, self.evaluator = judge, evaluator
+        self.deadline = judge.deadline()  # one deadline for all the questions of this evaluation
         self.verdicts: list[tuple[str, Verdict]] = []
         self.flags: dict[tuple[str, str], dict[str, Any]] = {}
 
     def ask(self, task: str, fields: dict[str, Any], form: Form = SCORE, about: str = "") -> Verdict:
         self._scan(fields)
-        verdict = self.judge.ask(self.evaluator, task, fields, form)
+        verdict = self.judge.ask(self.evaluator, task, fields, form, self.deadline)
         self.verdicts.append((about, verdict))
         return verdict
 

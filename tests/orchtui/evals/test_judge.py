@@ -13,7 +13,8 @@ from orchtui.evals.judge import Judge, JudgeError, parse_reply, render
 
 
 class FakeOpenAI:
-    """Serves /v1/chat/completions from a script of behaviours; records every request body."""
+    """Serves /v1/chat/completions from a script of behaviours (a status, a delay, a raw body, a reply, or a
+    handler coroutine); records every request body."""
 
     def __init__(self) -> None:
         self.script: list = []
@@ -28,6 +29,8 @@ class FakeOpenAI:
                 self.requests.append(body)
                 action = self.script.pop(0) if self.script else ("reply", '{"reasoning": "fine", "score": 1, "statements": []}')
                 kind, value = action
+                if kind == "handler":  # a test's own coroutine answers (dripping, huge, echoing servers)
+                    return await value(request)
                 if kind == "status":
                     return web.Response(status=value, text="upstream trouble")
                 if kind == "sleep":
