@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .store import SpanStore
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3  # orchtui itself failed: never 1, which CI reads as "findings"
 DEFAULT_MAX_SPANS = 1_000_000
 
 
@@ -475,6 +477,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception:  # noqa: BLE001 - an internal error gets its own exit status, with the traceback to report
+        traceback.print_exc()
+        print("orchtui: internal error (exit status 3); please report it with the traceback above", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from .conventions import apply_attributes
-from .jsonl import describe, parse_lines
+from .jsonl import parse_lines
 from .result import ParseResult
 from .span import ERROR, OK, UNSET, Source, Span, SpanEvent
 from .values import normalize_id, to_ns
@@ -134,10 +134,7 @@ def _outside(data: bytes, begin: int, end: int, source_name: str, lines: _LineCo
 
 
 def _add(record: Any, source: Source, result: ParseResult) -> None:
-    try:
-        result.spans.extend(parse_record(record, source))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        result.error(str(source), f"unexpected record shape: {describe(exc)}")
+    result.read_record(str(source), lambda: parse_record(record, source))
 
 
 class _LineCounter:

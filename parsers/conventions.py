@@ -13,11 +13,13 @@ exports) set fields directly and reuse the helpers (`normalize_stop_reason`, `fi
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 import orjson
 
+from .issues import report
 from .producers import Producer, producer_for
 from .span import (
     AGENT,
@@ -304,24 +306,39 @@ def stop_reason_of(finish_reasons: tuple[str, ...]) -> str:
 
 
 def to_int(value: Any) -> int | None:
-    """Numbers arrive as ints, floats or decimal strings depending on the producer."""
+    """Numbers arrive as ints, floats or decimal strings depending on the producer ("inf" and NaN are unknown)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     try:
         return int(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+
+
+MAX_COUNT = 10**15  # no call has used this many tokens; larger counts are corrupt (and their sums overflow JSON)
+
+
+def to_count(value: Any, field: str) -> int | None:
+    """A token count: a whole number from 0 to MAX_COUNT, else reported and unknown."""
+    if value is None:
+        return None
+    count = to_int(value)
+    if count is None or not 0 <= count <= MAX_COUNT:
+        report(field, f"{value!r} is not a token count"[:120])
+        return None
+    return count
 
 
 def to_float(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def to_text(value: Any) -> str | None:
@@ -556,12 +573,12 @@ def _is_handoff(attrs: dict[str, Any], name: str) -> bool:
 
 
 def _tokens(facts: dict[str, Any]) -> Tokens | None:
-    prompt = to_int(facts.get("tokens.prompt"))
-    completion = to_int(facts.get("tokens.completion"))
-    total = to_int(facts.get("tokens.total"))
-    cache_read = to_int(facts.get("tokens.cache_read"))
-    cache_write = to_int(facts.get("tokens.cache_write"))
-    reasoning = to_int(facts.get("tokens.reasoning"))
+    prompt = to_count(facts.get("tokens.prompt"), "prompt tokens")
+    completion = to_count(facts.get("tokens.completion"), "completion tokens")
+    total = to_count(facts.get("tokens.total"), "total tokens")
+    cache_read = to_count(facts.get("tokens.cache_read"), "cache read tokens")
+    cache_write = to_count(facts.get("tokens.cache_write"), "cache write tokens")
+    reasoning = to_count(facts.get("tokens.reasoning"), "reasoning tokens")
     if prompt is None and completion is None and total is None and cache_read is None and reasoning is None:
         return None
     tokens = Tokens(prompt, completion, total, cache_read, cache_write, reasoning)

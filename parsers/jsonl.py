@@ -11,8 +11,10 @@ from typing import Any
 
 import orjson
 
-from .result import ParseResult
+from .result import ParseResult, RecordSkipped, describe
 from .span import Source, Span
+
+__all__ = ["RecordSkipped", "describe", "iter_lines", "parse_lines", "parse_lines_or_document"]
 
 RecordParser = Callable[[Any, Source], list[Span]]
 
@@ -34,64 +36,53 @@ def parse_lines(
     """
     last_complete = data.endswith(b"\n")
     total_lines = first_line + data.count(b"\n")
-    spans = result.spans
     for number, line in iter_lines(data, first_line):
         source = Source(source_name, number)
         try:
             record = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
+        except orjson.JSONDecodeError as exc:  # (also values nested deeper than orjson's 1,024 levels)
             if number == total_lines and not last_complete:
                 result.error(str(source), "incomplete last line (is the file still being written?)")
             else:
                 result.error(str(source), f"not valid JSON: {exc}")
             continue
-        try:
-            spans.extend(parse_record(record, source))
-        except RecordSkipped as skipped:
-            result.skip(skipped.what)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            result.error(str(source), f"unexpected record shape: {describe(exc)}")
+        result.read_record(str(source), lambda: parse_record(record, source))
     return result
-
-
-class RecordSkipped(Exception):
-    """Raised by a record parser for records that are valid but not spans (OTLP metric and log lines)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
-
-
-def describe(exc: BaseException) -> str:
-    """A short, human message for a parse failure inside a record."""
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    return f"{type(exc).__name__}: {exc}"
 
 
 def parse_lines_or_document(data: bytes, source_name: str, parse_record: RecordParser, result: ParseResult) -> ParseResult:
     """JSON Lines when the first line is a whole JSON value, else one document (an object or an array of records).
 
-    Each array element is its own record, reported as `file[index]` when it cannot be read.
+    A file whose first line is bad but whose other lines are JSON is still JSON Lines: the bad line is reported
+    and the rest read. Each array element of a document is its own record, reported as `file[index]`.
     """
-    try:
-        orjson.loads(data.lstrip().split(b"\n", 1)[0])
-    except orjson.JSONDecodeError:
-        pass
-    else:
+    if _is_json(data.lstrip().split(b"\n", 1)[0]):
         return parse_lines(data, source_name, parse_record, result)
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        if _later_line_is_json(data):
+            return parse_lines(data, source_name, parse_record, result)
         result.error(source_name, f"not valid JSON: {exc}")
         return result
     items = document if isinstance(document, list) else [document]
     for index, item in enumerate(items):
         source = Source(source_name) if len(items) == 1 else Source(source_name, index=index)
-        try:
-            result.spans.extend(parse_record(item, source))
-        except RecordSkipped as skipped:
-            result.skip(skipped.what)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            result.error(str(source), f"unexpected record shape: {describe(exc)}")
+        result.read_record(str(source), lambda: parse_record(item, source))
     return result
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _later_line_is_json(data: bytes) -> bool:
+    """Is the second non-blank line a JSON value of its own (JSON Lines with a bad first line)?"""
+    lines = (line for line in data.split(b"\n") if line.strip())
+    next(lines, None)
+    second = next(lines, None)
+    return second is not None and second.lstrip()[:1] in (b"{", b"[") and _is_json(second)

@@ -35,7 +35,7 @@ from .conventions import (
     to_text,
     tokens_from_usage,
 )
-from .jsonl import describe, parse_lines_or_document
+from .jsonl import parse_lines_or_document
 from .result import ParseResult
 from .span import (
     AGENT,
@@ -93,10 +93,7 @@ def parse(data: bytes, source_name: str) -> ParseResult:
 
     parse_lines_or_document(data, source_name, collect, result)
     for run, source in runs.values():
-        try:
-            result.spans.append(span_from_run(run, source))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            result.error(str(source), f"unexpected record shape: {describe(exc)}")
+        result.read_record(str(source), lambda: [span_from_run(run, source)])
     return result
 
 

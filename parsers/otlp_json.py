@@ -13,12 +13,12 @@ from __future__ import annotations
 from sys import intern
 from typing import Any
 
-
 from .conventions import apply_attributes
-from .jsonl import RecordSkipped, parse_lines_or_document
+from .issues import report
+from .jsonl import RecordSkipped, describe, parse_lines_or_document
 from .result import ParseResult
 from .span import ERROR, OK, UNSET, Source, Span, SpanEvent
-from .values import normalize_id, to_ns
+from .values import normalize_id, text_field, time_field
 
 FORMAT = "otlp-json"
 STREAMABLE = True  # every line stands alone: big files can be read chunk by chunk (parsers.read.iter_read_path)
@@ -39,38 +39,66 @@ _STATUS = {
 }
 
 
-def decode_value(value: Any) -> Any:
-    """An OTLP `AnyValue` object -> a plain Python value (kvlists become dicts, arrays lists)."""
+MAX_DEPTH = 64  # nesting deeper than this is not data anyone reads (and recursion has a limit)
+
+
+def decode_value(value: Any, depth: int = 0) -> Any:
+    """An OTLP `AnyValue` object -> a plain Python value (kvlists become dicts, arrays lists).
+
+    An AnyValue has one member; some writers (Phoenix's REST API) spell out every member with all but one null,
+    so the first non-null member is the value.
+    """
     if not isinstance(value, dict):
         return value
-    for key, inner in value.items():  # an AnyValue has exactly one member
+    if depth > MAX_DEPTH:
+        report("attribute", f"nested deeper than {MAX_DEPTH} levels")
+        return None
+    for key, inner in value.items():
+        if inner is None:
+            continue
         if key in ("stringValue", "string_value", "boolValue", "bool_value", "doubleValue", "double_value"):
             return inner
         if key in ("intValue", "int_value"):
-            return inner if isinstance(inner, int) else int(inner)
+            return inner if isinstance(inner, int) else _int_value(inner)
         if key in ("arrayValue", "array_value"):
-            return [decode_value(v) for v in (inner or {}).get("values") or ()]
+            values = inner.get("values") if isinstance(inner, dict) else None
+            return [decode_value(v, depth + 1) for v in values] if isinstance(values, list) else []
         if key in ("kvlistValue", "kvlist_value"):
-            return decode_attributes((inner or {}).get("values"))
+            return decode_attributes(inner.get("values") if isinstance(inner, dict) else None, depth + 1)
         if key in ("bytesValue", "bytes_value"):
             return inner
     return None
 
 
-def decode_attributes(key_values: Any) -> dict[str, Any]:
+def _int_value(text: Any) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        report("attribute", f"intValue {text!r} is not an integer"[:120])
+        return None
+
+
+def decode_attributes(key_values: Any, depth: int = 0) -> dict[str, Any]:
     if not key_values:
+        return {}
+    if not isinstance(key_values, list):
+        report("attributes", f"a {type(key_values).__name__} where a list of key/value pairs belongs")
         return {}
     attributes = {}
     for kv in key_values:
+        key = kv.get("key") if isinstance(kv, dict) else None
+        if not isinstance(key, str):
+            report("attributes", "an entry without a text key", "skipped")
+            continue
         # Keys repeat on every span: interned, a million spans share one copy of each instead of a million.
-        key = intern(kv["key"])
+        key = intern(key)
         value = kv.get("value")
         if value.__class__ is dict:
             text = value.get("stringValue")  # most attributes are strings: skip the generic decoder
             if text is not None:
                 attributes[key] = text
                 continue
-        attributes[key] = decode_value(value)
+        attributes[key] = decode_value(value, depth)
     return attributes
 
 
@@ -85,53 +113,76 @@ def span_from_otlp(obj: dict[str, Any], service: str | None, source: Source | No
     span_id = normalize_id(_get(obj, "spanId", "span_id"))
     if trace_id is None or span_id is None:
         raise ValueError("span without traceId/spanId")
-    status_obj = obj.get("status") or {}
+    status_obj = obj.get("status")
+    if not isinstance(status_obj, dict):
+        if status_obj is not None:
+            report("status", f"a {type(status_obj).__name__} where an object belongs")
+        status_obj = {}
     code = status_obj.get("code")
-    status = _STATUS.get(code, UNSET) if code is not None else UNSET
+    status = _STATUS.get(code, UNSET) if isinstance(code, (int, str)) else UNSET
     span = Span(
         trace_id=trace_id,
         span_id=span_id,
         parent_id=normalize_id(_get(obj, "parentSpanId", "parent_span_id")),
-        name=obj.get("name") or "",
-        start_ns=to_ns(_get(obj, "startTimeUnixNano", "start_time_unix_nano")),
-        end_ns=to_ns(_get(obj, "endTimeUnixNano", "end_time_unix_nano")),
+        name=text_field(obj.get("name"), "name") or "",
+        start_ns=time_field(_get(obj, "startTimeUnixNano", "start_time_unix_nano"), "startTimeUnixNano"),
+        end_ns=time_field(_get(obj, "endTimeUnixNano", "end_time_unix_nano"), "endTimeUnixNano"),
         status=status,
-        status_message=status_obj.get("message") or None,
+        status_message=text_field(status_obj.get("message"), "status.message") or None,
         service=service,
         scope=scope,
         source=source,
     )
     events = obj.get("events")
     if events:
-        span.events = [
-            SpanEvent(
-                name=event.get("name") or "",
-                time_ns=to_ns(_get(event, "timeUnixNano", "time_unix_nano")),
-                attributes=decode_attributes(event.get("attributes")),
-            )
-            for event in events
-        ]
+        span.events = _events(events)
     apply_attributes(span, decode_attributes(obj.get("attributes")))
     return span
+
+
+def _events(events: Any) -> list[SpanEvent]:
+    if not isinstance(events, list):
+        report("events", f"a {type(events).__name__} where a list belongs")
+        return []
+    read = []
+    for event in events:
+        if not isinstance(event, dict):
+            report("events", f"a {type(event).__name__} where an event object belongs", "skipped")
+            continue
+        read.append(
+            SpanEvent(
+                name=text_field(event.get("name"), "event name") or "",
+                time_ns=time_field(_get(event, "timeUnixNano", "time_unix_nano"), "event timeUnixNano"),
+                attributes=decode_attributes(event.get("attributes")),
+            )
+        )
+    return read
 
 
 def spans_from_request(doc: dict[str, Any], source: Source | None) -> list[Span]:
     """A `TracesData` / `ExportTraceServiceRequest` -> spans, carrying `service.name` from each resource."""
     spans = []
+    index = 0
     for resource_spans in _get(doc, "resourceSpans", "resource_spans") or ():
         resource = resource_spans.get("resource") or {}
         service = None
         for kv in resource.get("attributes") or ():
-            if kv.get("key") == "service.name":
-                service = decode_value(kv.get("value"))
+            if isinstance(kv, dict) and kv.get("key") == "service.name":
+                service = text_field(decode_value(kv.get("value")), "service.name")
                 break
         scopes = _get(resource_spans, "scopeSpans", "scope_spans") or resource_spans.get(
             "instrumentationLibrarySpans"
         )
         for scope_spans in scopes or ():
             scope = (scope_spans.get("scope") or scope_spans.get("instrumentationLibrary") or {}).get("name") or None
+            if not isinstance(scope, str):
+                scope = None
             for obj in scope_spans.get("spans") or ():
-                spans.append(span_from_otlp(obj, service, source, scope))
+                try:
+                    spans.append(span_from_otlp(obj, service, source, scope))
+                except Exception as exc:  # noqa: BLE001 - one bad span of a request costs itself only
+                    report(f"span {index}", describe(exc), "skipped, the request's other spans kept")
+                index += 1
     return spans
 
 

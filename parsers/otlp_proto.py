@@ -103,9 +103,14 @@ def span_from_proto(message: Any, service: str | None, source: Source | None, sc
     return span
 
 
-def spans_from_request(request: ExportTraceServiceRequest, source: Source | None) -> list[Span]:
-    """A decoded request -> spans, carrying `service.name` from each resource (the OTLP/HTTP receiver's entry)."""
-    spans = []
+def spans_from_request(request: ExportTraceServiceRequest, source: Source | None, result: ParseResult | None = None) -> list[Span]:
+    """A decoded request -> spans, carrying `service.name` from each resource (the OTLP/HTTP receiver's entry).
+
+    With a `result`, each span is read in isolation: a bad one is reported as `source span N` and the others are
+    kept; without one, the first bad span raises (callers that answer for the request as a whole).
+    """
+    spans: list[Span] = []
+    index = 0
     for resource_spans in request.resource_spans:
         service = None
         for kv in resource_spans.resource.attributes:
@@ -115,7 +120,13 @@ def spans_from_request(request: ExportTraceServiceRequest, source: Source | None
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope.name or None
             for message in scope_spans.spans:
-                spans.append(span_from_proto(message, service, source, scope))
+                if result is None:
+                    spans.append(span_from_proto(message, service, source, scope))
+                else:
+                    result.read_record(
+                        f"{source} span {index}", lambda: [span_from_proto(message, service, source, scope)]
+                    )
+                index += 1
     return spans
 
 
@@ -165,7 +176,9 @@ def parse_message(payload: bytes, source: Source, where: str, result: ParseResul
     except DecodeError as exc:
         result.error(str(source), f"{where}not a valid OTLP ExportTraceServiceRequest: {exc}")
         return
-    try:
-        result.spans.extend(spans_from_request(request, source))
-    except ValueError as exc:
-        result.error(str(source), f"{where}unexpected record shape: {exc}")
+    first = next((m for rs in request.resource_spans for ss in rs.scope_spans for m in ss.spans), None)
+    if first is not None and (len(first.trace_id) != 16 or len(first.span_id) != 8):
+        # a metrics or logs message decodes "successfully" as traces: the whole message is foreign, say it once
+        result.error(str(source), f"{where}ids of {len(first.trace_id)}/{len(first.span_id)} bytes: not trace data")
+        return
+    spans_from_request(request, source, result)

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from .conventions import apply_attributes
-from .jsonl import describe, parse_lines
+from .jsonl import parse_lines
 from .result import ParseResult
 from .span import ERROR, OK, UNSET, Source, Span, SpanEvent
 from .values import normalize_id, to_ns
@@ -100,8 +100,5 @@ def parse(data: bytes, source_name: str) -> ParseResult:
     items = document if isinstance(document, list) else [document]
     for index, item in enumerate(items):
         source = Source(source_name, index=index) if isinstance(document, list) else Source(source_name)
-        try:
-            result.spans.extend(parse_record(item, source))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            result.error(str(source), f"unexpected record shape: {describe(exc)}")
+        result.read_record(str(source), lambda: parse_record(item, source))
     return result

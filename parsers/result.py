@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .issues import collecting
 from .span import ReadError, Span
+
+
+class RecordSkipped(Exception):
+    """Raised by a record parser for records that are valid but not spans (OTLP metric and log lines)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def describe(exc: BaseException) -> str:
+    """A short, human message for a parse failure inside a record."""
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass(slots=True)
@@ -19,6 +36,25 @@ class ParseResult:
 
     def error(self, source: str, message: str) -> None:
         self.errors.append(ReadError(source, message))
+
+    def read_record(self, source: str, read: Callable[[], list[Span]]) -> None:
+        """Read one record in isolation: its spans are kept, fields it held with the wrong type are reported (the
+        record is kept with them unknown), and a record no parser rule expected costs itself only."""
+        with collecting() as issues:
+            try:
+                spans = read()
+            except RecordSkipped as skipped:
+                self.skip(skipped.what)
+                return
+            except RecursionError:
+                self.error(source, "unexpected record shape: values nested too deep")
+                return
+            except Exception as exc:  # noqa: BLE001 - one bad record costs nothing else
+                self.error(source, f"unexpected record shape: {describe(exc)}")
+                return
+        self.spans.extend(spans)
+        for issue in issues:
+            self.error(source, issue)
 
     def merge(self, other: "ParseResult") -> None:
         self.spans.extend(other.spans)

@@ -16,6 +16,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from .issues import report
+
 _HEX = frozenset("0123456789abcdefABCDEF")
 _LOWER_HEX_ID = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
 
@@ -93,9 +95,35 @@ def to_ns(value: Any) -> int | None:
     return iso_to_ns(text)
 
 
+# The last instant a datetime can show (9999-12-31T23:59:59Z): later timestamps are corrupt, and crash formatting.
+MAX_NS = 253_402_300_799 * 1_000_000_000
+
+
+def time_field(value: Any, field: str) -> int | None:
+    """A span or event timestamp: Unix nanoseconds from any form, or reported and unknown when it cannot be one."""
+    try:
+        ns = to_ns(value)
+    except (TypeError, ValueError, OverflowError):
+        ns = None
+        report(field, f"{value!r} is not a timestamp"[:120])
+        return None
+    if ns is not None and not 0 < ns <= MAX_NS:
+        report(field, f"{value!r} is not a timestamp before year 10000"[:120])
+        return None
+    return ns
+
+
+def text_field(value: Any, field: str) -> str | None:
+    """A field that holds text (span name, status message): other JSON types are reported and unknown."""
+    if value is None or isinstance(value, str):
+        return value
+    report(field, f"a {type(value).__name__} where text belongs")
+    return None
+
+
 def _number_to_ns(number: float) -> int | None:
     """Guess the unit from the magnitude: ns (>1e17), us (>1e14), ms (>1e11), else seconds."""
-    if number <= 0:
+    if not number > 0 or number == float("inf"):  # also NaN
         return None
     if number > 1e17:
         return int(number)
@@ -110,5 +138,8 @@ def ns_to_iso(ns: int | None) -> str | None:
     """Unix nanoseconds -> ISO 8601 UTC with microseconds, for reports."""
     if ns is None:
         return None
-    moment = datetime.fromtimestamp(ns / 1_000_000_000, tz=timezone.utc)
+    try:
+        moment = datetime.fromtimestamp(ns / 1_000_000_000, tz=timezone.utc)
+    except (OverflowError, ValueError, OSError):  # a timestamp no calendar shows
+        return None
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")

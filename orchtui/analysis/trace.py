@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from parsers.span import AGENT, CHAIN, EMBEDDING, ERROR, GUARDRAIL, HANDOFF, OK, RETRIEVER, TOOL, UNSET, Span, Tokens
+from parsers.span import AGENT, CHAIN, EMBEDDING, ERROR, GUARDRAIL, HANDOFF, OK, RETRIEVER, TOOL, UNSET, ReadError, Span, Tokens
 from parsers.values import ns_to_iso
 
 from ..store import SpanStore, TraceSnapshot
@@ -66,7 +66,9 @@ class TraceAnalysis:
 
     @property
     def duration_ms(self) -> float | None:
-        if self.start_ns is None or self.end_ns is None:
+        """None while running, and when the clock says it ended before it started (corrupt times, or clocks
+        that disagree): a negative duration is not one."""
+        if self.start_ns is None or self.end_ns is None or self.end_ns < self.start_ns:
             return None
         return round((self.end_ns - self.start_ns) / 1e6, 3)
 
@@ -253,6 +255,7 @@ class Analyzer:
     def __init__(self, store: SpanStore) -> None:
         self.store = store
         self._cache: dict[str, TraceAnalysis] = {}
+        self._failed: dict[str, int] = {}  # trace id -> the version whose analysis failed (not retried)
 
     def get(self, trace_id: str) -> TraceAnalysis | None:
         version = self.store.version(trace_id)
@@ -262,10 +265,18 @@ class Analyzer:
         cached = self._cache.get(trace_id)
         if cached is not None and cached.version == version:
             return cached
+        if self._failed.get(trace_id) == version:
+            return None
         snapshot = self.store.snapshot(trace_id)
         if snapshot is None:
             return None
-        result = self._cache[trace_id] = analyze(snapshot)
+        try:
+            result = self._cache[trace_id] = analyze(snapshot)
+        except Exception as exc:  # noqa: BLE001 - a trace the analysis cannot handle costs itself, not the list
+            self._failed[trace_id] = version
+            message = f"could not be analysed ({type(exc).__name__}: {exc}); its spans are kept"
+            self.store.add_errors([ReadError(f"trace {trace_id}", message[:300])])
+            return None
         return result
 
     def forget(self, trace_id: str) -> None:
