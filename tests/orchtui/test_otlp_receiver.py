@@ -174,3 +174,118 @@ def test_an_empty_request_is_a_success(receiver):
     assert httpx.post(server.endpoint, content=b"", headers=PROTOBUF).status_code == 200
     assert httpx.post(server.endpoint, content=b"{}", headers=JSON).status_code == 200
     assert store.span_count == 0
+
+
+# -- encodings, content types, schemes and paths other exporters use -------------------------------------------------
+
+
+def test_deflate_x_gzip_application_protobuf_lowercase_bearer_and_prefixed_paths(receiver):
+    import zlib
+
+    server, store = receiver(token="s3cret")
+    body = (DATA / "langgraph/langgraph-traceai.otlp.pb").read_bytes()
+    raw_deflate = zlib.compressobj(wbits=-15)
+    variants = [
+        ({"Content-Encoding": "deflate"}, zlib.compress(body)),  # zlib-wrapped, as HTTP defines deflate
+        ({"Content-Encoding": "deflate"}, raw_deflate.compress(body) + raw_deflate.flush()),  # what some send
+        ({"Content-Encoding": "x-gzip"}, gzip.compress(body)),
+        ({"Content-Encoding": "GZIP"}, gzip.compress(body)),
+        ({"Content-Type": "application/protobuf"}, body),
+    ]
+    for extra, content in variants:
+        headers = {**PROTOBUF, "Authorization": "bearer s3cret", **extra}
+        response = httpx.post(server.endpoint, content=content, headers=headers)
+        assert response.status_code == 200, (extra, response.text)
+    prefixed = server.endpoint.replace("/v1/traces", "/otlp/v1/traces")
+    assert httpx.post(prefixed, content=body, headers={**PROTOBUF, "Authorization": "BEARER s3cret"}).status_code == 200
+    wait_for_spans(store, 78)
+    assert server.stats.requests == 6 and server.stats.rejected == 0
+    assert len(read_path(server.spool.proto_path).spans) == 6 * 78  # spooled decompressed, readable
+
+
+# -- OTLP partial success: one bad span costs only itself ---------------------------------------------------------
+
+
+def proto_batch(count: int, bad: dict[int, bytes] | None = None) -> bytes:
+    """A request of `count` spans in one trace; `bad` replaces the wire bytes of some spans."""
+    from google.protobuf.internal.encoder import _VarintBytes
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span as SpanMessage
+
+    def field(number: int, payload: bytes) -> bytes:
+        return _VarintBytes(number << 3 | 2) + _VarintBytes(len(payload)) + payload
+
+    spans = b""
+    for index in range(count):
+        message = SpanMessage(trace_id=b"\x01" * 16, span_id=(index + 1).to_bytes(8, "big"), name=f"span-{index}")
+        message.start_time_unix_nano, message.end_time_unix_nano = 1_000, 2_000
+        spans += field(2, (bad or {}).get(index) or message.SerializeToString())
+    return field(1, field(2, spans))
+
+
+def test_a_bad_protobuf_span_is_rejected_alone_with_partial_success(receiver):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+    server, store = receiver()
+    short_id = b"\x0a\x10" + b"\x02" * 16 + b"\x12\x05" + b"\x03" * 5  # a 5-byte span id
+    bad_utf8 = b"\x0a\x10" + b"\x02" * 16 + b"\x12\x08" + b"\x04" * 8 + b"\x2a\x02\xff\xfe"  # name not UTF-8
+    response = httpx.post(server.endpoint, content=proto_batch(100, {10: short_id, 50: bad_utf8}), headers=PROTOBUF)
+    assert response.status_code == 200
+    partial = ExportTraceServiceResponse.FromString(response.content).partial_success
+    assert partial.rejected_spans == 2 and "16/8" in partial.error_message
+    wait_for_spans(store, 98)
+    assert server.stats.rejected_spans == 2 and server.stats.read_errors == 1
+    (error,) = server.recent_errors
+    assert "POST /v1/traces #1" in error.source and "2 span(s) rejected" in error.message
+
+
+def test_a_bad_json_span_is_rejected_alone_with_partial_success(receiver):
+    server, store = receiver()
+    good = [{"traceId": "01" * 16, "spanId": f"{i + 1:016x}", "name": f"span-{i}"} for i in range(99)]
+    spans = good[:40] + [{"name": "no ids"}] + good[40:] + ["not a span"]
+    body = orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
+    response = httpx.post(server.endpoint, content=body, headers=JSON)
+    assert response.status_code == 200
+    partial = response.json()["partialSuccess"]
+    assert partial["rejectedSpans"] == "2" and "span 40" in partial["errorMessage"] and "span 100" in partial["errorMessage"]
+    wait_for_spans(store, 99)
+
+
+# -- the ingest thread never dies on data ---------------------------------------------------------------------------
+
+
+def test_a_request_that_breaks_the_consumer_costs_only_its_own_spans(tmp_path):
+    """The app's `deliver` raising on a span (as the TUI's index did on a numeric status message) must not stop
+    ingest: the other spans of that request are shown, every later request too, and none is answered 503."""
+    from orchtui.sources.otlp_http import QUEUE_BATCHES
+
+    store = SpanStore()
+    reported = []
+
+    def deliver(spans):
+        if any(span.name == "poison" for span in spans):
+            raise TypeError("cannot render a status message of type int")
+        store.add(spans)
+
+    server = OtlpReceiver(deliver, port=0, spool=Spool(tmp_path / "spool"), report=lambda errors, _: reported.extend(errors))
+    server.start()
+    try:
+        spans = [
+            {"traceId": "01" * 16, "spanId": "01" * 8, "name": "poison", "status": {"code": 2, "message": 404}},
+            {"traceId": "01" * 16, "spanId": "02" * 8, "name": "neighbour", "attributes": [
+                {"key": "llm.token_count.prompt", "value": {"stringValue": "inf"}}]},
+        ]
+        body = orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
+        assert httpx.post(server.endpoint, content=body, headers=JSON).status_code == 200
+        with httpx.Client() as client:
+            for number in range(QUEUE_BATCHES + 20):
+                good = {"traceId": f"{number + 2:032x}", "spanId": "03" * 8, "name": f"after-{number}"}
+                body = orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [good]}]}]})
+                assert client.post(server.endpoint, content=body, headers=JSON).status_code == 200
+        wait_for_spans(store, 1 + QUEUE_BATCHES + 20)
+        names = {span.name for snapshot in store.snapshots() for span in snapshot.spans}
+        assert "neighbour" in names and f"after-{QUEUE_BATCHES + 19}" in names and "poison" not in names
+        (error,) = reported
+        assert "POST /v1/traces #1" in error.source and "TypeError" in error.message
+        assert server.stats.read_errors == 1
+    finally:
+        server.stop()
