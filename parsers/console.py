@@ -23,7 +23,7 @@ from .conventions import apply_attributes
 from .jsonl import parse_lines
 from .result import ParseResult
 from .span import ERROR, OK, UNSET, Source, Span, SpanEvent
-from .values import normalize_id, to_ns
+from .values import normalize_id, object_field, text_field, to_ns
 
 FORMAT = "otel-console"
 
@@ -50,21 +50,21 @@ def parse_record(record: Any, source: Source) -> list[Span]:
         trace_id=trace_id,
         span_id=span_id,
         parent_id=normalize_id(record.get("parent_id")),
-        name=record.get("name") or "",
+        name=text_field(record.get("name"), "name") or "",
         start_ns=to_ns(record.get("start_time")),
         end_ns=to_ns(record.get("end_time")),
         status=_STATUS.get(status.get("status_code"), UNSET),
-        status_message=status.get("description") or None,
+        status_message=text_field(status.get("description"), "status.description") or None,
         service=resource.get("service.name"),
         source=source,
     )
     events = record.get("events")
     if events:
         span.events = [
-            SpanEvent(event.get("name") or "", to_ns(event.get("timestamp")), event.get("attributes") or {})
+            SpanEvent(text_field(event.get("name"), "event name") or "", to_ns(event.get("timestamp")), object_field(event.get("attributes"), "event attributes"))
             for event in events
         ]
-    apply_attributes(span, record.get("attributes") or {})
+    apply_attributes(span, object_field(record.get("attributes"), "attributes"))
     return [span]
 
 

@@ -899,7 +899,7 @@ def tokens_from_usage(usage: Any) -> Tokens | None:
     """A usage object in any of the shapes above -> Tokens (None when it holds no prompt/completion/total)."""
     if not isinstance(usage, dict):
         return None
-    tokens = Tokens(total=to_int(usage.get("total_tokens")))
+    tokens = Tokens(total=to_count(usage.get("total_tokens"), "total_tokens"))
     for name, keys in USAGE_KEYS.items():
         setattr(tokens, name, _first_int(usage, keys))
     if tokens.is_empty():
@@ -916,8 +916,9 @@ def tokens_from_usage(usage: Any) -> Tokens | None:
 
 
 def _first_int(obj: dict[str, Any], keys: tuple[str, ...]) -> int | None:
+    """The first of `keys` holding a token count (usage objects inside payloads)."""
     for key in keys:
-        value = to_int(obj.get(key))
+        value = to_count(obj.get(key), key)
         if value is not None:
             return value
     return None

@@ -19,7 +19,7 @@ from .conventions import apply_attributes
 from .jsonl import parse_lines
 from .result import ParseResult
 from .span import ERROR, OK, UNSET, Source, Span, SpanEvent
-from .values import normalize_id, to_ns
+from .values import normalize_id, object_field, text_field, to_ns
 
 FORMAT = "otel-js-spans"
 
@@ -46,11 +46,11 @@ def parse_record(record: Any, source: Source) -> list[Span]:
         trace_id=trace_id,
         span_id=span_id,
         parent_id=normalize_id(parent),
-        name=record.get("name") or "",
+        name=text_field(record.get("name"), "name") or "",
         start_ns=to_ns(record.get("startTime")),
         end_ns=to_ns(record.get("endTime")),
         status=_STATUS.get(status.get("code"), UNSET),
-        status_message=status.get("message") or None,
+        status_message=text_field(status.get("message"), "status.message") or None,
         service=_service(record.get("resource")),
         scope=_scope(record),
         source=source,
@@ -58,10 +58,10 @@ def parse_record(record: Any, source: Source) -> list[Span]:
     events = record.get("events")
     if events:
         span.events = [
-            SpanEvent(event.get("name") or "", to_ns(event.get("time")), event.get("attributes") or {})
+            SpanEvent(text_field(event.get("name"), "event name") or "", to_ns(event.get("time")), object_field(event.get("attributes"), "event attributes"))
             for event in events
         ]
-    apply_attributes(span, record.get("attributes") or {})
+    apply_attributes(span, object_field(record.get("attributes"), "attributes"))
     return [span]
 
 

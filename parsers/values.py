@@ -75,7 +75,15 @@ def iso_to_ns(text: str) -> int | None:
 
 
 def to_ns(value: Any) -> int | None:
-    """Any timestamp form -> Unix nanoseconds (None when absent, zero or unreadable)."""
+    """Any timestamp form -> Unix nanoseconds (None when absent, zero, unreadable or past year 9999)."""
+    try:
+        ns = _to_ns(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return ns if ns is None or 0 < ns <= MAX_NS else None
+
+
+def _to_ns(value: Any) -> int | None:
     if value.__class__ is str and len(value) == 19 and value.isdigit():  # OTLP/JSON nanos: the common case
         return int(value)
     if value is None or isinstance(value, bool):
@@ -101,15 +109,9 @@ MAX_NS = 253_402_300_799 * 1_000_000_000
 
 def time_field(value: Any, field: str) -> int | None:
     """A span or event timestamp: Unix nanoseconds from any form, or reported and unknown when it cannot be one."""
-    try:
-        ns = to_ns(value)
-    except (TypeError, ValueError, OverflowError):
-        ns = None
-        report(field, f"{value!r} is not a timestamp"[:120])
-        return None
-    if ns is not None and not 0 < ns <= MAX_NS:
+    ns = to_ns(value)
+    if ns is None and value not in (None, "", 0, "0") and not isinstance(value, bool):
         report(field, f"{value!r} is not a timestamp before year 10000"[:120])
-        return None
     return ns
 
 
@@ -119,6 +121,15 @@ def text_field(value: Any, field: str) -> str | None:
         return value
     report(field, f"a {type(value).__name__} where text belongs")
     return None
+
+
+def object_field(value: Any, field: str) -> dict[str, Any]:
+    """A field that holds an object of attributes (JS and console dumps): other JSON types are reported, empty."""
+    if isinstance(value, dict):
+        return value
+    if value is not None:
+        report(field, f"a {type(value).__name__} where an object belongs")
+    return {}
 
 
 def _number_to_ns(number: float) -> int | None:
