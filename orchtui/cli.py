@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import traceback
@@ -310,12 +311,26 @@ def _add_judge_options(command: argparse.ArgumentParser, used_by: str) -> None:
     command.add_argument("--judge-model", metavar="MODEL", default="gpt-4o-mini", help="the judge's model (default gpt-4o-mini)")
     command.add_argument("--judge-samples", metavar="N", type=_positive_int, default=1, help="ask each question N times and average (default 1)")
     command.add_argument("--judge-seed", metavar="SEED", type=int, help="send this seed (sample i gets SEED+i) for reproducible verdicts")
+    command.add_argument(
+        "--judge-timeout",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=60.0,
+        help="give up on the judge after SECONDS per evaluation and keep the deterministic result (default 60)",
+    )
 
 
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
     return value
 
 
@@ -332,6 +347,7 @@ def judge_from_args(args: argparse.Namespace):
         model=args.judge_model,
         samples=args.judge_samples,
         seed=args.judge_seed,
+        deadline_s=args.judge_timeout,
         cache_dir=default_spool_base().parent / "judge-cache",
     )
 

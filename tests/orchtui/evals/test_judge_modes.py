@@ -325,8 +325,9 @@ def test_tui_commands_hand_the_judge_to_the_app(command, monkeypatch, tmp_path):
             pass
 
     monkeypatch.setattr(tui.app, "make_app", lambda *args, **options: built.update(options) or Stub())
-    code, _, _ = run(*command, "--judge-url", "http://judge.invalid/v1", "--judge-model", "m", "--judge-samples", "3")
+    code, _, _ = run(*command, "--judge-url", "http://judge.invalid/v1", "--judge-model", "m", "--judge-samples", "3",
+                     "--judge-timeout", "5")
     judge = built["judge"]
-    assert code == 0 and (judge.base_url, judge.model, judge.samples) == ("http://judge.invalid/v1", "m", 3)
+    assert code == 0 and (judge.base_url, judge.model, judge.samples, judge.deadline_s) == ("http://judge.invalid/v1", "m", 3, 5)
     run(*command)
     assert built["judge"] is None
