@@ -1,23 +1,31 @@
 """Follow span files as they grow: `orchtui tail FILE|DIR|GLOB`.
 
-Every followed file keeps its own position: the byte offset read so far, the partial last line carried until its
-newline arrives (parsed exactly once, never lost), the line number for error reports, and the inode, so:
+Every followed file has a read position (`tracked.TrackedFile`: appends, truncation and rotation told apart by
+identity and content) and a record reader (`records.RecordReader`: the unfinished last record carried until it is
+whole, parsed exactly once, errors named `file:line`), so:
 
-- appends are read from the offset (never the whole file again);
-- truncation (`copytruncate`: the size drops below the offset) restarts at the beginning;
-- rotation (rename + a new file at the same path: the inode changes) finishes the renamed file's last lines,
-  then follows the new file from its start;
+- appends are read from the position (never the whole file again);
+- truncation, even followed at once by more bytes than before (`copytruncate` and a fast writer), restarts at
+  the beginning; it is counted, not reported as a read error;
+- an unfinished last record withdrawn by its writer (the spool cutting off a torn record) is read again from
+  where it began, once whole: nothing already shown is read twice;
+- rotation (rename + a new file at the same path) finishes the renamed file's last lines, then follows the new
+  file from its start;
 - a file that does not exist yet, or a new file in a followed directory or matching a followed glob, is picked
-  up when it appears.
+  up when it appears;
+- a file that cannot be read (permission withdrawn, an I/O error) is reported once, retried, and followed again
+  from where reading stopped once it can be read.
+
+The follower thread outlives anything a file holds: a record a parser cannot read is a read error and the records
+after it still arrive; even an unexpected failure is reported and following goes on.
 
 `watchfiles` (Rust `notify`) reports changes; its defaults wait up to 1.6 s to group events, so the debounce and
 step are tuned down for a live view. A slow periodic re-check covers filesystems where events are not delivered.
-Line-oriented formats are followed line by line; the collector's length-prefixed protobuf (what `orchtui serve`
-spools for protobuf exporters) is followed frame by frame, a partial frame waiting like a partial line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import threading
@@ -25,18 +33,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-
-from parsers.jsonl import parse_lines
-from parsers.read import parser_for
 from parsers.result import ParseResult
-from parsers.sniff import OTLP_PROTO, classify_record, is_protobuf
-from parsers.span import ReadError, Source, Span
+from parsers.span import ReadError, Span
 
-READ_CHUNK = 1 << 20
+from .records import FRAMES, RecordReader, describe_failure
+from .tracked import ROTATED, CutBack, Restart, TrackedFile
+
 DEBOUNCE_MS = 50  # watchfiles default: 1600
 STEP_MS = 10  # watchfiles default: 50
 RESCAN_SECONDS = 1.0  # fallback re-check when no event arrived
+TRUNCATIONS = "truncated files read again from the start"  # `skipped` counts: not read errors
+WITHDRAWN = "unfinished records withdrawn by their writer"
 
 Deliver = Callable[[list[Span]], object]
 Report = Callable[[list[ReadError], dict[str, int]], None]
@@ -44,14 +51,16 @@ Report = Callable[[list[ReadError], dict[str, int]], None]
 
 @dataclass
 class FollowedFile:
-    """What has been read of one file."""
+    """One followed path: where reading is, and the records being read."""
 
-    path: Path
-    offset: int = 0
-    line: int = 1  # number of the next line to be completed
-    carry: bytes = b""
-    inode: int | None = None
-    format: str | None = None
+    tracked: TrackedFile
+    reader: RecordReader
+    history_end: int = 0  # `--from-end`: bytes before this offset were there at start; counted, not shown
+
+    def where(self) -> str:
+        """`file:line` (or `file[frame]`) of the next record."""
+        reader = self.reader
+        return f"{reader.name}[{reader.line - 1}]" if reader.framing == FRAMES else f"{reader.name}:{reader.line}"
 
 
 class FileFollower:
@@ -63,6 +72,7 @@ class FileFollower:
         self.report = report
         self.from_end = from_end
         self.files: dict[Path, FollowedFile] = {}
+        self._problems: dict[tuple[str, str], str] = {}  # (what, path or target) -> the problem said last
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="orchtui-follow", daemon=True)
         self._lock = threading.Lock()
@@ -70,7 +80,7 @@ class FileFollower:
     # -- lifecycle ----------------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.scan(initial=True)
+        self._scan_safely(initial=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -80,26 +90,31 @@ class FileFollower:
     def _run(self) -> None:
         from watchfiles import watch
 
-        watch_dirs = sorted({str(d) for d in self._watch_dirs() if d.exists()})
-        if not watch_dirs:
-            watch_dirs = [os.getcwd()]
-        while not self._stop.is_set():
-            try:
-                for changes in watch(
-                    *watch_dirs,
-                    debounce=DEBOUNCE_MS,
-                    step=STEP_MS,
-                    stop_event=self._stop,
-                    rust_timeout=int(RESCAN_SECONDS * 1000),
-                    yield_on_timeout=True,
-                    recursive=True,
-                    ignore_permission_denied=True,
-                ):
-                    self.scan(changed={Path(path) for _, path in changes} if changes else None)
-            except (OSError, RuntimeError) as exc:  # a watched directory vanished: keep polling
-                self.report([ReadError(", ".join(watch_dirs), f"watching stopped ({exc}); polling instead")], {})
-                while not self._stop.wait(RESCAN_SECONDS):
-                    self.scan()
+        try:
+            watch_dirs = sorted({str(d) for d in self._watch_dirs() if d.exists()}) or [os.getcwd()]
+            for changes in watch(
+                *watch_dirs,
+                debounce=DEBOUNCE_MS,
+                step=STEP_MS,
+                stop_event=self._stop,
+                rust_timeout=int(RESCAN_SECONDS * 1000),
+                yield_on_timeout=True,
+                recursive=True,
+                ignore_permission_denied=True,
+            ):
+                self._scan_safely(changed={Path(path) for _, path in changes} if changes else None)
+        except Exception as exc:  # noqa: BLE001 - e.g. a watched directory vanished: keep polling
+            self._tell(("watch", ""), f"watching stopped ({describe_failure(exc)}); checking every {RESCAN_SECONDS:g} s instead", ", ".join(self.targets))
+        while not self._stop.wait(RESCAN_SECONDS):
+            self._scan_safely()
+
+    def _scan_safely(self, **options) -> None:
+        """The thread outlives any one failure; what a file holds is handled below, this is the last resort."""
+        try:
+            self.scan(**options)
+        except Exception as exc:  # noqa: BLE001
+            with contextlib.suppress(Exception):
+                self.report([ReadError("orchtui tail", f"internal error while following: {describe_failure(exc)}")], {})
 
     # -- discovery ----------------------------------------------------------------------------------------------
 
@@ -118,128 +133,98 @@ class FileFollower:
     def _matching_files(self) -> list[Path]:
         found: list[Path] = []
         for target in self.targets:
-            path = Path(target)
-            if path.is_dir():
-                found.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
-            elif any(ch in target for ch in "*?["):
-                found.extend(sorted(Path(p) for p in glob.glob(target, recursive=True) if Path(p).is_file()))
+            try:
+                found.extend(_files_of(target))
+            except OSError as exc:
+                self._tell(("list", target), f"cannot list ({exc.strerror or exc}); retrying", target)
             else:
-                found.append(path)  # followed even before it exists
+                self._problems.pop(("list", target), None)
         return found
 
     def scan(self, initial: bool = False, changed: set[Path] | None = None) -> None:
-        """Read whatever is new in every followed file (or only in `changed` ones, plus new files)."""
+        """Read whatever is new in every followed file (or only in `changed` ones, new files, and files that could
+        not be read last time)."""
         with self._lock:
             for path in self._matching_files():
                 followed = self.files.get(path)
                 if followed is None:
-                    followed = self.files[path] = FollowedFile(path)
-                    if initial and self.from_end and path.exists():
-                        self._skip_to_end(followed)
+                    followed = self.files[path] = FollowedFile(TrackedFile(path), RecordReader(str(path)))
+                    if initial and self.from_end:
+                        followed.history_end = _size(path)
                     self._read(followed)
-                elif changed is None or path in changed or _resolved(path) in changed:
+                elif changed is None or path in changed or _resolved(path) in changed or ("read", str(path)) in self._problems:
                     self._read(followed)
 
     # -- reading ------------------------------------------------------------------------------------------------
 
-    def _skip_to_end(self, followed: FollowedFile) -> None:
-        stat = followed.path.stat()
-        followed.inode = stat.st_ino
-        followed.offset = stat.st_size
-        with open(followed.path, "rb") as handle:
-            followed.line += handle.read().count(b"\n")
-
     def _read(self, followed: FollowedFile) -> None:
+        key = ("read", str(followed.tracked.path))
         try:
-            stat = followed.path.stat()
-        except FileNotFoundError:
-            return  # not created yet, or between a rotation's rename and the new file
-        if followed.inode is not None and stat.st_ino != followed.inode:
-            self._drain_rotated(followed)
-            followed.offset, followed.line, followed.carry = 0, 1, b""
-        elif stat.st_size < followed.offset:
-            name = str(followed.path)
-            self.report([ReadError(name, f"file was truncated ({stat.st_size} < {followed.offset} bytes read); reading from the start")], {})
-            followed.offset, followed.line, followed.carry = 0, 1, b""
-        followed.inode = stat.st_ino
-        if stat.st_size == followed.offset:
+            for item in followed.tracked.read(unfinished=len(followed.reader.carry)):
+                if isinstance(item, Restart):
+                    self._restart(followed, item)
+                elif isinstance(item, CutBack):
+                    followed.reader.carry = b""
+                    self.report([], {WITHDRAWN: 1})
+                else:
+                    self._consume(followed, item)
+        except OSError as exc:
+            self._tell(key, f"cannot read ({exc.strerror or exc}); following resumes when it can be read", followed.where())
             return
-        with open(followed.path, "rb") as handle:
-            handle.seek(followed.offset)
-            while chunk := handle.read(READ_CHUNK):
-                followed.offset += len(chunk)
-                self._consume(followed, chunk)
+        except Exception as exc:  # noqa: BLE001 - a failure no record should cause; retried at the next change
+            self._tell(key, f"reading stopped: {describe_failure(exc)}; retrying", followed.where())
+            return
+        self._problems.pop(key, None)
 
-    def _drain_rotated(self, followed: FollowedFile) -> None:
-        """The path now names a new file: the old one may live on under its new name; finish its last lines."""
-        old = _find_by_inode(followed.path.parent, followed.inode)
-        if old is None:
-            return
-        with open(old, "rb") as handle:
-            handle.seek(followed.offset)
-            rest = handle.read()
-        if rest:
-            self._consume(followed, rest)
-        if followed.carry.strip():  # the rotated file ended without a newline: its last line is complete
-            self._consume(followed, b"\n")
+    def _restart(self, followed: FollowedFile, restart: Restart) -> None:
+        if restart.problem is not None:
+            self.report([ReadError(followed.where(), restart.problem)], {})
+        if restart.reason == ROTATED:
+            self._emit(followed, followed.reader.finish())
+        else:
+            followed.reader.restart()
+            self.report([], {TRUNCATIONS: 1})
+        followed.history_end = 0
 
-    def _consume(self, followed: FollowedFile, data: bytes) -> None:
-        if followed.format is None and not followed.carry and is_protobuf(data):
-            followed.format = OTLP_PROTO
-        if followed.format == OTLP_PROTO:
-            self._consume_frames(followed, data)
-            return
-        buffer = followed.carry + data
-        cut = buffer.rfind(b"\n") + 1
-        complete, followed.carry = buffer[:cut], buffer[cut:]
-        if not complete:
-            return
-        if followed.format is None:
-            followed.format = _format_of(complete)
-            if followed.format is None:
-                name = str(followed.path)
-                self.report([ReadError(f"{name}:{followed.line}", "cannot follow: not a line-oriented trace format")], {})
-        result = ParseResult(format=followed.format)
-        if followed.format is not None:
-            parse_lines(complete, str(followed.path), parser_for(followed.format).parse_record, result, first_line=followed.line)
-        followed.line += complete.count(b"\n")
+    def _consume(self, followed: FollowedFile, chunk: bytes) -> None:
+        start = followed.tracked.offset - len(chunk)
+        if followed.history_end > start:
+            history = followed.history_end - start
+            followed.reader.feed(chunk[:history], parse=False)
+            chunk = chunk[history:]
+        if chunk:
+            self._emit(followed, followed.reader.feed(chunk))
+
+    def _emit(self, followed: FollowedFile, result: ParseResult) -> None:
         if result.spans:
-            self.deliver(result.spans)
+            try:
+                self.deliver(result.spans)
+            except Exception as exc:  # noqa: BLE001 - spans a view cannot take cost themselves only
+                result.error(followed.where(), f"{len(result.spans)} spans read before here could not be shown: {describe_failure(exc)}")
         if result.errors or result.skipped:
             self.report(result.errors, result.skipped)
 
-
-    def _consume_frames(self, followed: FollowedFile, data: bytes) -> None:
-        """Length-prefixed protobuf: `line` counts frames here, so errors name `file[frame]`."""
-        from parsers.otlp_proto import parse_message
-
-        buffer = followed.carry + data
-        result = ParseResult(format=OTLP_PROTO)
-        position = 0
-        while len(buffer) - position >= 4:
-            length = int.from_bytes(buffer[position : position + 4], "big")
-            if len(buffer) - position - 4 < length:
-                break
-            body = buffer[position + 4 : position + 4 + length]
-            frame = followed.line - 1
-            parse_message(body, Source(str(followed.path), index=frame), f"message {frame}: ", result)
-            followed.line += 1
-            position += 4 + length
-        followed.carry = buffer[position:]
-        if result.spans:
-            self.deliver(result.spans)
-        if result.errors:
-            self.report(result.errors, {})
+    def _tell(self, key: tuple[str, str], problem: str, where: str) -> None:
+        """Report a problem that persists (an unreadable file) once, not at every retry."""
+        if self._problems.get(key) != problem:
+            self._problems[key] = problem
+            self.report([ReadError(where, problem)], {})
 
 
-def _format_of(lines: bytes) -> str | None:
-    for line in lines.split(b"\n"):
-        if line.strip():
-            try:
-                return classify_record(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                return None
-    return None
+def _files_of(target: str) -> list[Path]:
+    path = Path(target)
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if any(ch in target for ch in "*?["):
+        return sorted(Path(p) for p in glob.glob(target, recursive=True) if Path(p).is_file())
+    return [path]  # followed even before it exists
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _glob_root(pattern: str) -> str:
@@ -257,15 +242,3 @@ def _resolved(path: Path) -> Path:
         return path.resolve()
     except OSError:
         return path
-
-
-def _find_by_inode(directory: Path, inode: int | None) -> Path | None:
-    if inode is None or not directory.exists():
-        return None
-    for entry in os.scandir(directory):
-        try:
-            if entry.inode() == inode and entry.is_file():
-                return Path(entry.path)
-        except OSError:
-            continue
-    return None
