@@ -250,7 +250,7 @@ def test_e_escapes_names_in_the_gate_file_and_matches_them_literally(tmp_path):
     assert route_for("starXY", routes) is None  # the saved glob is literal: `*` matches only `*`
     with pytest.raises(ValueError):
         append_golden_route(gate, "lone \ud800 surrogate", [])
-    assert load_gate(gate) == routes or len(load_gate(gate)) == len(routes)  # nothing half-written
+    assert len(load_gate(gate)) == len(routes)  # nothing half-written
 
 
 def test_y_file_names_stay_in_the_directory():
