@@ -10,12 +10,12 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-import orjson
-
 from . import __version__
 from .analysis import Analyzer, TraceAnalysis
 from .loading import LoadReport, load_paths
+from .exposure import exposure_warning
 from .report import check_document, exceeds, print_tables
+from .textsafe import json_bytes, printable
 from .store import SpanStore
 
 EXIT_OK = 0
@@ -174,12 +174,12 @@ def _load(paths: list[str]) -> tuple[SpanStore, LoadReport, list[TraceAnalysis]]
 def _unreadable(report: LoadReport) -> bool:
     """Say which inputs could not be read at all; True when there were any (exit status 2)."""
     for error in report.unreadable:
-        print(f"orchtui: {error.source}: {error.message}", file=sys.stderr)
+        print(f"orchtui: {printable(error.source, True)}: {printable(error.message, True)}", file=sys.stderr)
     return bool(report.unreadable)
 
 
 def _write_json(document: dict) -> None:
-    sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.buffer.write(json_bytes(document))  # trace text escaped: the JSON cannot act on a terminal
     sys.stdout.flush()
 
 
@@ -382,12 +382,9 @@ def _listen_address(text: str) -> tuple[str, int]:
 
 
 def _warn_if_exposed(host: str, token: str | None) -> None:
-    if host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("127.") and not token:
-        print(
-            f"orchtui: warning: listening on {host} without a token: anyone who can reach this port can send traces "
-            "(set --token or ORCHTUI_TOKEN)",
-            file=sys.stderr,
-        )
+    warning = exposure_warning(host, token)
+    if warning:
+        print(f"orchtui: warning: {warning}", file=sys.stderr)
 
 
 def run_tail(args: argparse.Namespace) -> int:
@@ -456,7 +453,7 @@ def run_open(args: argparse.Namespace) -> int:
 
     files, missing = expand(args.paths)
     for error in missing:
-        print(f"orchtui: {error.source}: {error.message}", file=sys.stderr)
+        print(f"orchtui: {printable(error.source, True)}: {printable(error.message, True)}", file=sys.stderr)
     if not files:
         return EXIT_USAGE
     from tui.app import make_app  # the UI stack is imported only for interactive commands
