@@ -6,7 +6,13 @@ and counts spans/s until every span is in the store (any loss fails the run). Th
 the same load against a bare aiohttp handler that reads the body and answers 200: the HTTP floor on this machine.
 Target: 100x the ~265 spans/s Arize Phoenix stored here, i.e. 26,500 spans/s or more.
 
-    python bench/receiver.py [--requests 400] [--spans-per-request 100] [--clients 4]
+Then latency under a big request: one client sends `--big` maximum-size requests back to back (just under the
+20 MB body limit: ~19,000 such spans, decoded, spooled and stored; then as many of a hostile kind, ten million
+empty spans, refused with 413 at the span cap) while another sends one-span requests one after the other; the
+p50/p99/max latency of the small ones is printed. Target: p99 under 100 ms (decoding runs on worker threads,
+never on the event loop).
+
+    python bench/receiver.py [--requests 400] [--spans-per-request 100] [--clients 4] [--big 3]
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 import tempfile
 import threading
 import time
@@ -24,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
 
-from orchtui.sources.otlp_http import OtlpReceiver, Spool  # noqa: E402
+from orchtui.sources.otlp_http import DEFAULT_MAX_BODY, OtlpReceiver, Spool  # noqa: E402
 from orchtui.store import SpanStore  # noqa: E402
 
 HEADERS = {"Content-Type": "application/x-protobuf"}
@@ -79,6 +87,63 @@ def send_all(url: str, bodies: list[bytes], clients: int) -> float:
     return time.perf_counter() - began
 
 
+def empty_spans_body(size: int) -> bytes:
+    """A request of `size` bytes that is nothing but empty spans (2 bytes each)."""
+    from google.protobuf.internal.encoder import _VarintBytes
+
+    def field(number: int, payload: bytes) -> bytes:
+        return _VarintBytes(number << 3 | 2) + _VarintBytes(len(payload)) + payload
+
+    return field(1, field(2, b"\x12\x00" * ((size - 16) // 2)))
+
+
+def big_body(kind: str) -> bytes:
+    """A maximum-size request: valid agent spans, or nothing but empty spans."""
+    if kind == "empty spans":
+        return empty_spans_body(DEFAULT_MAX_BODY)
+    count = int(DEFAULT_MAX_BODY / (len(request_body(1, 100)) / 100))
+    body = request_body(10**5, count)
+    while len(body) > DEFAULT_MAX_BODY:  # the estimate per span is close: shave until the body fits the limit
+        count = int(count * 0.99)
+        body = request_body(10**5, count)
+    return body
+
+
+def small_latencies(url: str, kind: str, repeat: int) -> tuple[list[float], list[int], int]:
+    """Seconds per one-span request while `repeat` maximum-size requests of `kind` are sent back to back by
+    another client; the big requests' status codes and size. Runs in a child process, so the clients do not
+    share the receiver's interpreter lock and only the receiver's own stalls are measured."""
+    big = [big_body(kind)] * repeat
+    small = request_body(10**6, 1)
+    statuses: list[int] = []
+    done = threading.Event()
+
+    def send_big() -> None:
+        with httpx.Client(timeout=120) as http:
+            for body in big:
+                statuses.append(http.post(url, content=body, headers=HEADERS).status_code)
+        done.set()
+
+    sender = threading.Thread(target=send_big)
+    latencies = []
+    with httpx.Client(timeout=30) as http:
+        http.post(url, content=small, headers=HEADERS)  # connection up before the clock starts
+        sender.start()
+        while not done.is_set():
+            began = time.perf_counter()
+            response = http.post(url, content=small, headers=HEADERS)
+            latencies.append(time.perf_counter() - began)
+            assert response.status_code == 200, response.status_code
+    sender.join()
+    return latencies, statuses, len(big[0])
+
+
+def percentiles(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return f"p50 {pick(0.50):.1f} ms, p99 {pick(0.99):.1f} ms, max {ordered[-1] * 1000:.1f} ms over {len(ordered):,} requests"
+
+
 def floor_server() -> tuple[str, callable]:
     """A bare aiohttp endpoint that reads the body and answers 200 (no decoding, no storage)."""
     from aiohttp import web
@@ -113,6 +178,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--spans-per-request", type=int, default=100)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--big", type=int, default=3, help="maximum-size requests of each kind for the latency run")
     args = parser.parse_args()
     bodies = [request_body(number + 1, args.spans_per_request) for number in range(args.requests)]
     total = args.requests * args.spans_per_request
@@ -136,6 +202,18 @@ def main() -> None:
     print(f"HTTP floor (read body, answer 200): {total / floor_seconds:,.0f} spans/s")
     print(f"receiver: {total / seconds:,.0f} spans/s stored, zero loss, {floor_seconds / seconds:.2f}x the HTTP floor's rate; "
           f"{total / seconds / 265:,.0f}x Phoenix's ~265 spans/s (target 100x)")
+
+    if not args.big:
+        return
+    with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(1, mp_context=get_context("spawn")) as clients:
+        store = SpanStore()
+        receiver = OtlpReceiver(store.add, port=0, spool=Spool(Path(tmp) / "spool"))
+        receiver.start()
+        for kind in ("valid", "empty spans"):
+            latencies, statuses, size = clients.submit(small_latencies, receiver.endpoint, kind, args.big).result()
+            print(f"small requests while {args.big} x {size / 1e6:.1f} MB {kind} requests were handled "
+                  f"(answered {sorted(set(statuses))}): {percentiles(latencies)} (target p99 < 100 ms)")
+        receiver.stop()
 
 
 if __name__ == "__main__":

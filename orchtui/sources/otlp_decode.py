@@ -22,12 +22,15 @@ from typing import Any
 
 import orjson
 
+from parsers.issues import collecting
 from parsers.span import Source, Span
 
 PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
 JSON_TYPE = "application/json"
 ENCODINGS = ("identity", "gzip", "x-gzip", "deflate")
+MAX_NOTES = 20  # problems kept per request: a request of a thousand bad spans says so twenty times
 LARGE_MESSAGE = 64 * 1024  # spans above this are walked before parsing, to count their nested messages
+WHOLE_PARSE = 256 * 1024  # protobuf bodies up to this are parsed in one call
 MAX_DEPTH = 100  # protobuf's own nesting limit
 _INFLATE_STEP = 1 << 20
 
@@ -45,11 +48,27 @@ class Decoded:
     spans: list[Span] = field(default_factory=list)
     rejected: int = 0  # spans that could not be read
     problems: list[str] = field(default_factory=list)  # why (the first few), for partial success and the log
+    warnings: list[str] = field(default_factory=list)  # fields read as unknown in spans that were kept
 
     def reject(self, count: int, message: str) -> None:
         self.rejected += count
         if len(self.problems) < 5:
             self.problems.append(message)
+
+    def read_span(self, where: str, read, *args) -> None:
+        """`read(*args)`, one span in isolation: kept, with the fields it held with the wrong type reported
+        (parsers.issues), or rejected alone if it cannot be read at all."""
+        with collecting() as issues:
+            try:
+                span = read(*args)
+            except TooLarge:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad span costs only itself
+                self.reject(1, f"{where}: {_reason(exc)}")
+                return
+        self.spans.append(span)
+        for issue in issues[: MAX_NOTES - len(self.warnings)]:
+            self.warnings.append(f"{where}: {issue}")
 
     @property
     def error_message(self) -> str:
@@ -182,7 +201,47 @@ def _count_nested(data: memoryview, start: int, end: int, kind: str, budget: _Bu
 
 def decode_protobuf(body: bytes, source: Source, limits: Limits) -> Decoded:
     """An `ExportTraceServiceRequest`, span by span. Raises Malformed if its envelope (request, resource, scope
-    framing) is broken, TooLarge over the caps; a span that does not parse or has bad ids is rejected alone."""
+    framing) is broken, TooLarge over the caps; a span that does not parse or has bad ids is rejected alone.
+
+    A body up to `WHOLE_PARSE` bytes is parsed in one call (at most ~10 ms even when it is all empty messages, and
+    a third faster than span by span); if that fails, it is split like a larger one to find the bad spans."""
+    if len(body) <= WHOLE_PARSE:
+        decoded = _decode_whole(body, source, limits)
+        if decoded is not None:
+            return decoded
+    return _decode_split(body, source, limits)
+
+
+def _decode_whole(body: bytes, source: Source, limits: Limits) -> Decoded | None:
+    """None if the request does not parse as a whole."""
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    from parsers.otlp_proto import decode_value, span_from_proto
+
+    try:
+        request = ExportTraceServiceRequest.FromString(body)
+    except DecodeError:
+        return None
+    if sum(len(scope_spans.spans) for rs in request.resource_spans for scope_spans in rs.scope_spans) > limits.max_spans:
+        raise TooLarge(f"more than {limits.max_spans:,} spans in one request")
+    decoded = Decoded()
+    index = 0
+    for resource_spans in request.resource_spans:
+        service = next(
+            (decode_value(kv.value) for kv in resource_spans.resource.attributes if kv.key == "service.name"), None
+        )
+        for scope_spans in resource_spans.scope_spans:
+            scope = scope_spans.scope.name or None
+            for message in scope_spans.spans:
+                decoded.read_span(f"span {index}", span_from_proto, message, service, source, scope)
+                index += 1
+    return decoded
+
+
+def _decode_split(body: bytes, source: Source, limits: Limits) -> Decoded:
     from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
     from opentelemetry.proto.resource.v1.resource_pb2 import Resource
     from opentelemetry.proto.trace.v1.trace_pb2 import Span as SpanMessage
@@ -196,6 +255,9 @@ def decode_protobuf(body: bytes, source: Source, limits: Limits) -> Decoded:
         if finish - begin > LARGE_MESSAGE:
             _count_nested(data, begin, finish, kind, budget)
         return message_type.FromString(data[begin:finish])
+
+    def read_span(begin: int, finish: int, service: str | None, scope: str | None) -> Span:
+        return span_from_proto(parse(SpanMessage, "Span", begin, finish), service, source, scope)
 
     # First the framing and the caps, before any span is built: a flood of empty messages stops here.
     groups = []  # (resource bytes range or None, scope bytes range or None, [span ranges])
@@ -236,13 +298,7 @@ def decode_protobuf(body: bytes, source: Source, limits: Limits) -> Decoded:
                 decoded.reject(len(spans), f"unreadable instrumentation scope: {_reason(exc)}")
                 continue
             for begin, finish in spans:
-                try:
-                    message = parse(SpanMessage, "Span", begin, finish)
-                    decoded.spans.append(span_from_proto(message, service, source, name or None))
-                except TooLarge:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - one bad span costs only itself
-                    decoded.reject(1, f"span at byte {begin}: {_reason(exc)}")
+                decoded.read_span(f"span at byte {begin}", read_span, begin, finish, service, name or None)
     return decoded
 
 
@@ -251,7 +307,7 @@ def decode_protobuf(body: bytes, source: Source, limits: Limits) -> Decoded:
 
 def decode_json(body: bytes, source: Source, limits: Limits) -> Decoded:
     """An OTLP/JSON `ExportTraceServiceRequest`, span by span (same field spellings as parsers.otlp_json)."""
-    from parsers.otlp_json import decode_value, span_from_otlp
+    from parsers.otlp_json import decode_value
 
     if body.count(b"{") > limits.max_messages:
         raise TooLarge(f"more than {limits.max_messages:,} JSON objects in one request")
@@ -291,13 +347,16 @@ def decode_json(body: bytes, source: Source, limits: Limits) -> Decoded:
             decoded.reject(len(spans), f"unreadable resource/scope: {_reason(exc)}")
             continue
         for index, obj in enumerate(spans):
-            try:
-                if not isinstance(obj, dict):
-                    raise ValueError(f"span is {type(obj).__name__}, not an object")
-                decoded.spans.append(span_from_otlp(obj, service, source, scope))
-            except Exception as exc:  # noqa: BLE001 - one bad span costs only itself
-                decoded.reject(1, f"span {index} of scope {scope!r}: {_reason(exc)}")
+            decoded.read_span(f"span {index} of scope {scope!r}", _json_span, obj, service, source, scope)
     return decoded
+
+
+def _json_span(obj: Any, service: str | None, source: Source, scope: str | None) -> Span:
+    from parsers.otlp_json import span_from_otlp
+
+    if not isinstance(obj, dict):
+        raise TypeError(f"span is {type(obj).__name__}, not an object")
+    return span_from_otlp(obj, service, source, scope)
 
 
 def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:

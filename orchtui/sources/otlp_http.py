@@ -2,8 +2,9 @@
 
 Built on aiohttp (no hand-written HTTP). The server runs its own event loop on a background thread, so it works
 the same under the TUI (whose loop must never block) and headless (`orchtui serve`). The loop only reads bodies
-and writes answers: decompressing, decoding and spooling run on a small worker pool (`otlp_decode`, `spool`), so
-one huge or hostile request never stalls the other clients.
+and writes answers: decompressing, decoding and spooling run on worker threads (`otlp_decode`, `spool`), in two
+lanes (bodies up to `large_body`, and larger ones on a worker of their own), so one huge or hostile request never
+stalls the other clients and small requests never queue behind it.
 
 Every accepted request is appended to the spool before the 200 goes out, in a form the engine reads back (see
 `spool`). A crash or quit therefore loses nothing that was acknowledged, and `orchtui open SPOOL` replays it.
@@ -37,7 +38,17 @@ import orjson
 
 from parsers.span import ReadError, Source, Span
 
-from .otlp_decode import JSON_TYPE, PROTOBUF_TYPES, Decoded, Limits, Malformed, TooLarge, decode_json, decode_protobuf, decompress
+from .otlp_decode import (
+    JSON_TYPE,
+    PROTOBUF_TYPES,
+    Decoded,
+    Limits,
+    Malformed,
+    TooLarge,
+    decode_json,
+    decode_protobuf,
+    decompress,
+)
 from .spool import Spool, default_spool_base
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_MAX_BODY", "DEFAULT_PORT", "OtlpReceiver", "ReceiverLimits", "Spool", "default_spool_base"]
@@ -66,8 +77,10 @@ def _descriptor_budget() -> int:
 class ReceiverLimits:
     max_spans: int = 100_000  # spans per request (413 above)
     max_messages: int = 1_000_000  # protobuf messages/fields or JSON objects per request (413 above)
-    workers: int = 2  # threads decoding and spooling
-    pending: int = 4  # requests decoding or waiting for a worker; more gets 503 + Retry-After
+    workers: int = 2  # threads decoding and spooling requests up to `large_body` bytes
+    pending: int = 4  # such requests decoding or waiting for a worker; more gets 503 + Retry-After
+    large_body: int = 1 << 20  # bodies above this (as received) go to their own single worker ...
+    large_pending: int = 2  # ... of which this many may be decoding or waiting; more gets 503 + Retry-After
     idle_timeout: float = 30.0  # seconds a connection may sit without a request (or mid-headers)
     body_timeout: float = 60.0  # seconds to receive a body once its headers arrived (408 after)
     max_connections: int = field(default_factory=_descriptor_budget)
@@ -132,8 +145,11 @@ class OtlpReceiver:
         self._stats_lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self._slots = threading.BoundedSemaphore(QUEUE_BATCHES)  # taken before spooling, freed once delivered
-        self._executor = ThreadPoolExecutor(self.limits.workers, thread_name_prefix="orchtui-otlp-decode")
-        self._pending = 0  # touched on the loop thread only
+        # Two lanes, so small requests never queue behind a large one being decoded.
+        self._lanes = (
+            _Lane(ThreadPoolExecutor(self.limits.workers, thread_name_prefix="orchtui-otlp-decode"), self.limits.pending),
+            _Lane(ThreadPoolExecutor(1, thread_name_prefix="orchtui-otlp-decode-large"), self.limits.large_pending),
+        )
         self._busy: set = set()  # aiohttp protocol objects handling a request now (loop thread only)
         self._fresh: list = []  # protocols created for accepted connections not yet listed by aiohttp
         self._requests = 0
@@ -161,7 +177,8 @@ class OtlpReceiver:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
             self._loop.call_soon_threadsafe(self._loop.stop)
         self._server_thread.join(timeout=5)
-        self._executor.shutdown(wait=True)
+        for lane in self._lanes:
+            lane.executor.shutdown(wait=True)
         self._queue.put(None)
         self._consumer.join(timeout=5)
         if self.spool is not None:
@@ -243,11 +260,12 @@ class OtlpReceiver:
         content_type = request.content_type
         if content_type not in PROTOBUF_TYPES and content_type != JSON:
             return self._reply(_error(415, f"415 unsupported media type, supported: [{JSON}, {', '.join(PROTOBUF_TYPES)}]"))
-        if self._pending >= self.limits.pending:
+        announced = self._lanes[(request.content_length or 0) > self.limits.large_body]
+        if announced.full:
             return self._reply(_busy("the decoders are saturated; retry later"))
         self._busy.add(request.protocol)
-        self._pending += 1
         try:
+            announced.pending += 1
             try:
                 raw = await asyncio.wait_for(request.read(), self.limits.body_timeout)
             except web.HTTPRequestEntityTooLarge:
@@ -256,15 +274,23 @@ class OtlpReceiver:
                 return self._reply(_error(400, f"cannot read the body: {exc}"))
             except TimeoutError:
                 return self._reply(_error(408, f"the body did not arrive within {self.limits.body_timeout:g} s"))
+            finally:
+                announced.pending -= 1
+            lane = self._lanes[len(raw) > self.limits.large_body]  # a chunked body announced no length
+            if lane.full:
+                return self._reply(_busy("the decoders are saturated; retry later"))
             self._requests += 1
             label = f"{request.remote or 'client'} POST {request.path} #{self._requests}"
             encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
-            answer = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._process, raw, encoding, content_type, label
-            )
+            lane.pending += 1
+            try:
+                answer = await asyncio.get_running_loop().run_in_executor(
+                    lane.executor, self._process, raw, encoding, content_type, label
+                )
+            finally:
+                lane.pending -= 1
             return self._reply(answer)
         finally:
-            self._pending -= 1
             self._busy.discard(request.protocol)
 
     def _reply(self, answer: _Answer, headers: dict[str, str] | None = None):
@@ -302,7 +328,9 @@ class OtlpReceiver:
             self._count(spool_errors=1)
             self._note([ReadError(label, f"not spooled, answered 503: {exc}")])
             return _busy(f"cannot store the request ({exc.strerror or exc}); retry later")
-        errors = [ReadError(label, f"{decoded.rejected} span(s) rejected: {decoded.error_message}")] if decoded.problems else []
+        errors = [ReadError(label, warning) for warning in decoded.warnings]
+        if decoded.problems:
+            errors.append(ReadError(label, f"{decoded.rejected} span(s) rejected: {decoded.error_message}"))
         self._count(requests=1, spans=len(decoded.spans), rejected_spans=decoded.rejected)
         self._queue.put(_Batch(label, decoded.spans, errors))
         return _success(decoded, protobuf)
@@ -313,18 +341,15 @@ class OtlpReceiver:
         """Delivers batches in order. Nothing a batch holds stops this thread: a `deliver` that raises is retried
         span by span, and the spans it still refuses are reported against their request."""
         while (batch := self._queue.get()) is not None:
+            errors = list(batch.errors)
             try:
-                errors = list(batch.errors)
-                try:
-                    if batch.spans:
-                        self.deliver(batch.spans)
-                except Exception:  # noqa: BLE001
-                    errors.extend(self._deliver_one_by_one(batch))
-                self._note(errors)
-            except Exception:  # noqa: BLE001 - a failing report must not stop ingest either
-                pass
+                if batch.spans:
+                    self.deliver(batch.spans)
+            except Exception:  # noqa: BLE001
+                errors.extend(self._deliver_one_by_one(batch))
             finally:
                 self._slots.release()
+            self._note(errors)
 
     def _deliver_one_by_one(self, batch: _Batch) -> list[ReadError]:
         errors = []
@@ -341,7 +366,23 @@ class OtlpReceiver:
         self._count(read_errors=len(errors))
         self.recent_errors.extend(errors)
         if self.report is not None:
-            self.report(errors, {})
+            try:
+                self.report(errors, {})
+            except Exception as exc:  # noqa: BLE001 - a failing report must not stop ingest either
+                self.recent_errors.append(ReadError("otlp receiver", f"reporting failed: {type(exc).__name__}: {exc}"))
+
+
+@dataclass
+class _Lane:
+    """A worker pool and how many requests it holds (decoding or waiting); counted on the loop thread only."""
+
+    executor: ThreadPoolExecutor
+    limit: int
+    pending: int = 0
+
+    @property
+    def full(self) -> bool:
+        return self.pending >= self.limit
 
 
 class _Refused(asyncio.Protocol):
@@ -378,7 +419,9 @@ def _busy(message: str) -> _Answer:
 def _success(decoded: Decoded, protobuf: bool) -> _Answer:
     """An `ExportTraceServiceResponse`: empty, or with `partial_success` when spans were rejected."""
     if protobuf:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceResponse,
+        )
 
         response = ExportTraceServiceResponse()
         if decoded.problems:

@@ -66,7 +66,7 @@ def test_decompression_stops_at_the_limit():
 
 
 def test_bombs_and_floods_of_empty_messages_get_413_and_the_next_client_is_served(receiver):
-    server, store = receiver()
+    server, _store = receiver()
     empty_spans = field(1, field(2, b"\x12\x00" * (10 * MB // 2)))  # 10 MB: five million empty spans
     empty_resources = b"\x0a\x00" * (10 * MB // 2)  # five million empty ResourceSpans
     many_attributes = field(1, field(2, field(2, b"\x4a\x00" * (10 * MB // 2))))  # one span, five million attributes
@@ -87,7 +87,7 @@ def test_bombs_and_floods_of_empty_messages_get_413_and_the_next_client_is_serve
 
 
 def test_the_span_cap_is_per_request_and_configurable(receiver):
-    server, store = receiver(limits=ReceiverLimits(max_spans=10))
+    server, _store = receiver(limits=ReceiverLimits(max_spans=10))
     spans = [{"traceId": "01" * 16, "spanId": f"{i + 1:016x}", "name": "s"} for i in range(11)]
     response = httpx.post(server.endpoint, content=json_body(spans), headers=JSON)
     assert response.status_code == 413 and "more than 10 spans" in response.json()["message"]
@@ -97,7 +97,7 @@ def test_the_span_cap_is_per_request_and_configurable(receiver):
 def test_decoding_runs_off_the_event_loop_and_saturation_answers_503(receiver):
     """While a decode is stuck on a worker, the loop still answers: another request is decoded on the second
     worker, and one more than `pending` allows gets 503 with Retry-After at once."""
-    server, store = receiver(limits=ReceiverLimits(workers=2, pending=2))
+    server, _store = receiver(limits=ReceiverLimits(workers=2, pending=2))
     release, entered = threading.Event(), threading.Event()
     process = server._process
 
@@ -160,7 +160,7 @@ def closed_by_server(sockets: list[socket.socket], wait: float, enough: int | No
 
 
 def test_half_open_connections_over_the_cap_do_not_lock_out_a_new_client(receiver):
-    server, store = receiver(limits=ReceiverLimits(max_connections=20, idle_timeout=120))
+    server, _store = receiver(limits=ReceiverLimits(max_connections=20, idle_timeout=120))
     sockets = [half_open(server.port) for _ in range(60)]
     try:
         with httpx.Client(timeout=10) as client:
@@ -174,7 +174,7 @@ def test_half_open_connections_over_the_cap_do_not_lock_out_a_new_client(receive
 
 
 def test_idle_and_header_timeouts_close_silent_connections(receiver):
-    server, store = receiver(limits=ReceiverLimits(idle_timeout=0.5))
+    server, _store = receiver(limits=ReceiverLimits(idle_timeout=0.5))
     silent = socket.create_connection(("127.0.0.1", server.port), timeout=5)  # connects, sends nothing
     sockets = [silent, half_open(server.port)]
     try:
@@ -202,14 +202,73 @@ def test_the_default_connection_cap_leaves_descriptors_to_spare():
 
 
 def test_decode_limits_count_nested_messages_of_large_spans_only():
-    from orchtui.sources.otlp_decode import decode_protobuf
+    from orchtui.sources.otlp_decode import WHOLE_PARSE, decode_protobuf
     from parsers.span import Source
 
     limits = Limits(max_body=64 * MB, max_spans=100, max_messages=1000)
     span = b"\x0a\x10" + b"\x01" * 16 + b"\x12\x08" + b"\x02" * 8
-    big_text = field(9, field(1, b"input.value") + field(2, field(1, b"x" * (200 * 1024))))  # one 200 kB attribute
-    decoded = decode_protobuf(field(1, field(2, field(2, span + big_text))), Source("test"), limits)
+    big_text = field(9, field(1, b"input.value") + field(2, field(1, b"x" * (400 * 1024))))  # one 400 kB attribute
+    body = field(1, field(2, field(2, span + big_text)))
+    assert len(body) > WHOLE_PARSE  # split span by span, the large span walked
+    decoded = decode_protobuf(body, Source("test"), limits)
     assert len(decoded.spans) == 1 and decoded.rejected == 0  # a big string is one field, not a flood
-    nested = field(9, field(1, b"k") + field(2, field(5, b"\x0a\x00" * 40_000)))  # an array of 40,000 empty values
+    nested = field(9, field(1, b"k") + field(2, field(5, b"\x0a\x00" * 200_000)))  # 200,000 empty values
     with pytest.raises(TooLarge):
         decode_protobuf(field(1, field(2, field(2, span + nested))), Source("test"), limits)
+
+
+def test_split_and_whole_decoding_read_the_same_spans(monkeypatch):
+    from orchtui.sources import otlp_decode
+    from parsers.span import Source
+    from tests.conftest import DATA
+
+    body = (DATA / "langgraph/langgraph-traceai.otlp.pb").read_bytes()
+    limits = Limits(max_body=64 * MB, max_spans=1000, max_messages=100_000)
+    whole = otlp_decode.decode_protobuf(body, Source("t"), limits)
+    monkeypatch.setattr(otlp_decode, "WHOLE_PARSE", 0)
+    split = otlp_decode.decode_protobuf(body, Source("t"), limits)
+    assert len(whole.spans) == len(split.spans) == 78 and whole.rejected == split.rejected == 0
+
+    def shape(span):
+        return (span.span_id, span.parent_id, span.name, span.service, span.scope, span.kind, span.tokens, span.attributes)
+
+    assert [shape(span) for span in whole.spans] == [shape(span) for span in split.spans]
+
+
+def test_small_requests_never_queue_behind_a_large_one(receiver):
+    """A large body is decoded in its own lane: while one is stuck there (and a second waits), small requests are
+    answered, and a third large one gets 503."""
+    server, _store = receiver(limits=ReceiverLimits(workers=1, pending=1, large_body=1000, large_pending=2))
+    release, entered = threading.Event(), threading.Event()
+    process = server._process
+    large = json_body([{"traceId": "01" * 16, "spanId": f"{i + 1:016x}", "name": "x" * 50} for i in range(30)])
+    assert len(large) > 1000
+
+    def stuck_on_large_requests(raw, *args):
+        if raw == large:
+            entered.set()
+            release.wait(20)
+        return process(raw, *args)
+
+    server._process = stuck_on_large_requests
+    answers = []
+    senders = [
+        threading.Thread(target=lambda: answers.append(httpx.post(server.endpoint, content=large, headers=JSON, timeout=30)))
+        for _ in range(2)
+    ]
+    try:
+        for sender in senders:
+            sender.start()
+        assert entered.wait(10)
+        deadline = time.monotonic() + 10
+        while server._lanes[1].pending < 2 and time.monotonic() < deadline:  # the second one is queued too
+            time.sleep(0.01)
+        for _ in range(5):
+            assert httpx.post(server.endpoint, content=one_span(), headers=JSON, timeout=10).status_code == 200
+        assert httpx.post(server.endpoint, content=large, headers=JSON, timeout=10).status_code == 503
+        assert not answers
+    finally:
+        release.set()
+        for sender in senders:
+            sender.join(30)
+    assert [answer.status_code for answer in answers] == [200, 200]

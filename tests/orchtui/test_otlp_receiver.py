@@ -284,8 +284,22 @@ def test_a_request_that_breaks_the_consumer_costs_only_its_own_spans(tmp_path):
         wait_for_spans(store, 1 + QUEUE_BATCHES + 20)
         names = {span.name for snapshot in store.snapshots() for span in snapshot.spans}
         assert "neighbour" in names and f"after-{QUEUE_BATCHES + 19}" in names and "poison" not in names
-        (error,) = reported
-        assert "POST /v1/traces #1" in error.source and "TypeError" in error.message
-        assert server.stats.read_errors == 1
+        assert all("POST /v1/traces #1" in error.source for error in reported)  # all about the poisoned request
+        (refused,) = [error for error in reported if "not shown" in error.message]
+        assert "TypeError" in refused.message
+        fields = [error.message for error in reported if error is not refused]  # values read as unknown, kept
+        assert any("status.message" in m for m in fields) and any("inf" in m for m in fields)
+        assert server.stats.read_errors == len(reported)
     finally:
         server.stop()
+
+
+def test_a_value_of_the_wrong_type_is_reported_against_its_request_and_the_span_kept(receiver):
+    server, store = receiver()
+    span = {"traceId": "01" * 16, "spanId": "01" * 8, "name": "kept", "status": {"code": 2, "message": 404}}
+    body = orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]})
+    response = httpx.post(server.endpoint, content=body, headers=JSON)
+    assert response.status_code == 200 and response.json() == {}  # kept: nothing rejected
+    wait_for_spans(store, 1)
+    (error,) = server.recent_errors
+    assert "POST /v1/traces #1" in error.source and "status.message" in error.message
