@@ -8,7 +8,8 @@ Target: 100x the ~265 spans/s Arize Phoenix stored here, i.e. 26,500 spans/s or 
 
 Then latency under a big request: one client sends `--big` maximum-size requests back to back (just under the
 20 MB body limit: ~19,000 such spans, decoded, spooled and stored; then as many of a hostile kind, ten million
-empty spans, refused with 413 at the span cap) while another sends one-span requests one after the other; the
+empty spans, refused with 413 at the span cap; then JSON with as many empty objects as the message cap admits,
+refused with 413 at the span cap after parsing) while another sends one-span requests one after the other; the
 p50/p99/max latency of the small ones is printed. Target: p99 under 100 ms (decoding runs on worker threads,
 never on the event loop).
 
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
 
-from orchtui.sources.otlp_http import DEFAULT_MAX_BODY, OtlpReceiver, Spool  # noqa: E402
+from orchtui.sources.otlp_http import DEFAULT_MAX_BODY, OtlpReceiver, ReceiverLimits, Spool  # noqa: E402
 from orchtui.store import SpanStore  # noqa: E402
 
 HEADERS = {"Content-Type": "application/x-protobuf"}
@@ -101,6 +102,9 @@ def big_body(kind: str) -> bytes:
     """A maximum-size request: valid agent spans, or nothing but empty spans."""
     if kind == "empty spans":
         return empty_spans_body(DEFAULT_MAX_BODY)
+    if kind == "JSON empty objects":  # as many `{}` as the message cap lets through to the JSON parser
+        count = ReceiverLimits().max_messages - 4
+        return b'{"resourceSpans":[{"scopeSpans":[{"spans":[' + b",".join([b"{}"] * count) + b"]}]}]}"
     count = int(DEFAULT_MAX_BODY / (len(request_body(1, 100)) / 100))
     body = request_body(10**5, count)
     while len(body) > DEFAULT_MAX_BODY:  # the estimate per span is close: shave until the body fits the limit
@@ -120,8 +124,9 @@ def small_latencies(url: str, kind: str, repeat: int) -> tuple[list[float], list
 
     def send_big() -> None:
         with httpx.Client(timeout=120) as http:
+            headers = HEADERS if kind != "JSON empty objects" else {"Content-Type": "application/json"}
             for body in big:
-                statuses.append(http.post(url, content=body, headers=HEADERS).status_code)
+                statuses.append(http.post(url, content=body, headers=headers).status_code)
         done.set()
 
     sender = threading.Thread(target=send_big)
@@ -209,7 +214,7 @@ def main() -> None:
         store = SpanStore()
         receiver = OtlpReceiver(store.add, port=0, spool=Spool(Path(tmp) / "spool"))
         receiver.start()
-        for kind in ("valid", "empty spans"):
+        for kind in ("valid", "empty spans", "JSON empty objects"):
             latencies, statuses, size = clients.submit(small_latencies, receiver.endpoint, kind, args.big).result()
             print(f"small requests while {args.big} x {size / 1e6:.1f} MB {kind} requests were handled "
                   f"(answered {sorted(set(statuses))}): {percentiles(latencies)} (target p99 < 100 ms)")

@@ -204,7 +204,7 @@ def decode_protobuf(body: bytes, source: Source, limits: Limits) -> Decoded:
     framing) is broken, TooLarge over the caps; a span that does not parse or has bad ids is rejected alone.
 
     A body up to `WHOLE_PARSE` bytes is parsed in one call (at most ~10 ms even when it is all empty messages, and
-    a third faster than span by span); if that fails, it is split like a larger one to find the bad spans."""
+    a fifth faster than span by span); if that fails, it is split like a larger one to find the bad spans."""
     if len(body) <= WHOLE_PARSE:
         decoded = _decode_whole(body, source, limits)
         if decoded is not None:

@@ -19,7 +19,7 @@ import pytest
 from orchtui.sources.otlp_http import OtlpReceiver, Spool
 from orchtui.store import SpanStore
 from parsers import read_path
-from tests.conftest import DATA, ROOT
+from tests.conftest import ROOT
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 JSON = {"Content-Type": "application/json"}
@@ -31,7 +31,9 @@ def json_request(span_id: int, trace: int = 1) -> bytes:
 
 
 def proto_request(span_id: int, trace: int = 1) -> bytes:
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
 
     request = ExportTraceServiceRequest()
     span = request.resource_spans.add().scope_spans.add().spans.add()
