@@ -18,6 +18,7 @@ from parsers.span import ReadError, Span
 from .analysis import Analyzer, Finding, TraceAnalysis
 from .analysis.routes import BY_PATH, RouteBook
 from .analysis.trace import FLAG_ERROR, FLAG_LOOP, FLAG_STOP
+from .sorting import NEWEST_FIRST, SortOrder, sort_rows
 from .store import SpanStore
 
 # Quick filters cycled by the UI: name -> predicate on an analysis.
@@ -45,12 +46,21 @@ class RouteFilter:
         return route is not None and route.route_id == self.key
 
 
+class Rows(list):
+    """The traces to list, with what the list needs to know about them that costs a pass over every trace (so it
+    is worked out on the row worker too): the newest trace listed (follow mode selects it whatever the sort) and
+    the services seen across all traces (a service column and filter only when there are several)."""
+
+    newest: str | None = None
+    services: tuple[str, ...] = ()
+
+
 class TraceIndex:
     """Thread-safe: `ingest` from any thread, read from the UI."""
 
     def __init__(self, store: SpanStore | None = None) -> None:
         self.store = store if store is not None else SpanStore()
-        self._analyzer = Analyzer(self.store)
+        self._analyzer = Analyzer(self.store, final=False)  # a trace without its root may be waiting for it
         self._lock = threading.Lock()
         self._analyses: dict[str, TraceAnalysis] = {}
         self._order: list[tuple[int, str]] = []  # (-start_ns, trace_id): newest first
@@ -59,6 +69,9 @@ class TraceIndex:
         self._alerts: list[tuple[str, str, Finding]] = []
         self._finding_count = 0  # warn and critical findings over the listed traces
         self.routes = RouteBook()  # per-route stats of the completed traces, kept current as they change
+        # How the trace list orders and narrows its rows, set by its keys (s, S, v) and read on the row worker.
+        self.order: SortOrder = NEWEST_FIRST
+        self.service: str | None = None
 
     # -- writing (worker threads) ------------------------------------------------------------------------------------
 
@@ -130,10 +143,40 @@ class TraceIndex:
     def get(self, trace_id: str) -> TraceAnalysis | None:
         return self._analyses.get(trace_id)
 
-    def rows(self, quick_filter: str = "all", text: str = "", route: RouteFilter | None = None) -> list[TraceAnalysis]:
-        """The traces to list, newest first, filtered by a quick filter, a text query and a route."""
+    def seal(self) -> None:
+        """No more spans will arrive (saved files read to their end): a trace whose root never came is finished
+        as it is, named after its earliest span and given its duration, as `check` shows it."""
+        self._analyzer.final = True
+        with self._lock:
+            waiting = [a.trace_id for a in self._analyses.values() if a.in_progress and not a.tree.roots]
+        for trace_id in waiting:
+            self._analyzer.forget(trace_id)
+        analyses = [analysis for trace_id in waiting if (analysis := self._analyzer.get(trace_id)) is not None]
+        for analysis in analyses:
+            self.routes.update(analysis)
+        with self._lock:
+            for analysis in analyses:
+                if analysis.trace_id in self._analyses:
+                    self._place(analysis)
+            self.generation += 1
+
+    def rows(
+        self,
+        quick_filter: str = "all",
+        text: str = "",
+        route: RouteFilter | None = None,
+        order: SortOrder | None = None,
+        service: str | None = None,
+    ) -> Rows:
+        """The traces to list, filtered by a quick filter, a text query, a route and a service, in `order` (by
+        default `self.order`, which the list's sort keys set; newest first)."""
         with self._lock:
             ordered = [self._analyses[trace_id] for _, trace_id in self._order]
+        services = sorted({a.service for a in ordered if a.service})
+        order = order if order is not None else self.order
+        service = service if service is not None else self.service
+        if service is not None:
+            ordered = [a for a in ordered if a.service == service]
         predicate = QUICK_FILTERS[quick_filter]
         if quick_filter != "all":
             ordered = [a for a in ordered if predicate(a)]
@@ -142,7 +185,10 @@ class TraceIndex:
         if text:
             needle = text.lower()
             ordered = [a for a in ordered if matches(a, needle)]
-        return ordered
+        result = Rows(sort_rows(ordered, order))
+        result.newest = ordered[0].trace_id if ordered else None
+        result.services = tuple(services)
+        return result
 
     @property
     def errors(self) -> list[ReadError]:

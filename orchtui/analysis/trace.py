@@ -122,13 +122,15 @@ class TraceAnalysis:
         }
 
 
-def analyze(snapshot: TraceSnapshot) -> TraceAnalysis:
+def analyze(snapshot: TraceSnapshot, final: bool = True) -> TraceAnalysis:
+    """`final`: no more spans will arrive (a saved file read to its end, as `check` reads it), so a trace whose
+    root never came is as complete as it will get, not running. A live view passes False until its sources end."""
     tree = build_tree(snapshot.spans)
     ordered = tree.ordered
     root = tree.root
     llms, duplicate_calls = llm_calls(ordered)
     calls = tool_calls(ordered)
-    in_progress = root is None or root.end_ns is None or bool(tree.orphans and not tree.roots)
+    in_progress = _in_progress(tree, final)
     status = _trace_status(root, ordered)
 
     start_ns = min((s.start_ns for s in ordered if s.start_ns is not None), default=None)
@@ -177,7 +179,7 @@ def analyze(snapshot: TraceSnapshot) -> TraceAnalysis:
         trace_id=snapshot.trace_id,
         version=snapshot.version,
         tree=tree,
-        name=root.name if root is not None else "(no spans)",
+        name=_trace_name(tree, in_progress),
         service=next((s.service for s in ordered if s.service), None),
         start_ns=start_ns,
         end_ns=end_ns,
@@ -196,6 +198,26 @@ def analyze(snapshot: TraceSnapshot) -> TraceAnalysis:
         findings=findings,
         findings_by_span=by_span,
     )
+
+
+def _in_progress(tree: StepTree, final: bool) -> bool:
+    """Running while the root is open, or (live) while it has not arrived: spans are exported as they end, so
+    a root usually arrives last, after every child has ended."""
+    if tree.roots:
+        return tree.spans[tree.roots[0]].end_ns is None
+    return bool(tree.spans) and not final
+
+
+def _trace_name(tree: StepTree, in_progress: bool) -> str:
+    """A trace is named after its root. Until the root is known, after its earliest-starting span (the closest
+    thing to the root that arrived, not whichever child was exported first), marked as provisional while the root
+    may still come."""
+    if tree.roots:
+        return tree.spans[tree.roots[0]].name
+    if not tree.ordered:
+        return "(no spans)"
+    name = tree.ordered[0].name
+    return f"(waiting for root) {name}" if in_progress else name
 
 
 def _trace_status(root: Span | None, ordered: list[Span]) -> str:
@@ -252,8 +274,9 @@ def _totals(llms: list[Span], ordered: list[Span]) -> tuple[Tokens, dict[str, fl
 class Analyzer:
     """Analyses a store's traces, caching per (trace id, version): unchanged traces are never redone."""
 
-    def __init__(self, store: SpanStore) -> None:
+    def __init__(self, store: SpanStore, final: bool = True) -> None:
         self.store = store
+        self.final = final  # see `analyze`; a live index sets it when its sources have ended
         self._cache: dict[str, TraceAnalysis] = {}
         self._failed: dict[str, int] = {}  # trace id -> the version whose analysis failed (not retried)
 
@@ -271,7 +294,7 @@ class Analyzer:
         if snapshot is None:
             return None
         try:
-            result = self._cache[trace_id] = analyze(snapshot)
+            result = self._cache[trace_id] = analyze(snapshot) if self.final else analyze(snapshot, final=False)
         except Exception as exc:  # noqa: BLE001 - a trace the analysis cannot handle costs itself, not the list
             self._failed[trace_id] = version
             message = f"could not be analysed ({type(exc).__name__}: {exc}); its spans are kept"
