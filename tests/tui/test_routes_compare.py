@@ -52,7 +52,7 @@ async def test_r_lists_every_route_and_marks_the_expensive_branch(demo_app):
         assert families.count("refund_request") == 3 and len(set(families)) == 6
         (expensive,) = [row for row in rows if row[1].startswith("$ ")]
         assert expensive[1].startswith("$ ◆ lookup_order › ⌕retrieve_policy ◆gpt-4o")  # clipped; the detail has it all
-        assert expensive[9] == "$0.0141"  # cost per trace
+        assert expensive[7] == "$0.0141"  # cost per trace (columns in reading priority: tui/screens/routes.py)
         screen.query_one(RouteTable).cursor = rows.index(expensive)
         await pilot.pause()
         detail = str(screen.query_one("#route-detail").render())

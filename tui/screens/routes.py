@@ -1,6 +1,10 @@
 """`r`: the routes of everything loaded, one row per route (or per family), live while traces arrive.
 
-The numbers come from the engine's RouteBook (`orchtui.analysis.routes`), the same ones `orchtui routes` prints.
+The numbers come from the engine's RouteBook (`orchtui.analysis.routes`), the same ones `orchtui routes` prints,
+in the order a triager reads them: what the route is, how many traces, whether they succeed, loop or stop badly
+(one group, never split: a route that loops every time must not read "ok 100%" alone), then latency and cost. The
+family and the route stay pinned; the rest scrolls sideways a group at a time, and the route column gives up width
+so that first group fits at 80 columns.
 When the book's generation moved (checked twice a second), a worker computes the stats and their cells; the UI
 thread only hands the rows to the line-API RouteTable, which repaints the visible lines and keeps the cursor on its
 route. Enter dismisses the screen with the chosen route; the app then filters the trace list to its traces.
@@ -22,10 +26,15 @@ from orchtui.live import RouteFilter
 from orchtui.routes_report import EXPENSIVE_MARK, EXPENSIVE_STYLE, LEGEND, compact_path, route_cells, route_columns
 
 from ..render import safe
-from ..widgets.route_table import Cell, Column, RouteTable
+from ..widgets.route_table import Cell, Column, Layout, RouteTable
 
 REFRESH_SECONDS = 0.5
-CLIP = {"path": 48, "models": 40}  # the detail line below the table shows these in full
+CLIP = {"family": 24, "path": 48, "models": 40}  # the detail line below the table shows these in full
+PINNED = ("family", "path")
+# Shown together or not at all, in this order; keys a column list lacks (no route by family) are left out.
+GROUPS = (("traces", "ok", "loops", "stops"), ("p95",), ("cost",), ("share",), ("p50",), ("p99",), ("tokens",),
+          ("cost_p95",), ("retries",), ("tool_errors", "timeouts"), ("models",))
+ROUTE_MIN = 16  # the route column shrinks to this (its full path is in the detail below) before the rates hide
 # The widest each number's format gets ("12.3k", "59.99s", "$0.000080"), so columns do not jump as counts grow.
 NUMBER_WIDTHS = {"traces": 6, "share": 4, "ok": 4, "p50": 6, "p95": 6, "p99": 6, "tokens": 6, "cost": 9, "cost_p95": 9,
                  "retries": 5, "tool_errors": 4, "timeouts": 4, "loops": 4, "stops": 4}
@@ -79,15 +88,15 @@ class RoutesScreen(Screen[RouteFilter | None]):
     def _compute(self, by: str) -> None:
         """Stats, cells and column widths, off the event loop."""
         stats = self.book.stats(by)
-        columns = route_columns(by)
+        columns, layout = ordered_columns(route_columns(by))
         rows = [(route.route_id, tuple(_cells(route_cells(route), columns))) for route in stats]
-        self.app.call_from_thread(self._apply, by, stats, columns, column_widths(columns, rows), rows)
+        self.app.call_from_thread(self._apply, by, stats, columns, column_widths(columns, rows), rows, layout)
 
-    def _apply(self, by: str, stats: list[RouteStats], columns: list[Column], widths: list[int], rows: list) -> None:
+    def _apply(self, by: str, stats: list[RouteStats], columns: list[Column], widths: list[int], rows: list, layout: Layout) -> None:
         if by != self.by or not self.is_attached:
             return
         self.stats = stats
-        self.table.show(columns, widths, rows)
+        self.table.show(columns, widths, rows, layout)
         self._show_detail()
 
     @property
@@ -119,6 +128,25 @@ class RoutesScreen(Screen[RouteFilter | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def ordered_columns(columns: list[Column]) -> tuple[list[Column], Layout]:
+    """The columns in reading priority (pinned, then GROUPS), and the table layout that keeps groups whole."""
+    by_key = {column[0]: column for column in columns}
+    pinned = [key for key in PINNED if key in by_key]
+    groups = [[key for key in group if key in by_key] for group in GROUPS]
+    groups = [group for group in groups if group]
+    placed = set(pinned).union(*groups)
+    groups.extend([key] for key in by_key if key not in placed)  # a column added to the report later still shows
+    keys = pinned + [key for group in groups for key in group]
+    position = {key: index for index, key in enumerate(keys)}
+    layout = Layout(
+        pinned=len(pinned),
+        groups=tuple(tuple(position[key] for key in group) for group in groups),
+        flexible=position.get("path"),
+        flexible_min=ROUTE_MIN,
+    )
+    return [by_key[key] for key in keys], layout
 
 
 def column_widths(columns: list[Column], rows: list[tuple[str, tuple[Cell, ...]]]) -> list[int]:
