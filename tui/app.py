@@ -39,6 +39,7 @@ from .commands import TraceCommands
 from .screens.compare import CompareScreen, StepChoice
 from .screens.help import HelpScreen
 from .screens.routes import RoutesScreen
+from .screens.sources import SourcesScreen
 from .widgets.detail import DetailPane
 from .widgets.status_bar import StatusBar
 from .widgets.step_tree import StepTree
@@ -69,6 +70,7 @@ class OrchApp(App[None]):
         Binding("r", "routes", "Routes", id="app.routes"),
         Binding("m", "mark", "Mark", id="app.mark"),
         Binding("d", "compare", "Compare", id="app.compare"),
+        Binding("exclamation_mark", "sources", "Sources", key_display="!", show=False, id="app.sources"),
         Binding("tab", "focus_pane(1)", "Next pane", show=False, priority=True, id="app.next_pane"),
         Binding("shift+tab", "focus_pane(-1)", "Previous pane", show=False, priority=True, id="app.previous_pane"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
@@ -177,7 +179,7 @@ class OrchApp(App[None]):
     def _start_receiver(self) -> None:
         host, port = self.otlp  # type: ignore[misc]
         spool = Spool(self.spool_base) if self.spool_base is not None else None
-        self.receiver = OtlpReceiver(self.deliver, host=host, port=port, token=self.token, spool=spool)
+        self.receiver = OtlpReceiver(self.deliver, host=host, port=port, token=self.token, spool=spool, report=self.index.add_errors)
         try:
             self.receiver.start()
         except OSError as exc:
@@ -303,6 +305,7 @@ class OrchApp(App[None]):
             loading=self.load_status,
             paused=len(self._held) if self.paused else None,
             warning="open to the network without a token" if self.exposure is not None else None,
+            waiting=self.live,
         )
 
     # -- selection ---------------------------------------------------------------------------------------------------
@@ -385,6 +388,11 @@ class OrchApp(App[None]):
         if current is None:
             self.notify("No trace selected", severity="warning")
         return current
+
+    def action_sources(self) -> None:
+        """!: the sources and every read error (the status line only counts them)."""
+        if not isinstance(self.screen, SourcesScreen):
+            self.push_screen(SourcesScreen())
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

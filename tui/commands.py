@@ -36,6 +36,7 @@ class TraceCommands(Provider):
         commands.append(("Help: keys", app.action_help, "Show every key"))
         commands.append(("Save trace as OTLP/JSON", app.action_save_trace, "Write the selected trace to a file"))
         commands.append(("Routes", app.action_routes, "Numbers per route; enter lists a route's traces"))
+        commands.append(("Sources and read errors", app.action_sources, "Files followed, receiver, spool, counts; every read error (!)"))
         commands.append(("Evaluate trace", app.action_evaluate, "Run the evaluators on the selected trace"))
         commands.append(("Mark trace for compare", app.action_mark, "The A side of the next compare"))
         commands.append(("Compare with marked trace or golden route", app.action_compare, "Steps aligned side by side"))

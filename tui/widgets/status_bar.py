@@ -1,4 +1,7 @@
-"""The status line: what is loaded, how much, what is wrong with the input, and which filter is on."""
+"""The status line: what is loaded, how much, what is wrong with the input, and which filter is on.
+
+Read errors point at `!` (the sources screen lists them); a live source with nothing yet says it is waiting on
+it, so an empty list reads as "nothing arrived", not as "nothing matched"."""
 
 from __future__ import annotations
 
@@ -26,17 +29,25 @@ class StatusBar(Static):
         marked: str | None = None,
         paused: int | None = None,
         warning: str | None = None,
+        waiting: bool = False,
     ) -> None:
         line = Text(no_wrap=True, overflow="ellipsis")
         if warning:  # first: it must not be the part the ellipsis cuts
             line.append(f"⚠ {warning}  ", style="bold red")
-        line.append(safe(sources, True), style="bold")
-        line.append("  ")
         traces = counts["traces"]
-        line.append(plural(traces, "trace") if listed == traces else f"{listed:,}/{plural(traces, 'trace')}")
-        line.append(f" · {plural(counts['spans'], 'span')}")
-        line.append(f" · {plural(counts['findings'], 'finding')}", style="yellow" if counts["findings"] else "")
-        line.append(f" · {plural(counts['errors'], 'read error')}", style="bold red" if counts["errors"] else "")
+        if waiting and not counts["spans"]:
+            line.append("waiting for spans on ", style="bold cyan")
+            line.append(safe(sources, True), style="bold")
+        else:
+            line.append(safe(sources, True), style="bold")
+            line.append("  ")
+            line.append(plural(traces, "trace") if listed == traces else f"{listed:,}/{plural(traces, 'trace')}")
+            line.append(f" · {plural(counts['spans'], 'span')}")
+            line.append(f" · {plural(counts['findings'], 'finding')}", style="yellow" if counts["findings"] else "")
+        if counts["errors"]:
+            line.append(f" · {plural(counts['errors'], 'read error')} (! lists)", style="bold red")
+        elif not waiting or counts["spans"]:
+            line.append(" · 0 read errors")
         if counts.get("evicted"):
             line.append(f" · {counts['evicted']:,} evicted", style="yellow")
         if quick_filter != "all":
