@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     open_.add_argument("paths", nargs="+", metavar="PATH", help="trace files, directories or glob patterns")
     open_.add_argument(
         "--max-spans",
-        type=int,
+        type=_positive_int,
         default=DEFAULT_MAX_SPANS,
         help=f"keep at most this many spans in memory, evicting the least recently updated whole traces "
         f"(the status line counts them; default {DEFAULT_MAX_SPANS:,})",
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("paths", nargs="*", metavar="PATH", help="files, directories or glob patterns to follow")
     tail.add_argument("--from-end", action="store_true", help="skip what the files already hold")
     _add_otlp_options(tail, listen_by_default=False)
-    tail.add_argument("--max-spans", type=int, default=DEFAULT_MAX_SPANS, help="memory bound (whole-trace eviction)")
+    tail.add_argument("--max-spans", type=_positive_int, default=DEFAULT_MAX_SPANS, help="memory bound (whole-trace eviction)")
     tail.add_argument("--spec", metavar="GATE.toml", help="gate file: routes `e` evaluates against, where `E` saves golden routes")
     _add_judge_options(tail, "the `e` key's evaluations")
     tail.set_defaults(handler=run_tail)
@@ -160,7 +160,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--spec", metavar="GATE.toml", help="gate file: routes `e` evaluates against, where `E` saves golden routes")
     _add_judge_options(demo, "the `e` key's evaluations")
     demo.set_defaults(handler=run_demo)
+
+    from .completion import SHELLS
+
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description="Print a completion script for the shell, generated from these commands and options. "
+        "bash: `source <(orchtui completion bash)` in ~/.bashrc; zsh: `orchtui completion zsh > "
+        "\"${fpath[1]}/_orchtui\"`; fish: `orchtui completion fish > ~/.config/fish/completions/orchtui.fish`.",
+    )
+    completion.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+    completion.set_defaults(handler=run_completion)
     return parser
+
+
+def run_completion(args: argparse.Namespace) -> int:
+    from .completion import script
+
+    sys.stdout.write(script(args.shell, build_parser()))
+    return EXIT_OK
 
 
 def _load(paths: list[str]) -> tuple[SpanStore, LoadReport, list[TraceAnalysis]]:
@@ -176,6 +195,27 @@ def _unreadable(report: LoadReport) -> bool:
     for error in report.unreadable:
         print(f"orchtui: {printable(error.source, True)}: {printable(error.message, True)}", file=sys.stderr)
     return bool(report.unreadable)
+
+
+def _record_errors(store: SpanStore, report: LoadReport) -> list:
+    """Read errors for the report's own list: bad records inside readable inputs. A whole input that could not be
+    read is said once, on stderr, by `_unreadable`."""
+    unreadable = {id(error) for error in report.unreadable}
+    return [error for error in store.errors if id(error) not in unreadable]
+
+
+def _no_traces(command: str, paths: list[str], report: LoadReport, analyses: list[TraceAnalysis]) -> bool:
+    """True (exit status 2, said on stderr) when the inputs hold no trace at all: an empty CI input must not
+    pass a gate. Inputs that could not be read were already named by `_unreadable`."""
+    if analyses:
+        return False
+    where = ", ".join(printable(path, True) for path in paths)
+    read = [name for name, format_ in report.files.items() if format_ is not None]
+    if not report.files and not report.unreadable:
+        print(f"orchtui {command}: no files in {where}", file=sys.stderr)
+    elif read:
+        print(f"orchtui {command}: no traces in {where}", file=sys.stderr)
+    return True
 
 
 def _write_json(document: dict) -> None:
@@ -203,9 +243,9 @@ def run_check(args: argparse.Namespace) -> int:
     store, report, analyses = _load(args.paths)
     if args.json:
         _write_json(check_document(analyses, store.errors))
-    else:
-        print_tables(analyses, store.errors, store.skipped, sys.stdout)
-    if _unreadable(report):
+    elif analyses:
+        print_tables(analyses, _record_errors(store, report), store.skipped, sys.stdout)
+    if _unreadable(report) | _no_traces("check", args.paths, report, analyses):
         return EXIT_USAGE
     return EXIT_FINDINGS if exceeds(analyses, args.fail_on) else EXIT_OK
 
@@ -213,7 +253,8 @@ def run_check(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from .batch_gate import limit_results
     from .evals import EVALUATORS
-    from .evaluation import eval_document, evaluate_trace, junit_xml, print_eval_tables
+    from .eval_report import print_eval_tables
+    from .evaluation import eval_document, evaluate_trace, junit_xml
 
     unknown = [name for name in args.evaluator or [] if name not in EVALUATORS]
     if unknown:
@@ -231,11 +272,11 @@ def run_eval(args: argparse.Namespace) -> int:
     limits = limit_results(routes, evaluations) if routes else []
     if args.json:
         _write_json(eval_document(evaluations, store.errors, limits))
-    else:
-        print_eval_tables(evaluations, store.errors, sys.stdout, limits)
+    elif evaluations:
+        print_eval_tables(evaluations, _record_errors(store, report), sys.stdout, limits)
     if args.junit:
         Path(args.junit).write_text(junit_xml(evaluations, limits))
-    if _unreadable(report):
+    if _unreadable(report) | _no_traces("eval", args.paths, report, analyses):
         return EXIT_USAGE
     passed = all(e.passed for e in evaluations) and all(limit.passed is not False for limit in limits)
     return EXIT_OK if passed else EXIT_FINDINGS
@@ -262,9 +303,9 @@ def run_routes(args: argparse.Namespace) -> int:
         step_failures = step_fail_rates(evaluations) if args.by == BY_PATH else None
     if args.json:
         _write_json(routes_document(stats, args.by, store.errors, limits, step_failures))
-    else:
-        print_routes(stats, args.by, store.errors, sys.stdout, limits, step_failures)
-    if _unreadable(report):
+    elif analyses:
+        print_routes(stats, args.by, _record_errors(store, report), sys.stdout, limits, step_failures)
+    if _unreadable(report) | _no_traces("routes", args.paths, report, analyses):
         return EXIT_USAGE
     flagged = any(route.expensive for route in stats) or any(limit.passed is False for limit in limits)
     return EXIT_FINDINGS if flagged else EXIT_OK
@@ -294,11 +335,14 @@ def run_diff(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for note in dict.fromkeys(picked.note for picked in (a, b) if picked is not None and picked.note):
         print(f"orchtui diff: {note}", file=sys.stderr)
+    if a is not None and a.analysis.trace_id == b.analysis.trace_id:
+        print(f"orchtui diff: A and B are the same trace ({printable(b.analysis.trace_id[:16], True)}): it matches itself", file=sys.stderr)
     comparison = golden.compare(b.analysis) if golden is not None else compare_traces(a.analysis, b.analysis)
     if args.json:
         _write_json(comparison.to_json())
     else:
-        print_diff(comparison, sys.stdout)
+        family = [analysis for analysis in analyses if analysis.name == b.analysis.name] if golden is not None else []
+        print_diff(comparison, sys.stdout, family)
     return EXIT_FINDINGS if comparison.differs else EXIT_OK
 
 
@@ -397,11 +441,15 @@ def run_tail(args: argparse.Namespace) -> int:
         from .sources.otlp_http import default_spool_base
 
         otlp = _listen_address(args.otlp)
+        problem = _cannot_listen(*otlp)
+        if problem is not None:
+            print(f"orchtui tail: cannot listen on {otlp[0]}:{otlp[1]}: {problem}", file=sys.stderr)
+            return EXIT_USAGE
         _warn_if_exposed(otlp[0], args.token)
         spool = Path(args.spool) if args.spool else default_spool_base()
     from tui.app import make_app
 
-    make_app(
+    app = make_app(
         follow=args.paths,
         from_end=args.from_end,
         otlp=otlp,
@@ -410,8 +458,40 @@ def run_tail(args: argparse.Namespace) -> int:
         max_spans=args.max_spans,
         spec=args.spec,
         judge=judge_from_args(args),
-    ).run()
+    )
+    app.run()
+    if spool is not None:
+        _say_spool(app.receiver.spool if app.receiver is not None else None)
     return EXIT_OK
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the OTLP endpoint could not listen on host:port (None when it can), found before the UI starts: an
+    empty UI that only toasts "cannot listen" would hide the error `serve` exits 2 with. The receiver binds the
+    same way (SO_REUSEADDR), so a port in TIME_WAIT is free and one with a listener is not."""
+    import socket
+
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        return str(exc)
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                return exc.strerror or str(exc)
+    return None
+
+
+def _say_spool(spool) -> None:
+    """On leaving `tail --otlp`: where what was received is kept (the UI showed it in the status line only)."""
+    written = spool.paths() if spool is not None else []
+    if written:
+        print("orchtui tail: received spans are in " + ", ".join(printable(str(path), True) for path in written))
+    else:
+        print("orchtui tail: nothing was received over OTLP; no spool file was written")
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -455,6 +535,8 @@ def run_open(args: argparse.Namespace) -> int:
     for error in missing:
         print(f"orchtui: {printable(error.source, True)}: {printable(error.message, True)}", file=sys.stderr)
     if not files:
+        if not missing:
+            print(f"orchtui open: no files in {', '.join(printable(path, True) for path in args.paths)}", file=sys.stderr)
         return EXIT_USAGE
     from tui.app import make_app  # the UI stack is imported only for interactive commands
 

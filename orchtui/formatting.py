@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 # A glyph and a Rich style per span kind: the step tree, compare rows and compact route paths.
 KIND_ICONS = {
     "llm": ("◆", "bold magenta"),
@@ -28,15 +30,24 @@ def format_duration(ms: float | None) -> str:
     return f"{ms / 60_000:.1f}m"
 
 
-def format_cost(cost: float | None, complete: bool = True) -> str:
+def cost_decimals(costs) -> int:
+    """Decimals for a cost, or for a column of costs: three significant digits of the smallest non-zero one
+    (2 to 6 decimals; none from $100). One count for the whole column lines the costs up on the point, and a
+    larger cost is never the shorter string (`$0.0347` beside `$0.003815` read as the smaller)."""
+    smallest = min((abs(cost) for cost in costs if cost), default=None)
+    if smallest is None:
+        return 4
+    if smallest >= 100:
+        return 0
+    return max(2, min(6, 2 - math.floor(math.log10(smallest))))
+
+
+def format_cost(cost: float | None, complete: bool = True, decimals: int | None = None) -> str:
+    """`$0.0347`; with `decimals` (from `cost_decimals` over a column) every cost of a column alike."""
     if cost is None:
         return "–"
-    if cost >= 100:
-        text = f"${cost:,.0f}"
-    elif cost >= 0.01 or cost == 0:
-        text = f"${cost:.4f}"
-    else:
-        text = f"${cost:.6f}"
+    places = cost_decimals([cost]) if decimals is None else decimals
+    text = f"${cost:,.{places}f}"
     return text if complete else f"≥{text}"
 
 
@@ -72,8 +83,8 @@ def format_ratio(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def format_cost_delta(value: float) -> str:
-    return ("+" if value >= 0 else "-") + format_cost(abs(value))
+def format_cost_delta(value: float, decimals: int | None = None) -> str:
+    return ("+" if value >= 0 else "-") + format_cost(abs(value), decimals=decimals)
 
 
 def format_duration_delta(ms: float) -> str:

@@ -13,7 +13,8 @@ from parsers.span import ReadError
 
 from .analysis import TraceAnalysis
 from .analysis.findings import SEVERITY_RANK
-from .formatting import format_cost, format_duration, format_tokens
+from .cli_tables import Column, fit_table, make_console, narrow_note
+from .formatting import cost_decimals, format_cost, format_duration, format_tokens
 from .textsafe import printable
 
 JSON_VERSION = 1
@@ -48,46 +49,50 @@ def source_of(analysis: TraceAnalysis) -> str:
     return source.name if source is not None else "(unknown source)"
 
 
+# The check table's columns: the trace and its flags are never dropped; at 80 columns stop and spans go first.
+CHECK_COLUMNS = (
+    Column("trace", wrap=True, wrap_width=28),
+    Column("spans", "right", keep=2),
+    Column("duration", "right", keep=4),
+    Column("tokens in/out", "right", keep=3),
+    Column("cost", "right", keep=5),
+    Column("stop", keep=1),
+    Column("flags", wrap=True, wrap_width=9),
+)
+
+
 def print_tables(analyses: list[TraceAnalysis], errors: list[ReadError], skipped: dict[str, int], out: IO[str]) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=out, highlight=False)
-    if not console.is_terminal:
-        console.width = 120  # piped output (CI logs): wide enough for a row per trace
+    console = make_console(out, piped_width=120)  # piped (CI logs): wide enough for a row per trace
     by_file: dict[str, list[TraceAnalysis]] = defaultdict(list)
     for analysis in sort_traces(analyses):
         by_file[source_of(analysis)].append(analysis)
 
     for source, traces in by_file.items():
-        table = Table(title=Text(printable(source, single_line=True), style="bold"), title_justify="left", expand=False)
-        for column, justify in (
-            ("trace", "left"),
-            ("spans", "right"),
-            ("duration", "right"),
-            ("tokens in/out", "right"),
-            ("cost", "right"),
-            ("stop", "left"),
-            ("flags", "left"),
-        ):
-            table.add_column(column, justify=justify, no_wrap=True, min_width=24 if column == "trace" else None)
+        decimals = cost_decimals(analysis.cost_usd for analysis in traces if analysis.cost_usd is not None)
+        rows = []
         for analysis in traces:
             flags = Text()
             for flag in FLAG_LABELS:
                 if flag in analysis.flags:
-                    flags.append(FLAG_LABELS[flag] + " ", style="bold red" if flag in ("error", "loop") else "yellow")
+                    flags.append(("" if not flags else " ") + FLAG_LABELS[flag], style="bold red" if flag in ("error", "loop") else "yellow")
             name = Text(("● " if analysis.in_progress else "") + printable(analysis.name, single_line=True))
-            table.add_row(
+            rows.append([
                 name,
                 str(analysis.span_count),
                 format_duration(analysis.duration_ms),
                 format_tokens(analysis.tokens.prompt, analysis.tokens.completion),
-                format_cost(analysis.cost_usd, analysis.cost_complete),
+                format_cost(analysis.cost_usd, analysis.cost_complete, decimals),
                 Text(printable(analysis.stop_reason or "–", True)),
                 flags,
-            )
+            ])
+        title = Text(printable(source, single_line=True), style="bold")
+        table, dropped = fit_table(console, list(CHECK_COLUMNS), rows, title=title, title_justify="left", expand=False)
         console.print(table)
+        if dropped:
+            console.print(narrow_note(console, dropped))
         for analysis in traces:
             shown = sorted(analysis.findings, key=lambda f: -SEVERITY_RANK[f.severity])
             if not shown:
@@ -108,8 +113,6 @@ def print_tables(analyses: list[TraceAnalysis], errors: list[ReadError], skipped
             console.print(grid)
         console.print()
 
-    if not analyses:
-        console.print(Text("No traces found.", style="yellow"))
     if skipped:
         console.print(Text("Skipped (not traces): " + ", ".join(f"{n} {what}" for what, n in skipped.items()), style="dim"))
     if errors:

@@ -14,10 +14,11 @@ from typing import IO, TYPE_CHECKING, Any
 from parsers.span import LLM, TOOL, ReadError
 
 from .analysis import TraceAnalysis
-from .analysis.compare import Comparison, StepDiff, glyph_name
+from .analysis.compare import Comparison, StepDiff
 from .analysis.routes import BY_PATH, RouteStats
-from .analysis.steps import PathStep, Step
-from .formatting import KIND_ICONS, format_cost, format_cost_delta, format_count, format_duration_delta, format_latency, format_ratio, format_share
+from .analysis.steps import PathStep, Step, trace_steps
+from .cli_tables import Column, fit_table, make_console, narrow_note
+from .formatting import KIND_ICONS, cost_decimals, format_cost, format_cost_delta, format_count, format_duration_delta, format_latency, format_ratio, format_share
 from .textsafe import printable
 
 if TYPE_CHECKING:
@@ -87,8 +88,10 @@ def route_columns(by: str) -> list[tuple[str, str, bool]]:
     return [column for column in ROUTE_COLUMNS if by == BY_PATH or column[0] != "path"]
 
 
-def route_cells(route: RouteStats) -> dict[str, Cell]:
-    """One row's cells by column key; an expensive branch is marked on its path, cost and p95."""
+def route_cells(route: RouteStats, cost_places: dict[str, int] | None = None) -> dict[str, Cell]:
+    """One row's cells by column key; an expensive branch is marked on its path, cost and p95. `cost_places`
+    (from `route_cost_places`) gives each cost column one number of decimals."""
+    places = cost_places or {}
     expensive = EXPENSIVE_STYLE if route.expensive else ""
 
     def warn_if(value: float | None, style: str = "yellow") -> str:
@@ -104,8 +107,8 @@ def route_cells(route: RouteStats) -> dict[str, Cell]:
         "p95": (format_latency(route.latency_p95_ms), expensive),
         "p99": (format_latency(route.latency_p99_ms), ""),
         "tokens": (format_count(None if route.tokens_mean is None else round(route.tokens_mean)), ""),
-        "cost": (format_cost(route.cost_mean_usd), expensive),
-        "cost_p95": (format_cost(route.cost_p95_usd), ""),
+        "cost": (format_cost(route.cost_mean_usd, decimals=places.get("cost")), expensive),
+        "cost_p95": (format_cost(route.cost_p95_usd, decimals=places.get("cost_p95")), ""),
         "retries": (format_ratio(route.retries_per_trace), warn_if(route.retries_per_trace)),
         "tool_errors": (format_share(route.tool_error_rate), warn_if(route.tool_error_rate)),
         "timeouts": (format_share(route.timeout_rate), warn_if(route.timeout_rate)),
@@ -113,6 +116,20 @@ def route_cells(route: RouteStats) -> dict[str, Cell]:
         "stops": (format_share(route.stop_problem_rate), warn_if(route.stop_problem_rate)),
         "models": (", ".join(printable(model, True) for model in route.models), "magenta"),
     }
+
+
+def route_cost_places(stats: Sequence[RouteStats]) -> dict[str, int]:
+    """Decimals per cost column over these routes, so each column lines up (see `cost_decimals`)."""
+    return {
+        "cost": cost_decimals(route.cost_mean_usd for route in stats if route.cost_mean_usd is not None),
+        "cost_p95": cost_decimals(route.cost_p95_usd for route in stats if route.cost_p95_usd is not None),
+    }
+
+
+# Which numbers a narrow terminal keeps (higher first): whether a route works, loops or stops badly, then its
+# latency and cost; percentiles and means beside them go first.
+ROUTE_KEEP = {"ok": 14, "loops": 13, "stops": 12, "tool_errors": 11, "p95": 10, "cost": 9, "traces": 8, "timeouts": 7,
+              "retries": 6, "share": 5, "tokens": 4, "p50": 3, "p99": 2, "cost_p95": 1}
 
 
 # -- orchtui routes --------------------------------------------------------------------------------------------------
@@ -142,29 +159,27 @@ def print_routes(
     stats: list[RouteStats], by: str, errors: list[ReadError], out: IO[str], limits: Sequence[LimitResult] = (), step_failures: dict[str, RouteStepFailures] | None = None
 ) -> None:
     from rich import box
-    from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=out, highlight=False)
-    if not console.is_terminal:
-        console.width = 140  # piped output (CI logs): a fixed width, so logs read the same everywhere
-    table = Table(title=f"orchtui routes (by {by})", title_justify="left", box=box.SIMPLE_HEAD, padding=0)
-    table.add_column("route", overflow="fold", min_width=24)
+    console = make_console(out, piped_width=140)  # piped (CI logs): a fixed width, so logs read the same everywhere
     numbers = [(key, header) for key, header, _ in ROUTE_COLUMNS if key not in NAME_COLUMNS]
-    for _, header in numbers:
-        table.add_column(header, justify="right", no_wrap=True)
+    columns = [Column("route", wrap=True, wrap_width=28), *(Column(header, "right", keep=ROUTE_KEEP[key]) for key, header in numbers)]
+    places = route_cost_places(stats)
+    rows: list[list[Any]] = []
     for route in stats:
-        cells = route_cells(route)
+        cells = route_cells(route, places)
         head = Text()
         for key in NAME_COLUMNS if by == BY_PATH else ("family", "models"):
             text, style = cells[key]
             head.append(("\n" if head else "") + text, style=style)
-        table.add_row(head, *(Text(*cells[key]) for key, _ in numbers))
-        table.add_row()
+        rows.append([head, *(Text(*cells[key]) for key, _ in numbers)])
     if stats:
+        table, dropped = fit_table(console, columns, rows, title=f"orchtui routes (by {by})", title_justify="left",
+                                   box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_lines=True)
         console.print(table)
         console.print(Text(LEGEND, style="dim"))
+        if dropped:
+            console.print(narrow_note(console, dropped))
     else:
         console.print(Text("No finished traces: a route is counted when its trace completes.", style="yellow"))
     expensive = [route for route in stats if route.expensive]
@@ -180,7 +195,7 @@ def print_routes(
     if step_failures:
         _print_step_failures(console, stats, step_failures)
     if limits:
-        from .evaluation import limits_table
+        from .eval_report import limits_table
 
         console.print(limits_table(limits))
     if errors:
@@ -249,30 +264,72 @@ def _ids(analyses: list[TraceAnalysis]) -> str:
     return shown + (" …" if len(analyses) > 6 else "")
 
 
-def diff_cells(row: StepDiff) -> list[Cell]:
-    """A comparison row: A's step, the op mark, B's step, the changes, and the three deltas."""
+def diff_cells(row: StepDiff, cost_places: int | None = None, kinds: dict[str, str] | None = None) -> list[Cell]:
+    """A comparison row: A's step, the op mark, B's step, the changes, and the three deltas. `cost_places` gives
+    the cost deltas of a table one number of decimals; `kinds` (from `golden_kinds`) the kind of a golden route's
+    steps, which the gate file does not record."""
     mark, style = OP_MARKS[row.op]
     dim = row.op == "same"
     return [
-        step_cell(row.a, dim),
+        step_cell(row.a, dim, _golden_kind(row, kinds)),
         (mark, style),
         step_cell(row.b, dim),
         (printable("; ".join(row.changes), True), "yellow" if row.changes else ""),
         _delta_cell(row.tokens_delta, lambda v: f"{v:+,}"),
-        _delta_cell(row.cost_delta, format_cost_delta),
+        _delta_cell(row.cost_delta, lambda v: format_cost_delta(v, cost_places)),
         _delta_cell(row.duration_delta_ms, format_duration_delta),
     ]
 
 
+def diff_table(comparison: Comparison, others: Sequence[TraceAnalysis] = ()) -> list[list[Cell]]:
+    """Every row's cells, the cost deltas in one precision and a golden route's steps with their kinds."""
+    places = cost_decimals(row.cost_delta for row in comparison.rows if row.cost_delta is not None)
+    kinds = golden_kinds(comparison, others) if comparison.golden else None
+    return [diff_cells(row, places, kinds) for row in comparison.rows]
+
+
+def golden_kinds(comparison: Comparison, others: Sequence[TraceAnalysis] = ()) -> dict[str, str]:
+    """Step name -> kind as the runs took it (B's steps win over `others`, traces of the same family): a golden
+    route lists names only, so without this a retriever it expects would read as a tool."""
+    kinds: dict[str, str] = {}
+    for analysis in others:
+        kinds.update((step.name, step.kind) for step in trace_steps(analysis))
+    kinds.update((step.name, step.kind) for step in comparison.b.steps)
+    return kinds
+
+
+def _golden_kind(row: StepDiff, kinds: dict[str, str] | None) -> str | None:
+    if kinds is None or row.a is None:
+        return None
+    return row.b.kind if row.b is not None else kinds.get(row.a.name)
+
+
+def diff_heading(comparison: Comparison) -> tuple[str, str, str]:
+    """`A: name (6 steps)`, `B: name (7 steps)` and the verdict line: each count beside its own run (the engine's
+    summary leads with "7 steps vs 6", B's count first)."""
+    a, b = comparison.a, comparison.b
+    verdict = comparison.summary().removeprefix(f"{len(b.steps)} steps vs {len(a.steps)}: ")
+    if a.trace_id is not None and a.trace_id == b.trace_id:
+        verdict = "A and B are the same trace: " + verdict
+    return (f"A: {printable(a.label, True)} ({_steps(len(a.steps))})", f"B: {printable(b.label, True)} ({_steps(len(b.steps))})",
+            printable(verdict, True))
+
+
+def _steps(count: int) -> str:
+    return f"{count} step" + ("" if count == 1 else "s")
+
+
+DIFF_KEEP = {4: 2, 5: 3, 6: 1}  # the delta columns a narrow terminal may leave out (the steps and changes stay)
 DIFF_HEADERS = (("A step", False), ("", False), ("B step", False), ("changes", False), ("Δ tokens", True), ("Δ cost", True), ("Δ latency", True))
 
 
-def step_cell(step: Step | None, dim: bool = False) -> Cell:
-    """`◆ gpt-4o`, `▣ lookup_order`, `⌕ retrieve_policy ✗`: the kind's glyph, then the name (an LLM call's is its
-    model); a failed step ends in ✗."""
+def step_cell(step: Step | None, dim: bool = False, kind: str | None = None) -> Cell:
+    """`◆ gpt-4o`, `▣ lookup_order`, `⌕ retrieve_policy ✗`: the kind's glyph (`kind` overrides the step's), then the
+    name (an LLM call's is its model); a failed step ends in ✗."""
     if step is None:
         return ("", "")
-    text = printable(glyph_name(step), True) + (" ✗" if step.status == "error" else "")
+    glyph = KIND_ICONS.get(kind or step.kind, KIND_ICONS["other"])[0]
+    text = f"{glyph} {printable(step.name, True)}" + (" ✗" if step.status == "error" else "")
     return (text, "dim" if dim else ("red" if step.status == "error" else ""))
 
 
@@ -282,21 +339,22 @@ def _delta_cell(value: float | None, show) -> Cell:
     return (show(value), "red" if value > 0 else "green")
 
 
-def print_diff(comparison: Comparison, out: IO[str]) -> None:
-    from rich.console import Console
+def print_diff(comparison: Comparison, out: IO[str], others: Sequence[TraceAnalysis] = ()) -> None:
+    """The comparison as a table; `others` (traces of B's family) name the kinds of a golden route's steps."""
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=out, highlight=False)
-    if not console.is_terminal:
-        console.width = 140
-    console.print(Text(f"A: {printable(comparison.a_label, True)}\nB: {printable(comparison.b_label, True)}", style="bold"))
-    table = Table(title_justify="left")
-    for header, right in DIFF_HEADERS:
-        table.add_column(header, justify="right" if right else "left", no_wrap=header != "changes", overflow="fold")
-    for row in comparison.rows:
-        table.add_row(*(Text(text, style=style) for text, style in diff_cells(row)))
+    console = make_console(out, piped_width=140)
+    a_line, b_line, verdict = diff_heading(comparison)
+    console.print(Text(f"{a_line}\n{b_line}", style="bold"))
+    rows = [[Text(text, style=style) for text, style in cells] for cells in diff_table(comparison, others)]
+    used = [index for index in range(len(DIFF_HEADERS)) if index == 1 or any(row[index].plain for row in rows)]
+    columns = [Column(header, "right" if right else "left", keep=DIFF_KEEP.get(index), wrap=index in (0, 2, 3), wrap_width=20)
+               for index, (header, right) in enumerate(DIFF_HEADERS) if index in used]
+    table, dropped = fit_table(console, columns, [[row[index] for index in used] for row in rows], title_justify="left")
     console.print(table)
-    console.print(Text(printable(comparison.summary(), True)))
+    if dropped:
+        console.print(narrow_note(console, dropped))
+    console.print(Text(verdict))
     if comparison.approximate:
         console.print(Text("(the runs differ in over 1,000 steps: aligned approximately)", style="dim"))

@@ -116,7 +116,7 @@ def test_table_output_lists_traces_and_findings():
     code, out, _ = run("check", LANGGRAPH)
     assert "vendor_exception" in out and "policy_loop" in out
     assert "loop.repeated_call" in out and "stop_reason.truncated" in out
-    assert "LOOP" in out and "$0.001574" in out
+    assert "LOOP" in out and "$0.00157" in out
     assert code == 1
 
 

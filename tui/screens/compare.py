@@ -19,9 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from orchtui.analysis.compare import Comparison
-from orchtui.routes_report import DIFF_HEADERS, OP_MARKS, diff_cells
-
 from orchtui.formatting import KIND_ICONS
+from orchtui.routes_report import DIFF_HEADERS, OP_MARKS, diff_heading, diff_table, golden_kinds
 
 from ..render import safe
 from ..widgets.key_table import KeyTable
@@ -68,8 +67,9 @@ class CompareScreen(Screen[StepChoice | None]):
         table = self.query_one(KeyTable)
         for header, _ in DIFF_HEADERS:
             table.add_column(header)
-        for row in comparison.rows:
-            table.add_row(*row_cells(row))
+        kinds = golden_kinds(comparison) if comparison.golden else {}
+        for row, cells in zip(comparison.rows, diff_table(comparison)):
+            table.add_row(*row_cells(row, cells, kinds))
         table.focus()
 
     def action_choose(self) -> None:
@@ -89,7 +89,10 @@ class CompareScreen(Screen[StepChoice | None]):
 
 
 def summary_text(comparison: Comparison) -> Text:
-    text = Text(safe(comparison.summary(), True))
+    """`A: 6 steps  B: 5 steps`, each count by its own run's letter, then how B departs and the op legend."""
+    verdict = diff_heading(comparison)[2]
+    text = Text(f"A: {len(comparison.a.steps)} steps  B: {len(comparison.b.steps)} steps  ", style="bold")
+    text.append(verdict)
     if comparison.approximate:
         text.append("  (the runs differ in over 1,000 steps: aligned approximately)", style="dim")
     text.append("\n")
@@ -98,10 +101,12 @@ def summary_text(comparison: Comparison) -> Text:
     return text
 
 
-def row_cells(row) -> list[Text]:
-    """The engine's diff cells, each step's kind glyph in its kind's colour."""
-    cells = [Text(text, style=style, justify="right" if right else "left") for (text, style), (_, right) in zip(diff_cells(row), DIFF_HEADERS)]
+def row_cells(row, cells, kinds: dict[str, str]) -> list[Text]:
+    """A row's diff cells (`diff_table`), each step's kind glyph in its kind's colour (a golden route's step in
+    the kind B gave it)."""
+    texts = [Text(text, style=style, justify="right" if right else "left") for (text, style), (_, right) in zip(cells, DIFF_HEADERS)]
     for index, step in ((0, row.a), (2, row.b)):
         if step is not None:
-            cells[index].stylize(KIND_ICONS.get(step.kind, KIND_ICONS["other"])[1], 0, 1)
-    return cells
+            kind = kinds.get(step.name, step.kind) if index == 0 and kinds else step.kind
+            texts[index].stylize(KIND_ICONS.get(kind, KIND_ICONS["other"])[1], 0, 1)
+    return texts
