@@ -265,7 +265,7 @@ async def test_an_exposed_otlp_endpoint_is_said_in_the_ui_at_once(monkeypatch, t
     import tui.app as app_module
 
     class Receiver:  # no socket: the test binds nothing beyond loopback
-        def __init__(self, deliver, *, host, port, token, spool):
+        def __init__(self, deliver, *, host, port, token, spool, **_):
             self.host, self.port = host, port
 
         def start(self):
