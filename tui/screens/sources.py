@@ -196,8 +196,8 @@ def _receiver(app: "OrchApp", row) -> None:
         line.append("  open to the network", style="bold red")
     row("otlp", line)
     counts = f"{_plural(stats.requests, 'request')} · {_plural(stats.spans, 'span')} accepted"
-    problems = [(stats.rejected, "requests refused"), (stats.rejected_spans, "spans rejected"), (stats.spool_errors, "spool write failures"), (stats.refused, "connections refused")]
-    counts += "".join(f" · {count:,} {what}" for count, what in problems if count)
+    problems = [(stats.rejected, "request", "refused"), (stats.rejected_spans, "span", "rejected"), (stats.spool_errors, "spool write", "failed"), (stats.refused, "connection", "refused")]
+    counts += "".join(f" · {_plural(count, noun)} {what}" for count, noun, what in problems if count)
     row("", counts)
     spool = receiver.spool
     if spool is None:
