@@ -512,6 +512,8 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"orchtui serve: OTLP/HTTP on {receiver.endpoint}")
     print(f"  spool: {spool.json_path} (JSON requests), {spool.proto_path} (protobuf requests)")
+    for repair in spool.repairs:  # a crash mid-write left a record that was never acknowledged
+        print(f"  {printable(repair, True)}")
     print("  follow it with: orchtui tail <spool file>    stop with ctrl+c", flush=True)
     try:
         reported = -1
@@ -520,7 +522,11 @@ def run_serve(args: argparse.Namespace) -> int:
             if receiver.stats.requests != reported:
                 reported = receiver.stats.requests
                 stats = receiver.stats
-                print(f"  {stats.requests:,} requests, {stats.spans:,} spans, {stats.rejected:,} rejected", flush=True)
+                print(
+                    f"  {stats.requests:,} requests, {stats.spans:,} spans, {stats.rejected:,} rejected, "
+                    f"{stats.rejected_spans:,} unreadable spans, {stats.read_errors:,} read errors",
+                    flush=True,
+                )
     except KeyboardInterrupt:
         pass
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from parsers.span import ReadError
 
@@ -118,80 +118,3 @@ def _xml_text(text: str) -> str:
     U+FFFE or U+FFFF (a parser rejects the whole file): `printable` shows all of them escaped, as everywhere else."""
     return printable(text)
 
-
-# Short column heads, so nine evaluators fit a 140-column CI log without cutting every name to "Tool…".
-COLUMN_NAMES = {
-    "ToolSelectionAccuracy": "ToolSelect",
-    "TaskCompletion": "Task",
-    "TrajectoryMatch": "TrajMatch",
-    "TrajectoryScore": "TrajScore",
-    "TrajectoryJudge": "TrajJudge",
-    "StepEfficiency": "Efficiency",
-    "LoopDetection": "Loops",
-    "StopReason": "StopReason",
-    "PromptInjection": "Injection",
-    "Faithfulness": "Faithful",
-}
-LABEL_STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "n/a": "dim"}
-
-
-def print_eval_tables(evaluations: list[TraceEvaluation], errors: list[ReadError], out: IO[str], limits: Sequence[LimitResult] = ()) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = Console(file=out, highlight=False)
-    if not console.is_terminal:
-        console.width = 140
-    names: list[str] = []
-    for evaluation in evaluations:
-        for result in evaluation.results:
-            if result.evaluator not in names:
-                names.append(result.evaluator)
-    table = Table(title="orchtui eval", title_justify="left")
-    table.add_column("trace", no_wrap=True)
-    for name in names:
-        table.add_column(COLUMN_NAMES.get(name, name), justify="center", no_wrap=True)
-    for evaluation in evaluations:
-        by_name = {r.evaluator: r for r in evaluation.results}
-        cells = []
-        for name in names:
-            result = by_name.get(name)
-            if result is None:
-                cells.append(Text(""))
-            else:
-                score = "–" if result.score is None else f"{result.score:.2f}"
-                cells.append(Text(f"{score} {result.label}", style=LABEL_STYLES[result.label]))
-        label = printable(evaluation.analysis.name, single_line=True)
-        if evaluation.route is not None:
-            label += f" [{printable(evaluation.route.match, True)}]"
-        table.add_row(Text(label), *cells)
-    console.print(table)
-    for evaluation in evaluations:
-        for result in evaluation.results:
-            if result.passed is False:
-                head = Text(f"{printable(evaluation.analysis.name, True)} · {result.evaluator}: ", style="bold")
-                head.append(result.label, style=LABEL_STYLES[result.label])
-                console.print(head)
-                console.print(Text("  " + printable(result.explanation).replace("\n", "\n  ")))
-    if limits:
-        console.print(limits_table(limits))
-    if errors:
-        console.print(Text(f"{len(errors)} record(s) could not be read (see --json)", style="yellow"))
-
-
-def limits_table(limits: Sequence[LimitResult]):
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title="route limits (over each route's traces)", title_justify="left")
-    for column in ("route", "traces", "limit", "result"):
-        table.add_column(column, no_wrap=column != "result", justify="right" if column == "traces" else "left")
-    for limit in limits:
-        table.add_row(
-            Text(printable(limit.route.match, single_line=True)),
-            str(limit.traces),
-            limit.limit,
-            Text(f"{limit.label}  {limit.explanation}", style=LABEL_STYLES[limit.label]),
-        )
-    return table
