@@ -7,7 +7,9 @@ and an ESC byte cannot reach the terminal.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from rich.text import Text
@@ -23,7 +25,9 @@ FLAG_BADGES = ((FLAG_ERROR, "ERR", "bold red"), (FLAG_LOOP, "LOOP", "bold red"),
 SEVERITY_STYLES = {"critical": "bold red", "warn": "yellow", "info": "dim"}
 STOP_STYLES = {"stop": "green", "tool_calls": "cyan", "missing": "bold red reverse", "other": "yellow"}
 ABNORMAL_STOPS = {"length", "content_filter", "error", "pause"}
-FLAGS_WIDTH = 19  # "ERR LOOP STOP RETRY"
+NAME_ROOM = 28  # step tree: cells kept for the icon, a model name and a badge before optional columns
+NAME_KEEP = 20  # step tree: cells of a name kept before its badges
+BAR_MIN, BAR_MAX = 8, 20  # waterfall bar width
 MAX_INLINE = 20_000  # characters of one value rendered before "press a to show all"
 
 
@@ -58,9 +62,28 @@ def route_summary(route: list[str], limit: int = 6) -> str:
 
 
 def start_time(ns: int | None) -> str:
+    """A list's start time, in local time: `14:02:11` today, `11-24 14:02` on another day (the zone is in the
+    column header, `zone_name()`), so the list and the detail read one clock."""
     if ns is None:
         return "--:--:--"
-    return datetime.fromtimestamp(ns / 1e9).strftime("%H:%M:%S")
+    moment = datetime.fromtimestamp(ns / 1e9).astimezone()
+    if moment.date() == date.today():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%m-%d %H:%M")
+
+
+def timestamp(ns: int | None) -> str:
+    """A full local time with its date and zone, `2025-11-24 16:00:00.000 UTC`: the detail's clock, the same
+    zone as the list's."""
+    if ns is None:
+        return "unknown"
+    moment = datetime.fromtimestamp(ns / 1e9).astimezone()
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d} " + (moment.tzname() or "")
+
+
+def zone_name() -> str:
+    """The local zone's abbreviation (`UTC`, `CET`), shown beside times so nobody has to guess."""
+    return datetime.now().astimezone().tzname() or "local"
 
 
 def flag_badges(analysis: TraceAnalysis) -> Text:
@@ -73,43 +96,131 @@ def flag_badges(analysis: TraceAnalysis) -> Text:
     return text
 
 
-def trace_row(analysis: TraceAnalysis, width: int, marked: bool = False) -> Text:
-    """One trace list row, exactly `width` cells: the start time, then the route, drop out as the terminal narrows."""
-    duration = format_duration(analysis.duration_ms) if not analysis.in_progress else "running"
-    tokens = (
-        f"{format_count(analysis.tokens.prompt)}/{format_count(analysis.tokens.completion)}"
-        if analysis.tokens.total is not None
-        else "–"
-    )
-    right = [
-        (f" {duration:>8}", ""),
-        (f" {analysis.span_count:>5}", "dim"),
-        (f" {tokens:>12}", ""),
-        (f" {format_cost(analysis.cost_usd, analysis.cost_complete):>10} ", ""),
-    ]
-    right_width = sum(len(text) for text, _ in right) + FLAGS_WIDTH
-    show_start = width >= 100
-    name_width = max(12, min(24, width // 5))
-    start_width = 10 if show_start else 0
-    route_width = width - 2 - name_width - start_width - right_width
-    if route_width < 12:  # no room for a useful route: give it to the name
-        name_width = max(8, name_width + max(0, route_width))
-        route_width = 0
+# The list's number columns, right of the name and route, in order; each as wide as its widest visible value.
+NUMBER_COLUMNS = ("duration", "spans", "tokens", "cost")
+DROPPABLE = ("spans", "tokens")  # given up, least telling first, when the name would be cut
+START_WIDTH = 12  # "11-24 14:02" (another day) or "14:02:11" (today); header "start CEST▼"
+SERVICE_WIDTH = 14
+NAME_MIN = 12
+ROUTE_MIN = 12
 
+
+@dataclass(frozen=True)
+class ListLayout:
+    """Column widths of the trace list for one screenful: every visible row and the header share it, so the
+    columns line up. 0 hides a column."""
+
+    width: int
+    name: int
+    start: int
+    service: int
+    route: int
+    numbers: tuple[tuple[str, int], ...]  # (column, width) of the number columns shown
+    flags: int
+
+
+def list_layout(width: int, visible: Sequence[TraceAnalysis], services: bool = False) -> ListLayout:
+    """Fit the columns to `width` and to what the visible rows hold, O(visible rows).
+
+    The name is the identifying column: it gets its widest visible value before optional columns (start,
+    service, route) take room, the spans and tokens columns give way before it is cut, and it gets any slack too
+    small for another column, so a name is cut only when the screen is truly full. Route, number and flag
+    columns are as wide as their widest visible value (what is left on a wide screen is blank at the right).
+    """
+    need = max((len(safe(a.name, True)) for a in visible), default=NAME_MIN)
+    values = [number_cells(a) for a in visible]
+    # Headers take one cell more for the sort arrow.
+    widths = {column: max([len(column) + 1, *(len(cells[column]) for cells in values)]) for column in NUMBER_COLUMNS}
+    flags = max([6, *(flag_badges(a).cell_len for a in visible)]) + 1  # "flags▼" header, one space after
+    # The fewest, least telling number columns given up so that the name fits: none, spans, tokens, both.
+    for dropped in ((), DROPPABLE[:1], DROPPABLE[1:], DROPPABLE):
+        numbers = [n for n in NUMBER_COLUMNS if n not in dropped]
+        if width - 2 - flags - sum(widths[n] + 1 for n in numbers) >= need:
+            break
+    free = width - 2 - flags - sum(widths[n] + 1 for n in numbers)
+    name = max(min(need, free), min(NAME_MIN, max(0, free)))
+    rest = free - name
+    start = START_WIDTH + 1 if rest >= START_WIDTH + 1 else 0
+    rest -= start
+    service = SERVICE_WIDTH + 1 if services and rest >= SERVICE_WIDTH + 1 else 0
+    rest -= service
+    route = 0
+    if rest >= ROUTE_MIN:  # as wide as the widest visible route: numbers stay near the names on wide screens
+        widest = max((len(safe(route_summary(a.route), True)) for a in visible), default=0)
+        route = min(rest, max(ROUTE_MIN, widest + 1) + 1)
+    elif rest > 0:
+        name += rest  # slack no column can use goes to the name
+    return ListLayout(width, name, start, service, route, tuple((n, widths[n]) for n in numbers), flags)
+
+
+def number_cells(analysis: TraceAnalysis) -> dict[str, str]:
+    """The number columns of a trace's row, as text."""
+    tokens = analysis.tokens
+    return {
+        "duration": format_duration(analysis.duration_ms) if not analysis.in_progress else "running",
+        "spans": str(analysis.span_count),
+        "tokens": f"{format_count(tokens.prompt)}/{format_count(tokens.completion)}" if tokens.total is not None else "–",
+        "cost": format_cost(analysis.cost_usd, analysis.cost_complete),
+    }
+
+
+NUMBER_STYLES = {"spans": "dim"}
+
+
+def trace_header(layout: ListLayout, sort_key: str = "start", descending: bool = True, zone: str = "", modes: str = "") -> Text:
+    """The column header line of the trace list; the sorted column carries ▼ (largest or newest first) or ▲.
+    `modes` (FOLLOW, a service filter) shows in reverse video over the name column's spare room, else at the
+    right end."""
+    arrow = "▼" if descending else "▲"
+
+    def title(label: str, key: str | None = None) -> str:
+        return f"{label}{arrow}" if key == sort_key else label
+
+    header = Text(no_wrap=True, overflow="crop")
+    header.append("  ")
+    name_title = "name"
+    tag = f" {modes} " if modes else ""
+    if tag and layout.name >= len(name_title) + len(tag) + 2:
+        header.append(name_title.ljust(layout.name - len(tag) - 1))
+        header.append(tag, style="reverse")
+        header.append(" ")
+        tag = ""
+    else:
+        header.append(_fit(name_title, layout.name))
+    if layout.start:
+        header.append(" " + _fit(title(f"start {zone}".strip(), "start"), layout.start - 1))
+    if layout.service:
+        header.append(" " + _fit("service", layout.service - 1))
+    if layout.route:
+        header.append(" " + _fit("route", layout.route - 1))
+    for name, width in layout.numbers:
+        header.append(" " + title(name, name).rjust(width))
+    header.append(" " + title("flags", "flags"))
+    if tag:
+        header.truncate(max(0, layout.width - len(tag)), pad=True)
+        header.append(tag, style="reverse")
+    header.truncate(layout.width, pad=True)
+    return header
+
+
+def trace_row(analysis: TraceAnalysis, layout: ListLayout, marked: bool = False) -> Text:
+    """One trace list row, exactly `layout.width` cells, in the columns `list_layout` chose."""
+    cells = number_cells(analysis)
     row = Text(no_wrap=True, overflow="crop")
     row.append_text(status_glyph(analysis))
     row.append("⚑" if marked else " ", style="bold magenta")
-    row.append(_fit(safe(analysis.name, True), name_width), style="bold")
-    if show_start:
-        row.append(f" {start_time(analysis.start_ns)} ", style="dim")
-    if route_width:
-        row.append(" " + _fit(safe(route_summary(analysis.route), True), route_width - 1), style="italic")
-    for text, style in right:
-        row.append(text, style=style)
-    flags = flag_badges(analysis)
-    flags.truncate(FLAGS_WIDTH, pad=True)
-    row.append_text(flags)
-    row.truncate(width, pad=True)
+    row.append(_fit(safe(analysis.name, True), layout.name), style="bold")
+    if layout.start:
+        row.append(" " + start_time(analysis.start_ns).ljust(layout.start - 1), style="dim")
+    if layout.service:
+        row.append(" " + _fit(safe(analysis.service or "–", True), layout.service - 1), style="cyan")
+    if layout.route:
+        row.append(" " + _fit(safe(route_summary(analysis.route), True), layout.route - 1), style="italic")
+    for name, width in layout.numbers:
+        row.append(" " + cells[name].rjust(width), style=NUMBER_STYLES.get(name, ""))
+    row.append(" ")
+    row.append_text(flag_badges(analysis))
+    row.truncate(layout.width, pad=True)
     return row
 
 
@@ -154,7 +265,7 @@ def step_label(span: Span, analysis: TraceAnalysis, depth: int, width: int = 100
     """A step tree label fitted to `width` cells, columns right-aligned so every depth lines up.
 
     Icon, name and badges (stop reason, retry attempt, error, loop) always show; then, as room allows, the
-    duration, tokens in→out, cost and the waterfall bar. LLM calls are named by their model when known.
+    duration, the waterfall bar, tokens in→out and cost. LLM calls are named by their model when known.
     """
     icon, icon_style = KIND_ICONS.get(span.kind, KIND_ICONS["other"])
     findings = analysis.findings_by_span.get(span.span_id, [])
@@ -169,24 +280,36 @@ def step_label(span: Span, analysis: TraceAnalysis, depth: int, width: int = 100
     duration = format_duration(span.duration_ns / 1e6) if span.duration_ns is not None else "running"
     tokens = f"{format_count(span.tokens.prompt)}→{format_count(span.tokens.completion)}" if span.tokens is not None and span.tokens.total is not None else ""
     cost = analysis.span_costs.get(span.span_id)
-    columns = [
-        Text(f" {duration:>8}", style="dim"),
-        Text(f" {tokens:>12}"),
-        Text(f" {format_cost(cost) if cost is not None else '':>9}", style="green"),
-    ]
+    tokens_column = Text(f" {tokens:>12}")
+    cost_column = Text(f" {format_cost(cost) if cost is not None else '':>9}", style="green")
     # Which columns show, and the bar's width, depend on the tree's width only (never on the row), so every
-    # row's columns end at the same right edge and line up whatever the depth or the badges.
-    room = width - 2 - 24  # two levels of guides and a readable name
-    while columns and sum(c.cell_len for c in columns) > room:
-        columns.pop()
-    spare = room - sum(c.cell_len for c in columns)
-    bar = waterfall(span, analysis, min(20, spare - 1)) if len(columns) == 3 and spare >= 9 else None
+    # row's columns end at the same right edge and line up whatever the depth or the badges. By priority: the
+    # duration, the waterfall (at least BAR_MIN cells; it is what places a step in time), tokens, cost; each only
+    # while NAME_ROOM cells stay for the icon, a model name like `gpt-4o-mini` and a badge.
+    room = width - 2 - NAME_ROOM
+    columns = [Text(f" {duration:>8}", style="dim")]
+    used = columns[0].cell_len
+    show_bar = used + BAR_MIN + 1 <= room
+    if show_bar:
+        used += BAR_MIN + 1
+    for column in (tokens_column, cost_column):
+        if used + column.cell_len > room:
+            break
+        columns.append(column)
+        used += column.cell_len
+    bar = waterfall(span, analysis, min(BAR_MAX, BAR_MIN + room - used)) if show_bar else None
+    if used > room:  # too narrow even for the duration: the name takes the row
+        columns = []
     available = width - depth * 3 - (2 if expandable else 0) - 2  # tree guides, expand arrow, a margin
     name_width = max(8, available - sum(c.cell_len for c in columns) - (bar.cell_len + 1 if bar is not None else 0))
 
     label = Text(no_wrap=True)
     label.append(icon + " ", style=icon_style)
-    label.append(_fit(safe(name, True), max(6, name_width - 2 - badges.cell_len)).rstrip(), style=name_style)
+    # A short name (a model, a tool) before its badges: a badge is cut (its … shows) before such a name is; a
+    # long name gives way to its badges beyond NAME_KEEP cells.
+    shown = safe(name, True)
+    keep = max(6, min(len(shown), NAME_KEEP, name_width - 2), name_width - 2 - badges.cell_len)
+    label.append(_fit(shown, keep).rstrip(), style=name_style)
     label.append_text(badges)
     label.truncate(max(8, name_width), overflow="ellipsis", pad=True)
     for column in columns:

@@ -46,7 +46,7 @@ async def test_the_list_shows_every_demo_trace_newest_first_with_flags(demo_app)
         ]
         rows = {row.name: row for row in demo_app.trace_list.rows}
         assert {"loop", "error", "stop_reason"} <= rows["policy_research"].flags
-        line = demo_app.trace_list.render_line(3).text
+        line = demo_app.trace_list.render_line(4).text  # line 0 is the column header
         assert "policy_research" in line and "ERR LOOP STOP" in line and "search_docs ×5" in line
         status = str(demo_app.query_one(StatusBar).render())
         assert "8 traces" in status and "51 spans" in status and "0 read errors" in status
@@ -254,7 +254,7 @@ async def test_hostile_names_and_values_render_literally(tmp_path):
     app = OrchApp(index, save_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        row = app.trace_list.render_line(0).text
+        row = app.trace_list.render_line(1).text  # under the header
         assert "[bold red]pwned[/]" in row and "\x1b" not in row and "\\x1" in row
         labels = tree_labels(app)
         assert all("[bold red]pwned[/]" in label and "\x1b" not in label for label in labels)
@@ -326,7 +326,7 @@ async def test_updates_keep_arriving_while_help_is_open(tmp_path):
 async def test_the_mouse_selects_traces_and_steps(demo_app):
     async with demo_app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.click("#traces", offset=(5, 3))  # the fourth row
+        await pilot.click("#traces", offset=(5, 4))  # the fourth row, under the header
         await pilot.pause()
         assert demo_app.trace_list.current.name == "policy_research"
         await pilot.click("#steps", offset=(10, 2))  # the second step line

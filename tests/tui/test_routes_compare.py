@@ -130,7 +130,7 @@ async def test_m_then_d_aligns_two_runs_of_one_workflow(demo_app):
     async with demo_app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press(*["j"] * FOUND_ROW, "m")
-        assert "⚑" in demo_app.trace_list.render_line(FOUND_ROW).text
+        assert "⚑" in demo_app.trace_list.render_line(FOUND_ROW + 1).text  # + the header line
         assert "⚑ refund_request" in str(demo_app.status_bar.render())
         await pilot.press("g", "d")
         await demo_app.workers.wait_for_complete()
@@ -166,7 +166,7 @@ async def test_d_without_a_mark_or_gate_says_how_to_compare(demo_app):
         assert not isinstance(demo_app.screen, CompareScreen)
         assert any("Mark a trace with m" in n.message for n in demo_app._notifications)
         await pilot.press("m", "m")  # m again on the marked trace clears the mark
-        assert demo_app.marked_id is None and "⚑" not in demo_app.trace_list.render_line(0).text
+        assert demo_app.marked_id is None and "⚑" not in demo_app.trace_list.render_line(1).text
 
 
 async def test_d_with_a_gate_file_compares_with_the_golden_route(tmp_path):
