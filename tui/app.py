@@ -8,6 +8,7 @@ batch. Many span batches between two ticks cost one repaint.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -17,10 +18,12 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, TabbedContent
+from textual.content import Content
+from textual.widgets import Input, TabbedContent
 
 from orchtui.analysis import TraceAnalysis
 from orchtui.analysis.compare import Comparison, compare_traces
+from orchtui.config import Config, load_config
 from orchtui.demo import DemoPlayer
 from orchtui.evals.judge import Judge
 from orchtui.evaluation import evaluate_trace
@@ -35,12 +38,15 @@ from orchtui.store import SpanStore
 from orchtui.textsafe import printable
 from parsers.span import Span
 
+from . import colour_mode
 from .commands import TraceCommands
 from .screens.compare import CompareScreen, StepChoice
 from .screens.help import HelpScreen
 from .screens.routes import RoutesScreen
 from .screens.sources import SourcesScreen
+from .step_view import search as search_steps
 from .widgets.detail import DetailPane
+from .widgets.key_footer import KeyFooter
 from .widgets.status_bar import StatusBar
 from .widgets.step_tree import StepTree
 from .widgets.trace_list import TraceList
@@ -51,7 +57,9 @@ TOAST_CHARS = 300  # a toast shows at most this many characters of a message (a 
 FILTER_ORDER = list(QUICK_FILTERS)[1:] + ["all"]  # f: errors -> loops -> stop reasons -> all
 MAIN_SCREEN_ACTIONS = frozenset({
     "filter", "cycle_filter", "save_trace", "evaluate", "save_golden_route", "routes", "mark", "compare", "clear_filter", "focus_pane",
+    "toggle_plumbing", "search_steps", "copy_value", "open_value",
 })
+SEARCH_TITLE_CHARS = 24  # of the search text repeated in the steps pane's title
 
 
 class OrchApp(App[None]):
@@ -60,6 +68,7 @@ class OrchApp(App[None]):
     COMMANDS = App.COMMANDS | {TraceCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("slash", "filter", "Filter", key_display="/", id="app.filter"),
         Binding("f", "cycle_filter", "Quick filter", id="app.quick_filter"),
@@ -71,6 +80,9 @@ class OrchApp(App[None]):
         Binding("m", "mark", "Mark", id="app.mark"),
         Binding("d", "compare", "Compare", id="app.compare"),
         Binding("exclamation_mark", "sources", "Sources", key_display="!", show=False, id="app.sources"),
+        Binding("c", "copy_value", "Copy", show=False, id="app.copy"),
+        Binding("o", "open_value", "Open in pager", show=False, id="app.open"),
+        Binding("z", "toggle_plumbing", "Plumbing", id="app.plumbing"),
         Binding("tab", "focus_pane(1)", "Next pane", show=False, priority=True, id="app.next_pane"),
         Binding("shift+tab", "focus_pane(-1)", "Previous pane", show=False, priority=True, id="app.previous_pane"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
@@ -92,8 +104,28 @@ class OrchApp(App[None]):
         spool: Path | None = None,
         spec: str | Path | None = None,
         judge: Judge | None = None,
+        colours: str | None = None,
+        theme: str | None = None,
+        keymap: dict[str, str] | None = None,
+        notices: list[str] | None = None,
     ) -> None:
         super().__init__()
+        # colours: colour_mode.FULL, SIXTEEN or NONE; given (tests, snapshots) or decided on mount (_apply_colours).
+        self.colour_mode = colours or colour_mode.FULL
+        self._colours_given = colours is not None
+        self._plain_filter = colour_mode.PlainSeverity()
+        self.notices = list(notices or [])  # configuration problems, told once the UI is up
+        if theme is not None and theme not in self.available_themes:
+            self.notices.append(f"theme {theme!r} is not one of: {', '.join(sorted(self.available_themes))}")
+            theme = None
+        self._theme_given = theme is not None
+        if theme is not None:
+            self.theme = theme
+        if keymap:
+            unknown = sorted(set(keymap) - binding_ids())
+            if unknown:
+                self.notices.append(f"keymap: no binding with id {', '.join(unknown)} (press ? for the keys)")
+            self.set_keymap({key: keys for key, keys in keymap.items() if key not in unknown})
         self.index = index if index is not None else TraceIndex()
         self.paths = list(paths or [])
         self.demo = demo
@@ -142,12 +174,31 @@ class OrchApp(App[None]):
             yield Input(placeholder="filter traces: name, route, model, tool, attribute value (enter: done, esc: clear)", id="filter")
             yield TraceList(id="traces")
         with Horizontal(id="bottom"):
-            yield StepTree(id="steps")
+            with Vertical(id="steps-pane"):
+                yield Input(placeholder="search steps (enter: done, n/N: next/prev, esc: end)", id="step-search")
+                yield StepTree(id="steps")
             yield DetailPane(id="detail")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
+
+    def get_line_filters(self):
+        """Without colour (NO_COLOR, TERM=dumb), `PlainSeverity` alone instead of Textual's ANSI-to-RGB and greying
+        filters (see tui/colour_mode.py)."""
+        if self.colour_mode == colour_mode.NONE:
+            return [self._plain_filter]
+        return super().get_line_filters()
+
+    def _apply_colours(self) -> None:
+        """The colour mode for this terminal (unless given): 16 colours take the native ANSI theme unless the user
+        chose a theme."""
+        if not self._colours_given:
+            self.colour_mode = colour_mode.FULL if self.is_headless else colour_mode.detect(os.environ, self.console.color_system)
+        self.set_class(self.colour_mode == colour_mode.SIXTEEN, "-sixteen")
+        if self.colour_mode == colour_mode.SIXTEEN and not self._theme_given:
+            self.theme = colour_mode.SIXTEEN_THEME
 
     def on_mount(self) -> None:
+        self._apply_colours()
         # Kept as references: `query_one` searches the active screen, which is the help screen or the command
         # palette while those are open, and updates keep arriving then.
         self.trace_list = self.query_one(TraceList)
@@ -155,6 +206,8 @@ class OrchApp(App[None]):
         self.detail = self.query_one(DetailPane)
         self.status_bar = self.query_one(StatusBar)
         self.filter_input = self.query_one("#filter", Input)
+        self.step_search = self.query_one("#step-search", Input)
+        self.step_search.display = False
         self.query_one("#top").border_title = "traces"
         self.query_one("#steps").border_title = "steps"
         self.query_one("#detail").border_title = "detail"
@@ -172,6 +225,8 @@ class OrchApp(App[None]):
             self._start_receiver()
         self.set_interval(POLL_SECONDS, self._poll)
         self._poll()
+        for notice in self.notices:
+            self.notify(notice, title="orchtui config", severity="warning", timeout=10)
 
     def on_resize(self, event) -> None:
         self.screen.set_class(event.size.width < 100, "-narrow")
@@ -318,6 +373,10 @@ class OrchApp(App[None]):
     def _show_trace(self, analysis: TraceAnalysis | None) -> None:
         tree = self.step_tree
         tree.show(analysis)
+        if tree.matches is None and self.step_search.value:  # another trace: its search does not carry over
+            self.step_search.value = ""
+            self.step_search.display = False
+        self._steps_title()
         span_id = tree.cursor_node.data if tree.cursor_node is not None else None
         self.detail.show(analysis, span_id)
 
@@ -371,6 +430,8 @@ class OrchApp(App[None]):
     @on(StepTree.StepHighlighted)
     def _step_highlighted(self, event: StepTree.StepHighlighted) -> None:
         self.detail.show(self.step_tree.analysis, event.span_id)
+        if self.step_tree.matches is not None:
+            self._steps_title()
 
     def jump_to_trace(self, trace_id: str) -> None:
         if not self.trace_list.select_trace(trace_id):
@@ -398,6 +459,8 @@ class OrchApp(App[None]):
         self.push_screen(HelpScreen())
 
     def action_focus_pane(self, step: int) -> None:
+        if self.detail.cycle_focus(step):  # the Evals findings are a stop inside the detail pane
+            return
         panes: list[Callable[[], None]] = [self.trace_list.focus, self.step_tree.focus, self._focus_detail]
         focused = self.focused
         current = 0
@@ -407,6 +470,77 @@ class OrchApp(App[None]):
             elif self.detail in focused.ancestors_with_self:
                 current = 2
         panes[(current + step) % len(panes)]()
+
+    # -- search inside the trace and plumbing ---------------------------------------------------------------------
+
+    def action_search_steps(self) -> None:
+        """`/` in the step tree: search the selected trace's steps (`/` elsewhere filters the trace list)."""
+        self.step_search.display = True
+        self.step_search.focus()
+
+    @on(Input.Changed, "#step-search")
+    def _step_search_changed(self, event: Input.Changed) -> None:
+        analysis, view = self.step_tree.analysis, self.step_tree.view
+        query = event.value.strip()
+        if analysis is None or view is None or not query:
+            self.step_tree.set_matches(None if not query else [])
+            self._steps_title()
+            return
+        self._search_steps(analysis, view, query)
+
+    @work(thread=True, exclusive=True, group="step-search", exit_on_error=False)
+    def _search_steps(self, analysis: TraceAnalysis, view, query: str) -> None:
+        matches = search_steps(view, analysis, query)  # every value of every span: off the event loop
+        self.call_from_thread(self._apply_step_search, analysis, query, matches)
+
+    def _apply_step_search(self, analysis: TraceAnalysis, query: str, matches: list[str]) -> None:
+        if self.step_tree.analysis is not analysis or self.step_search.value.strip() != query:
+            return  # the trace or the search moved on while this ran
+        self.step_tree.set_matches(matches)
+        self._steps_title()
+
+    @on(Input.Submitted, "#step-search")
+    def _step_search_submitted(self) -> None:
+        if not self.step_search.value.strip():
+            self._end_step_search()
+        self.step_tree.focus()
+
+    @on(StepTree.SearchEnded)
+    def _end_step_search(self) -> None:
+        with self.step_search.prevent(Input.Changed):
+            self.step_search.value = ""
+        self.step_search.display = False
+        self.step_tree.set_matches(None)
+        self._steps_title()
+        self.step_tree.focus()
+
+    def action_toggle_plumbing(self) -> None:
+        """z: hide or show the framework's plumbing steps (templates, parsers, routers, one-child chains)."""
+        self.step_tree.set_hide_plumbing(not self.step_tree.hide_plumbing)
+        query = self.step_search.value.strip()
+        if self.step_tree.matches is not None and self.step_tree.analysis is not None and query:
+            self._search_steps(self.step_tree.analysis, self.step_tree.view, query)
+        self._steps_title()
+
+    def _steps_title(self) -> None:
+        """The steps pane's title says what the tree shows: plumbing hidden, the search and its matches."""
+        tree = self.step_tree
+        parts = ["steps"]
+        if tree.hide_plumbing:
+            hidden = tree.view.hidden if tree.view is not None else 0
+            parts.append(f"{hidden} plumbing hidden (z)")
+        if tree.matches is not None:
+            query = printable(self.step_search.value.strip(), True, limit=SEARCH_TITLE_CHARS)
+            position = tree.match_position()
+            count = len(tree.matches)
+            parts.append(f"/{query}: " + (f"{position}/{count}" if position else f"{count} match{'es' if count != 1 else ''}"))
+        tree.border_title = Content(" · ".join(parts))
+
+    def action_copy_value(self) -> None:
+        self.detail.choose_value("Copy")
+
+    def action_open_value(self) -> None:
+        self.detail.choose_value("Open")
 
     def _focus_detail(self) -> None:
         self.query_one(TabbedContent).query_one("Tabs").focus()
@@ -429,7 +563,11 @@ class OrchApp(App[None]):
         self.trace_list.focus()
 
     def action_clear_filter(self) -> None:
-        """esc: the text filter first, then the route filter (one layer per press, as k9s does)."""
+        """esc: the step search when its field has focus; else the text filter, then the route filter (one layer
+        per press, as k9s does)."""
+        if self.focused is self.step_search:
+            self._end_step_search()
+            return
         field = self.filter_input
         if field.display or self.text_filter:
             field.value = ""
@@ -543,6 +681,29 @@ def describe_sources(paths: list[str]) -> str:
     return first if len(paths) == 1 else f"{first} +{len(paths) - 1} more"
 
 
-def make_app(paths: list[str] | None = None, *, demo: bool = False, max_spans: int | None = None, **options) -> OrchApp:  # noqa: E501
-    """The app as the CLI, the tests and the benchmarks build it."""
+def binding_ids() -> set[str]:
+    """Every binding id of the UI (the keymap's vocabulary), from the bindings of orchtui's widgets and screens."""
+    from textual.dom import DOMNode
+
+    ids: set[str] = set()
+    pending = [DOMNode]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("tui."):
+            for klass in cls.__mro__:
+                ids.update(b.id for b in getattr(klass, "BINDINGS", ()) if isinstance(b, Binding) and b.id)
+    return ids
+
+
+def make_app(
+    paths: list[str] | None = None, *, demo: bool = False, max_spans: int | None = None, config: Config | None = None, **options
+) -> OrchApp:
+    """The app as the CLI and the benchmarks build it: with the user's config file and environment (see
+    orchtui/config.py) unless `config` is given; options passed here win over the config."""
+    config = config if config is not None else load_config()
+    options.setdefault("theme", config.theme)
+    options.setdefault("keymap", config.keymap)
+    options.setdefault("notices", config.problems)
+    max_spans = max_spans if max_spans is not None else config.max_spans
     return OrchApp(TraceIndex(SpanStore(max_spans=max_spans)), paths=paths, demo=demo, **options)

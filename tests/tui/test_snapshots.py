@@ -5,6 +5,8 @@ Update only after looking at the report: `pytest tests/tui/test_snapshots.py --s
 
 from __future__ import annotations
 
+import pytest
+
 from tests.tui.conftest import demo_index, settle
 from tui.app import OrchApp
 
@@ -82,3 +84,57 @@ def test_compare_screen(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(app(tmp_path), terminal_size=(120, 36), run_before=compare)
+
+
+# -- every view at 80x24 and 200x60, in 16 colours and without colour (issue 13) ----------------------------------
+
+
+def coloured(tmp_path, colours: str) -> OrchApp:
+    return OrchApp(demo_index(), save_dir=tmp_path, sources_label="demo", colours=colours)
+
+
+def show_tab(tab: str, keys: tuple[str, ...] = ("j", "j", "j", "j", "j", "enter", "j", "j")):
+    """Select a step (by default triage_handoff's first LLM call), focus the detail pane and show `tab`."""
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press(*keys)
+        pilot.app.query_one("TabbedContent").active = tab
+        await pilot.press("tab")
+        await pilot.pause()
+
+    return run_before
+
+
+async def routes(pilot):
+    await settle(pilot)
+    await pilot.press("r")
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+ORDER_STATUS_TOOL = ("j", "j", "j", "j", "enter", "j", "j")  # the timed-out get_order: events, an error
+LOOP = ("j", "j", "j", "enter", "n")  # policy_research: the loop step, its flags
+
+VIEWS = {
+    "main": _settle,
+    "routes": routes,
+    "info": show_tab("summary", LOOP),
+    "chat": show_tab("messages"),
+    "io": show_tab("io"),
+    "attrs": show_tab("attributes"),
+    "events": show_tab("events", ORDER_STATUS_TOOL),
+    "flags": show_tab("findings", LOOP),
+}
+CASES = [
+    ("main", (80, 24), "16"), ("main", (80, 24), "none"), ("main", (200, 60), "16"), ("main", (200, 60), "none"),
+    ("routes", (80, 24), "none"), ("routes", (200, 60), "16"),
+    ("info", (80, 24), "16"), ("chat", (200, 60), "none"), ("io", (80, 24), "none"),
+    ("attrs", (200, 60), "16"), ("events", (80, 24), "16"), ("flags", (200, 60), "none"),
+]
+
+
+@pytest.mark.parametrize(("view", "size", "colours"), CASES, ids=[f"{v}-{w}x{h}-{c}" for v, (w, h), c in CASES])
+def test_colour_modes(snap_compare, tmp_path, view, size, colours):
+    assert snap_compare(coloured(tmp_path, colours), terminal_size=size, run_before=VIEWS[view])

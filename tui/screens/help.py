@@ -1,4 +1,5 @@
-"""`?`: every key, grouped by where it works, generated from the bindings themselves so it cannot drift."""
+"""`?`: every key, grouped by where it works. The help is longer than an 80x24 screen, so it scrolls with the
+same keys as every list (j/k, pgdn/pgup, g/G, space)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("tab / shift+tab", "cycle panes: traces → steps → detail"),
             ("/", "filter traces by text (name, route, model, tool, attribute value); esc clears"),
+            ("z", "hide / show framework plumbing in the step tree (templates, parsers, routers, one-child chains)"),
             ("f", "cycle quick filters: errors, loops, stop-reason problems, all"),
             ("y", "save the selected trace as an OTLP/JSON file"),
             ("ctrl+p", "command palette: jump to a trace by name or id, filters, help"),
             ("?", "this help"),
-            ("q", "quit"),
+            ("q, ctrl+c", "quit"),
         ],
     ),
     (
@@ -40,6 +42,8 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("h / l", "collapse / expand (h on a collapsed step goes to its parent)"),
             ("[ / ]", "collapse all / expand all"),
             ("n / N", "next / previous flagged step (loop, stop reason, error, retry)"),
+            ("/", "search the trace's steps: name, tool, model, attribute values, message text"),
+            ("n / N (searching)", "next / previous match; esc ends the search"),
             ("g / G", "top / bottom"),
         ],
     ),
@@ -63,11 +67,30 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 90; max-width: 100%; height: auto; max-height: 90%; border: round $accent; background: $surface; padding: 0 1; }
     """
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+        Binding("j", "scroll('down')", "Down", show=False, id="help.down"),
+        Binding("k", "scroll('up')", "Up", show=False, id="help.up"),
+        Binding("pagedown,space", "scroll('page_down')", "Page down", show=False, id="help.page_down"),
+        Binding("pageup", "scroll('page_up')", "Page up", show=False, id="help.page_up"),
+        Binding("g", "scroll('home')", "Top", show=False, id="help.top"),
+        Binding("G", "scroll('end')", "Bottom", show=False, id="help.bottom"),
+    ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(self._table(), id="help-body")
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
+
+    def action_scroll(self, where: str) -> None:
+        """Screen-level keys, so the help scrolls whatever has focus inside it."""
+        body = self.query_one(VerticalScroll)
+        {
+            "down": body.scroll_down, "up": body.scroll_up, "page_down": body.scroll_page_down,
+            "page_up": body.scroll_page_up, "home": body.scroll_home, "end": body.scroll_end,
+        }[where](animate=False)
 
     @staticmethod
     def _table() -> Table:

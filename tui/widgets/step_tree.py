@@ -6,6 +6,10 @@ brief label (icon and name) and gets its full, width-fitted label the first time
 step with thousands of children costs the nodes, not thousands of Rich labels. Labels are `rich.text.Text` (never
 markup strings: span names are data). When the trace grows live, the tree is rebuilt keeping what was expanded
 and where the cursor was.
+
+What is drawn is a `TreeView` of the trace (tui/step_view.py): the whole tree, or with `z` the steps without the
+framework's plumbing. `/` searches the steps; while a search is active `n`/`N` go to the next/previous match
+instead of the next/previous flagged step, and esc ends it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from orchtui.analysis.tree import PLACEHOLDER_ID
 from parsers.conventions import is_stream_chunk
 
 from ..render import brief_step_label, placeholder_label, step_label
+from ..step_view import TreeView
 
 AUTO_EXPAND_SPANS = 400  # traces up to this size open fully
 AUTO_EXPAND_NODES = 300  # bigger ones open their top level, then further levels while this many nodes suffice
@@ -37,6 +42,10 @@ class StepTree(Tree[str]):
         Binding("l", "expand", "Expand", show=False, id="steps.expand"),
         Binding("left_square_bracket", "collapse_all", "Collapse all", id="steps.collapse_all", key_display="["),
         Binding("right_square_bracket", "expand_all", "Expand all", id="steps.expand_all", key_display="]"),
+        Binding("slash", "app.search_steps", "Search", key_display="/", id="steps.search"),
+        Binding("n", "next_match", "Next match", id="steps.next_match"),
+        Binding("N", "previous_match", "Prev match", id="steps.prev_match"),
+        Binding("escape", "end_search", "End search", id="steps.end_search"),
         Binding("n", "next_flagged", "Next flag", id="steps.next_flag"),
         Binding("N", "previous_flagged", "Prev flag", id="steps.prev_flag"),
         Binding("g", "scroll_home", "Top", show=False, id="steps.top"),
@@ -53,6 +62,9 @@ class StepTree(Tree[str]):
         self.show_root = False
         self.guide_depth = 3
         self.analysis: TraceAnalysis | None = None
+        self.view: TreeView | None = None
+        self.hide_plumbing = False
+        self.matches: list[str] | None = None  # the active search's hits, in display order; None: no search
         self._node_of: dict[str, TreeNode[str]] = {}
         self._populated: set[str] = set()
         self._fitted: set[str] = set()  # nodes whose label is the full one for the current width
@@ -66,6 +78,9 @@ class StepTree(Tree[str]):
         expanded = {span_id for span_id, node in self._node_of.items() if node.is_expanded}
         cursor = self.cursor_node.data if same_trace and self.cursor_node is not None else None
         self.analysis = analysis
+        self.view = TreeView(analysis, self.hide_plumbing) if analysis is not None else None
+        if not same_trace:
+            self.matches = None
         self.clear()
         self._node_of.clear()
         self._populated.clear()
@@ -73,9 +88,11 @@ class StepTree(Tree[str]):
         if analysis is None:
             return
         small = analysis.span_count <= AUTO_EXPAND_SPANS
-        for span_id in analysis.tree.top_level:
+        view = self.view
+        assert view is not None
+        for span_id in view.top_level:
             self._add(self.root, span_id, 0)
-        for span_id, depth in analysis.tree.walk():  # preorder: a parent is built before its children
+        for span_id, depth in view.walk():  # preorder: a parent is built before its children
             node = self._node_of.get(span_id)
             if node is None or not node.allow_expand:
                 continue
@@ -91,7 +108,7 @@ class StepTree(Tree[str]):
     def _auto_expands(self, span_id: str, depth: int, small: bool) -> bool:
         """Small traces open fully; big ones their top level, then the second while the node budget allows. A call
         whose children are only the chunks of its streamed answer stays folded."""
-        children = self.analysis.tree.children.get(span_id, ()) if self.analysis is not None else ()
+        children = self.view.children.get(span_id, ()) if self.view is not None and self.analysis is not None else ()
         if children and all(is_stream_chunk(self.analysis.tree.spans[child]) for child in children):
             return False
         if small or depth == 0:
@@ -99,9 +116,9 @@ class StepTree(Tree[str]):
         return depth < 2 and len(self._node_of) + len(children) <= AUTO_EXPAND_NODES
 
     def _add(self, parent: TreeNode[str], span_id: str, depth: int) -> TreeNode[str]:
-        assert self.analysis is not None
+        assert self.analysis is not None and self.view is not None
         tree = self.analysis.tree
-        kids = tree.children.get(span_id, ())
+        kids = self.view.children.get(span_id, ())
         label = placeholder_label(len(kids)) if span_id == PLACEHOLDER_ID else brief_step_label(tree.spans[span_id])
         node = parent.add(label, data=span_id, allow_expand=bool(kids))
         self._node_of[span_id] = node
@@ -109,11 +126,11 @@ class StepTree(Tree[str]):
 
     def _populate(self, node: TreeNode[str]) -> None:
         span_id = node.data
-        if span_id is None or span_id in self._populated or self.analysis is None:
+        if span_id is None or span_id in self._populated or self.view is None:
             return
         self._populated.add(span_id)
         depth = self._depth(node)
-        for child in self.analysis.tree.children.get(span_id, ()):
+        for child in self.view.children.get(span_id, ()):
             self._add(node, child, depth + 1)
 
     def _label_width(self) -> int:
@@ -156,13 +173,18 @@ class StepTree(Tree[str]):
 
     def expand_path(self, span_id: str) -> TreeNode[str] | None:
         """Build and open every ancestor of `span_id` so its node exists and is visible."""
-        if self.analysis is None or span_id not in self.analysis.tree.spans and span_id != PLACEHOLDER_ID:
+        view = self.view
+        if self.analysis is None or view is None or span_id not in self.analysis.tree.spans and span_id != PLACEHOLDER_ID:
             return None
+        if not view.shows(span_id):  # a folded plumbing step was asked for (a finding, a compare jump): unfold
+            self.set_hide_plumbing(False)
+            view = self.view
+            assert view is not None
         chain = []
         node_id: str | None = span_id
         while node_id is not None:
             chain.append(node_id)
-            node_id = self.analysis.tree.parent_of(node_id)
+            node_id = view.parent_of(node_id)
         for ancestor in reversed(chain[1:]):
             node = self._node_of.get(ancestor)
             if node is None:
@@ -194,10 +216,10 @@ class StepTree(Tree[str]):
             self.move_cursor(self.root.children[0])
 
     def action_expand_all(self) -> None:
-        if self.analysis is None:
+        if self.view is None:
             return
         built = 0
-        for span_id, _ in self.analysis.tree.walk():
+        for span_id, _ in self.view.walk():
             node = self._node_of.get(span_id)
             if node is None:
                 continue
@@ -211,22 +233,22 @@ class StepTree(Tree[str]):
 
     def flagged_steps(self) -> list[str]:
         """Span ids with a warn or critical finding, in display order."""
-        if self.analysis is None:
+        if self.analysis is None or self.view is None:
             return []
         flagged = {
             span_id
             for span_id, findings in self.analysis.findings_by_span.items()
             if any(f.severity != "info" for f in findings)
         }
-        return [span_id for span_id, _ in self.analysis.tree.walk() if span_id in flagged]
+        return [span_id for span_id, _ in self.view.walk() if span_id in flagged]
 
-    def _jump(self, step: int) -> None:
-        flagged = self.flagged_steps()
+    def _jump(self, step: int, targets: list[str] | None = None) -> None:
+        flagged = self.flagged_steps() if targets is None else targets
         if not flagged:
-            self.notify("No flagged steps in this trace")
+            self.notify("No flagged steps in this trace" if targets is None else "No step matches the search")
             return
         current = self.cursor_node.data if self.cursor_node is not None else None
-        order = {span_id: index for index, (span_id, _) in enumerate(self.analysis.tree.walk())} if self.analysis else {}
+        order = {span_id: index for index, (span_id, _) in enumerate(self.view.walk())} if self.view else {}
         position = order.get(current, -1)
         candidates = [s for s in flagged if (order[s] > position if step > 0 else order[s] < position)]
         target = (candidates[0] if step > 0 else candidates[-1]) if candidates else (flagged[0] if step > 0 else flagged[-1])
@@ -240,3 +262,57 @@ class StepTree(Tree[str]):
 
     def action_previous_flagged(self) -> None:
         self._jump(-1)
+
+    # -- search and plumbing -------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """n/N/esc mean the search while one is active, else n/N are the flag jumps and esc goes to the app."""
+        if action in ("next_match", "previous_match", "end_search"):
+            return self.matches is not None
+        if action in ("next_flagged", "previous_flagged"):
+            return self.matches is None
+        return True
+
+    def set_matches(self, matches: list[str] | None) -> None:
+        """Start (a list, maybe empty) or end (None) a search; the first match from the cursor on is selected."""
+        self.matches = matches
+        self.refresh_bindings()
+        if matches:
+            current = self.cursor_node.data if self.cursor_node is not None else None
+            if current not in matches:
+                self._jump(1, matches)
+
+    def match_position(self) -> int | None:
+        """1-based index of the cursor's step among the matches, if it is one."""
+        current = self.cursor_node.data if self.cursor_node is not None else None
+        if not self.matches or current not in self.matches:
+            return None
+        return self.matches.index(current) + 1
+
+    def action_next_match(self) -> None:
+        self._jump(1, self.matches or [])
+
+    def action_previous_match(self) -> None:
+        self._jump(-1, self.matches or [])
+
+    def action_end_search(self) -> None:
+        self.set_matches(None)
+        self.post_message(self.SearchEnded())
+
+    class SearchEnded(Message):
+        """esc in the tree ended the search: the app hides the search field."""
+
+    def set_hide_plumbing(self, hide: bool) -> None:
+        """`z`: redraw the same trace with or without the plumbing, the cursor kept where it can be."""
+        if hide == self.hide_plumbing:
+            return
+        self.hide_plumbing = hide
+        cursor = self.cursor_node.data if self.cursor_node is not None else None
+        analysis = self.analysis
+        self.analysis = None  # a fresh build: the expansion state belongs to the other shape
+        self.show(analysis)
+        if analysis is not None and cursor is not None:
+            node = self.expand_path(cursor) if self.view is not None and self.view.shows(cursor) else None
+            if node is not None:
+                self.move_cursor(node)
+                self.scroll_to_node(node)
