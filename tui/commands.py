@@ -41,6 +41,8 @@ class TraceCommands(Provider):
         commands.append(("Mark trace for compare", app.action_mark, "The A side of the next compare"))
         commands.append(("Compare with marked trace or golden route", app.action_compare, "Steps aligned side by side"))
         commands.append(("Save golden route", app.action_save_golden_route, "Append the trace's tool path to the gate file"))
+        commands.append(("Search steps of the trace", app.action_search_steps, "Name, tool, model, attribute value, message text (n/N)"))
+        commands.append(("Hide / show plumbing steps", app.action_toggle_plumbing, "Prompt templates, parsers, routers, one-child chains (z)"))
         for analysis in app.index.rows()[: 10 * MAX_TRACE_HITS]:
             commands.append(
                 (

@@ -1,8 +1,8 @@
 """What the step tree shows of a trace: every step, or (`z`) the steps a person triages, with the framework's
 plumbing folded away; and which steps match a search (`/` in the step tree).
 
-Frameworks wrap each model call in prompt templates, output parsers, routers and one-child chains; in a LangChain
-trace they are most of the rows. Hiding them keeps LLM calls, tools, retrievers, agents and hand-offs, and gives
+Frameworks wrap each model call in prompt templates, output parsers, routers and one-child chains, and record
+conditional edges as chains that call nothing; in a LangChain trace they are most of the rows. Hiding them keeps LLM calls, tools, retrievers, agents and hand-offs, and gives
 each kept step the nearest kept ancestor as its parent. A plumbing step that failed or carries a warn/critical
 finding is kept: hiding it would hide the ✗ or the flag.
 """
@@ -28,7 +28,8 @@ def is_plumbing(span: Span, analysis: TraceAnalysis, children: int) -> bool:
         return False
     if any(f.severity != "info" for f in analysis.findings_by_span.get(span.span_id, ())):
         return False
-    return bool(PLUMBING_NAME.search(span.name)) or children == 1 or span.kind == "other"
+    # a template, parser or router by name; a wrapper of one step; a leaf that calls nothing (a conditional edge)
+    return bool(PLUMBING_NAME.search(span.name)) or children <= 1 or span.kind == "other"
 
 
 class TreeView:

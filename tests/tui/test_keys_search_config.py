@@ -198,6 +198,9 @@ async def test_z_hides_plumbing_and_reparents_the_kept_steps(tmp_path):
             (0, "AgentExecutor"), (1, "ChatOpenAI"), (1, "lookup"), (1, "RouterRunnable"), (1, "handoff"),
         ]  # the failed router stays: hiding it would hide its ✗
         assert cursor_name(app) == "ChatOpenAI"  # the cursor stays on its step
+        await pilot.press("g", "z", "z")  # on the root, which stays: the detail shows what the cursor is on
+        await pilot.pause()
+        assert app.detail.span_id == app.step_tree.cursor_node.data
         assert "plumbing hidden" in str(app.step_tree.border_title)
         assert "Plumbing" in footer_keys(app)
         await pilot.press("z")
@@ -322,3 +325,21 @@ async def test_an_unknown_theme_is_told_and_the_default_kept(tmp_path):
         await settle(pilot)
         assert app.theme == "textual-dark"
         assert any("no-such-theme" in str(n.message) for n in app._notifications)
+
+
+async def test_z_on_a_hidden_root_moves_the_detail_with_the_cursor(tmp_path):
+    index = TraceIndex()
+    index.add([
+        span("LangGraph", kind="chain", span_id="graph", trace="g"),
+        span("agent", "graph", kind="agent", span_id="agent", trace="g"),
+        span("ChatOpenAI", "agent", kind="llm", span_id="call", trace="g", model="gpt-4o"),
+        span("should_continue", "agent", kind="chain", span_id="edge", trace="g"),
+    ])
+    app = OrchApp(index, save_dir=tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert app.detail.span_id == "graph"
+        await pilot.press("z")
+        await pilot.pause()
+        assert shown(app) == [(0, "agent"), (1, "ChatOpenAI")]  # the wrapper and the conditional edge folded
+        assert app.detail.span_id == "agent"

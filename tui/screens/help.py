@@ -97,15 +97,16 @@ class HelpScreen(ModalScreen[None]):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
-        table.add_row(Text("orchtui keys", style="bold"), Text("esc closes", style="dim"))
+        table.add_row(Text("orchtui keys", style="bold"), Text("esc closes · j/k, pgdn/pgup, g/G scroll", style="dim"))
         for title, keys in GROUPS:
             table.add_row("", "")
             table.add_row(Text(title, style="bold underline"), "")
             for key, description in keys:
-                table.add_row(key, description)
+                table.add_row(Text(key), Text(description))
         table.add_row("", "")
         table.add_row(Text("Legend", style="bold underline"), "")
-        table.add_row("◌ ✓ ✗ !", "running, ok, failed, critical finding")
-        table.add_row("◆ ▣ ⌕ ● ○ ⇄", "LLM call, tool, retriever, agent, chain, hand-off")
-        table.add_row("[length] ↻2 ⟳", "stop reason, retry attempt, loop step")
+        # Text, not str: a str cell is markup, and "[length]" vanished as an unknown tag.
+        table.add_row(Text("◌ ✓ ✗ ! ·"), Text("running, ok, failed, critical finding, no status recorded"))
+        table.add_row(Text("◆ ▣ ⌕ ● ○ ⇄"), Text("LLM call, tool, retriever, agent, chain, hand-off"))
+        table.add_row(Text("[length] ↻2 ⟳"), Text("stop reason, retry attempt, loop step"))
         return table

@@ -316,3 +316,6 @@ class StepTree(Tree[str]):
             if node is not None:
                 self.move_cursor(node)
                 self.scroll_to_node(node)
+        # The cursor's line may not change while its step does (the hidden root's first kept child takes line 0):
+        # the detail pane must hear of it either way.
+        self.post_message(self.StepHighlighted(self.cursor_node.data if self.cursor_node is not None else None))
