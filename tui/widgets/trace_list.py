@@ -99,11 +99,11 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, len(rows) + self.HEADER_LINES)
         if (self.follow or not self._moved) and self._newest in positions:
             self.cursor = positions[self._newest]
+            self.scroll_to_region_line(self.cursor)  # the cursor may stay put while the newest row moves
         elif current is not None and current.trace_id in self._positions:
             self.cursor = self._positions[current.trace_id]
         else:
             self.cursor = min(self.cursor, max(0, len(rows) - 1))
-        self.scroll_to_region_line(self.cursor)
         self.refresh()
         self._announce()
 
@@ -220,7 +220,7 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         width = self.scrollable_content_region.width or self.size.width
         top = int(self.scroll_offset.y)
         height = max(1, self.scrollable_content_region.height - self.HEADER_LINES)
-        key = (self._serial, top, height, width, self.marked)
+        key = (self._serial, top, height, width)
         if self._layout is None or self._layout[0] != key:
             self._layout = (key, list_layout(width, self.rows[top : top + height], services=len(self.services) > 1))
         return self._layout[1]
