@@ -425,7 +425,7 @@ class OrchApp(App[None]):
 
     @on(TraceList.Opened)
     def _trace_opened(self) -> None:
-        self.step_tree.focus()
+        self.screen.set_focus(self.step_tree)  # at once: `enter /` typed fast must search the steps, not the list
 
     @on(StepTree.StepHighlighted)
     def _step_highlighted(self, event: StepTree.StepHighlighted) -> None:
@@ -476,7 +476,7 @@ class OrchApp(App[None]):
     def action_search_steps(self) -> None:
         """`/` in the step tree: search the selected trace's steps (`/` elsewhere filters the trace list)."""
         self.step_search.display = True
-        self.step_search.focus()
+        self.screen.set_focus(self.step_search)  # now: keys typed right after `/` are already on their way
 
     @on(Input.Changed, "#step-search")
     def _step_search_changed(self, event: Input.Changed) -> None:
@@ -548,7 +548,7 @@ class OrchApp(App[None]):
     def action_filter(self) -> None:
         field = self.filter_input
         field.display = True
-        field.focus()
+        self.screen.set_focus(field)  # now, not after the queued keys: fast typing lands in the field
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
