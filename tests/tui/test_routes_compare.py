@@ -138,7 +138,7 @@ async def test_m_then_d_aligns_two_runs_of_one_workflow(demo_app):
         screen = demo_app.screen
         assert isinstance(screen, CompareScreen)
         summary = str(screen.query_one("#compare-summary").render())
-        assert "5 steps vs 6: 1 skipped (⌕ retrieve_policy) · B vs A: -145 tokens" in summary
+        assert "A: 6 steps  B: 5 steps  1 skipped (⌕ retrieve_policy) · B vs A: -145 tokens" in summary
         rows = table_rows(screen)
         assert [row[1] for row in rows] == ["=", "=", "-", "=", "=", "="]
         assert rows[2][0] == "⌕ retrieve_policy" and rows[2][2] == "" and rows[2][6] == "-240ms"
