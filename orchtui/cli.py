@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--fail-on",
         choices=("info", "warn", "critical"),
-        default="critical",
-        help="lowest finding severity that makes the exit status 1 (default: critical)",
+        default=None,
+        help="lowest finding severity that makes the exit status 1 (default: critical, or the config file's)",
     )
     check.set_defaults(handler=run_check)
 
@@ -64,9 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     open_.add_argument(
         "--max-spans",
         type=_positive_int,
-        default=DEFAULT_MAX_SPANS,
+        default=None,
         help=f"keep at most this many spans in memory, evicting the least recently updated whole traces "
-        f"(the status line counts them; default {DEFAULT_MAX_SPANS:,})",
+        f"(the status line counts them; default {DEFAULT_MAX_SPANS:,}, or the config file's)",
     )
     open_.add_argument("--spec", metavar="GATE.toml", help="gate file: routes `e` evaluates against, where `E` saves golden routes")
     _add_judge_options(open_, "the `e` key's evaluations")
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("paths", nargs="*", metavar="PATH", help="files, directories or glob patterns to follow")
     tail.add_argument("--from-end", action="store_true", help="skip what the files already hold")
     _add_otlp_options(tail, listen_by_default=False)
-    tail.add_argument("--max-spans", type=_positive_int, default=DEFAULT_MAX_SPANS, help="memory bound (whole-trace eviction)")
+    tail.add_argument("--max-spans", type=_positive_int, default=None, help="memory bound (whole-trace eviction)")
     tail.add_argument("--spec", metavar="GATE.toml", help="gate file: routes `e` evaluates against, where `E` saves golden routes")
     _add_judge_options(tail, "the `e` key's evaluations")
     tail.set_defaults(handler=run_tail)
@@ -247,7 +247,7 @@ def run_check(args: argparse.Namespace) -> int:
         print_tables(analyses, _record_errors(store, report), store.skipped, sys.stdout)
     if _unreadable(report) | _no_traces("check", args.paths, report, analyses):
         return EXIT_USAGE
-    return EXIT_FINDINGS if exceeds(analyses, args.fail_on) else EXIT_OK
+    return EXIT_FINDINGS if exceeds(analyses, _fail_on(args)) else EXIT_OK
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -371,6 +371,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _user_config():
+    """The user's config file (orchtui/config.py); its problems are reported on stderr, never fatal."""
+    from .config import load_config
+
+    config = load_config()
+    for problem in config.problems:
+        print(f"orchtui: config: {printable(problem, True)}", file=sys.stderr)
+    return config
+
+
+def _fail_on(args: argparse.Namespace) -> str:
+    return args.fail_on or _user_config().fail_on or "critical"
+
+
+def _max_spans(args: argparse.Namespace) -> int:
+    return args.max_spans or _user_config().max_spans or DEFAULT_MAX_SPANS
+
+
 def _positive_seconds(text: str) -> float:
     value = float(text)
     if not (value > 0 and math.isfinite(value)):
@@ -455,7 +473,7 @@ def run_tail(args: argparse.Namespace) -> int:
         otlp=otlp,
         token=args.token,
         spool=spool,
-        max_spans=args.max_spans,
+        max_spans=_max_spans(args),
         spec=args.spec,
         judge=judge_from_args(args),
     )
@@ -546,7 +564,7 @@ def run_open(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from tui.app import make_app  # the UI stack is imported only for interactive commands
 
-    make_app([str(f) for f in files], max_spans=args.max_spans, spec=args.spec, judge=judge_from_args(args)).run()
+    make_app([str(f) for f in files], max_spans=_max_spans(args), spec=args.spec, judge=judge_from_args(args)).run()
     return EXIT_OK
 
 

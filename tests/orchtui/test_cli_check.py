@@ -129,3 +129,15 @@ def test_hostile_span_names_print_literally(tmp_path):
     assert "\x07" not in out
     _, out_json, _ = run("check", "--json", str(path))
     assert json.loads(out_json)["traces"][0]["name"] == "[bold red]x[/] \x1b[2J\x1b]0;pwned\x07"
+
+
+def test_the_config_file_sets_fail_on_and_the_flag_wins(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text('[defaults]\nfail_on = "warn"\n')
+    monkeypatch.setenv("ORCHTUI_CONFIG", str(config))
+    orphan = tmp_path / "orphan.jsonl"  # a span whose parent never arrived: a warn finding only
+    orphan.write_bytes(otlp_line("step", parentSpanId="ef" * 8) + b"\n")
+    assert run("check", str(orphan))[0] == 1  # the config's warn threshold
+    assert run("check", str(orphan), "--fail-on", "critical")[0] == 0  # the flag wins
+    monkeypatch.setenv("ORCHTUI_CONFIG", str(tmp_path / "none.toml"))
+    assert run("check", str(orphan))[0] == 0  # no config: critical
