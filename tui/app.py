@@ -290,6 +290,8 @@ class OrchApp(App[None]):
             self.load_status = f"loading {Path(name).name} {100 * done // max(1, size)}%"
 
         report = load_paths(self.paths, self.index, progress)
+        if not self.live:  # saved files are complete: a trace whose root never came is finished, not running
+            self.index.seal()
         self.load_status = None
         self.load_finished = True
         for error in report.unreadable:

@@ -4,7 +4,10 @@ the root is known (issue 13, defects 5, 7 and 9)."""
 
 from __future__ import annotations
 
+import orjson
+
 from orchtui.analysis import Analyzer
+from orchtui.export import trace_request
 from orchtui.live import TraceIndex
 from orchtui.store import SpanStore
 from tests.spans import llm, root, span
@@ -195,3 +198,18 @@ async def test_a_saved_trace_whose_root_is_missing_is_not_running_forever(tmp_pa
         assert row.duration_ms == checked.duration_ms == 8.0
         line = app.trace_list.render_line(1).text
         assert "running" not in line and "8ms" in line
+
+
+async def test_a_saved_trace_without_its_root_is_finished_in_open(tmp_path):
+    """`open` reads complete files: a trace whose root never came is not running (check agrees)."""
+    saved = tmp_path / "rootless.otlp.json"
+    spans = [span("step", "gone", trace="t9"), span("tool", "gone", trace="t9", kind="tool", tool_name="x")]
+    saved.write_bytes(orjson.dumps(trace_request(spans)))
+    app = OrchApp(TraceIndex(), paths=[str(saved)], save_dir=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.load_finished and app.index.get("t9") is not None:
+                break
+        analysis = app.index.get("t9")
+        assert analysis is not None and not analysis.in_progress and analysis.duration_ms is not None

@@ -31,9 +31,8 @@ from orchtui.analysis.tree import PLACEHOLDER_ID
 from orchtui.formatting import format_cost, format_duration
 from parsers.conventions import parse_json_maybe
 from parsers.span import Span
-from parsers.values import ns_to_iso
 
-from ..render import clip, finding_line, safe
+from ..render import clip, finding_line, safe, timestamp
 from .fields import FieldList
 from .pager import page_text
 from .step_values import StepValue, step_values
@@ -288,6 +287,8 @@ class DetailPane(Vertical):
 
     def show(self, analysis: TraceAnalysis | None, span_id: str | None) -> None:
         self.analysis, self.span_id = analysis, span_id
+        if not self.query("#evals-body"):  # the tabs are not composed yet (the first poll can come first):
+            return  # they show the selection when they are, through the tab activation below
         self._follow_evaluation()
         self.refresh_active()
 
@@ -368,7 +369,7 @@ def summary_view(span: Span, analysis: TraceAnalysis) -> RenderableType:
         row("arguments", orjson.dumps(span.tool_args).decode() if not isinstance(span.tool_args, str) else span.tool_args)
     row("tool call id", span.tool_call_id)
     row("retry attempt", analysis.retry_attempts.get(span.span_id))
-    row("start", ns_to_iso(span.start_ns))
+    row("start", timestamp(span.start_ns))  # the list's local time and zone
     row("duration", format_duration(span.duration_ns / 1e6) if span.duration_ns is not None else "running")
     row("graph step", span.graph_step)
     row("graph node", span.graph_node)
