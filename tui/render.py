@@ -17,7 +17,7 @@ from rich.text import Text
 from orchtui.analysis import TraceAnalysis
 from orchtui.analysis.findings import SEVERITY_RANK, Finding
 from orchtui.analysis.trace import FLAG_ERROR, FLAG_FALLBACK, FLAG_LOOP, FLAG_RETRY, FLAG_STOP
-from orchtui.formatting import KIND_ICONS, format_cost, format_count, format_duration
+from orchtui.formatting import KIND_ICONS, cost_decimals, format_cost, format_count, format_duration
 from orchtui.textsafe import printable
 from parsers.span import ERROR, OK, Span
 
@@ -117,6 +117,7 @@ class ListLayout:
     route: int
     numbers: tuple[tuple[str, int], ...]  # (column, width) of the number columns shown
     flags: int
+    cost_places: int = 4  # one precision for the column's costs: they line up, a larger one is never shorter
 
 
 def list_layout(width: int, visible: Sequence[TraceAnalysis], services: bool = False) -> ListLayout:
@@ -128,7 +129,8 @@ def list_layout(width: int, visible: Sequence[TraceAnalysis], services: bool = F
     columns are as wide as their widest visible value (what is left on a wide screen is blank at the right).
     """
     need = max((len(safe(a.name, True)) for a in visible), default=NAME_MIN)
-    values = [number_cells(a) for a in visible]
+    places = cost_decimals([a.cost_usd for a in visible if a.cost_usd])
+    values = [number_cells(a, places) for a in visible]
     # Headers take one cell more for the sort arrow.
     widths = {column: max([len(column) + 1, *(len(cells[column]) for cells in values)]) for column in NUMBER_COLUMNS}
     flags = max([6, *(flag_badges(a).cell_len for a in visible)]) + 1  # "flags▼" header, one space after
@@ -150,17 +152,17 @@ def list_layout(width: int, visible: Sequence[TraceAnalysis], services: bool = F
         route = min(rest, max(ROUTE_MIN, widest + 1) + 1)
     elif rest > 0:
         name += rest  # slack no column can use goes to the name
-    return ListLayout(width, name, start, service, route, tuple((n, widths[n]) for n in numbers), flags)
+    return ListLayout(width, name, start, service, route, tuple((n, widths[n]) for n in numbers), flags, places)
 
 
-def number_cells(analysis: TraceAnalysis) -> dict[str, str]:
-    """The number columns of a trace's row, as text."""
+def number_cells(analysis: TraceAnalysis, cost_places: int | None = None) -> dict[str, str]:
+    """The number columns of a trace's row, as text (`cost_places`: the column's precision)."""
     tokens = analysis.tokens
     return {
         "duration": format_duration(analysis.duration_ms) if not analysis.in_progress else "running",
         "spans": str(analysis.span_count),
         "tokens": f"{format_count(tokens.prompt)}/{format_count(tokens.completion)}" if tokens.total is not None else "–",
-        "cost": format_cost(analysis.cost_usd, analysis.cost_complete),
+        "cost": format_cost(analysis.cost_usd, analysis.cost_complete, cost_places),
     }
 
 
@@ -205,7 +207,7 @@ def trace_header(layout: ListLayout, sort_key: str = "start", descending: bool =
 
 def trace_row(analysis: TraceAnalysis, layout: ListLayout, marked: bool = False) -> Text:
     """One trace list row, exactly `layout.width` cells, in the columns `list_layout` chose."""
-    cells = number_cells(analysis)
+    cells = number_cells(analysis, layout.cost_places)
     row = Text(no_wrap=True, overflow="crop")
     row.append_text(status_glyph(analysis))
     row.append("⚑" if marked else " ", style="bold magenta")
