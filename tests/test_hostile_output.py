@@ -30,6 +30,8 @@ from tui.screens.compare import CompareScreen
 from tui.screens.help import HelpScreen
 from tui.screens.routes import RoutesScreen
 
+pytestmark = pytest.mark.slow  # run by .ci/run after the default suite (see pyproject.toml)
+
 CLEAR = "\x1b[2J\x1b[H"
 TITLE = "\x1b]0;pwned\x07"
 CLIPBOARD = "\x1b]52;c;cHduZWQ=\x07"

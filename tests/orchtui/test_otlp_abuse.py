@@ -21,6 +21,8 @@ from orchtui.sources.otlp_decode import Limits, TooLarge, decompress
 from orchtui.sources.otlp_http import OtlpReceiver, ReceiverLimits, Spool
 from orchtui.store import SpanStore
 
+pytestmark = pytest.mark.slow  # run by .ci/run after the default suite (see pyproject.toml)
+
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 JSON = {"Content-Type": "application/json"}
 MB = 1 << 20

@@ -135,6 +135,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow  # twelve app runs: after the default suite, from .ci/run
 @pytest.mark.parametrize(("view", "size", "colours"), CASES, ids=[f"{v}-{w}x{h}-{c}" for v, (w, h), c in CASES])
 def test_colour_modes(snap_compare, tmp_path, view, size, colours):
     assert snap_compare(coloured(tmp_path, colours), terminal_size=size, run_before=VIEWS[view])

@@ -19,6 +19,8 @@ from tests.orchtui.test_cli_check import run
 from .test_judge import finished, server  # noqa: F401 - the fake server fixture
 from .test_judge_modes import LANGGRAPH, weather
 
+pytestmark = pytest.mark.slow  # run by .ci/run after the default suite (see pyproject.toml)
+
 KEY = "sk-test-SECRET-0123456789abcdef"
 
 
