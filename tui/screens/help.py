@@ -20,6 +20,9 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("z", "hide / show framework plumbing in the step tree (templates, parsers, routers, one-child chains)"),
             ("f", "cycle quick filters: errors, loops, stop-reason problems, all"),
             ("y", "save the selected trace as an OTLP/JSON file"),
+            ("c", "copy over ssh (OSC 52): a menu of the step's id, trace id, prompt, response, tool arguments, ..."),
+            ("o", "open the full text of a value in $PAGER (or less); the app waits until you quit it"),
+            ("!", "sources and read errors: files, the OTLP endpoint, spool files, every read error in full"),
             ("ctrl+p", "command palette: jump to a trace by name or id, filters, help"),
             ("?", "this help"),
             ("q, ctrl+c", "quit"),
@@ -32,6 +35,9 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("g / G, home / end", "first / last trace"),
             ("pgup / pgdn", "page"),
             ("enter / l", "open the trace's steps"),
+            ("s / S", "sort by the next column (start, duration, tokens, cost, spans, flags) / reverse"),
+            ("F", "follow: keep the newest trace selected as traces arrive (moving stops it)"),
+            ("v", "with several services: one service's traces, the next each press, then all"),
         ],
     ),
     (
@@ -47,13 +53,21 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("g / G", "top / bottom"),
         ],
     ),
-    ("Detail", [("a", "show values in full (they are clipped to 20,000 characters)"), ("← / →", "switch tabs")]),
+    (
+        "Detail",
+        [
+            ("j / k, pgup / pgdn, g / G", "scroll the tab"),
+            ("enter / ↓ (Evals)", "go to the eval findings; enter on one jumps to its step"),
+            ("a", "show values in full (they are clipped to 20,000 characters)"),
+            ("← / →", "switch tabs"),
+        ],
+    ),
     (
         "Evaluate, routes and compare",
         [
             ("e", "run the evaluators on the selected trace (Evals tab; a finding jumps to its step)"),
             ("E", "save the trace's tool path as a golden route in the gate file"),
-            ("r", "routes: numbers per route, live; enter lists a route's traces (esc clears)"),
+            ("r", "routes: numbers per route, live; enter lists a route's traces (esc clears); h / l scroll columns"),
             ("m", "mark the selected trace as the one to compare against (m again clears)"),
             ("d", "compare with the marked trace, or with its golden route (--spec)"),
             ("p", "pause / resume live sources (nothing is dropped)"),
