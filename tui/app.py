@@ -318,8 +318,9 @@ class OrchApp(App[None]):
             return
         _, name, finding = self._pending_alerts[0]
         more = len(self._pending_alerts) - 1
-        message = f"{printable(name, True, limit=80)}: {printable(finding.message, True, limit=200)}" + (f"\n… and {more} more" if more else "")
-        self.notify(message, title=finding.code, severity="error", timeout=5)
+        message = f"{printable(name, True, limit=40)}: {printable(finding.message, True, limit=100)}" + (f"\n… and {more} more" if more else "")
+        # short-lived and small (app.tcss caps a toast's size): at most two show at once, never most of the screen
+        self.notify(message, title=finding.code, severity="error", timeout=TOAST_EVERY_SECONDS * 1.5)
         self._pending_alerts.clear()
         self._last_toast = now
 
