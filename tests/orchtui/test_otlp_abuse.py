@@ -18,8 +18,7 @@ import pytest
 from google.protobuf.internal.encoder import _VarintBytes
 
 from orchtui.sources.otlp_decode import Limits, TooLarge, decompress
-from orchtui.sources.otlp_http import OtlpReceiver, ReceiverLimits, Spool
-from orchtui.store import SpanStore
+from orchtui.sources.otlp_http import ReceiverLimits
 
 pytestmark = pytest.mark.slow  # run by .ci/run after the default suite (see pyproject.toml)
 
@@ -38,23 +37,6 @@ def one_span() -> bytes:
 
 def json_body(spans: list) -> bytes:
     return orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
-
-
-@pytest.fixture
-def receiver(tmp_path):
-    started = []
-
-    def start(**options) -> tuple[OtlpReceiver, SpanStore]:
-        store = SpanStore()
-        options.setdefault("spool", Spool(tmp_path / "spool"))
-        server = OtlpReceiver(store.add, port=0, **options)
-        server.start()
-        started.append(server)
-        return server, store
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 # -- bodies ----------------------------------------------------------------------------------------------------------

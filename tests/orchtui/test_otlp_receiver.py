@@ -19,23 +19,6 @@ PROTOBUF = {"Content-Type": "application/x-protobuf"}
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.fixture
-def receiver(tmp_path):
-    started = []
-
-    def start(**options) -> tuple[OtlpReceiver, SpanStore]:
-        store = SpanStore()
-        options.setdefault("spool", Spool(tmp_path / "spool"))
-        receiver = OtlpReceiver(store.add, port=0, **options)
-        receiver.start()
-        started.append(receiver)
-        return receiver, store
-
-    yield start
-    for receiver in started:
-        receiver.stop()
-
-
 def wait_for_spans(store: SpanStore, count: int, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while store.span_count < count and time.monotonic() < deadline:

@@ -16,8 +16,7 @@ import httpx
 import orjson
 import pytest
 
-from orchtui.sources.otlp_http import OtlpReceiver, Spool
-from orchtui.store import SpanStore
+from orchtui.sources.otlp_http import Spool
 from parsers import read_path
 from tests.conftest import ROOT
 
@@ -132,23 +131,6 @@ def test_a_failed_write_leaves_no_partial_record(tmp_path, framed):
     write(request(3))
     spool.close()
     assert names(path) == ({"p1", "p3"} if framed else {"s1", "s3"}, [])
-
-
-@pytest.fixture
-def receiver(tmp_path):
-    started = []
-
-    def start(**options) -> tuple[OtlpReceiver, SpanStore]:
-        store = SpanStore()
-        options.setdefault("spool", Spool(tmp_path / "spool"))
-        server = OtlpReceiver(store.add, port=0, **options)
-        server.start()
-        started.append(server)
-        return server, store
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def wait_for(condition, timeout: float = 10) -> None:
