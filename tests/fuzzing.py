@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,7 @@ def damage(format_name: str, data: bytes, rng: random.Random) -> tuple[bytes, in
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError:  # objects back to back (the console exporter): damage one of them
-        start = rng.choice([i for i in range(len(data)) if data.startswith(b"\n{", i)] or [0])
+        start = rng.choice(_object_starts(data) or [0])
         end = data.find(b"\n}", start + 1)
         end = len(data) if end == -1 else end + 2
         try:
@@ -119,6 +120,11 @@ def damage(format_name: str, data: bytes, rng: random.Random) -> tuple[bytes, in
             return mutate_bytes(data, rng), None
         return data[:start] + b"\n" + one + data[end:], None
     return _dumps(mutate_json(document, rng)), None
+
+
+def _object_starts(data: bytes) -> list[int]:
+    """Offsets of the console exporter's back-to-back objects (each begins a line with `{`)."""
+    return [match.start() for match in re.finditer(rb"\n\{", data)]
 
 
 def _dumps(value: Any) -> bytes:
