@@ -402,7 +402,7 @@ def judge_from_args(args: argparse.Namespace):
     if not args.judge_url:
         return None
     from .evals.judge import Judge
-    from .sources.otlp_http import default_spool_base
+    from .sources.spool import default_spool_base
 
     return Judge(
         base_url=args.judge_url,
@@ -415,7 +415,7 @@ def judge_from_args(args: argparse.Namespace):
 
 
 def _add_otlp_options(command: argparse.ArgumentParser, listen_by_default: bool) -> None:
-    from .sources.otlp_http import DEFAULT_MAX_BODY, DEFAULT_PORT
+    from .sources.defaults import DEFAULT_MAX_BODY, DEFAULT_PORT
 
     command.add_argument(
         "--otlp",
@@ -456,7 +456,7 @@ def run_tail(args: argparse.Namespace) -> int:
     otlp = None
     spool = None
     if args.otlp is not None:
-        from .sources.otlp_http import default_spool_base
+        from .sources.spool import default_spool_base
 
         otlp = _listen_address(args.otlp)
         problem = _cannot_listen(*otlp)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# Caches the code under test writes (price rates, judge verdicts) go to a directory of this run, never the user's;
+# subprocesses of the tests inherit it.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="orchtui-test-cache-")
 
 
 @pytest.fixture

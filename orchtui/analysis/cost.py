@@ -2,7 +2,8 @@
 
 genai-prices resolves a model name (dated snapshots included) to a price table bundled with the package, so no
 network is used. A lookup costs ~100 µs, so results are memoized per (model, provider, token counts); an unknown
-model is remembered as unknown. Cost is None when neither the producer nor the table knows the model.
+model is remembered as unknown. The derived rates also persist across runs (price_cache.py), so a run whose models
+were priced before never imports genai-prices. Cost is None when neither the producer nor the table knows the model.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from parsers.span import Span
+
+from .price_cache import UNKNOWN, rate_cache
 
 # Our provider strings (OpenInference `llm.provider`, GenAI `gen_ai.provider.name`, ...) -> genai-prices ids.
 PROVIDER_IDS = {
@@ -58,53 +61,68 @@ def _route(model: str, provider: str | None) -> tuple[str, str | None]:
     return model, PROVIDER_IDS.get((provider or "").lower())
 
 
+# Per-token rates of one price band: (base, input, output, cache read, cache write), in USD.
+Rates = tuple[float, float, float, float, float]
+# A model's prices as bands: (start, rates) in ascending start; a band applies above `start` input tokens
+# (genai-prices' "cliff" tiers: crossing a threshold prices every token of the call at that tier). Flat prices are
+# one band starting at -1.
+Bands = list[tuple[int, Rates]]
+
+
 def _price(model: str, provider: str | None, prompt: int, completion: int, cache_read: int, cache_write: int) -> float | None:
-    rates = _rates(model, provider)
-    if rates is None:
+    bands = _bands(model, provider)
+    if bands is None:
         return None
-    if isinstance(rates, Tiered):
-        return _exact_price(rates.model, rates.provider, prompt, completion, cache_read, cache_write)
+    rates = next(rates for start, rates in reversed(bands) if prompt > start)
     base, per_input, per_output, per_cache_read, per_cache_write = rates
     return base + prompt * per_input + completion * per_output + cache_read * per_cache_read + cache_write * per_cache_write
 
 
-class Tiered:
-    """Marker for models whose price per token depends on the request size: priced exactly, per call."""
-
-    __slots__ = ("model", "provider")
-
-    def __init__(self, model: str, provider: str | None) -> None:
-        self.model, self.provider = model, provider
-
-
 @lru_cache(maxsize=4096)
-def _rates(model: str, provider: str | None) -> tuple[float, float, float, float, float] | Tiered | None:
-    """Per-token rates of a flat-priced model, derived once from genai-prices (None: unknown model).
+def _bands(model: str, provider: str | None) -> Bands | None:
+    """A model's price bands (None: unknown model), from the rate cache of earlier runs when it has them, else
+    derived from genai-prices and remembered there."""
+    cache = rate_cache()
+    cached = cache.get(model, provider)
+    if cached is None:
+        cached = _derive_bands(model, provider)
+        cache.put(model, provider, cached)
+    return None if cached == UNKNOWN else cached
 
-    A full genai-prices calculation takes ~250 µs; a trace list of 100k calls cannot afford that per call, and
-    for flat prices cost is linear in each token count, so five reference calculations give the exact rates.
-    """
+
+def _derive_bands(model: str, provider: str | None) -> Bands | str:
+    """Bands derived from genai-prices. A full calculation takes ~250 µs, which a trace list of 100k calls cannot
+    afford per call; within a band cost is linear in each token count, so a few reference calculations at the
+    band's lower edge give its exact rates (differences taken in Decimal, so nothing is lost to rounding)."""
     from genai_prices import types
 
     try:
         calculation = _calculate(model, provider, 0, 0, 0, 0)
     except LookupError:
-        return None
-    if any(isinstance(value, types.TieredPrices) for value in vars(calculation.model_price).values()):
-        return Tiered(model, provider)
-    million = 1_000_000
-    base = float(calculation.total_price)
-    with_input = _exact_price(model, provider, million, 0, 0, 0)
-    per_input = (with_input - base) / million
-    per_output = (_exact_price(model, provider, 0, million, 0, 0) - base) / million
-    per_cache_read = (_exact_price(model, provider, million, 0, million, 0) - with_input) / million
-    per_cache_write = (_exact_price(model, provider, million, 0, 0, million) - with_input) / million
-    return base, per_input, per_output, per_cache_read, per_cache_write
+        return UNKNOWN
+    starts = sorted(
+        {tier.start for value in vars(calculation.model_price).values() if isinstance(value, types.TieredPrices) for tier in value.tiers}
+    )
+    return [(start, _band_rates(model, provider, start + 1)) for start in [-1, *starts]]
 
 
-@lru_cache(maxsize=65536)
-def _exact_price(model: str, provider: str | None, prompt: int, completion: int, cache_read: int, cache_write: int) -> float:
-    return float(_calculate(model, provider, prompt, completion, cache_read, cache_write).total_price)
+def _band_rates(model: str, provider: str | None, lowest_prompt: int) -> Rates:
+    """Exact rates of the band that holds calls of `lowest_prompt` input tokens (and a few more)."""
+    prompt = max(lowest_prompt, 0)
+
+    def price(extra_prompt: int = 0, completion: int = 0, cache_read: int = 0, cache_write: int = 0):
+        return _calculate(model, provider, prompt + extra_prompt, completion, cache_read, cache_write).total_price
+
+    at_edge = price()
+    step = 1  # one token: never crosses into the next band
+    per_input = (price(extra_prompt=step) - at_edge) / step
+    per_output = (price(completion=step) - at_edge) / step
+    # Cached tokens are part of the input: measured with one more input token, so the cache never exceeds it.
+    with_input = price(extra_prompt=step)
+    per_cache_read = (price(extra_prompt=step, cache_read=step) - with_input) / step
+    per_cache_write = (price(extra_prompt=step, cache_write=step) - with_input) / step
+    base = at_edge - per_input * prompt
+    return float(base), float(per_input), float(per_output), float(per_cache_read), float(per_cache_write)
 
 
 def _calculate(model: str, provider: str | None, prompt: int, completion: int, cache_read: int, cache_write: int):

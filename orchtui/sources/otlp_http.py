@@ -49,13 +49,11 @@ from .otlp_decode import (
     decode_protobuf,
     decompress,
 )
+from .defaults import DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT
 from .spool import Spool, default_spool_base
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_MAX_BODY", "DEFAULT_PORT", "OtlpReceiver", "ReceiverLimits", "Spool", "default_spool_base"]
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 4318
-DEFAULT_MAX_BODY = 20 * 1024 * 1024  # the collector's default; the spec recommends up to 64 MiB
 PROTOBUF = PROTOBUF_TYPES[0]
 JSON = JSON_TYPE
 QUEUE_BATCHES = 256  # decoded requests waiting for the consumer; more gets 503 + Retry-After

@@ -141,5 +141,6 @@ def default_spool_base() -> Path:
     """`$XDG_STATE_HOME/orchtui/spool-<time>` (default `~/.local/state`)."""
     import time
 
-    root = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "orchtui"
-    return root / time.strftime("spool-%Y%m%d-%H%M%S")
+    from ..dirs import state_dir
+
+    return state_dir() / time.strftime("spool-%Y%m%d-%H%M%S")
