@@ -5,8 +5,8 @@ traces with realistic OpenInference attributes (flattened chat messages, JSON in
 counts, tool calls), then times, in the same run and alternating to share the machine's noise:
 
   baseline  `orjson.loads` of every line (the floor: any JSON reader has to do this)
-  orchtui   parse to normalized spans + assemble traces in the store + analyse every trace (tree, totals,
-            cost, retries, loops, stop reasons): what `orchtui check` and the trace list need
+  orchtui   read the file into the store (parse to normalized spans, assemble traces) + analyse every trace
+            (tree, totals, cost, retries, loops, stop reasons): what `orchtui check` and the trace list need
 
 and prints `ingest: X spans/s, N.NNx bare orjson` (target: 2.0x or less). Medians of `--rounds` rounds.
 
@@ -16,6 +16,7 @@ and prints `ingest: X spans/s, N.NNx bare orjson` (target: 2.0x or less). Median
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import statistics
 import sys
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from orchtui.analysis import Analyzer  # noqa: E402
 from orchtui.export import any_value  # noqa: E402
 from orchtui.store import SpanStore  # noqa: E402
-from parsers import parse_bytes  # noqa: E402
+from orchtui.loading import load_paths  # noqa: E402
 
 TOOLS = ["lookup_policy", "search_kb", "get_order", "issue_refund", "compliance_review", "web_search"]
 MODELS = ["gpt-4o-mini", "gpt-4o", "claude-3-5-sonnet-20241022", "gpt-4.1"]
@@ -157,18 +158,21 @@ def bare_orjson(data: bytes) -> int:
     return count
 
 
-def orchtui_ingest(data: bytes) -> int:
-    result = parse_bytes(data, "bench.jsonl")
+def orchtui_ingest(path: Path) -> int:
+    """What `orchtui check` does before it reports: load the file into a store, analyse every trace."""
     store = SpanStore()
-    store.add(result.spans)
+    load_paths([str(path)], store)
     analyses = Analyzer(store).all()
-    assert not result.errors
+    assert not store.errors
     return sum(a.span_count for a in analyses)
 
 
-def timed(fn, data: bytes) -> tuple[float, int]:
+def timed(fn, argument) -> tuple[float, int]:
+    """One timed run, from a clean collector (a previous run's frozen heap is released first)."""
+    gc.unfreeze()
+    gc.collect()
     start = time.perf_counter()
-    count = fn(data)
+    count = fn(argument)
     return time.perf_counter() - start, count
 
 
@@ -193,7 +197,7 @@ def main() -> None:
             import pstats
 
             profiler = cProfile.Profile()
-            profiler.runcall(orchtui_ingest, data)
+            profiler.runcall(orchtui_ingest, path)
             stats = pstats.Stats(profiler)
             stats.sort_stats("cumulative").print_stats(20)
             stats.sort_stats("tottime").print_stats(25)
@@ -202,7 +206,7 @@ def main() -> None:
         for _ in range(args.rounds):
             seconds, _ = timed(bare_orjson, data)
             baseline.append(seconds)
-            seconds, count = timed(orchtui_ingest, data)
+            seconds, count = timed(orchtui_ingest, path)
             assert count == spans, (count, spans)
             ours.append(seconds)
         base, mine = statistics.median(baseline), statistics.median(ours)

@@ -14,6 +14,8 @@ from typing import Protocol
 from parsers.read import iter_read_path
 from parsers.span import ReadError, Span
 
+from .bulk import bulk_load
+
 
 @dataclass(slots=True)
 class LoadReport:
@@ -57,7 +59,13 @@ Progress = Callable[[str, int, int], None]  # (file, bytes read, file size)
 
 
 def load_paths(paths: list[str], sink: SpanSink, progress: Progress | None = None) -> LoadReport:
-    """Stream every file into `sink` chunk by chunk (first traces early, one chunk of text in memory)."""
+    """Stream every file into `sink` chunk by chunk (first traces early, one chunk of text in memory), as a bulk
+    load (bulk.py: the garbage collector does not re-scan what is being loaded)."""
+    with bulk_load():
+        return _load_paths(paths, sink, progress)
+
+
+def _load_paths(paths: list[str], sink: SpanSink, progress: Progress | None) -> LoadReport:
     report = LoadReport()
     files, missing = expand(paths)
     report.unreadable.extend(missing)
