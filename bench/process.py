@@ -1,0 +1,102 @@
+"""Whole-process cost of `orchtui check --json`: wall time and memory held, at several file sizes, and startup.
+
+For each size (default 10k, 100k and 1M spans of the ingest benchmark's realistic agent traces), in the same run
+and alternating to share the machine's noise:
+
+  baseline  a fresh `python` process that reads the file and `orjson.loads` every line (the floor)
+  orchtui   a fresh `orchtui check --json FILE` process
+
+and prints the median wall times, their ratio (target: 3.0x or less), the cost per span (linear growth shows as
+a flat µs/span column), and the memory held: peak RSS minus the peak RSS of the same command on a 5-line file,
+over the file size (target: 0.5x or less). Each file is read once before it is timed. Startup: `orchtui check` on a 5-line file against `python -c pass`
+(target: under 0.3 s).
+
+    python bench/process.py [--spans 10000 100000 1000000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from ingest import generate  # noqa: E402
+
+ORJSON_LOOP = "import orjson, sys\nfor line in open(sys.argv[1], 'rb'):\n    line.strip() and orjson.loads(line)\n"
+
+
+def run(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS in bytes of one child process (its own rusage, via wait4)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 1):  # 1: findings, which a generated file has
+        raise SystemExit(f"{command} exited {child.returncode}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def medians(commands: dict[str, list[str]], rounds: int) -> dict[str, tuple[float, int]]:
+    """Median wall time and median peak RSS of each command, run in turn `rounds` times."""
+    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, command in commands.items():
+            samples[name].append(run(command))
+    return {
+        name: (statistics.median(s for s, _ in runs), int(statistics.median(r for _, r in runs)))
+        for name, runs in samples.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    python = sys.executable
+    check = [python, "-m", "orchtui", "check", "--json"]
+    with tempfile.TemporaryDirectory() as tmp:
+        # A cache of this run's own, warmed below: every command runs with the models already priced (the steady
+        # state of a second run; the first run of a day also imports genai-prices, ~0.1-0.2 s and ~30 MB).
+        os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
+        tiny = Path(tmp) / "tiny.otlp.jsonl"
+        generate(tiny, 200)
+        run([*check, str(tiny)])
+        with tiny.open("rb") as lines:
+            five = Path(tmp) / "five.otlp.jsonl"
+            five.write_bytes(b"".join(lines.readlines()[:5]))
+        startup = medians({"python -c pass": [python, "-c", "pass"], "check": [*check, str(five)]}, max(args.rounds, 5))
+        tiny_rss = startup["check"][1]
+        print(
+            f"startup: check on a 5-line file {startup['check'][0]:.3f} s, python -c pass "
+            f"{startup['python -c pass'][0]:.3f} s (target: under 0.3 s)"
+        )
+        print(f"{'spans':>10}  {'file MB':>8}  {'orjson s':>8}  {'check s':>8}  {'ratio':>6}  {'µs/span':>8}  {'held MB':>8}  {'held/file':>9}")
+        for spans in args.spans:
+            path = Path(tmp) / f"bench-{spans}.otlp.jsonl"
+            count = generate(path, spans)
+            size = path.stat().st_size
+            run([*check, str(path)])  # warm-up: the page cache, and the price cache for the file's models
+            result = medians({"orjson": [python, "-c", ORJSON_LOOP, str(path)], "check": [*check, str(path)]}, args.rounds)
+            (base, _), (ours, rss) = result["orjson"], result["check"]
+            held = max(0, rss - tiny_rss)
+            print(
+                f"{count:>10,}  {size / 1e6:>8.1f}  {base:>8.2f}  {ours:>8.2f}  {ours / base:>5.2f}x  "
+                f"{ours / count * 1e6:>8.1f}  {held / 1e6:>8.1f}  {held / size:>8.2f}x",
+                flush=True,
+            )
+            path.unlink()
+
+
+if __name__ == "__main__":
+    main()
