@@ -2,9 +2,9 @@
 
 Built on aiohttp (no hand-written HTTP). The server runs its own event loop on a background thread, so it works
 the same under the TUI (whose loop must never block) and headless (`orchtui serve`). The loop only reads bodies
-and writes answers: decompressing, decoding and spooling run on worker threads (`otlp_decode`, `spool`), in two
-lanes (bodies up to `large_body`, and larger ones on a worker of their own), so one huge or hostile request never
-stalls the other clients and small requests never queue behind it.
+and writes answers: decompressing, decoding and spooling run on worker threads in two lanes (`otlp_ingest`, shared
+with the gRPC endpoint), so one huge or hostile request never stalls the other clients and small requests never
+queue behind it.
 
 Every accepted request is appended to the spool before the 200 goes out, in a form the engine reads back (see
 `spool`). A crash or quit therefore loses nothing that was acknowledged, and `orchtui open SPOOL` replays it.
@@ -25,102 +25,63 @@ idle one (so a flood of half-open sockets cannot lock out real clients, nor exha
 from __future__ import annotations
 
 import asyncio
-import hmac
-import queue
-import resource
 import threading
-from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import orjson
 
-from parsers.span import ReadError, Source, Span
-
-from .otlp_decode import (
-    JSON_TYPE,
-    PROTOBUF_TYPES,
-    Decoded,
-    Limits,
-    Malformed,
-    TooLarge,
-    decode_json,
-    decode_protobuf,
-    decompress,
-)
 from .defaults import DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT
+from .otlp_decode import JSON_TYPE, PROTOBUF_TYPES
+from .otlp_ingest import (
+    ACCEPTED,
+    BUSY,
+    QUEUE_BATCHES,
+    TOO_LARGE,
+    Deliver,
+    Ingest,
+    ReceiverLimits,
+    ReceiverStats,
+    Report,
+    bearer_matches,
+    export_response,
+)
 from .spool import Spool, default_spool_base
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_MAX_BODY", "DEFAULT_PORT", "OtlpReceiver", "ReceiverLimits", "Spool", "default_spool_base"]
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_PORT",
+    "QUEUE_BATCHES",
+    "OtlpReceiver",
+    "ReceiverLimits",
+    "ReceiverStats",
+    "Spool",
+    "default_spool_base",
+]
 
 PROTOBUF = PROTOBUF_TYPES[0]
 JSON = JSON_TYPE
-QUEUE_BATCHES = 256  # decoded requests waiting for the consumer; more gets 503 + Retry-After
 TRACES_PATH = "/v1/traces"
 
-Deliver = Callable[[list[Span]], object]
-Report = Callable[[list[ReadError], dict[str, int]], None]
 
-
-def _descriptor_budget() -> int:
-    """Connections the process can hold with room to spare for files, the spool and the TUI."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return 1000
-    return max(16, min(1000, soft - 128))
-
-
-@dataclass
-class ReceiverLimits:
-    max_spans: int = 100_000  # spans per request (413 above)
-    max_messages: int = 1_000_000  # protobuf messages/fields or JSON objects per request (413 above)
-    workers: int = 2  # threads decoding and spooling requests up to `large_body` bytes
-    pending: int = 4  # such requests decoding or waiting for a worker; more gets 503 + Retry-After
-    large_body: int = 1 << 20  # bodies above this (as received) go to their own single worker ...
-    large_pending: int = 2  # ... of which this many may be decoding or waiting; more gets 503 + Retry-After
-    idle_timeout: float = 30.0  # seconds a connection may sit without a request (or mid-headers)
-    body_timeout: float = 60.0  # seconds to receive a body once its headers arrived (408 after)
-    max_connections: int = field(default_factory=_descriptor_budget)
-
-
-@dataclass
-class ReceiverStats:
-    requests: int = 0  # acknowledged (200)
-    spans: int = 0  # spans acknowledged
-    rejected: int = 0  # requests answered with an error status
-    rejected_spans: int = 0  # spans of acknowledged requests that could not be read (partial success)
-    read_errors: int = 0  # problems reported: unreadable spans, and spans the consumer could not take
-    spool_errors: int = 0  # requests answered 503 because the spool could not be written
-    evicted: int = 0  # idle connections closed to make room under the connection cap
-    refused: int = 0  # connections answered 503 at the cap, every open one being busy (or just accepted)
-
-
-@dataclass
-class _Batch:
-    label: str
-    spans: list[Span]
-    errors: list[ReadError]
-
-
-@dataclass
 class _Answer:
-    status: int
-    body: bytes
-    content_type: str
-    headers: dict[str, str] | None = None
+    __slots__ = ("status", "body", "content_type", "headers")
+
+    def __init__(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.status, self.body, self.content_type, self.headers = status, body, content_type, headers
 
 
 class OtlpReceiver:
     """Receives OTLP/HTTP traces and hands decoded span batches to `deliver` on a consumer thread.
 
     `report` (the follower's signature) receives the problems of each request (unreadable spans, a `deliver`
-    that raised) labelled with the request; without it they are kept in `recent_errors`.
+    that raised) labelled with the request; without it they are kept in `recent_errors`. With `ingest`, the
+    receiver shares another endpoint's decoding, spool and counts (`deliver`, `spool`, `report`, `limits` and
+    `max_body` are then that ingest's), and leaves stopping it to its owner.
     """
 
     def __init__(
         self,
-        deliver: Deliver,
+        deliver: Deliver | None = None,
         *,
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
@@ -129,45 +90,54 @@ class OtlpReceiver:
         spool: Spool | None = None,
         report: Report | None = None,
         limits: ReceiverLimits | None = None,
+        ingest: Ingest | None = None,
     ) -> None:
-        self.deliver = deliver
-        self.report = report
+        self._owns_ingest = ingest is None
+        if ingest is None:
+            assert deliver is not None, "an OtlpReceiver needs `deliver` or a shared `ingest`"
+            ingest = Ingest(deliver, max_body=max_body, spool=spool, report=report, limits=limits)
+        self.ingest = ingest
         self.host, self.port = host, port
         self.token = token
-        self.max_body = max_body
-        self.spool = spool
-        self.limits = limits or ReceiverLimits()
-        self.stats = ReceiverStats()
-        self.recent_errors: deque[ReadError] = deque(maxlen=100)
-        self._decode_limits = Limits(max_body, self.limits.max_spans, self.limits.max_messages)
-        self._stats_lock = threading.Lock()
-        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
-        self._slots = threading.BoundedSemaphore(QUEUE_BATCHES)  # taken before spooling, freed once delivered
-        # Two lanes, so small requests never queue behind a large one being decoded.
-        self._lanes = (
-            _Lane(ThreadPoolExecutor(self.limits.workers, thread_name_prefix="orchtui-otlp-decode"), self.limits.pending),
-            _Lane(ThreadPoolExecutor(1, thread_name_prefix="orchtui-otlp-decode-large"), self.limits.large_pending),
-        )
+        self.max_body = ingest.max_body
+        self.limits = ingest.limits
         self._busy: set = set()  # aiohttp protocol objects handling a request now (loop thread only)
         self._fresh: list = []  # protocols created for accepted connections not yet listed by aiohttp
-        self._requests = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner = None
         self._listener: asyncio.AbstractServer | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._server_thread = threading.Thread(target=self._serve, name="orchtui-otlp", daemon=True)
-        self._consumer = threading.Thread(target=self._consume, name="orchtui-otlp-ingest", daemon=True)
+
+    # What the shared ingest holds, under the names the UI and tests have always used.
+    @property
+    def stats(self) -> ReceiverStats:
+        return self.ingest.stats
+
+    @property
+    def spool(self) -> Spool | None:
+        return self.ingest.spool
+
+    @property
+    def recent_errors(self):
+        return self.ingest.recent_errors
+
+    @property
+    def _lanes(self):
+        return self.ingest.lanes
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}{TRACES_PATH}"
 
     def start(self) -> None:
-        self._consumer.start()
+        self.ingest.start()
         self._server_thread.start()
         self._ready.wait(10)
         if self._error is not None:
+            if self._owns_ingest:
+                self.ingest.stop()
             raise self._error
 
     def stop(self) -> None:
@@ -175,17 +145,11 @@ class OtlpReceiver:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
             self._loop.call_soon_threadsafe(self._loop.stop)
         self._server_thread.join(timeout=5)
-        for lane in self._lanes:
-            lane.executor.shutdown(wait=True)
-        self._queue.put(None)
-        self._consumer.join(timeout=5)
-        if self.spool is not None:
-            self.spool.close()
+        if self._owns_ingest:
+            self.ingest.stop()
 
     def _count(self, **amounts: int) -> None:
-        with self._stats_lock:
-            for name, amount in amounts.items():
-                setattr(self.stats, name, getattr(self.stats, name) + amount)
+        self.ingest.count(**amounts)
 
     # -- server thread -------------------------------------------------------------------------------------------
 
@@ -253,17 +217,16 @@ class OtlpReceiver:
             return self._reply(_error(404, f"no such endpoint; traces go to POST …{TRACES_PATH}"))
         if request.method != "POST":
             return self._reply(_error(405, "traces are sent with POST"), {"Allow": "POST"})
-        if self.token is not None and not _bearer_matches(request.headers.get("Authorization"), self.token):
+        if self.token is not None and not bearer_matches(request.headers.get("Authorization"), self.token):
             return self._reply(_error(401, "missing or wrong bearer token"))
         content_type = request.content_type
         if content_type not in PROTOBUF_TYPES and content_type != JSON:
             return self._reply(_error(415, f"415 unsupported media type, supported: [{JSON}, {', '.join(PROTOBUF_TYPES)}]"))
-        announced = self._lanes[(request.content_length or 0) > self.limits.large_body]
-        if announced.full:
+        announced = self.ingest.lane(request.content_length or 0)
+        if not announced.claim():
             return self._reply(_busy("the decoders are saturated; retry later"))
         self._busy.add(request.protocol)
         try:
-            announced.pending += 1
             try:
                 raw = await asyncio.wait_for(request.read(), self.limits.body_timeout)
             except web.HTTPRequestEntityTooLarge:
@@ -273,20 +236,18 @@ class OtlpReceiver:
             except TimeoutError:
                 return self._reply(_error(408, f"the body did not arrive within {self.limits.body_timeout:g} s"))
             finally:
-                announced.pending -= 1
-            lane = self._lanes[len(raw) > self.limits.large_body]  # a chunked body announced no length
-            if lane.full:
+                announced.release()
+            lane = self.ingest.lane(len(raw))  # a chunked body announced no length
+            if not lane.claim():
                 return self._reply(_busy("the decoders are saturated; retry later"))
-            self._requests += 1
-            label = f"{request.remote or 'client'} POST {request.path} #{self._requests}"
+            label = f"{request.remote or 'client'} POST {request.path} #{self.ingest.next_request()}"
             encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
-            lane.pending += 1
             try:
                 answer = await asyncio.get_running_loop().run_in_executor(
                     lane.executor, self._process, raw, encoding, content_type, label
                 )
             finally:
-                lane.pending -= 1
+                lane.release()
             return self._reply(answer)
         finally:
             self._busy.discard(request.protocol)
@@ -303,84 +264,14 @@ class OtlpReceiver:
     # -- worker threads ------------------------------------------------------------------------------------------
 
     def _process(self, raw: bytes, encoding: str, content_type: str, label: str) -> _Answer:
-        """Decompress, decode, spool, queue for the consumer: everything between reading a body and answering."""
+        """The shared ingest's work (decompress, decode, spool, queue), answered in HTTP."""
         protobuf = content_type in PROTOBUF_TYPES
-        try:
-            body = decompress(raw, encoding, self.max_body)
-            source = Source(label)
-            decode = decode_protobuf if protobuf else decode_json
-            decoded = decode(body, source, self._decode_limits)
-        except TooLarge as exc:
-            return _error(413, str(exc))
-        except Malformed as exc:
-            return _error(400, f"cannot decode the {content_type} body: {exc}")
-        except Exception as exc:  # noqa: BLE001 - whatever the data does, the client gets a 400, never a crash
-            return _error(400, f"cannot decode the {content_type} body: {type(exc).__name__}: {exc}")
-        if not self._slots.acquire(blocking=False):
-            return _busy("ingest is saturated; retry later")
-        try:
-            if self.spool is not None and (decoded.spans or decoded.rejected):  # an empty request leaves nothing
-                (self.spool.write_proto if protobuf else self.spool.write_json)(body)
-        except OSError as exc:
-            self._slots.release()
-            self._count(spool_errors=1)
-            self._note([ReadError(label, f"not spooled, answered 503: {exc}")])
-            return _busy(f"cannot store the request ({exc.strerror or exc}); retry later")
-        errors = [ReadError(label, warning) for warning in decoded.warnings]
-        if decoded.problems:
-            errors.append(ReadError(label, f"{decoded.rejected} span(s) rejected: {decoded.error_message}"))
-        self._count(requests=1, spans=len(decoded.spans), rejected_spans=decoded.rejected)
-        self._queue.put(_Batch(label, decoded.spans, errors))
-        return _success(decoded, protobuf)
-
-    # -- consumer thread -----------------------------------------------------------------------------------------
-
-    def _consume(self) -> None:
-        """Delivers batches in order. Nothing a batch holds stops this thread: a `deliver` that raises is retried
-        span by span, and the spans it still refuses are reported against their request."""
-        while (batch := self._queue.get()) is not None:
-            errors = list(batch.errors)
-            try:
-                if batch.spans:
-                    self.deliver(batch.spans)
-            except Exception:  # noqa: BLE001
-                errors.extend(self._deliver_one_by_one(batch))
-            finally:
-                self._slots.release()
-            self._note(errors)
-
-    def _deliver_one_by_one(self, batch: _Batch) -> list[ReadError]:
-        errors = []
-        for span in batch.spans:
-            try:
-                self.deliver([span])
-            except Exception as exc:  # noqa: BLE001
-                errors.append(ReadError(batch.label, f"span {span.span_id!r} not shown: {type(exc).__name__}: {exc}"))
-        return errors
-
-    def _note(self, errors: list[ReadError]) -> None:
-        if not errors:
-            return
-        self._count(read_errors=len(errors))
-        self.recent_errors.extend(errors)
-        if self.report is not None:
-            try:
-                self.report(errors, {})
-            except Exception as exc:  # noqa: BLE001 - a failing report must not stop ingest either
-                self.recent_errors.append(ReadError("otlp receiver", f"reporting failed: {type(exc).__name__}: {exc}"))
-
-
-@dataclass
-class _Lane:
-    """A worker pool and how many requests it holds (decoding or waiting); counted on the loop thread only."""
-
-    executor: ThreadPoolExecutor
-    limit: int
-    pending: int = 0
-
-    @property
-    def full(self) -> bool:
-        return self.pending >= self.limit
+        outcome = self.ingest.process(raw, encoding, protobuf, label)
+        if outcome.kind == ACCEPTED:
+            return _success(outcome.decoded, protobuf)
+        if outcome.kind == BUSY:
+            return _busy(outcome.message)
+        return _error(413 if outcome.kind == TOO_LARGE else 400, outcome.message)
 
 
 class _Refused(asyncio.Protocol):
@@ -396,14 +287,6 @@ class _Refused(asyncio.Protocol):
         transport.close()
 
 
-def _bearer_matches(header: str | None, token: str) -> bool:
-    """`Authorization: Bearer TOKEN`, the scheme in any case (RFC 9110 §11.1), compared in constant time."""
-    if not header:
-        return False
-    scheme, _, value = header.strip().partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())
-
-
 def _error(status: int, message: str) -> _Answer:
     return _Answer(status, orjson.dumps({"code": status, "message": message}), JSON)
 
@@ -414,18 +297,11 @@ def _busy(message: str) -> _Answer:
     return answer
 
 
-def _success(decoded: Decoded, protobuf: bool) -> _Answer:
-    """An `ExportTraceServiceResponse`: empty, or with `partial_success` when spans were rejected."""
+def _success(decoded, protobuf: bool) -> _Answer:
+    """An `ExportTraceServiceResponse` in the request's encoding: empty, or with `partial_success` when spans were
+    rejected."""
     if protobuf:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-            ExportTraceServiceResponse,
-        )
-
-        response = ExportTraceServiceResponse()
-        if decoded.problems:
-            response.partial_success.rejected_spans = decoded.rejected
-            response.partial_success.error_message = decoded.error_message
-        return _Answer(200, response.SerializeToString(), PROTOBUF)
+        return _Answer(200, export_response(decoded), PROTOBUF)
     if not decoded.problems:
         return _Answer(200, b"{}", JSON)
     partial = {"rejectedSpans": str(decoded.rejected), "errorMessage": decoded.error_message}  # int64 as a JSON string
