@@ -1,6 +1,6 @@
 """Which format is this input? Decided by content, never by file extension.
 
-Looks at the first bytes (and, for JSON, the first record) and names the parser module that reads it. Gzip is
+Looks at the first bytes (and, for JSON, the first record, or the first recognisable one of the first lines) and names the parser module that reads it. Gzip is
 recognised by its magic number and unwrapped by the reader before sniffing.
 """
 
@@ -27,7 +27,7 @@ def sniff(data: bytes) -> str | None:
         return _sniff_json(data)
     if is_protobuf(data):
         return OTLP_PROTO
-    return None
+    return _classify_lines(_first_lines(data.lstrip(), LINES_TO_SNIFF)[1:])  # JSON Lines behind a damaged first line
 
 
 def is_protobuf(data: bytes) -> bool:
@@ -43,11 +43,14 @@ def is_protobuf(data: bytes) -> bool:
     return False
 
 
+LINES_TO_SNIFF = 50  # JSON Lines whose first records are damaged are still recognised by the next ones
+
+
 def _sniff_json(data: bytes) -> str | None:
     stripped = data.lstrip()
-    first_line = stripped.split(b"\n", 1)[0]
+    lines = _first_lines(stripped, LINES_TO_SNIFF)
     try:
-        record = orjson.loads(first_line)
+        record = orjson.loads(lines[0])
     except orjson.JSONDecodeError:
         record = None
     if record is None:
@@ -58,8 +61,35 @@ def _sniff_json(data: bytes) -> str | None:
         try:
             record = orjson.loads(stripped)
         except orjson.JSONDecodeError:
-            return _guess_from_head(head)
-    return classify_record(record)
+            return _classify_lines(lines[1:]) or _guess_from_head(head)
+    return classify_record(record) or _classify_lines(lines[1:])
+
+
+def _first_lines(data: bytes, count: int) -> list[bytes]:
+    """Up to `count` first lines of `data`, without splitting the rest of a large input."""
+    lines = []
+    start = 0
+    while len(lines) < count and start <= len(data):
+        end = data.find(b"\n", start)
+        if end == -1:
+            lines.append(data[start:])
+            break
+        lines.append(data[start:end])
+        start = end + 1
+    return lines
+
+
+def _classify_lines(lines: list[bytes]) -> str | None:
+    """The format of the first line that is a whole, recognisable JSON record: one damaged record at the top of a
+    JSON Lines input must not make the whole input unreadable."""
+    for line in lines:
+        try:
+            name = classify_record(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue
+        if name is not None:
+            return name
+    return None
 
 
 def classify_record(record: object) -> str | None:

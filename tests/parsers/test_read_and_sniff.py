@@ -28,6 +28,18 @@ def test_formats_are_detected_by_content(path, expected):
     assert sniff((DATA / path).read_bytes()) == expected
 
 
+@pytest.mark.parametrize("first_line", [b"{}", b"42", b'{"resourceSpans_": []}', b"\x00\xff garbage", b'["not", "a", "record"]'])
+def test_a_damaged_first_record_does_not_hide_the_rest_of_a_json_lines_file(first_line):
+    """Found by bench/fuzz.py: the format was decided by the first line alone, so one damaged record at the top
+    lost every other line of the file."""
+    data = (DATA / "langgraph/langgraph-openinference.otlp.jsonl").read_bytes()
+    whole = parse_bytes(data, "whole.jsonl")
+    damaged = parse_bytes(first_line + b"\n" + data, "damaged.jsonl")
+    assert sniff(first_line + b"\n" + data) == "otlp-json"
+    assert [s.span_id for s in damaged.spans] == [s.span_id for s in whole.spans]
+    assert [str(e.source).rsplit(":", 1)[-1] for e in damaged.errors] == ["1"]
+
+
 def test_extension_does_not_matter_and_gzip_is_transparent(tmp_path):
     data = (DATA / "langgraph/langgraph-openinference.otlp.jsonl").read_bytes()
     target = tmp_path / "capture.txt"
