@@ -15,6 +15,7 @@ from parsers.read import iter_read_path
 from parsers.span import ReadError, Span
 
 from .bulk import bulk_load
+from .remote import RemoteError, is_url, source_for
 
 
 @dataclass(slots=True)
@@ -67,9 +68,12 @@ def load_paths(paths: list[str], sink: SpanSink, progress: Progress | None = Non
 
 def _load_paths(paths: list[str], sink: SpanSink, progress: Progress | None) -> LoadReport:
     report = LoadReport()
-    files, missing = expand(paths)
+    urls = [path for path in paths if is_url(path)]
+    files, missing = expand([path for path in paths if not is_url(path)])
     report.unreadable.extend(missing)
     sink.add_errors(missing)
+    for url in urls:
+        _load_url(url, sink, report)
     for path in files:
         name = str(path)
         size = path.stat().st_size if path.exists() else 0
@@ -89,3 +93,26 @@ def _load_paths(paths: list[str], sink: SpanSink, progress: Progress | None) -> 
         if report.files[name] is None and report.spans[name] == 0:
             report.unreadable.extend(errors or [ReadError(name, "nothing readable in this file")])
     return report
+
+
+def _load_url(url: str, sink: SpanSink, report: LoadReport) -> None:
+    """Everything a store URL selects, into `sink` batch by batch; a store that cannot be read is unreadable."""
+    try:
+        source = source_for(url)
+    except RemoteError as exc:
+        report.unreadable.append(ReadError(url.split("?", 1)[0], str(exc)))
+        sink.add_errors(report.unreadable[-1:])
+        return
+    name = source.label
+    report.spans[name] = 0
+    report.files[name] = None
+    try:
+        for result in source.read_once():
+            report.files[name] = result.format or report.files[name]
+            report.spans[name] += len(result.spans)
+            if result.spans:
+                sink.add(result.spans)
+            sink.add_errors(result.errors, result.skipped)
+    except RemoteError as exc:
+        report.unreadable.append(ReadError(name, str(exc)))
+        sink.add_errors(report.unreadable[-1:])

@@ -1,0 +1,31 @@
+"""Trace stores as sources: a URL on the command line (`phoenix://`, `clickhouse://`, `jaeger://`, `tempo://`)
+instead of a path, read once (`check`, `eval`, `routes`, `diff`, `open`) or polled live (`tail`).
+
+Every store is a `RemoteSource` (base.py), found by its URL scheme in `SCHEMES`. A source turns the store's
+answers into the same `ParseResult` batches a file gives (through the project's parsers, so every vocabulary and
+every hardening rule applies), so the loading path, the store and the analysis never know where spans came from.
+Credentials come from the environment or the config file only, never from the URL or argv (base.py says why).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .base import RemoteSource, RemoteError, is_url
+
+# URL scheme -> module defining `open_source(url: str) -> RemoteSource` (imported on first use: httpx and
+# store clients cost startup time every other command would pay).
+SCHEMES: dict[str, str] = {}
+
+
+def source_for(url: str) -> RemoteSource:
+    """The source a URL names; RemoteError for an unknown scheme or a malformed URL."""
+    scheme = url.split("://", 1)[0].lower()
+    module = SCHEMES.get(scheme)
+    if module is None:
+        known = ", ".join(f"{name}://" for name in sorted(SCHEMES)) or "none yet"
+        raise RemoteError(f"unknown store scheme {scheme}:// (known: {known})")
+    return importlib.import_module(module, __name__).open_source(url)
+
+
+__all__ = ["SCHEMES", "RemoteError", "RemoteSource", "is_url", "source_for"]
