@@ -170,7 +170,7 @@ async def measure(index: TraceIndex, presses: int, big_spans: int) -> dict[str, 
 
             def timed_display(screen, renderable):
                 display(screen, renderable)
-                if renderable is not None and case:
+                if renderable is not None and case and not app._batch_count:  # inside a batch nothing is displayed
                     frames.append((time.perf_counter(), case[-1].selected()))
 
             app._display = timed_display  # type: ignore[method-assign]

@@ -6,6 +6,9 @@ import os
 import time
 
 import pytest
+from rich.cells import cell_len
+from rich.control import ControlType
+from rich.style import Style
 
 from orchtui.demo import demo_spans
 from orchtui.live import TraceIndex
@@ -33,3 +36,51 @@ async def settle(pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+class TerminalMirror:
+    """What the terminal shows: every frame the app displays, applied to a grid of (character, style) cells.
+
+    A screenshot renders the whole screen afresh, so it cannot see a repaint that went to the wrong lines (a cursor
+    drawn on the row it left); the mirror can, because it only changes the cells each frame updated."""
+
+    def __init__(self, app: OrchApp, size: tuple[int, int]) -> None:
+        """Made before `app.run_test(size=size)`, so the mirror sees the first frame too."""
+        width, height = size
+        self.cells: list[list[tuple[str, Style | None]]] = [[(" ", None)] * width for _ in range(height)]
+        self.frames = 0
+        display = app._display
+
+        def mirrored(screen, renderable) -> None:
+            display(screen, renderable)
+            if renderable is not None and not app._batch_count:
+                self.frames += 1
+                self._apply(renderable.__rich_console__(app.console, app.console.options))
+
+        app._display = mirrored  # type: ignore[method-assign]
+
+    def _apply(self, segments) -> None:
+        x = y = 0
+        for segment in segments:
+            if segment.control:
+                for code, *arguments in segment.control:
+                    if code == ControlType.CURSOR_MOVE_TO:
+                        x, y = arguments
+                continue
+            for character in segment.text:
+                if character == "\n" or not 0 <= y < len(self.cells):
+                    continue
+                if x < len(self.cells[y]):
+                    self.cells[y][x] = (character, segment.style)
+                x += cell_len(character)
+
+    def line(self, y: int) -> str:
+        return "".join(character for character, _ in self.cells[y])
+
+    def row_of(self, text: str) -> int:
+        """The screen line showing `text` (the first)."""
+        return next(y for y in range(len(self.cells)) if text in self.line(y))
+
+    def background(self, y: int, x: int) -> object:
+        style = self.cells[y][x][1]
+        return style.bgcolor if style is not None else None

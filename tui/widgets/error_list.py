@@ -106,8 +106,8 @@ class ErrorList(RowCursor, ScrollView, can_focus=True):
 
     def watch_cursor(self, old: int, new: int) -> None:
         top = int(self.scroll_offset.y)
-        self.refresh_line(old - top)
-        self.refresh_line(new - top)
+        self.refresh_row(old)
+        self.refresh_row(new)
         height = max(1, self.scrollable_content_region.height)
         if new < top:
             self.scroll_to(y=new, animate=False)

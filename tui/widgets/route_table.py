@@ -200,8 +200,8 @@ class RouteTable(RowCursor, ScrollView, can_focus=True):
 
     def watch_cursor(self, old: int, new: int) -> None:
         top = int(self.scroll_offset.y)
-        self.refresh_line(old - top + 1)
-        self.refresh_line(new - top + 1)
+        self.refresh_row(old)
+        self.refresh_row(new)
         height = max(1, self.scrollable_content_region.height - 1)  # the header takes a line
         if new < top:
             self.scroll_to(y=new, animate=False)

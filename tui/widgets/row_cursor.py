@@ -1,7 +1,9 @@
 """The movement of a line-API list whose `cursor` indexes `rows` (the trace list, the route table), in one place so
-every list answers j/k, g/G and the page keys the same way."""
+every list answers j/k, g/G and the page keys the same way, and repaints the right lines when scrolled."""
 
 from __future__ import annotations
+
+from textual.geometry import Region
 
 
 class RowCursor:
@@ -14,6 +16,16 @@ class RowCursor:
     @property
     def _page(self) -> int:
         return max(1, self.scrollable_content_region.height - 1 - self.HEADER_LINES)  # type: ignore[attr-defined]
+
+    def refresh_row(self, index: int) -> None:
+        """Repaint row `index` wherever it is on screen. `ScrollView.refresh_line` takes a line of the whole
+        (virtual) list and subtracts the scroll offset itself: given an on-screen line, it repainted the wrong
+        line once the list scrolled, and the cursor stayed drawn on the row it left."""
+        self.refresh_line(index + self.HEADER_LINES)  # type: ignore[attr-defined]
+
+    def refresh_header(self) -> None:
+        """Repaint the header lines, which stay at the top of the widget however far the list is scrolled."""
+        self.refresh(Region(0, 0, self.size.width, self.HEADER_LINES))  # type: ignore[attr-defined]
 
     def action_cursor_down(self) -> None:
         if self.cursor < len(self.rows) - 1:

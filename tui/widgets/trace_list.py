@@ -117,14 +117,13 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         return True
 
     def watch_cursor(self, old: int, new: int) -> None:
-        top = int(self.scroll_offset.y) - self.HEADER_LINES
-        self.refresh_line(old - top)
-        self.refresh_line(new - top)
+        self.refresh_row(old)
+        self.refresh_row(new)
         self.scroll_to_region_line(new)
         self._announce()
 
     def watch_follow(self) -> None:
-        self.refresh_line(0)
+        self.refresh_header()
 
     def scroll_to_region_line(self, line: int) -> None:
         top = int(self.scroll_offset.y)
@@ -184,7 +183,7 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
 
     def _reorder(self, order: SortOrder) -> None:
         self.app.index.order = order  # type: ignore[attr-defined]
-        self.refresh_line(0)
+        self.refresh_header()
         self.app.request_rows()  # type: ignore[attr-defined]
 
     def action_cycle_service(self) -> None:
@@ -196,7 +195,7 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         current = self.app.index.service  # type: ignore[attr-defined]
         position = choices.index(current) if current in choices else 0
         self.app.index.service = choices[(position + 1) % len(choices)]  # type: ignore[attr-defined]
-        self.refresh_line(0)
+        self.refresh_header()
         self.app.request_rows()  # type: ignore[attr-defined]
 
     def _announce(self) -> None:
