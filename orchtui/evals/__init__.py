@@ -7,6 +7,15 @@
 
 Each evaluator module declares its NAME, OPTIONS (name -> default) and `run(trajectory, reference, **options)`.
 `evaluate` checks the name and the options before running, so a typo is a clear ValueError, not a silent default.
+
+The same evaluators as classes (api.py), with options in the constructor and natural keywords:
+
+    from orchtui.evals import ToolSelectionAccuracy, TrajectoryScore
+    tool = ToolSelectionAccuracy().evaluate(input=user_goal, output=chosen_tool, expected=expected_tool)
+    path = TrajectoryScore().evaluate(trajectory=trace_spans)
+
+`profile="futureagi"` (futureagi.py) scores TaskCompletion, StepEfficiency, ToolSelectionAccuracy and
+TrajectoryScore with FutureAGI's formulas instead of this project's, for teams comparing numbers.
 """
 
 from __future__ import annotations
@@ -48,19 +57,66 @@ def module_for(name: str):
     return importlib.import_module(f"{__name__}.{MODULES[name]}")
 
 
-def evaluate(name: str, trajectory: Trajectory, reference: Reference | dict[str, Any] | None = None, **options: Any) -> EvalResult:
-    module = module_for(name)
-    unknown = sorted(set(options) - set(module.OPTIONS))
+PROFILES = ("default", "futureagi")
+
+
+def options_for(name: str, profile: str = "default") -> dict[str, Any]:
+    """The options an evaluator takes under a profile, with their defaults."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    if profile == "futureagi":
+        from . import futureagi
+
+        module_for(name)  # an unknown name is reported as such
+        if name not in futureagi.OPTIONS:
+            raise ValueError(f"profile 'futureagi' covers {', '.join(futureagi.EVALUATORS)}; {name} has only the default profile")
+        return futureagi.OPTIONS[name]
+    return module_for(name).OPTIONS
+
+
+def check_options(name: str, options: dict[str, Any], profile: str = "default") -> dict[str, Any]:
+    """The options merged over their defaults; a name the evaluator does not take is a ValueError."""
+    known = options_for(name, profile)
+    unknown = sorted(set(options) - set(known))
     if unknown:
-        raise ValueError(f"{name} has no option(s) {', '.join(unknown)}; its options: {', '.join(sorted(module.OPTIONS)) or 'none'}")
+        under = "" if profile == "default" else f" under profile {profile!r}"
+        raise ValueError(f"{name} has no option(s) {', '.join(unknown)}{under}; its options: {', '.join(sorted(known)) or 'none'}")
+    return {**known, **options}
+
+
+def evaluate(
+    name: str, trajectory: Trajectory, reference: Reference | dict[str, Any] | None = None, *, profile: str = "default", **options: Any
+) -> EvalResult:
+    merged = check_options(name, options, profile)
+    module = module_for(name)
     reference = Reference.of(reference)
-    merged = {**module.OPTIONS, **options}
     # Composites (TrajectoryScore) re-ask for their parts: one run per trajectory, evaluator and settings.
-    key = (name, repr(reference), repr(sorted(merged.items())))
+    key = (name, profile, repr(reference), repr(sorted(merged.items())))
     cached = trajectory.results.get(key)
     if cached is None:
-        cached = trajectory.results[key] = module.run(trajectory, reference, **merged)
+        if profile == "futureagi":
+            from . import futureagi
+
+            cached = futureagi.run(name, trajectory, reference, **merged)
+        else:
+            cached = module.run(trajectory, reference, **merged)
+        trajectory.results[key] = cached
     return cached
 
 
-__all__ = ["EVALUATORS", "JUDGED", "REFERENCE_FREE", "Context", "EvalResult", "LLMCall", "Reference", "Trajectory", "evaluate", "takes_judge"]
+# The class API (api.py), imported on first use: `from orchtui.evals import TrajectoryScore`.
+CLASSES = (*EVALUATORS, "Evaluator")
+
+
+def __getattr__(attribute: str) -> Any:
+    if attribute in CLASSES:
+        from . import api
+
+        return getattr(api, attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
+
+
+__all__ = [
+    "EVALUATORS", "JUDGED", "PROFILES", "REFERENCE_FREE", "Context", "EvalResult", "LLMCall", "Reference", "Trajectory",
+    "check_options", "evaluate", "options_for", "takes_judge", *CLASSES,
+]

@@ -1,11 +1,15 @@
 """The normalized trace view every evaluator reads (design/evaluators.md §8.0), built once per trace.
 
-Three ways in: from an analysed trace (the TUI and `orchtui eval`), from OpenAI chat messages (tests, notebooks,
-other tools' transcripts), or from plain parts. Evaluators never look at spans or formats directly.
+Ways in: from an analysed trace (the TUI and `orchtui eval`), from trace files, URLs or spans (`from_file`,
+`from_url`, `from_spans`: one Trajectory per trace, through the same loading path as `orchtui check`), from OpenAI
+chat messages (tests, notebooks, other tools' transcripts), from FutureAGI's AgentTrajectoryInput data
+(`from_futureagi`), or from plain parts. Evaluators never look at spans or formats directly.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +74,19 @@ class Trajectory:
     runtime_limit: str | None = None  # text of a MaxTurnsExceeded / recursion limit, when one fired
     finished: bool = True
     analysis: TraceAnalysis | None = None  # present when built from a trace: evaluators may reuse its findings
+    # FutureAGI AgentTrajectoryInput data (normalised dict) when built from it: profile="futureagi" reads its steps.
+    agent_input: dict[str, Any] | None = field(default=None, repr=False)
     results: dict = field(default_factory=dict, repr=False, compare=False)  # evaluate()'s per-trajectory cache
+
+    @property
+    def trace_id(self) -> str | None:
+        """The trace's id when built from a trace."""
+        return self.analysis.trace_id if self.analysis is not None else None
+
+    @property
+    def name(self) -> str | None:
+        """The trace's name (its root span's) when built from a trace."""
+        return self.analysis.name if self.analysis is not None else None
 
     # -- constructors ---------------------------------------------------------------------------------------------
 
@@ -103,6 +119,102 @@ class Trajectory:
             runtime_limit=runtime,
             finished=not analysis.in_progress,
             analysis=analysis,
+        )
+
+    @classmethod
+    def from_file(cls, paths: "str | os.PathLike[str] | Iterable[str | os.PathLike[str]]") -> list["Trajectory"]:
+        """One Trajectory per trace in the files named: a file in any supported format, a directory (read
+        recursively) or a glob, or a list of those; traces spread over several files are joined, oldest first.
+
+        Loading is `orchtui check`'s (orchtui.loading.load_paths into a SpanStore, then the Analyzer). A path that
+        matches nothing raises FileNotFoundError, a file with nothing readable in it ValueError; bad records inside
+        a readable file are skipped, as `check` skips them."""
+        from ..loading import load_paths
+        from ..store import SpanStore
+
+        names = [os.fspath(paths)] if isinstance(paths, (str, os.PathLike)) else [os.fspath(p) for p in paths]
+        if not names:
+            raise ValueError("Trajectory.from_file needs at least one path")
+        store = SpanStore()
+        report = load_paths(names, store)
+        missing = [e for e in report.unreadable if not os.path.exists(e.source)]
+        if missing:
+            raise FileNotFoundError("; ".join(f"{e.source}: {e.message}" for e in missing))
+        if report.unreadable:
+            raise ValueError("; ".join(f"{e.source}: {e.message}" for e in report.unreadable))
+        return _trajectories(store)
+
+    @classmethod
+    def from_url(cls, url: str, *, timeout: float = 30.0) -> list["Trajectory"]:
+        """One Trajectory per trace in a trace file served over HTTP(S) (or a `file://` URL), read like
+        `from_file`. The body is saved to a temporary file under the URL's own file name, so formats recognised
+        by their suffix (`.otlp.pb`) are read as they would be from disk."""
+        from urllib.parse import unquote, urlparse
+
+        parsed = urlparse(url)
+        if parsed.scheme == "file":
+            return cls.from_file(unquote(parsed.path))
+        if parsed.scheme not in ("http", "https"):
+            raise ValueError(f"Trajectory.from_url reads http, https and file URLs, not {url!r}")
+        import tempfile
+
+        import httpx
+
+        response = httpx.get(url, timeout=timeout, follow_redirects=True)
+        response.raise_for_status()
+        name = os.path.basename(unquote(parsed.path)) or "trace"
+        with tempfile.TemporaryDirectory(prefix="orchtui-url-") as directory:
+            path = os.path.join(directory, name)
+            with open(path, "wb") as file:
+                file.write(response.content)
+            return cls.from_file(path)
+
+    @classmethod
+    def from_spans(cls, spans: Iterable[Span]) -> list["Trajectory"]:
+        """One Trajectory per trace among normalized spans (parsers.span.Span), oldest first."""
+        from ..store import SpanStore
+
+        store = SpanStore()
+        store.add(list(spans))
+        return _trajectories(store)
+
+    @classmethod
+    def from_futureagi(cls, data: Any) -> "Trajectory":
+        """FutureAGI's AgentTrajectoryInput (`fi.evals.metrics.agents`), as a dict or the pydantic object itself:
+        `trajectory` (steps with tool calls, observation, is_final), `task`, `final_result`, `available_tools`.
+        Each step's tool calls become tool calls (success=False -> status error), their results and the steps'
+        observations become contexts, `task.description` the user input, `final_result` the final answer. No LLM
+        calls are invented: stop reasons were not recorded. The data is kept for profile="futureagi"; its task
+        (required tools, max steps, criteria) and expected result are the reference (`futureagi.reference_of`)."""
+        from .futureagi import normalise_input
+
+        data = normalise_input(data)
+        calls: list[ToolCall] = []
+        observations: list[Context] = []
+        for step in data["trajectory"]:
+            number = step["step_number"]
+            for index, call in enumerate(step["tool_calls"], 1):
+                calls.append(
+                    ToolCall(
+                        str(call["name"]),
+                        call.get("arguments") or {},
+                        "tool",
+                        "ok" if call.get("success", True) else "error",
+                        f"step-{number}.{index}",
+                        result=_text(call.get("result")),
+                        error=call.get("error"),
+                    )
+                )
+            if step.get("observation"):
+                observations.append(Context(str(step["observation"]), f"step-{number}", "tool_result", step.get("action") or f"step {number}"))
+        final = data.get("final_result")
+        return cls(
+            tool_calls=calls,
+            user_input=data["task"].get("description") or None,
+            final_output=_text(final) or None,
+            available_tools=list(data["available_tools"]) if data.get("available_tools") else None,
+            contexts=_contexts(calls) + observations,
+            agent_input=data,
         )
 
     @classmethod
@@ -178,6 +290,14 @@ class Trajectory:
             )
         extra.setdefault("contexts", _contexts(calls))
         return cls(tool_calls=calls, llm_calls=llms, user_input=user_input, final_output=final_output, **extra)
+
+
+def _trajectories(store) -> list[Trajectory]:
+    """Every trace of a store, analysed as `orchtui check` analyses a finished file, oldest first."""
+    from ..analysis import Analyzer
+
+    analyses = sorted(Analyzer(store).all(), key=lambda a: (a.start_ns or 0, a.trace_id))
+    return [Trajectory.from_trace(analysis) for analysis in analyses]
 
 
 def _contexts(calls: list[ToolCall]) -> list[Context]:

@@ -232,8 +232,12 @@ def test_retriever_spans_are_not_tool_choices():
 # -- options --------------------------------------------------------------------------------------------------------
 
 def test_options_are_validated():
-    with pytest.raises(ValueError, match="ToolSelectionAccuracy has no option.*profile"):
-        select(calls(), expected(), profile="futureagi")
+    with pytest.raises(ValueError, match="ToolSelectionAccuracy has no option.*bogus"):
+        select(calls(), expected(), bogus=1)
+    with pytest.raises(ValueError, match="unknown profile 'fai'"):
+        select(calls(), expected(), profile="fai")
+    with pytest.raises(ValueError, match="ToolSelectionAccuracy has no option.*match_args under profile 'futureagi'"):
+        select(calls(), expected(), profile="futureagi", match_args=True)
     with pytest.raises(ValueError, match="unknown tool_args_match_mode 'fuzzy'"):
         select(calls(), expected(), tool_args_match_mode="fuzzy")  # reported even with match_args off
 
