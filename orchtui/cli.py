@@ -397,12 +397,13 @@ def _positive_seconds(text: str) -> float:
 
 
 def judge_from_args(args: argparse.Namespace):
-    """The one place a Judge is built from the command line: None without --judge-url. Verdicts are cached next to
-    the spools, so re-running a gate asks nothing twice."""
+    """The one place a Judge is built from the command line: None without --judge-url. Verdicts are cached in the
+    XDG cache directory ($XDG_CACHE_HOME/orchtui/judge-cache): safe to delete, and re-running a gate asks nothing
+    twice."""
     if not args.judge_url:
         return None
+    from .dirs import cache_dir
     from .evals.judge import Judge
-    from .sources.spool import default_spool_base
 
     return Judge(
         base_url=args.judge_url,
@@ -410,7 +411,7 @@ def judge_from_args(args: argparse.Namespace):
         samples=args.judge_samples,
         seed=args.judge_seed,
         deadline_s=args.judge_timeout,
-        cache_dir=default_spool_base().parent / "judge-cache",
+        cache_dir=cache_dir() / "judge-cache",
     )
 
 

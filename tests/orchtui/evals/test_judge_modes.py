@@ -297,7 +297,8 @@ def test_trajectory_score_uses_the_judged_parts(server, tmp_path):  # noqa: F811
 
 
 def test_orchtui_eval_passes_the_judge_to_every_evaluator_with_an_llm_mode(server, tmp_path, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # verdicts are a cache: $XDG_CACHE_HOME/orchtui/judge-cache
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     code, out, err = run("eval", LANGGRAPH, "--trace", "vendor_exception", "--json", "--judge-url", server.url, "--judge-model", "m", "--judge-samples", "2", "--judge-seed", "3")
     results = {r["evaluator"]: r for r in json.loads(out)["results"]}
     judged = {name for name, r in results.items() if r.get("mode") in ("hybrid", "llm")}
@@ -305,6 +306,7 @@ def test_orchtui_eval_passes_the_judge_to_every_evaluator_with_an_llm_mode(serve
     assert results["TrajectoryJudge"]["judge"]["samples"] == 2 and results["TrajectoryJudge"]["score"] == 1.0
     assert {r["seed"] for r in server.requests} == {3, 4} and all(r["model"] == "m" for r in server.requests)
     assert list((tmp_path / "orchtui" / "judge-cache").glob("*.json"))
+    assert not (tmp_path / "state").exists()  # nothing of the judge's is state
 
 
 def test_eval_rejects_a_sample_count_below_one(capsys):
