@@ -126,10 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     tail = commands.add_parser(
         "tail",
-        help="follow span files as they grow, and/or be an OTLP/HTTP endpoint, in the terminal UI",
+        help="follow span files as they grow, and/or be an OTLP/HTTP or OTLP/gRPC endpoint, in the terminal UI",
         description="Follow span files (line-oriented formats; a directory or glob follows every matching file, "
-        "including ones created later), and/or listen as an OTLP/HTTP endpoint (POST /v1/traces). Everything "
-        "received over OTLP is written to a spool file before it is acknowledged.",
+        "including ones created later), and/or listen as an OTLP/HTTP endpoint (POST /v1/traces) and/or an "
+        "OTLP/gRPC one (--otlp-grpc, with the grpc extra). Everything received over OTLP is written to a spool "
+        "file before it is acknowledged.",
     )
     tail.add_argument("paths", nargs="*", metavar="PATH", help="files, directories or glob patterns to follow")
     tail.add_argument("--from-end", action="store_true", help="skip what the files already hold")
@@ -141,10 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="headless OTLP/HTTP endpoint writing everything it receives to a spool (remote triage, fan-in)",
-        description="Listen as an OTLP/HTTP endpoint and append every accepted request to the spool "
-        "(<save>.otlp.jsonl for JSON, <save>.otlp.pb for protobuf) before acknowledging it. Follow the spool "
-        "with `orchtui tail` (e.g. over ssh), or open it later with `orchtui open`.",
+        help="headless OTLP/HTTP (and OTLP/gRPC) endpoint writing everything it receives to a spool (remote triage, fan-in)",
+        description="Listen as an OTLP/HTTP endpoint (and with --otlp-grpc an OTLP/gRPC one too) and append every "
+        "accepted request to the spool (<save>.otlp.jsonl for JSON, <save>.otlp.pb for protobuf) before "
+        "acknowledging it. Follow the spool with `orchtui tail` (e.g. over ssh), or open it later with `orchtui open`.",
     )
     _add_otlp_options(serve, listen_by_default=True)
     serve.set_defaults(handler=run_serve)
@@ -416,7 +417,7 @@ def judge_from_args(args: argparse.Namespace):
 
 
 def _add_otlp_options(command: argparse.ArgumentParser, listen_by_default: bool) -> None:
-    from .sources.defaults import DEFAULT_MAX_BODY, DEFAULT_PORT
+    from .sources.defaults import DEFAULT_GRPC_PORT, DEFAULT_MAX_BODY, DEFAULT_PORT
 
     command.add_argument(
         "--otlp",
@@ -426,6 +427,15 @@ def _add_otlp_options(command: argparse.ArgumentParser, listen_by_default: bool)
         default=f"127.0.0.1:{DEFAULT_PORT}" if listen_by_default else None,
         help=f"listen for OTLP/HTTP on this address (default 127.0.0.1:{DEFAULT_PORT})",
     )
+    command.add_argument(
+        "--otlp-grpc",
+        metavar="[HOST:]PORT",
+        nargs="?",
+        const=f"127.0.0.1:{DEFAULT_GRPC_PORT}",
+        default=None,
+        help=f"also listen for OTLP/gRPC on this address (default 127.0.0.1:{DEFAULT_GRPC_PORT}); "
+        "needs the grpc extra: pip install 'orchtui[grpc]'",
+    )
     command.add_argument("--token", default=os.environ.get("ORCHTUI_TOKEN"), help="require `Authorization: Bearer TOKEN` (env ORCHTUI_TOKEN)")
     command.add_argument(
         "--save" if listen_by_default else "--spool",
@@ -433,15 +443,72 @@ def _add_otlp_options(command: argparse.ArgumentParser, listen_by_default: bool)
         metavar="BASE",
         help="spool path prefix (default: $XDG_STATE_HOME/orchtui/spool-<time>, i.e. ~/.local/state/orchtui/...)",
     )
-    command.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest request body in bytes, after decompression (413 above)")
+    command.add_argument(
+        "--spool-max",
+        metavar="SIZE|AGE",
+        action="append",
+        type=_spool_max,
+        help="cap the spool directory: a size (500M, 2G) and/or an age (7d, 12h); the file being written rolls "
+        "over at a quarter of it and the oldest spool files are deleted (said when it happens)",
+    )
+    command.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest request body in bytes, after decompression (413/RESOURCE_EXHAUSTED above)")
 
 
-def _listen_address(text: str) -> tuple[str, int]:
+def _spool_max(text: str) -> str:
+    from .sources.spool import parse_spool_max
+
+    try:
+        parse_spool_max(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _spool_cap(args: argparse.Namespace):
+    """The --spool-max values (repeatable: `--spool-max 2G --spool-max 7d`) as one SpoolCap, or None."""
+    from .sources.spool import parse_spool_max
+
+    cap = None
+    for text in args.spool_max or []:
+        cap = parse_spool_max(text, cap)
+    return cap
+
+
+def _spool_family(args: argparse.Namespace) -> str | None:
+    """The default spools (one per session, in orchtui's state directory) are capped together; a --save/--spool
+    base is capped with its own rolled-over files only (its directory may hold anything)."""
+    from .sources.spool import DEFAULT_FAMILY
+
+    return None if args.spool else DEFAULT_FAMILY
+
+
+def _grpc_missing(command: str, args: argparse.Namespace) -> bool:
+    """--otlp-grpc without grpcio installed: said on stderr (exit status 2)."""
+    if args.otlp_grpc is None:
+        return False
+    from .sources.otlp_grpc import GRPC_MISSING, grpc_available
+
+    if grpc_available():
+        return False
+    print(f"orchtui {command}: --otlp-grpc: {GRPC_MISSING}", file=sys.stderr)
+    return True
+
+
+def _listen_address(text: str, flag: str = "--otlp") -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     try:
         return (host or "127.0.0.1").strip("[]"), int(port)
     except ValueError:
-        raise SystemExit(f"orchtui: --otlp expects [HOST:]PORT, got {text!r}") from None
+        raise UsageError(f"orchtui: {flag} expects [HOST:]PORT, got {printable(text, True)!r}") from None
+
+
+def _listen_addresses(command: str, args: argparse.Namespace) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
+    """The HTTP and gRPC addresses asked for (None when not), refusing one address for both."""
+    http = _listen_address(args.otlp) if args.otlp is not None else None
+    grpc = _listen_address(args.otlp_grpc, "--otlp-grpc") if args.otlp_grpc is not None else None
+    if http is not None and grpc is not None and http[1] == grpc[1] and http[1] != 0:
+        raise UsageError(f"orchtui {command}: --otlp and --otlp-grpc cannot share port {http[1]}")
+    return http, grpc
 
 
 def _warn_if_exposed(host: str, token: str | None) -> None:
@@ -451,20 +518,22 @@ def _warn_if_exposed(host: str, token: str | None) -> None:
 
 
 def run_tail(args: argparse.Namespace) -> int:
-    if not args.paths and args.otlp is None:
-        print("orchtui tail: give files to follow, --otlp to listen, or both", file=sys.stderr)
+    if not args.paths and args.otlp is None and args.otlp_grpc is None:
+        print("orchtui tail: give files to follow, --otlp or --otlp-grpc to listen, or both", file=sys.stderr)
         return EXIT_USAGE
-    otlp = None
+    if _grpc_missing("tail", args):
+        return EXIT_USAGE
+    otlp, otlp_grpc = _listen_addresses("tail", args)
     spool = None
-    if args.otlp is not None:
+    if otlp is not None or otlp_grpc is not None:
         from .sources.spool import default_spool_base
 
-        otlp = _listen_address(args.otlp)
-        problem = _cannot_listen(*otlp)
-        if problem is not None:
-            print(f"orchtui tail: cannot listen on {otlp[0]}:{otlp[1]}: {problem}", file=sys.stderr)
-            return EXIT_USAGE
-        _warn_if_exposed(otlp[0], args.token)
+        for address in filter(None, (otlp, otlp_grpc)):
+            problem = _cannot_listen(*address)
+            if problem is not None:
+                print(f"orchtui tail: cannot listen on {printable(address[0], True)}:{address[1]}: {problem}", file=sys.stderr)
+                return EXIT_USAGE
+            _warn_if_exposed(address[0], args.token)
         spool = Path(args.spool) if args.spool else default_spool_base()
     from tui.app import make_app
 
@@ -472,15 +541,19 @@ def run_tail(args: argparse.Namespace) -> int:
         follow=args.paths,
         from_end=args.from_end,
         otlp=otlp,
+        otlp_grpc=otlp_grpc,
         token=args.token,
         spool=spool,
+        spool_max=_spool_cap(args),
+        spool_family=_spool_family(args),
         max_spans=_max_spans(args),
         spec=args.spec,
         judge=judge_from_args(args),
     )
     app.run()
     if spool is not None:
-        _say_spool(app.receiver.spool if app.receiver is not None else None)
+        receiver = app.receiver or app.grpc_receiver
+        _say_spool(receiver.spool if receiver is not None else None)
     return EXIT_OK
 
 
@@ -506,11 +579,13 @@ def _cannot_listen(host: str, port: int) -> str | None:
 
 def _say_spool(spool) -> None:
     """On leaving `tail --otlp`: where what was received is kept (the UI showed it in the status line only)."""
-    written = spool.paths() if spool is not None else []
+    written = (spool.segments() + spool.paths()) if spool is not None else []
     if written:
         print("orchtui tail: received spans are in " + ", ".join(printable(str(path), True) for path in written))
     else:
         print("orchtui tail: nothing was received over OTLP; no spool file was written")
+    if spool is not None and spool.pruned_files:
+        print(f"orchtui tail: the spool cap ({spool.cap}) deleted {spool.pruned_files:,} older spool files")
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -519,18 +594,42 @@ def run_serve(args: argparse.Namespace) -> int:
     from .sources.otlp_http import OtlpReceiver, Spool, default_spool_base
     from .store import SpanStore
 
-    host, port = _listen_address(args.otlp)
-    _warn_if_exposed(host, args.token)
-    spool = Spool(Path(args.spool) if args.spool else default_spool_base())
+    if _grpc_missing("serve", args):
+        return EXIT_USAGE
+    (host, port), otlp_grpc = _listen_addresses("serve", args)
+    for address in filter(None, ((host, port), otlp_grpc)):
+        _warn_if_exposed(address[0], args.token)
+
+    def pruned(message: str) -> None:  # from the spool's pruner thread
+        print(f"  {printable(message, True)}", flush=True)
+
+    spool = Spool(Path(args.spool) if args.spool else default_spool_base(), _spool_cap(args), family=_spool_family(args), on_prune=pruned)
     store = SpanStore(max_spans=100_000)  # counts only: the spool is the record
     receiver = OtlpReceiver(store.add, host=host, port=port, token=args.token, max_body=args.max_body, spool=spool)
+    grpc_receiver = None
     try:
         receiver.start()
     except OSError as exc:
-        print(f"orchtui serve: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        spool.close()
+        print(f"orchtui serve: cannot listen on {printable(host, True)}:{port}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if otlp_grpc is not None:
+        from .sources.otlp_grpc import OtlpGrpcReceiver
+
+        grpc_receiver = OtlpGrpcReceiver(host=otlp_grpc[0], port=otlp_grpc[1], token=args.token, ingest=receiver.ingest)
+        try:
+            grpc_receiver.start()
+        except OSError as exc:
+            receiver.stop()
+            print(f"orchtui serve: cannot listen for OTLP/gRPC on {printable(otlp_grpc[0], True)}:{otlp_grpc[1]}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     print(f"orchtui serve: OTLP/HTTP on {receiver.endpoint}")
+    if grpc_receiver is not None:
+        print(f"orchtui serve: OTLP/gRPC on {grpc_receiver.endpoint}")
     print(f"  spool: {spool.json_path} (JSON requests), {spool.proto_path} (protobuf requests)")
+    if spool.cap is not None:
+        where = "this base's files" if spool.family is None else f"every {spool.family}* spool in {spool.base.parent}"
+        print(f"  spool cap: {spool.cap} over {where}; the oldest files are deleted beyond it")
     for repair in spool.repairs:  # a crash mid-write left a record that was never acknowledged
         print(f"  {printable(repair, True)}")
     print("  follow it with: orchtui tail <spool file>    stop with ctrl+c", flush=True)
@@ -549,6 +648,8 @@ def run_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if grpc_receiver is not None:
+            grpc_receiver.stop()
         receiver.stop()
     return EXIT_OK
 

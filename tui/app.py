@@ -100,8 +100,11 @@ class OrchApp(App[None]):
         follow: list[str] | None = None,
         from_end: bool = False,
         otlp: tuple[str, int] | None = None,
+        otlp_grpc: tuple[str, int] | None = None,
         token: str | None = None,
         spool: Path | None = None,
+        spool_max=None,
+        spool_family: str | None = None,
         spec: str | Path | None = None,
         judge: Judge | None = None,
         colours: str | None = None,
@@ -144,9 +147,12 @@ class OrchApp(App[None]):
         self.follow = list(follow or [])
         self.from_end = from_end
         self.otlp, self.token, self.spool_base = otlp, token, spool
+        self.otlp_grpc = otlp_grpc  # --otlp-grpc: an OTLP/gRPC endpoint sharing the HTTP one's spool and counts
+        self.spool_max, self.spool_family = spool_max, spool_family  # --spool-max (a SpoolCap) and what it counts
         self.follower: FileFollower | None = None
         self.receiver: OtlpReceiver | None = None
-        self.live = demo or bool(self.follow) or otlp is not None
+        self.grpc_receiver = None
+        self.live = demo or bool(self.follow) or otlp is not None or otlp_grpc is not None
         self.paused = False
         self._held: list[Span] = []
         self._held_lock = threading.Lock()
@@ -221,7 +227,7 @@ class OrchApp(App[None]):
         if self.follow:
             self.follower = FileFollower(self.follow, self.deliver, self.index.add_errors, from_end=self.from_end)
             self.follower.start()
-        if self.otlp is not None:
+        if self.otlp is not None or self.otlp_grpc is not None:
             self._start_receiver()
         self.set_interval(POLL_SECONDS, self._poll)
         self._poll()
@@ -232,28 +238,60 @@ class OrchApp(App[None]):
         self.screen.set_class(event.size.width < 100, "-narrow")
 
     def _start_receiver(self) -> None:
-        host, port = self.otlp  # type: ignore[misc]
-        spool = Spool(self.spool_base) if self.spool_base is not None else None
-        self.receiver = OtlpReceiver(self.deliver, host=host, port=port, token=self.token, spool=spool, report=self.index.add_errors)
-        try:
-            self.receiver.start()
-        except OSError as exc:
-            self.notify(f"Cannot listen on {host}:{port}: {exc}", title="OTLP receiver", severity="error", timeout=30)
-            self.receiver = None
+        """The OTLP/HTTP endpoint, the OTLP/gRPC one, or both sharing one ingest (spool, queue, counts)."""
+        spool = None
+        if self.spool_base is not None:
+            spool = Spool(self.spool_base, self.spool_max, family=self.spool_family, on_prune=self._spool_pruned)
+        shared, labels = {"deliver": self.deliver, "spool": spool, "report": self.index.add_errors}, []
+        if self.otlp is not None:
+            host, port = self.otlp
+            self.receiver = OtlpReceiver(host=host, port=port, token=self.token, **shared)
+            if self._listen(self.receiver, "OTLP receiver"):
+                shared = {"ingest": self.receiver.ingest}
+                labels.append(f"otlp {self.receiver.host}:{self.receiver.port}")
+            else:
+                self.receiver = None
+        if self.otlp_grpc is not None:
+            from orchtui.sources.otlp_grpc import OtlpGrpcReceiver
+
+            host, port = self.otlp_grpc
+            self.grpc_receiver = OtlpGrpcReceiver(host=host, port=port, token=self.token, **shared)
+            if self._listen(self.grpc_receiver, "OTLP/gRPC receiver"):
+                labels.append(f"otlp-grpc {self.grpc_receiver.host}:{self.grpc_receiver.port}")
+            else:
+                self.grpc_receiver = None
+        if not labels:
+            if spool is not None:
+                spool.close()
             return
-        self.exposure = exposure_warning(self.receiver.host, self.token)
-        if self.exposure is not None:  # said here too: the CLI's stderr warning is hidden under the UI until it quits
-            self.notify(self.exposure, title="OTLP receiver", severity="warning", timeout=30)
-        label = f"otlp {self.receiver.host}:{self.receiver.port}"
+        label = " + ".join(labels)
         if spool is not None:
             label += f" → spool {spool.base}.otlp.*"
         self.sources_label = label if not self.follow else f"{self.sources_label} + {label}"
+
+    def _listen(self, receiver, title: str) -> bool:
+        try:
+            receiver.start()
+        except (OSError, ImportError) as exc:
+            self.notify(f"Cannot listen on {receiver.host}:{receiver.port}: {exc}", title=title, severity="error", timeout=30)
+            return False
+        warning = exposure_warning(receiver.host, self.token)
+        if warning is not None:  # said here too: the CLI's stderr warning is hidden under the UI until it quits
+            self.exposure = warning
+            self.notify(warning, title=title, severity="warning", timeout=30)
+        return True
+
+    def _spool_pruned(self, message: str) -> None:
+        """The spool cap deleted old spool files (from the pruner's thread; notify is thread-safe and escapes)."""
+        self.notify(message, title="spool cap", severity="warning", timeout=10)
 
     def on_unmount(self) -> None:
         if self._player is not None:
             self._player.stop()
         if self.follower is not None:
             self.follower.stop()
+        if self.grpc_receiver is not None:  # before the HTTP one, which owns the ingest they share
+            self.grpc_receiver.stop()
         if self.receiver is not None:
             self.receiver.stop()
 

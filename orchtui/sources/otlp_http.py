@@ -137,7 +137,7 @@ class OtlpReceiver:
         self._ready.wait(10)
         if self._error is not None:
             if self._owns_ingest:
-                self.ingest.stop()
+                self.ingest.stop(close_spool=False)  # the caller's spool: it may give it to another endpoint
             raise self._error
 
     def stop(self) -> None:

@@ -161,8 +161,9 @@ class Ingest:
             self._started = True
             self._consumer.start()
 
-    def stop(self) -> None:
-        """Finish what was accepted (decoding, delivery), then close the spool. Once only."""
+    def stop(self, close_spool: bool = True) -> None:
+        """Finish what was accepted (decoding, delivery), then close the spool (unless told not to: an endpoint
+        that could not listen leaves the spool to its caller). Once only."""
         if self._stopped:
             return
         self._stopped = True
@@ -171,7 +172,7 @@ class Ingest:
         self._queue.put(None)
         if self._started:
             self._consumer.join(timeout=5)
-        if self.spool is not None:
+        if self.spool is not None and close_spool:
             self.spool.close()
 
     def lane(self, size: int) -> Lane:

@@ -182,19 +182,26 @@ def _file_state(path: Path, offset: int) -> Text:
 
 
 def _receiver(app: "OrchApp", row) -> None:
-    if app.otlp is None:
+    from orchtui.exposure import exposure_warning
+
+    listening = []
+    for label, wanted, receiver in (("otlp", app.otlp, app.receiver), ("otlp-grpc", app.otlp_grpc, app.grpc_receiver)):
+        if wanted is None:
+            continue
+        if receiver is None:
+            host, port = wanted
+            row(label, f"not listening on {safe(host, True)}:{port} (see the error shown at start)", "bold red")
+            continue
+        token = "token required" if receiver.token else "no token"
+        line = Text(f"{safe(receiver.endpoint, True)}  {token}")
+        if exposure_warning(receiver.host, receiver.token) is not None:
+            line.append("  open to the network", style="bold red")
+        row(label, line)
+        listening.append(receiver)
+    if not listening:
         return
-    receiver = app.receiver
-    if receiver is None:
-        host, port = app.otlp
-        row("otlp", f"not listening on {safe(host, True)}:{port} (see the error shown at start)", "bold red")
-        return
+    receiver = listening[0]  # both endpoints share one ingest: one set of counts, one spool
     stats = receiver.stats
-    token = "token required" if receiver.token else "no token"
-    line = Text(f"{receiver.endpoint}  {token}")
-    if app.exposure is not None:
-        line.append("  open to the network", style="bold red")
-    row("otlp", line)
     counts = f"{_plural(stats.requests, 'request')} · {_plural(stats.spans, 'span')} accepted"
     problems = [(stats.rejected, "request", "refused"), (stats.rejected_spans, "span", "rejected"), (stats.spool_errors, "spool write", "failed"), (stats.refused, "connection", "refused")]
     counts += "".join(f" · {_plural(count, noun)} {what}" for count, noun, what in problems if count)
@@ -208,6 +215,9 @@ def _receiver(app: "OrchApp", row) -> None:
         row("spool", f"{safe(path, True)}  {_bytes(size) if size is not None else 'not written yet'}")
     for repair in spool.repairs:
         row("", f"repaired on open: {safe(repair, True)}", "yellow")
+    if spool.cap is not None:
+        pruned = f"; {_plural(spool.pruned_files, 'old file')} deleted ({_bytes(spool.pruned_bytes)})" if spool.pruned_files else ""
+        row("", f"capped at {safe(spool.cap, True)}{pruned}", "yellow" if pruned else "")
 
 
 def _size(path: Path) -> int | None:
