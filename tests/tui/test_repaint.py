@@ -1,11 +1,11 @@
 """What reaches the terminal, frame by frame (tests/tui/conftest.py's TerminalMirror): a scrolled list repaints the
-rows its cursor leaves and reaches, and its header."""
+rows its cursor leaves and reaches, and its header; an idle app paints nothing."""
 
 from __future__ import annotations
 
 from orchtui.live import TraceIndex
 from tests.spans import span
-from tests.tui.conftest import DEMO_START_NS, TerminalMirror, settle
+from tests.tui.conftest import DEMO_START_NS, TerminalMirror, demo_index, settle
 from tui.app import OrchApp
 
 SIZE = (100, 30)
@@ -65,3 +65,19 @@ async def test_a_scrolled_routes_table_repaints_the_rows_its_cursor_leaves_and_r
         cursor = table.get_component_rich_style("route-table--cursor").bgcolor
         highlighted = [mirror.line(y) for y in range(SIZE[1]) if mirror.background(y, 3) == cursor]
         assert len(highlighted) == 1 and family in highlighted[0]
+
+
+async def test_an_idle_app_paints_nothing(tmp_path):
+    """The app polls its sources ten times a second; when nothing changed, no frame may follow (an idle demo kept
+    a core ~7% busy repainting an unchanged status line)."""
+    app = OrchApp(demo_index(), save_dir=tmp_path, sources_label="demo")
+    mirror = TerminalMirror(app, SIZE)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.3)
+        painted = mirror.frames
+        await pilot.pause(0.5)  # five polls
+        assert mirror.frames == painted
+        await pilot.press("j")  # and a change still paints
+        await settle(pilot)
+        assert mirror.frames > painted

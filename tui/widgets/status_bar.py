@@ -15,6 +15,7 @@ class StatusBar(Static):
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
     """
+    _shown: tuple | None = None
 
     def show(
         self,
@@ -31,6 +32,12 @@ class StatusBar(Static):
         warning: str | None = None,
         waiting: bool = False,
     ) -> None:
+        """Show the line, unless it says what it already shows: the app asks ten times a second, and repainting an
+        unchanged line kept an idle app busy (the status line is one line high: never a re-layout)."""
+        state = (sources, tuple(counts.items()), listed, quick_filter, text_filter, loading, route_filter, marked, paused, warning, waiting)
+        if state == self._shown:
+            return
+        self._shown = state
         line = Text(no_wrap=True, overflow="ellipsis")
         if warning:  # first: it must not be the part the ellipsis cuts
             line.append(f"⚠ {warning}  ", style="bold red")
@@ -62,7 +69,7 @@ class StatusBar(Static):
             line.append(f"  {safe(loading, True)}", style="bold magenta")
         if paused is not None:
             line.append(f"  ⏸ paused, {plural(paused, 'span')} queued (p resumes)", style="bold yellow")
-        self.update(line)
+        self.update(line, layout=False)
 
 
 def plural(count: int, noun: str) -> str:
