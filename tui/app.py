@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -236,6 +236,16 @@ class OrchApp(App[None]):
 
     def on_resize(self, event) -> None:
         self.screen.set_class(event.size.width < 100, "-narrow")
+
+    def on_key(self, event: events.Key) -> None:
+        """Typeahead: a character that bubbles up to the app while a text field has focus was typed before that
+        field took focus. Textual hands each key to the widget focused when the key arrives, so the letters typed
+        right after `/` (or `enter` `/`) reached the trace list, came back here unhandled and were dropped: hand
+        them to the field instead, in order. (A field keeps the characters typed into it: none bubble up.)"""
+        field = self.focused
+        if isinstance(field, Input) and event.is_printable:
+            event.prevent_default()  # not App's key handling: no binding of the pane just left runs (`q` is text)
+            field.post_message(events.Key(event.key, event.character))
 
     def _start_receiver(self) -> None:
         """The OTLP/HTTP endpoint, the OTLP/gRPC one, or both sharing one ingest (spool, queue, counts)."""
@@ -464,9 +474,11 @@ class OrchApp(App[None]):
         self.routes = load_gate(path)
         self.notify(f"Route for {analysis.name} ({len(calls)} tool calls) saved to {path}", title="Golden route")
 
-    @on(TraceList.Opened)
-    def _trace_opened(self) -> None:
-        self.screen.set_focus(self.step_tree)  # at once: `enter /` typed fast must search the steps, not the list
+    def action_open_steps(self) -> None:
+        """enter on a trace: its steps. Focus moves while the key is handled (not on a message that would arrive
+        after the keys typed next), so `enter` `/` typed fast searches the steps, not the list."""
+        if self.trace_list.current is not None:
+            self.screen.set_focus(self.step_tree)
 
     @on(StepTree.StepHighlighted)
     def _step_highlighted(self, event: StepTree.StepHighlighted) -> None:

@@ -9,6 +9,7 @@ import pytest
 from rich.cells import cell_len
 from rich.control import ControlType
 from rich.style import Style
+from textual import events
 
 from orchtui.demo import demo_spans
 from orchtui.live import TraceIndex
@@ -29,6 +30,16 @@ def demo_index() -> TraceIndex:
 @pytest.fixture
 def demo_app(tmp_path) -> OrchApp:
     return OrchApp(demo_index(), save_dir=tmp_path, sources_label="demo")
+
+
+def type_fast(app: OrchApp, *keys: str) -> None:
+    """Send keys the way a fast typist's arrive: all queued at once, with no pause for the app to handle one before
+    the next arrives (`pilot.press` waits for the app to go idle after each key, which hides typeahead bugs)."""
+    characters = {"slash": "/", "enter": "\r", "space": " "}
+    for key in keys:
+        event = events.Key(key, characters.get(key, key if len(key) == 1 else None))
+        event.set_sender(app)
+        app._driver.send_message(event)
 
 
 async def settle(pilot) -> None:

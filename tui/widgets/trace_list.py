@@ -49,7 +49,8 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         Binding("G,end", "last", "Bottom", show=False, id="trace_list.bottom"),
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
-        Binding("enter,l", "open", "Open steps", show=False, id="trace_list.open"),
+        # The app's action, run as the key is handled: keys typed right after enter must find the steps focused.
+        Binding("enter,l", "app.open_steps", "Open steps", show=False, id="trace_list.open"),
         Binding("s", "sort", "Sort", id="trace_list.sort"),
         Binding("S", "reverse_sort", "Reverse sort", show=False, key_display="S", id="trace_list.reverse_sort"),
         Binding("F", "toggle_follow", "Follow", key_display="F", id="trace_list.follow"),
@@ -204,13 +205,6 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         if trace_id != self._announced:
             self._announced = trace_id
             self.post_message(self.Highlighted(trace_id))
-
-    class Opened(Message):
-        """Enter on a trace: the user wants its steps."""
-
-    def action_open(self) -> None:
-        if self.current is not None:
-            self.post_message(self.Opened())
 
     @property
     def layout(self) -> ListLayout:

@@ -1,0 +1,56 @@
+"""Keys typed fast right after a key that moves focus (`/`, `enter`) go where the first key sent the user: none
+is lost in the pane just left, and none runs that pane's binding (a quick `q` after `/` is text, not quit)."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from tests.tui.conftest import settle, type_fast
+
+
+async def test_text_typed_right_after_slash_lands_in_the_filter(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "slash", *"refund")
+        await settle(pilot)
+        assert demo_app.filter_input.value == "refund"
+        assert demo_app.focused is demo_app.filter_input
+
+
+async def test_enter_then_slash_typed_fast_searches_the_steps(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "enter", "slash", *"search")
+        await settle(pilot)
+        assert demo_app.step_search.value == "search"
+        assert demo_app.focused is demo_app.step_search
+        assert demo_app.filter_input.value == "" and not demo_app.filter_input.display
+
+
+async def test_a_quick_q_after_slash_is_text_not_quit(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "slash", "q")
+        await settle(pilot)
+        assert demo_app.is_running
+        assert demo_app.filter_input.value == "q"
+
+
+async def test_keys_typed_ahead_of_the_tree_move_in_the_tree(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "enter", "j", "j")
+        await settle(pilot)
+        assert demo_app.focused is demo_app.step_tree
+        assert demo_app.step_tree.cursor_line == 2
+        assert demo_app.trace_list.cursor == 0
+
+
+async def test_the_command_palette_gets_the_letters_typed_right_after_ctrl_p(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "ctrl+p", *"help")
+        await settle(pilot)
+        await pilot.pause(0.2)
+        field = demo_app.screen.query_one(Input)
+        assert field.value == "help"
