@@ -1,9 +1,13 @@
 """The bundled demo: realistic multi-agent runs, written as OTLP/JSON with OpenInference attributes.
 
 Produced by code (nothing is downloaded) and read back through the same parser as any real file, so the demo
-exercises the real path. Scenarios, one trace each:
+exercises the real path. Every answer says only what its tools returned (or the user said), except where a scenario
+is about the answer going wrong, so `orchtui eval` passes the clean runs and fails exactly the broken ones.
+Scenarios, one trace each:
 
-- `refund_request` (twice): a clean run, and a second run of the same workflow that skips `retrieve_policy`
+- `refund_request` (three times): a clean run; a run whose policy search finds nothing and falls back to a stronger
+  model; and a run that skips `retrieve_policy` and states the refund timeline from memory (the one answer that
+  invents a detail no tool returned: `orchtui eval` flags it under Faithfulness)
 - `policy_research`: a retrieval loop that ends on LangGraph's recursion limit
 - `order_status`: a tool timeout followed by a successful retry
 - `summarize_contract`: an answer truncated at the token limit (`length`)
@@ -178,7 +182,11 @@ def _refund(builder: _TraceBuilder, retrieval: str) -> None:
         # Without the retrieved policy the second call has less context, and decides on the order data alone.
         builder.llm(root, question, calls=call, finish="tool_calls", tokens=(905, 44) if retrieval == "found" else (760, 44), step=2)
     builder.tool(root, "issue_refund", {"order_id": "8812", "amount": 129.0}, '{"refund_id": "rf_5531", "status": "queued"}', ms=420)
-    answer = "Your order 8812 was lost in transit, so I've issued a full refund of $129.00 (refund rf_5531). It reaches your card in 5 business days."
+    answer = "Your order 8812 was lost in transit, so I've issued a full refund of $129.00 (refund rf_5531)."
+    if retrieval != "missed":
+        # Grounded in the retrieved policy when it was found; when the lookup was skipped, the same sentence is the
+        # model's guess at the policy: a detail no tool returned (the system prompt says never to guess policy).
+        answer += " Refunds for lost shipments arrive within 5 business days."
     builder.llm(root, question, answer=answer, tokens=(2650, 61) if retrieval == "missed" else (1180, 61), model="gpt-4o", ms=2100 if retrieval == "missed" else 900, step=3)
     builder.close(root, 30, **{"output.value": answer})
 
@@ -203,8 +211,11 @@ def _order_status(builder: _TraceBuilder) -> None:
     builder.llm(root, question, calls=[("get_order", {"order_id": "4471"})], finish="tool_calls", tokens=(388, 30), step=1)
     builder.tool(root, "get_order", {"order_id": "4471"}, None, ms=3000, error="TimeoutError: upstream orders API timed out after 3s")
     builder.wait(500)
-    builder.tool(root, "get_order", {"order_id": "4471"}, '{"order_id": "4471", "status": "shipped", "eta": "2026-11-28"}', ms=210)
-    answer = "Order 4471 has shipped and should arrive on November 28."
+    builder.tool(
+        root, "get_order", {"order_id": "4471"},
+        '{"order_id": "4471", "status": "shipped", "carrier": "UPS", "estimated_delivery": "November 28"}', ms=210,
+    )
+    answer = "Order 4471 has shipped with UPS and should arrive by November 28."
     builder.llm(root, question, answer=answer, tokens=(520, 22), step=2)
     builder.close(root, 15, **{"output.value": answer})
 
@@ -212,7 +223,12 @@ def _order_status(builder: _TraceBuilder) -> None:
 def _truncated(builder: _TraceBuilder) -> None:
     question = "Summarize the attached 40-page supplier contract, clause by clause."
     root = builder.open("summarize_contract", "AGENT", None, {"input.value": question, "agent.name": "contracts_agent"})
-    builder.tool(root, "fetch_document", {"doc_id": "contract-2291"}, "MASTER SUPPLY AGREEMENT ... (40 pages)", ms=350)
+    document = (
+        "MASTER SUPPLY AGREEMENT (40 pages)\nClause 1 (Definitions): terms used in this agreement.\n"
+        "Clause 2 (Term): three years from signature.\nClause 3 (Pricing): the supplier may adjust prices quarterly "
+        "provided that it gives 60 days notice.\n..."
+    )
+    builder.tool(root, "fetch_document", {"doc_id": "contract-2291"}, document, ms=350)
     answer = "Clause 1 (Definitions): ... Clause 2 (Term): ... Clause 3 (Pricing): the supplier may adjust prices quarterly provided that"
     builder.llm(root, question, answer=answer, finish="length", tokens=(9800, 1024), model="gpt-4o", ms=6200, step=1)
     builder.close(root, 10, **{"output.value": answer})
@@ -221,7 +237,8 @@ def _truncated(builder: _TraceBuilder) -> None:
 def _missing_stop(builder: _TraceBuilder) -> None:
     question = "Should ticket 9912 be escalated to a human?"
     root = builder.open("escalation_check", "AGENT", None, {"input.value": question, "agent.name": "escalation_agent"})
-    builder.tool(root, "get_ticket", {"ticket_id": "9912"}, '{"sentiment": "angry", "waiting_days": 6}', ms=150)
+    ticket = '{"ticket_id": "9912", "customer_sentiment": "angry", "waiting_days": 6, "sla": "escalate to a human after 5 days"}'
+    builder.tool(root, "get_ticket", {"ticket_id": "9912"}, ticket, ms=150)
     builder.llm(root, question, answer="Yes: the customer has waited 6 days and is angry; escalate.", finish=None, tokens=(455, 19), step=1)
     builder.close(root, 10)
 
@@ -236,7 +253,7 @@ def _handoff(builder: _TraceBuilder) -> None:
     billing = builder.open("billing_agent", "AGENT", root, {"agent.name": "billing_agent", "graph.node.id": "billing_agent", "graph.node.parent_id": "triage_agent"})
     builder.llm(billing, question, calls=[("lookup_invoice", {"invoice_id": "INV-1042"})], finish="tool_calls", model="gpt-4.1", tokens=(236, 22))
     builder.tool(billing, "lookup_invoice", {"invoice_id": "INV-1042"}, '{"charges": [49.0, 49.0], "date": "2026-01-03"}', ms=120)
-    answer = "Invoice INV-1042 shows two charges of $49.00 on 2026-01-03. I've flagged the duplicate for a refund."
+    answer = "Invoice INV-1042 shows two charges of $49.00 on 2026-01-03. Shall I refund the duplicate?"
     builder.llm(billing, question, answer=answer, model="gpt-4.1", tokens=(318, 41))
     builder.close(billing, 5)
     builder.close(root, 5, **{"output.value": answer})

@@ -1,26 +1,38 @@
 """Faithfulness (design/evaluators.md §8.8): is the final answer grounded in what the tools returned?
 
 A lexical proxy for NLI, after FutureAGI's heuristic (fi/evals/metrics/hallucination/nli.py, rag/utils/claims.py):
-the answer is cut into claims, and each claim's content words are looked up in every context (tool result,
-retrieved document and, by default, the user's own messages: user-supplied facts are allowed).
+the answer is cut into claims, and each claim's content words are looked up in the contexts (tool results,
+retrieved documents and, by default, the user's own messages: user-supplied facts are allowed).
 
-    coverage  = |content(claim) ∩ content(context)| / |content(claim)|
-    contradicted  coverage > 0.5 and (negation differs, or the claim has a number this context lacks while the
-                  context has numbers); over contexts a contradiction wins, else the highest coverage
+    coverage      = |content(claim) ∩ content(contexts)| / |content(claim)|, over the UNION of the contexts
+    contradicted  a context covering more than half of the claim states the opposite (negation differs in its
+                  closest segment), or the claim has a number found in no context while a context covering more
+                  than half of it has numbers (FutureAGI's numeric rule); a contradiction wins
     unsupported   a claim number found in no context, or coverage < 0.3 (no credit: FutureAGI gave 0.4)
     supported     coverage >= 0.65;   neutral  0.3 <= coverage < 0.65 (neutral_credit)
     score = (supported + neutral_credit * neutral) / claims
 
-Deliberate differences from FutureAGI. Tool outputs are long, structured and numeric where FutureAGI expects short
-passages, so: numbers are normalised before tokenising (1,234.0 == 1234, 72F == 72); a negation is compared with the
-context segment (sentence, line, or JSON leaf) that best covers the claim, not with the whole context, in which some
-"no" is almost always found; the "<= 2 novel numbers" cap is dropped (§8.8). Bugs fixed: "doesn't" counts as a
-negation (FutureAGI's word tokeniser splits it, so its "n't" never matched), and the meta/greeting patterns match whole
-words only ("His reports…" is not "Hi"). Lexical overlap cannot see paraphrase or unit conversion: the LLM judge can.
+Claims are checked against the union of the contexts, not one context at a time: an answer that combines two tool
+results ("It is rainy and 14°C in Tokyo, and the local time is 21:05." from a weather and a clock result) is
+grounded in the two together, and a number is only "contradicted" when no context has it (checked one context at a
+time, the clock result "lacked" 14 and the numeric rule fired). The explanation names the contexts that cover a
+claim, best first.
 
-n/a without an answer (TaskCompletion reports that) or without any tool result / retrieved document ("nothing to
-ground against": user input alone is not a grounding source). An answer with no verifiable claims scores 1.0 with a
-note, as in FutureAGI and deepeval.
+Deliberate differences from FutureAGI. Tool outputs are long, structured and numeric where FutureAGI expects short
+passages, so: numbers are normalised before tokenising (1,234.0 == 1234, 72F == 72); identifiers are split at
+underscores (`waiting_days` reads "waiting days"); words are reduced to a light stem (plural and verb endings:
+"opens", "opened", "opening" all read "open", so "opens" vs "doesn't open" is a contradiction); first-person pronouns
+and a few function words join the stop list ("I", "my", "so": the agent talking about itself is not a fact to
+check); a negation is compared with the context segment (sentence, line, or JSON leaf) that best covers the claim,
+not with the whole context, in which some "no" is almost always found; the "<= 2 novel numbers" cap is dropped
+(§8.8); when tool results disagree, a claim matching one of them is supported (a number found in some context is
+not contradicted by another). Bugs fixed: "doesn't" counts as a negation (FutureAGI's word tokeniser splits it, so
+its "n't" never matched), and the meta/greeting patterns match whole words only ("His reports…" is not "Hi").
+Lexical overlap cannot see paraphrase or unit conversion: the LLM judge can.
+
+n/a without an answer (TaskCompletion reports that; an answer the producer never recorded is said to be so) or
+without any tool result / retrieved document ("nothing to ground against": user input alone is not a grounding
+source). An answer with no verifiable claims scores 1.0 with a note, as in FutureAGI and deepeval.
 """
 
 from __future__ import annotations
@@ -51,6 +63,12 @@ STOPWORDS = frozenset({
     "if", "that", "this", "it", "its", "they", "their", "he", "she",
     "him", "her", "his", "we", "our", "you", "your",
 })
+# Ours on top of FutureAGI's: the agent talking about itself ("I've issued", "my records") and function words are no
+# fact to check, and would otherwise count as claim words no tool output contains.
+STOPWORDS |= frozenset({
+    "i", "me", "my", "mine", "myself", "us", "am", "so", "then", "than", "also", "there", "here", "these", "those",
+    "which", "what", "who", "whom", "them",
+})
 NEGATIONS = frozenset({"not", "n't", "never", "no", "none", "neither", "nor", "cannot"})
 # Contractions are expanded before tokenising, so "doesn't" reads "does not" (FutureAGI's \w+ tokeniser split it into
 # "doesn" + "t": its "n't" never matched and both halves counted as content words).
@@ -80,11 +98,12 @@ _NOT_A_CLAIM = [
 # Numbers: thousands separators dropped, decimal comma unified, a unit glued on dropped (72F, 18°C, 20%, 5km).
 # `\d(?<![\w.,]\d)` is `(?<![\w.,])\d` with the look-behind moved after the first digit: a pattern that starts
 # with a character class lets the regex engine skip to the next digit in C instead of trying every position.
-_NUMBER = re.compile(r"(\d(?<![\w.,]\d)\d*(?:[.,]\d+)*)(?:°?[a-z]{1,3}|%)?(?!\w)")
+# An underscore before the digits does not stop a number (`rf_5531` holds 5531, as identifiers are split at "_").
+_NUMBER = re.compile(r"(\d(?<![^\W_]\d)(?<![.,]\d)\d*(?:[.,]\d+)*)(?:°?[a-z]{1,3}|%)?(?![^\W_])")
 _ASCII_NUMBER = re.compile(_NUMBER.pattern, re.ASCII)  # same matches on ASCII text, half the cost (no Unicode lookups)
-_TOKEN = re.compile(r"\d+\.\d+(?!\w)|\w+")
-# ASCII characters that never belong to a token (all but [\w.]) -> space: see `_tokens`.
-_SPACE_OUT = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) in "_.")})
+_TOKEN = re.compile(r"\d+\.\d+(?![^\W_])|[^\W_]+")  # words split at underscores: `waiting_days` is two words
+# ASCII characters that never belong to a token (all but letters, digits and ".") -> space: see `_tokens`.
+_SPACE_OUT = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) == ".")})
 
 
 @dataclass(frozen=True)
@@ -127,9 +146,10 @@ class _Context:
 class _Verdict:
     claim: str
     label: str
-    coverage: float
+    coverage: float  # over the union of the contexts (of the contradicting context for a contradiction)
     context: _Context | None  # the closest context (the contradicting one for a contradiction)
     reason: str
+    sources: tuple[_Context, ...] = ()  # the contexts that cover the claim's words, best first (at most 3)
 
 
 def run(
@@ -139,7 +159,10 @@ def run(
         raise ValueError(f"neutral_credit must be within 0..1, got {neutral_credit}")
     answer = (trajectory.final_output or "").strip()
     if not answer:
-        return make_result(NAME, None, threshold, "Faithfulness: n/a — the final answer is empty (TaskCompletion reports it).")
+        from .task_completion import answer_unrecorded
+
+        why = answer_unrecorded(trajectory) or "the final answer is empty (TaskCompletion reports it)"
+        return make_result(NAME, None, threshold, f"Faithfulness: n/a — {why}.")
     # Tokenise each distinct text once per run: tool results repeat across a long trace, and a one-line result is
     # its own only segment.
     tokenise = lru_cache(maxsize=None)(_words)
@@ -156,15 +179,15 @@ def run(
             details={"claims": []},
         )
         return refine(result, judge, lambda consultation: _opinion(consultation, answer, contexts, penalize_ambiguous))
-    known_numbers = frozenset().union(*(c.words.numbers for c in contexts))
-    verdicts = [_judge(claim, words, contexts, known_numbers) for claim, words in claims]
+    union = frozenset().union(*(c.words.content for c in contexts))
+    verdicts = [_judge(claim, words, contexts, union) for claim, words in claims]
     count = {label: sum(v.label == label for v in verdicts) for label in (SUPPORTED, NEUTRAL, UNSUPPORTED, CONTRADICTED)}
     score = round((count[SUPPORTED] + neutral_credit * count[NEUTRAL]) / len(verdicts), 4)
     findings = [_finding(v) for v in verdicts if v.label in (UNSUPPORTED, CONTRADICTED)]
     details = {
         "claims": [
             {"claim": v.claim, "label": v.label, "coverage": round(v.coverage, 4), "context": v.context.label if v.context else None,
-             "span_id": v.context.span_id if v.context else None, "reason": v.reason}
+             "span_id": v.context.span_id if v.context else None, "contexts": [c.label for c in v.sources], "reason": v.reason}
             for v in verdicts
         ],
         "counts": count,
@@ -286,17 +309,41 @@ def _words(text: str) -> _Words:
         lowered = _CLITIC.sub("", _CONTRACTED_NOT.sub(_expand, lowered))
     number = _ASCII_NUMBER if lowered.isascii() else _NUMBER
     tokens = _tokens(number.sub(lambda m: f" {_number(m[1])} ", lowered))
-    content = frozenset(tokens - STOPWORDS)
-    # A token with a dot can only be a decimal (\w has no dot); \d is exactly str.isdecimal (Unicode Nd).
+    content = frozenset(map(_stem, tokens - STOPWORDS))
+    # A token with a dot can only be a decimal (\w has no dot); \d is exactly str.isdecimal (Unicode Nd). Numbers
+    # are never stemmed.
     numbers = frozenset(t for t in content if "." in t or t.isdecimal())
     return _Words(content, numbers, bool(tokens & NEGATIONS))
 
 
+@lru_cache(maxsize=1 << 16)
+def _stem(word: str) -> str:
+    """A light English stem, the same on both sides of a comparison: plural and verb endings off ("policies" ->
+    "policy", "opens"/"opened"/"opening" -> "open", "shipped" -> "ship"), then a final e ("issue"/"issued" -> "issu").
+    Only ASCII words of 4+ letters; a stem need not be a word, only the same for the forms of one."""
+    if len(word) < 4 or not (word.isascii() and word.isalpha()):
+        return word
+    stripped = False
+    if word.endswith(("ies", "ied")) and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    elif word.endswith("ing") and len(word) >= 6:
+        word, stripped = word[:-3], True
+    elif word.endswith("ed") and len(word) >= 5 and not word.endswith("eed"):
+        word, stripped = word[:-2], True
+    if stripped and len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "aeiouylsz":
+        word = word[:-1]  # shipp(ed) -> ship, stopp(ing) -> stop
+    if len(word) >= 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
 def _tokens(text: str) -> set[str]:
-    r"""The set of `_TOKEN.findall(text)`, at half the cost on ASCII text (most tool output): characters outside
-    [\w.] become spaces and the text is split; only chunks with a dot go through the regex. Exact, because no match
-    spans a character outside [\w.] and the only look-around, `(?!\w)` after a decimal, sees a non-word character
-    (or the end) at a chunk's end either way."""
+    r"""The set of `_TOKEN.findall(text)`, at half the cost on ASCII text (most tool output): characters other than
+    letters, digits and "." become spaces and the text is split; only chunks with a dot go through the regex. Exact,
+    because no match spans another character and the only look-around, after a decimal, sees a non-letter, non-digit
+    character (or the end) at a chunk's end either way."""
     if not text.isascii():
         return set(_TOKEN.findall(text))
     chunks = set(text.translate(_SPACE_OUT).split())
@@ -343,37 +390,88 @@ def _coverage(claim: _Words, text: _Words) -> float:
     return len(claim.content & text.content) / len(claim.content)
 
 
-def _judge(claim: str, words: _Words, contexts: list[_Context], known_numbers: frozenset[str]) -> _Verdict:
-    closest: tuple[float, _Context] | None = None
-    contradiction: tuple[float, _Context, str] | None = None
+def _judge(claim: str, words: _Words, contexts: list[_Context], union: frozenset[str]) -> _Verdict:
+    """The claim against the union of the contexts (see the module docstring); a contradiction needs one context
+    that covers more than half of the claim on its own."""
+    size = len(words.content)
+    novel = words.numbers - union  # numbers no context has (numbers are content words)
+    best, best_shared = contexts[0], -1
+    contradiction: tuple[int, _Context, str] | None = None
     for context in contexts:
-        coverage = _coverage(words, context.words)
-        if closest is None or coverage > closest[0]:
-            closest = (coverage, context)
-        if coverage <= 0.5:
+        shared = len(words.content & context.words.content)
+        if shared > best_shared:
+            best, best_shared = context, shared
+        if shared * 2 <= size:
             continue
-        reason = _contradiction(words, context)
-        if reason and (contradiction is None or coverage > contradiction[0]):
-            contradiction = (coverage, context, reason)
+        reason = _negation(words, context)
+        if reason and (contradiction is None or shared > contradiction[0]):
+            contradiction = (shared, context, reason)
     if contradiction:
-        return _Verdict(claim, CONTRADICTED, contradiction[0], contradiction[1], contradiction[2])
-    coverage, context = closest
-    novel = sorted(words.numbers - known_numbers)
+        return _Verdict(claim, CONTRADICTED, contradiction[0] / size, contradiction[1], contradiction[2], (contradiction[1],))
+    covered = words.content & union
+    coverage = len(covered) / size
+    sources = _sources(covered, best, contexts) if covered else ()
+    if novel and coverage > 0.5:
+        # FutureAGI's numeric rule over the union: the rest of the claim is in the contexts, and its number is in
+        # none of them while the contexts about it state numbers.
+        about = _numeric_source(claim, words, novel, contexts)
+        if about is not None:
+            reason = f"it has {', '.join(sorted(about.words.numbers)[:5])}, not {', '.join(sorted(novel))}"
+            return _Verdict(claim, CONTRADICTED, coverage, about, reason, sources)
     if novel:
-        return _Verdict(claim, UNSUPPORTED, coverage, context, f"number {', '.join(novel)} appears in no tool output")
+        return _Verdict(claim, UNSUPPORTED, coverage, best if covered else None, f"number {', '.join(sorted(novel))} appears in no tool output", sources)
     if coverage >= 0.65:
-        return _Verdict(claim, SUPPORTED, coverage, context, f"coverage {coverage:.2f}")
+        return _Verdict(claim, SUPPORTED, coverage, best, f"coverage {coverage:.2f}", sources)
     if coverage >= 0.3:
-        return _Verdict(claim, NEUTRAL, coverage, context, f"partial overlap {coverage:.2f}")
+        return _Verdict(claim, NEUTRAL, coverage, best, f"partial overlap {coverage:.2f}", sources)
     reason = "no overlap with any tool output" if coverage == 0 else f"coverage {coverage:.2f} at best"
-    return _Verdict(claim, UNSUPPORTED, coverage, context if coverage else None, reason)
+    return _Verdict(claim, UNSUPPORTED, coverage, best if covered else None, reason, sources)
 
 
-def _contradiction(words: _Words, context: _Context) -> str:
-    """Why a context that covers most of the claim contradicts it, or ""."""
-    novel = words.numbers - context.words.numbers
-    if novel and context.words.numbers:
-        return f"it has {', '.join(sorted(context.words.numbers)[:5])}, not {', '.join(sorted(novel))}"
+def _sources(covered: frozenset[str], best: _Context, contexts: list[_Context], limit: int = 3) -> tuple[_Context, ...]:
+    """The contexts that together cover the claim's covered words, greedily: the closest, then the one adding most."""
+    chosen = [best]
+    left = covered - best.words.content
+    while left and len(chosen) < limit:
+        adds, context = max(((len(left & c.words.content), c) for c in contexts if c not in chosen), key=lambda pair: pair[0])
+        chosen.append(context)
+        left -= context.words.content
+    return tuple(chosen)
+
+
+def _numeric_source(claim: str, words: _Words, novel: frozenset[str], contexts: list[_Context]) -> _Context | None:
+    """The context a number found nowhere contradicts: of the contexts that state numbers and share a word with the
+    claim, the one covering the claim word nearest to that number ("rainy and 20°C" -> the weather result, not the
+    clock result that covers more of the claim), ties to the one covering more. None when no such context exists."""
+    candidates = [c for c in contexts if c.words.numbers and (words.content - words.numbers) & c.words.content]
+    if not candidates:
+        return None
+    order = _ordered_words(claim)
+    spots = [i for i, word in enumerate(order) if word in novel]
+    text_words = words.content - words.numbers
+    candidates = sorted(candidates, key=lambda c: -len(text_words & c.words.content))[:50]  # the closest 50 are plenty
+    covers = {id(c): text_words & c.words.content for c in candidates}
+
+    def distance(context: _Context) -> tuple[int, int]:
+        # Words only this candidate covers say where its facts sit in the claim ("rainy" vs "local time").
+        others = frozenset().union(*(covers[id(c)] for c in candidates if c is not context))
+        own = covers[id(context)] - others or covers[id(context)]
+        near = min((abs(i - j) for j, word in enumerate(order) if word in own for i in spots), default=len(order))
+        return near, -len(words.content & context.words.content)
+
+    return min(candidates, key=distance)
+
+
+def _ordered_words(text: str) -> list[str]:
+    """The claim's words in order, as `_words` reads them (for distances between them)."""
+    lowered = text.lower().replace("’", "'")
+    if "'" in lowered:
+        lowered = _CLITIC.sub("", _CONTRACTED_NOT.sub(_expand, lowered))
+    return [_stem(t) for t in _TOKEN.findall(_NUMBER.sub(lambda m: f" {_number(m[1])} ", lowered))]
+
+
+def _negation(words: _Words, context: _Context) -> str:
+    """Why a context that covers most of the claim states its opposite, or ""."""
     if not (words.negated or context.words.negated) and context.plain:
         # The lines and sentences of a plain text are cut at whitespace: none has a negation the whole text lacks.
         return ""
@@ -395,6 +493,12 @@ def _finding(verdict: _Verdict) -> Finding:
     return Finding("faithfulness.unsupported", WARN, f'claim "{_cut(verdict.claim)}" is unsupported ({verdict.reason}){closest}', span, evidence)
 
 
+def _where(verdict: _Verdict) -> str:
+    """", get_weather result (span 3b) + get_time result (span 4c)": the contexts a bullet's coverage comes from."""
+    places = [c.place for c in verdict.sources] or ([verdict.context.place] if verdict.context else [])
+    return ", " + " + ".join(places) if places else ""
+
+
 def _cut(text: str, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -403,7 +507,7 @@ def _explain(score: float, verdicts: list[_Verdict], count: dict[str, int], neut
     """`Faithfulness 0.50 — 2 claims; 1 supported by get_weather result (span 3b); 1 unsupported: "…" (why).`"""
     parts = [f"{len(verdicts)} claim{'s' if len(verdicts) != 1 else ''}"]
     if count[SUPPORTED]:
-        places = list(dict.fromkeys(v.context.place for v in verdicts if v.label == SUPPORTED))
+        places = list(dict.fromkeys(c.place for v in verdicts if v.label == SUPPORTED for c in v.sources))
         parts.append(f"{count[SUPPORTED]} supported by {', '.join(places[:2])}{f' and {len(places) - 2} more' if len(places) > 2 else ''}")
     if count[NEUTRAL]:
         parts.append(f"{count[NEUTRAL]} partly supported (credit {neutral_credit:g})")
@@ -412,7 +516,5 @@ def _explain(score: float, verdicts: list[_Verdict], count: dict[str, int], neut
             first = next(v for v in verdicts if v.label == label)
             why = f"contradicted by {first.context.place}: {first.reason}" if label == CONTRADICTED else first.reason
             parts.append(f'{count[label]} {label}: "{_cut(first.claim)}" ({why})')
-    bullets = "".join(
-        f"\n- {v.label} ({v.coverage:.2f}{', ' + v.context.place if v.context else ''}): \"{_cut(v.claim)}\"" for v in verdicts
-    )
+    bullets = "".join(f"\n- {v.label} ({v.coverage:.2f}{_where(v)}): \"{_cut(v.claim)}\"" for v in verdicts)
     return f"Faithfulness {score:.2f} — " + "; ".join(parts) + "." + bullets

@@ -1,8 +1,13 @@
 """StepEfficiency (design/evaluators.md §8.4): length against a reference or budget, redundancy, errors.
 
 A call is redundant only when an earlier call with the same signature already finished ok; a repeat after an
-error is recovery (FutureAGI counts it as waste). No arbitrary "10 steps" rule: without a reference or budget,
-length is simply not scored.
+error is recovery (FutureAGI counts it as waste). No arbitrary "10 steps" rule (FutureAGI's): without a reference or
+budget, the run's own distinct calls are its optimum, `k = n - redundant`, so length is `1 - redundant/n`. A loop is
+then too long as well as repetitive, and cannot pass on its errors score alone: with length left out (§8.4 as first
+written), 3 redundant calls of 4 scored 0.62 and 4 of 5 scored 0.60, both passes at 0.6.
+
+A run with no tool calls (the unit) has nothing to judge: n/a, unless the reference expects none (then 1.0). 1.0 for
+an empty run was the FutureAGI "no data is perfect" default §8.0 rules out.
 """
 
 from __future__ import annotations
@@ -36,6 +41,15 @@ def run(trajectory: Trajectory, reference: Reference, *, unit: str, weights: dic
     budget = reference.max_steps
     findings: list[Finding] = []
 
+    redundant = redundant_calls(calls)
+    repeated = sum(len(f.evidence["span_ids"]) for f in redundant)
+    if n == 0 and k != 0:
+        what = "no tool calls" if unit == "tool_calls" else "no LLM calls"
+        expected_text = f" ({k} expected: see TrajectoryMatch / ToolSelectionAccuracy)" if k else ""
+        return make_result(
+            NAME, None, threshold, f"Step efficiency: n/a — the run made {what}{expected_text}: no steps to judge.",
+            components={"length": None, "redundancy": None, "errors": None},
+        )
     length: float | None
     if k is not None:
         length = (1.0 if k == 0 else None) if n == 0 else (0.0 if k == 0 else min(1.0, k / n))
@@ -45,11 +59,16 @@ def run(trajectory: Trajectory, reference: Reference, *, unit: str, weights: dic
         length_text = f"{n} {unit.replace('_', ' ')} vs a budget of {budget} (length {_fmt(length)})"
         if n > budget:
             findings.append(Finding("efficiency.over_budget", WARN, f"{n} steps exceed the budget of {budget}"))
+    elif unit == "tool_calls":
+        # No reference: the distinct calls are the optimum, so every redundant call makes the run that much too long.
+        length = (n - repeated) / n
+        length_text = (
+            f"{n} tool calls, {n - repeated} distinct (length {_fmt(length)}; give optimal_steps, max_steps or "
+            "expected calls to score length against a reference)"
+        )
     else:
         length, length_text = None, f"{n} {unit.replace('_', ' ')} (length not scored: give optimal_steps, max_steps or expected calls)"
 
-    redundant = redundant_calls(calls)
-    repeated = sum(len(f.evidence["span_ids"]) for f in redundant)
     findings += redundant
     redundancy = 1.0 - repeated / len(calls) if calls else 1.0
     failed = [call for call in calls if call.status == "error"]

@@ -3,6 +3,11 @@
 The termination gate is always computed: a crashed, truncated, filtered, paused or dangling run, or an empty answer,
 scores 0 however good the text looks. Outcome and criteria only count when a reference gives them; otherwise the
 explanation says correctness was not verified (never a silent 1.0 for a missing component).
+
+An answer the producer never recorded is not an empty answer: when the run ended normally but no LLM call of the
+trace has any recorded message and no final output was recorded either (the OpenAI Agents SDK's own export writes
+usage only, Anthropic's SDK spans default to metadata only), completion cannot be judged and the result is n/a,
+naming the reason. A run that visibly failed (crashed, truncated, dangling) still fails: that much is recorded.
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float, outco
             findings.append(Finding(code, CRITICAL, text, terminal.span_id))
         if _dangling(trajectory, terminal, final):
             findings.append(Finding("task.dangling_tool_call", CRITICAL, "the final LLM call asked for tools and nothing ran after it", terminal.span_id))
+    unrecorded = None if findings else answer_unrecorded(trajectory)
+    if unrecorded:
+        explanation = f"Task completion: n/a — {unrecorded}; whether the task was completed cannot be judged."
+        return make_result(NAME, None, threshold, explanation, components={"gate": None}, details={"verified": False, "unrecorded": True})
     if terminal is not None and not final.strip() and not any(f.code in ("task.dangling_tool_call", "task.errored") for f in findings):
         findings.append(Finding("task.empty_answer", CRITICAL, "the final answer is empty", terminal.span_id))
     gate = 0.0 if findings else 1.0
@@ -93,6 +102,21 @@ def _opinion(consultation: Consultation, trajectory: Trajectory, reference: Refe
     score = gate * verdict.score
     headline = f"Task completion {score:.2f} — judge ({consultation.judge.model}) {verdict.score:.2f}: {verdict.reasoning}"
     return Opinion(score, verdict.score, "hybrid", headline)
+
+
+def answer_unrecorded(trajectory: Trajectory) -> str | None:
+    """Why the final answer is missing because it was never recorded, or None (it was recorded, maybe empty).
+
+    Unrecorded: no final output, and not one LLM call of the trace carries a message (input or output): the
+    producer records no message content, so an empty answer cannot be told from an unwritten one."""
+    if (trajectory.final_output or "").strip() or not trajectory.llm_calls:
+        return None
+    if any(call.input_messages or call.output_messages for call in trajectory.llm_calls):
+        return None
+    from .stop_reason import producer_name
+
+    who = producer_name(trajectory, trajectory.llm_calls[-1].span_id)
+    return f"the final answer was not recorded: {who} records no message content (no LLM call of the trace has one)"
 
 
 def _dangling(trajectory: Trajectory, terminal, final: str) -> bool:

@@ -2,13 +2,16 @@
 
 A weighted mean of TaskCompletion (0.4), StepEfficiency (0.3) and ToolSelectionAccuracy (0.3), renormalised over
 the components that have a score, optionally with TrajectoryMatch recall (0.3). A critical loop, stop-reason or
-injection finding caps it at 0.49 so a composite can never hide a failure behind good averages. Given a judge, the
+injection finding caps it at 0.49, and so does a part that failed (TaskCompletion on a crashed run), so a composite
+can never hide a failure behind good averages: the label follows the failed parts (a crashed run was "warn" at 0.21
+while a truncated one was "fail" at 0.43, because only the second had a critical finding the label rule could see). Given a judge, the
 three parts are judged too (their hybrid scores; the verdicts come from the judge's cache when the run already asked
 them). TrajectoryJudge is the LLM variant.
 """
 
 from __future__ import annotations
 
+from ..analysis.findings import CRITICAL, Finding
 from .reference import Reference
 from .result import EvalResult, make_result
 from .trajectory import Trajectory
@@ -40,13 +43,18 @@ def run(trajectory: Trajectory, reference: Reference, *, include_match: bool, cr
     note = f"weights renormalised: {', '.join(skipped)} not scored" if skipped else "weights renormalised: none"
     findings = []
     if critical_cap:
-        for name in CAPPING:
-            result = evaluate(name, trajectory, reference)
+        capping = [(name, evaluate(name, trajectory, reference)) for name in CAPPING]
+        capping += [(name, part) for name, part in parts.items() if part.label == "fail"]
+        for name, result in capping:
             critical = [f for f in result.findings if f.severity == "critical"]
+            if not critical and result.label == "fail":  # a failed part always has one; be safe if not
+                critical = [Finding(f"trajectory.{name}_failed", CRITICAL, f"{name} failed: {result.explanation.splitlines()[0]}")]
             if critical and score > CAP:
                 score = CAP
                 note += f"; capped at {CAP} by {name}: {critical[0].code}"
-            findings += critical
+            elif critical:
+                note += f"; critical in {name}: {critical[0].code}"
+            findings += [f for f in critical if f not in findings]
     explanation = f"Trajectory {score:.2f} = {formula} ({note})."
     mode = "hybrid" if any(part.mode != "deterministic" for part in parts.values()) else "deterministic"
     return make_result(NAME, score, threshold, explanation, findings, components=components, mode=mode)

@@ -106,13 +106,15 @@ def test_demo_evaluations_fail_on_the_steps_the_evaluators_point_at():
     by_family = {r.family: r for r in rates.values() if r.family != "refund_request"}
     loop = by_family["policy_research"]
     assert loop.path[5].key == "retriever:search_docs" and loop.path[10].key == "llm:gpt-4o-mini" and len(loop.path) == 11
-    assert landed(loop) == {5: {"LoopDetection": 1}, 10: {"StopReason": 1, "TaskCompletion": 1, "TrajectoryScore": 1}}
-    assert loop.worst is loop.steps[5]  # the third identical search is where the loop is called out
-    assert landed(by_family["escalation_check"]) == {0: {"Faithfulness": 1}, 1: {"StopReason": 1, "TrajectoryScore": 1}}
-    assert landed(by_family["summarize_contract"]) == {
-        1: {"StopReason": 1, "TaskCompletion": 1, "TrajectoryScore": 1}, "trace": {"Faithfulness": 1},
-    }
-    assert landed(by_family["triage_handoff"]) == {"trace": {"Faithfulness": 1}}
+    # StepEfficiency on the first redundant search, LoopDetection on the third identical one
+    assert landed(loop) == {3: {"StepEfficiency": 1}, 5: {"LoopDetection": 1}, 10: {"StopReason": 1, "TaskCompletion": 1, "TrajectoryScore": 1}}
+    assert loop.worst is loop.steps[3]  # the first repeated search: where the run first goes wrong
+    assert landed(by_family["escalation_check"]) == {1: {"StopReason": 1, "TrajectoryScore": 1}}
+    assert landed(by_family["summarize_contract"]) == {1: {"StopReason": 1, "TaskCompletion": 1, "TrajectoryScore": 1}}
+    assert landed(by_family["triage_handoff"]) == {}  # its answer says only what the invoice lookup returned
+    refunds = [r for r in rates.values() if r.family == "refund_request"]
+    # the run that skipped the policy lookup invents the refund timeline: a claim no span supports
+    assert sorted(map(str, (landed(r) for r in refunds))) == ["{'trace': {'Faithfulness': 1}}", "{}", "{}"]
 
 
 def test_a_gate_routes_missing_call_is_a_trace_level_failure(tmp_path):

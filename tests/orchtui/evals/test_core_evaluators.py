@@ -92,10 +92,12 @@ def test_step_efficiency_spec_example_shape():
 
 
 def test_a_retry_after_an_error_is_not_redundant_but_the_error_counts():
+    """The retry is no redundant call and the run's two distinct calls are its own optimum (length 1.0): the
+    error is counted once, in E (FutureAGI counted it twice)."""
     calls = [("fetch", {"u": 1}, {"status": "error"}), ("fetch", {"u": 1})]
     result = evaluate("StepEfficiency", parts(calls))
-    assert result.components == {"length": None, "redundancy": 1.0, "errors": 0.5}
-    assert result.score == pytest.approx((0.3 * 1.0 + 0.3 * 0.5) / 0.6)
+    assert result.components == {"length": 1.0, "redundancy": 1.0, "errors": 0.5}
+    assert result.score == pytest.approx(0.4 + 0.3 + 0.3 * 0.5) and result.label == "pass"
     assert [f.code for f in result.findings] == ["efficiency.tool_error"]
 
 

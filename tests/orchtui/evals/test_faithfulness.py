@@ -116,9 +116,18 @@ def test_negation_contradiction(answer, context):
     assert "negation differs" in result.findings[0].message
 
 
-def test_a_contradiction_wins_over_a_supporting_context():
-    result = faith("The Eiffel Tower is 500 meters tall.", "The Eiffel Tower is 500 meters tall.", "The Eiffel Tower is 330 meters tall.")
+def test_a_negation_contradiction_wins_over_a_supporting_context():
+    result = faith("The store is open on Sunday.", "The store is open on Sunday.", "The store is not open on Sunday.")
     assert labels(result)[0][1] == "contradicted" and result.findings[0].span_id == "s1"
+
+
+def test_tool_results_that_disagree_on_a_number_support_the_claim_matching_one_of_them():
+    """Deliberate difference from FutureAGI (checked one context at a time, "a contradiction wins"): claims are
+    checked against the union of the contexts, so a number some tool returned is not contradicted by another
+    tool's number. Two sources disagreeing is for the reader to see in the trace; the claim is grounded."""
+    result = faith("The Eiffel Tower is 500 meters tall.", "The Eiffel Tower is 500 meters tall.", "The Eiffel Tower is 330 meters tall.")
+    assert labels(result) == [("The Eiffel Tower is 500 meters tall.", "supported")] and result.details["claims"][0]["span_id"] == "s0"
+    assert (result.score, result.findings) == (1.0, [])
 
 
 def test_negation_elsewhere_in_a_long_tool_output_is_no_contradiction():
