@@ -606,23 +606,23 @@ def run_serve(args: argparse.Namespace) -> int:
     spool = Spool(Path(args.spool) if args.spool else default_spool_base(), _spool_cap(args), family=_spool_family(args), on_prune=pruned)
     store = SpanStore(max_spans=100_000)  # counts only: the spool is the record
     receiver = OtlpReceiver(store.add, host=host, port=port, token=args.token, max_body=args.max_body, spool=spool)
-    grpc_receiver = None
-    try:
-        receiver.start()
-    except OSError as exc:
-        spool.close()
-        print(f"orchtui serve: cannot listen on {printable(host, True)}:{port}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    receivers = [("OTLP/HTTP", receiver)]
     if otlp_grpc is not None:
         from .sources.otlp_grpc import OtlpGrpcReceiver
 
-        grpc_receiver = OtlpGrpcReceiver(host=otlp_grpc[0], port=otlp_grpc[1], token=args.token, ingest=receiver.ingest)
+        receivers.append(("OTLP/gRPC", OtlpGrpcReceiver(host=otlp_grpc[0], port=otlp_grpc[1], token=args.token, ingest=receiver.ingest)))
+    for started, (protocol, endpoint) in enumerate(receivers):
         try:
-            grpc_receiver.start()
+            endpoint.start()
         except OSError as exc:
-            receiver.stop()
-            print(f"orchtui serve: cannot listen for OTLP/gRPC on {printable(otlp_grpc[0], True)}:{otlp_grpc[1]}: {exc}", file=sys.stderr)
+            if started:
+                receiver.stop()  # it owns the ingest, and closes the spool
+            else:
+                spool.close()
+            where = f"{printable(endpoint.host, True)}:{endpoint.port}"
+            print(f"orchtui serve: cannot listen for {protocol} on {where}: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    grpc_receiver = receivers[1][1] if len(receivers) > 1 else None
     print(f"orchtui serve: OTLP/HTTP on {receiver.endpoint}")
     if grpc_receiver is not None:
         print(f"orchtui serve: OTLP/gRPC on {grpc_receiver.endpoint}")

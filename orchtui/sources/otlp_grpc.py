@@ -37,9 +37,8 @@ import threading
 
 from parsers.span import ReadError
 
-from .defaults import DEFAULT_GRPC_PORT, DEFAULT_HOST, DEFAULT_MAX_BODY
-from .otlp_ingest import ACCEPTED, BUSY, TOO_LARGE, Deliver, Ingest, ReceiverLimits, ReceiverStats, Report, bearer_matches, export_response
-from .spool import Spool
+from .defaults import DEFAULT_GRPC_PORT
+from .otlp_ingest import ACCEPTED, BUSY, TOO_LARGE, Endpoint, Ingest, bearer_matches, export_response
 
 __all__ = ["DEFAULT_GRPC_PORT", "GRPC_MISSING", "OtlpGrpcReceiver", "grpc_available"]
 
@@ -55,50 +54,19 @@ def grpc_available() -> bool:
     return importlib.util.find_spec("grpc") is not None
 
 
-class OtlpGrpcReceiver:
+class OtlpGrpcReceiver(Endpoint):
     """Receives OTLP/gRPC trace exports; like `OtlpReceiver`, or sharing its `ingest` (one spool and queue for
     both endpoints, stopped by its owner)."""
 
-    def __init__(
-        self,
-        deliver: Deliver | None = None,
-        *,
-        host: str = DEFAULT_HOST,
-        port: int = DEFAULT_GRPC_PORT,
-        token: str | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
-        spool: Spool | None = None,
-        report: Report | None = None,
-        limits: ReceiverLimits | None = None,
-        ingest: Ingest | None = None,
-    ) -> None:
-        self._owns_ingest = ingest is None
-        if ingest is None:
-            assert deliver is not None, "an OtlpGrpcReceiver needs `deliver` or a shared `ingest`"
-            ingest = Ingest(deliver, max_body=max_body, spool=spool, report=report, limits=limits)
-        self.ingest = ingest
-        self.host, self.port = host, port
-        self.token = token
-        self.limits = ingest.limits
+    default_port = DEFAULT_GRPC_PORT
+
+    def _setup(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._server = None
         self._stopped: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._serve, name="orchtui-otlp-grpc", daemon=True)
-        self._log = _ToReadErrors(ingest)
-
-    @property
-    def stats(self) -> ReceiverStats:
-        return self.ingest.stats
-
-    @property
-    def spool(self) -> Spool | None:
-        return self.ingest.spool
-
-    @property
-    def recent_errors(self):
-        return self.ingest.recent_errors
+        self._log = _ToReadErrors(self.ingest)
 
     @property
     def endpoint(self) -> str:
@@ -130,8 +98,7 @@ class OtlpGrpcReceiver:
 
     def _release(self, close_spool: bool = True) -> None:
         logging.getLogger("grpc").removeHandler(self._log)
-        if self._owns_ingest:
-            self.ingest.stop(close_spool)
+        self._stop_ingest(close_spool)
 
     # -- server thread -------------------------------------------------------------------------------------------
 
@@ -173,7 +140,6 @@ class OtlpGrpcReceiver:
             raise OSError(f"cannot bind {address}")
         self.port = port  # port 0 asks the OS for a free one
         await server.start()
-        self._server = server
         self._ready.set()
         await self._stopped.wait()
         await server.stop(grace=1)

@@ -36,11 +36,8 @@ from .otlp_ingest import (
     BUSY,
     QUEUE_BATCHES,
     TOO_LARGE,
-    Deliver,
-    Ingest,
+    Endpoint,
     ReceiverLimits,
-    ReceiverStats,
-    Report,
     bearer_matches,
     export_response,
 )
@@ -53,7 +50,6 @@ __all__ = [
     "QUEUE_BATCHES",
     "OtlpReceiver",
     "ReceiverLimits",
-    "ReceiverStats",
     "Spool",
     "default_spool_base",
 ]
@@ -70,37 +66,17 @@ class _Answer:
         self.status, self.body, self.content_type, self.headers = status, body, content_type, headers
 
 
-class OtlpReceiver:
+class OtlpReceiver(Endpoint):
     """Receives OTLP/HTTP traces and hands decoded span batches to `deliver` on a consumer thread.
 
     `report` (the follower's signature) receives the problems of each request (unreadable spans, a `deliver`
     that raised) labelled with the request; without it they are kept in `recent_errors`. With `ingest`, the
-    receiver shares another endpoint's decoding, spool and counts (`deliver`, `spool`, `report`, `limits` and
-    `max_body` are then that ingest's), and leaves stopping it to its owner.
+    receiver shares another endpoint's decoding, spool and counts (see `otlp_ingest.Endpoint`).
     """
 
-    def __init__(
-        self,
-        deliver: Deliver | None = None,
-        *,
-        host: str = DEFAULT_HOST,
-        port: int = DEFAULT_PORT,
-        token: str | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
-        spool: Spool | None = None,
-        report: Report | None = None,
-        limits: ReceiverLimits | None = None,
-        ingest: Ingest | None = None,
-    ) -> None:
-        self._owns_ingest = ingest is None
-        if ingest is None:
-            assert deliver is not None, "an OtlpReceiver needs `deliver` or a shared `ingest`"
-            ingest = Ingest(deliver, max_body=max_body, spool=spool, report=report, limits=limits)
-        self.ingest = ingest
-        self.host, self.port = host, port
-        self.token = token
-        self.max_body = ingest.max_body
-        self.limits = ingest.limits
+    default_port = DEFAULT_PORT
+
+    def _setup(self) -> None:
         self._busy: set = set()  # aiohttp protocol objects handling a request now (loop thread only)
         self._fresh: list = []  # protocols created for accepted connections not yet listed by aiohttp
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -109,19 +85,6 @@ class OtlpReceiver:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._server_thread = threading.Thread(target=self._serve, name="orchtui-otlp", daemon=True)
-
-    # What the shared ingest holds, under the names the UI and tests have always used.
-    @property
-    def stats(self) -> ReceiverStats:
-        return self.ingest.stats
-
-    @property
-    def spool(self) -> Spool | None:
-        return self.ingest.spool
-
-    @property
-    def recent_errors(self):
-        return self.ingest.recent_errors
 
     @property
     def _lanes(self):
@@ -136,8 +99,7 @@ class OtlpReceiver:
         self._server_thread.start()
         self._ready.wait(10)
         if self._error is not None:
-            if self._owns_ingest:
-                self.ingest.stop(close_spool=False)  # the caller's spool: it may give it to another endpoint
+            self._stop_ingest(close_spool=False)
             raise self._error
 
     def stop(self) -> None:
@@ -145,8 +107,7 @@ class OtlpReceiver:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
             self._loop.call_soon_threadsafe(self._loop.stop)
         self._server_thread.join(timeout=5)
-        if self._owns_ingest:
-            self.ingest.stop()
+        self._stop_ingest()
 
     def _count(self, **amounts: int) -> None:
         self.ingest.count(**amounts)

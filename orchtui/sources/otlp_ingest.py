@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from parsers.span import ReadError, Source, Span
 
+from .defaults import DEFAULT_HOST, DEFAULT_MAX_BODY
 from .otlp_decode import Decoded, Limits, Malformed, TooLarge, decode_json, decode_protobuf, decompress
 from .spool import Spool
 
@@ -280,3 +281,59 @@ def export_response(decoded: Decoded) -> bytes:
         response.partial_success.rejected_spans = decoded.rejected
         response.partial_success.error_message = decoded.error_message
     return response.SerializeToString()
+
+
+class Endpoint:
+    """What every OTLP endpoint holds: its address and token, and an `Ingest` of its own (from `deliver`, `spool`,
+    `report`, `limits`, `max_body`) or one shared with another endpoint (`ingest`: one spool, queue and set of counts
+    for both, stopped by the endpoint that made it). Subclasses name their `default_port` and set up their server
+    in `_setup`."""
+
+    default_port = 0
+
+    def __init__(
+        self,
+        deliver: Deliver | None = None,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int | None = None,
+        token: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        spool: Spool | None = None,
+        report: Report | None = None,
+        limits: ReceiverLimits | None = None,
+        ingest: Ingest | None = None,
+    ) -> None:
+        self._owns_ingest = ingest is None
+        if ingest is None:
+            if deliver is None:
+                raise TypeError(f"{type(self).__name__} needs `deliver` or a shared `ingest`")
+            ingest = Ingest(deliver, max_body=max_body, spool=spool, report=report, limits=limits)
+        self.ingest = ingest
+        self.host, self.port = host, self.default_port if port is None else port
+        self.token = token
+        self.max_body = ingest.max_body
+        self.limits = ingest.limits
+        self._setup()
+
+    def _setup(self) -> None:
+        """The server's own state (threads not started yet)."""
+
+    # What the ingest holds, under the names the UI and tests have always used.
+    @property
+    def stats(self) -> ReceiverStats:
+        return self.ingest.stats
+
+    @property
+    def spool(self) -> Spool | None:
+        return self.ingest.spool
+
+    @property
+    def recent_errors(self) -> deque[ReadError]:
+        return self.ingest.recent_errors
+
+    def _stop_ingest(self, close_spool: bool = True) -> None:
+        """Stop the ingest if this endpoint made it; an endpoint that could not listen passes close_spool=False
+        (the caller's spool: it may give it to another endpoint)."""
+        if self._owns_ingest:
+            self.ingest.stop(close_spool)

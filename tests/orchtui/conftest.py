@@ -1,4 +1,4 @@
-"""Fixtures shared by the receiver's tests (protocol, abuse, spool)."""
+"""Fixtures shared by the receiver's tests (protocol, abuse, spool, gRPC)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,42 @@ from orchtui.sources.otlp_http import OtlpReceiver, Spool
 from orchtui.store import SpanStore
 
 
-@pytest.fixture
-def receiver(tmp_path):
-    """`receiver(**options)` starts an OTLP receiver on a free loopback port with a spool under tmp_path and
-    returns (receiver, store); every receiver started is stopped after the test."""
+def _starter(endpoint_class, spool_base):
+    """`start(**options)` -> (endpoint, store): an endpoint of `endpoint_class` on a free loopback port with a
+    spool at `spool_base` (unless it shares an `ingest`), delivering to a new store; `started` lists them."""
     started = []
 
-    def start(**options) -> tuple[OtlpReceiver, SpanStore]:
+    def start(**options):
         store = SpanStore()
-        options.setdefault("spool", Spool(tmp_path / "spool"))
-        server = OtlpReceiver(store.add, port=0, **options)
+        if "ingest" not in options:
+            options.setdefault("spool", Spool(spool_base))
+            options.setdefault("deliver", store.add)
+        server = endpoint_class(port=0, **options)
         server.start()
         started.append(server)
         return server, store
 
+    return start, started
+
+
+@pytest.fixture
+def receiver(tmp_path):
+    """`receiver(**options)` starts an OTLP/HTTP receiver on a free loopback port with a spool under tmp_path and
+    returns (receiver, store); every receiver started is stopped after the test."""
+    start, started = _starter(OtlpReceiver, tmp_path / "spool")
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def grpc_receiver(tmp_path):
+    """The same for the OTLP/gRPC endpoint (skipped without grpcio). To share an HTTP receiver's ingest, ask for
+    this fixture after `receiver`: it is then stopped first."""
+    pytest.importorskip("grpc")
+    from orchtui.sources.otlp_grpc import OtlpGrpcReceiver
+
+    start, started = _starter(OtlpGrpcReceiver, tmp_path / "grpc-spool")
     yield start
     for server in started:
         server.stop()
