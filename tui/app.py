@@ -59,7 +59,8 @@ MAIN_SCREEN_ACTIONS = frozenset({
     "filter", "cycle_filter", "save_trace", "evaluate", "save_golden_route", "routes", "mark", "compare", "clear_filter", "focus_pane",
     "toggle_plumbing", "search_steps", "copy_value", "open_value",
 })
-SEARCH_TITLE_CHARS = 24  # of the search text repeated in the steps pane's title
+SEARCH_TITLE_CHARS = 24
+KIND_RUNS = 100  # runs read for the kinds of a golden route's steps  # of the search text repeated in the steps pane's title
 
 
 class OrchApp(App[None]):
@@ -693,8 +694,13 @@ class OrchApp(App[None]):
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def _compare(self, a: TraceAnalysis | Route, b: TraceAnalysis) -> None:
-        comparison = compare_traces(a, b) if isinstance(a, TraceAnalysis) else a.compare(b)
+        comparison = compare_traces(a, b) if isinstance(a, TraceAnalysis) else a.compare(b).with_golden_kinds(self._runs_like(b))
         self.call_from_thread(self._show_comparison, comparison, a.trace_id if isinstance(a, TraceAnalysis) else None, b.trace_id)
+
+    def _runs_like(self, analysis: TraceAnalysis) -> list[TraceAnalysis]:
+        """Other traces of the same name (at most KIND_RUNS): the kinds they gave a golden route's steps name the
+        steps the compared run skipped (a retriever is not a tool). Called on the compare worker."""
+        return [run for run in self.index.rows() if run.name == analysis.name and run.trace_id != analysis.trace_id][:KIND_RUNS]
 
     def _show_comparison(self, comparison: Comparison, a_trace_id: str | None, b_trace_id: str) -> None:
         self.push_screen(CompareScreen(comparison, a_trace_id, b_trace_id), self._compare_step_chosen)

@@ -22,14 +22,15 @@ missing side counting as zero, so a skipped step's delta is what B saved and an 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from parsers.span import LLM, RETRIEVER, TOOL
 
 from ..formatting import KIND_ICONS, format_cost_delta, format_duration_delta
 from .calls import canonical_json
-from .steps import Step, trace_steps
+from .steps import Step, step_signature, trace_steps
 
 SAME, CHANGED, SKIPPED, EXTRA, REPEATED, MOVED = "same", "changed", "skipped", "extra", "repeated", "moved"
 OPS = (SAME, CHANGED, SKIPPED, EXTRA, REPEATED, MOVED)
@@ -135,6 +136,19 @@ class Comparison:
         totals = f" · B vs A: {', '.join(deltas)}" if deltas else ""
         return f"{len(self.b.steps)} steps vs {len(self.a.steps)}: {verdict}{totals}"
 
+    def with_golden_kinds(self, runs: Iterable[Any]) -> Comparison:
+        """This comparison with each golden route step in the kind that `runs` (other traces of B's route, as
+        TraceAnalysis) gave it; B's own steps win. A golden route records names only, so a retriever B skipped
+        would otherwise show with the tool glyph in the summary and the table."""
+        if not self.golden:
+            return self
+        kinds = {name: kind for run in runs for kind, name in step_signature(run) if kind in (TOOL, RETRIEVER)}
+        kinds.update((step.name, step.kind) for step in self.b.steps)
+        retyped = {id(step): _in_kind(step, kinds) for step in self.a.steps}
+        rows = [replace(row, a=retyped[id(row.a)]) if row.a is not None else row for row in self.rows]
+        a = replace(self.a, steps=[retyped[id(step)] for step in self.a.steps])
+        return Comparison(a, self.b, rows, golden=True, approximate=self.approximate)
+
     def to_json(self) -> dict[str, Any]:
         """The `orchtui diff --json` document (README: `orchtui diff`)."""
         return {
@@ -164,10 +178,18 @@ def trace_side(analysis: Any) -> Side:
                 analysis.tokens.total, analysis.cost_usd)
 
 
-def golden_side(match: str, expected_tool_calls: list[dict[str, Any]]) -> Side:
-    """A side from a gate route's expected tool calls (names, and arguments where the route gives them)."""
-    steps = [Step(TOOL, str(call["name"]), None, call.get("args"), "unset") for call in expected_tool_calls]
+def golden_side(match: str, expected_tool_calls: list[dict[str, Any]], kinds: Mapping[str, str] | None = None) -> Side:
+    """A side from a gate route's expected tool calls (names, and arguments where the route gives them). The route
+    records no kinds: a step is in the kind `kinds` (name -> kind, from runs of the route) gives its name, else a
+    tool."""
+    kinds = kinds or {}
+    steps = [Step(kinds.get(str(call["name"]), TOOL), str(call["name"]), None, call.get("args"), "unset") for call in expected_tool_calls]
     return Side(f"golden route {match}", None, steps)
+
+
+def _in_kind(step: Step, kinds: Mapping[str, str]) -> Step:
+    kind = kinds.get(step.name, step.kind)
+    return step if kind == step.kind else replace(step, kind=kind)
 
 
 # -- comparing -------------------------------------------------------------------------------------------------------
@@ -179,10 +201,12 @@ def compare_traces(a: Any, b: Any) -> Comparison:
 
 
 def compare_with_golden(match: str, expected_tool_calls: list[dict[str, Any]], b: Any, compare_args: bool = False) -> Comparison:
-    """B against a golden route: only B's tool and retriever steps take part (all a golden route records)."""
+    """B against a golden route: only B's tool and retriever steps take part (all a golden route records), and
+    the route's steps take the kinds B gave them (`Comparison.with_golden_kinds` adds other runs')."""
     side = trace_side(b)
     tools = Side(side.label, side.trace_id, [s for s in side.steps if s.kind in (TOOL, RETRIEVER)], side.duration_ms, side.tokens, side.cost_usd)
-    return compare(golden_side(match, expected_tool_calls), tools, golden=True, compare_args=compare_args)
+    kinds = {step.name: step.kind for step in tools.steps}
+    return compare(golden_side(match, expected_tool_calls, kinds), tools, golden=True, compare_args=compare_args)
 
 
 def compare(a: Side, b: Side, golden: bool = False, compare_args: bool = True) -> Comparison:

@@ -121,6 +121,26 @@ def test_golden_route_compares_tool_names_only():
     assert comparison.rows[0].tokens_delta is None  # a golden route has no numbers to subtract
 
 
+def test_a_golden_retriever_skipped_by_b_reads_as_a_retriever_in_the_summary():
+    """A golden route records names only: the kind comes from runs of the route (B's own steps first), so the
+    summary names a skipped retriever with the retriever glyph (⌕), not the tool glyph (▣)."""
+    without = tuple(step for step in GOOD if step[0] != "retriever")
+    expected = [{"name": "lookup_order"}, {"name": "retrieve_policy"}, {"name": "issue_refund"}]
+    comparison = compare_with_golden("refund_*", expected, run(*without))
+    assert "1 skipped (▣ retrieve_policy)" in comparison.summary()  # nothing says what it was
+    named = comparison.with_golden_kinds([run(*GOOD, trace="t0")])
+    assert "1 skipped (⌕ retrieve_policy)" in named.summary()
+    assert [row.a.kind for row in named.rows] == ["tool", "retriever", "tool"]
+    assert [step.kind for step in named.a.steps] == ["tool", "retriever", "tool"]
+
+
+def test_a_golden_retriever_b_took_is_a_retriever_in_the_json_too():
+    expected = [{"name": "retrieve_policy"}, {"name": "lookup_order"}, {"name": "issue_refund"}]  # B reorders it
+    rows = compare_with_golden("refund_*", expected, run(*GOOD)).to_json()["rows"]
+    assert {row["a"]["name"]: row["a"]["kind"] for row in rows if row["a"]} == {
+        "retrieve_policy": "retriever", "lookup_order": "tool", "issue_refund": "tool"}
+
+
 def test_golden_route_arguments_count_only_when_asked():
     expected = [{"name": "lookup_order", "args": {"order_id": "9999"}}, {"name": "retrieve_policy"}, {"name": "issue_refund"}]
     good = run(*GOOD)

@@ -183,9 +183,12 @@ async def test_d_with_a_gate_file_compares_with_the_golden_route(tmp_path):
         screen = app.screen
         assert isinstance(screen, CompareScreen) and screen.a_trace_id is None
         assert "A: golden route refund_*" in screen.query_one("#compare-box").border_title
+        # The route names its steps only: the skipped retrieve_policy is a retriever because the other refund runs
+        # took it as one, in the summary as in the table.
         assert [(row[0], row[1], row[2]) for row in table_rows(screen)] == [
-            ("▣ lookup_order", "=", "▣ lookup_order"), ("▣ retrieve_policy", "-", ""), ("▣ issue_refund", "=", "▣ issue_refund"),
+            ("▣ lookup_order", "=", "▣ lookup_order"), ("⌕ retrieve_policy", "-", ""), ("▣ issue_refund", "=", "▣ issue_refund"),
         ]
+        assert "1 skipped (⌕ retrieve_policy)" in str(screen.query_one("#compare-summary").render())
         await pilot.press("j", "enter")  # a golden step has no span to go to
         await pilot.pause()
         assert isinstance(app.screen, CompareScreen)
