@@ -76,6 +76,10 @@ class Trajectory:
     analysis: TraceAnalysis | None = None  # present when built from a trace: evaluators may reuse its findings
     # FutureAGI AgentTrajectoryInput data (normalised dict) when built from it: profile="futureagi" reads its steps.
     agent_input: dict[str, Any] | None = field(default=None, repr=False)
+    # The transcript exactly as given to from_messages (every message, system ones and a trailing user turn
+    # included): TrajectoryMatch strict compares it. None when built from a trace (the last LLM call's conversation
+    # is the transcript then) or from parts.
+    messages: list[Message] | None = field(default=None, repr=False)
     results: dict = field(default_factory=dict, repr=False, compare=False)  # evaluate()'s per-trajectory cache
 
     @property
@@ -245,6 +249,7 @@ class Trajectory:
             final_output=final,
             system_prompt=next((m.content for m in parsed if m.role == "system"), None),
             contexts=[Context(text, None, "tool_result") for text in results.values() if text],
+            messages=parsed,
         )
 
     @classmethod

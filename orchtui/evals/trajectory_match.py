@@ -6,6 +6,20 @@ negatives of agentevals' greedy first fit; the argument matcher is always called
 the agentevals subset-mode flip. The score is 1.0 or 0.0; precision and recall (Vertex trajectory_precision/recall,
 order-free) are reported even on failure, and the explanation names the first expected call without a match and
 the nearest actual call, because "FAIL" alone sends the user hunting through the trace.
+
+Strict mode compares messages (agentevals): the same number of messages, and per position the same role, the same
+presence of tool calls and the same calls (as a multiset; content is never compared). Which messages:
+- A transcript given as messages (`Trajectory.from_messages`) is compared exactly as given, every message in it: a
+  transcript ending on a user message matches an identical reference, and one without any assistant message is
+  compared too (it no longer falls back to the flattened calls, where "no calls" passed against any reference
+  without calls).
+- A trace has no transcript of its own: it is the terminal LLM call's conversation plus its output, then a tool
+  message for each call it requested that ran (design/evaluators.md §8.3).
+- System (and developer) messages count, as in agentevals, when the reference has any. A reference without any is
+  taken to leave the system prompt out (a trace always records it, a hand-written reference rarely does): the
+  transcript's system messages are then not compared, and the explanation says how many were left out.
+- Without expected_messages, or with a trajectory that has no transcript (plain parts), strict compares the
+  flattened calls exactly, and says so.
 """
 
 from __future__ import annotations
@@ -29,8 +43,8 @@ MODES = ("strict", "unordered", "subset", "superset", "in_order", "exact")
 # Which unmatched calls break each mode: expected ones (missing) and/or actual ones (unexpected).
 MISSING_FAILS = {"strict", "unordered", "superset", "in_order", "exact"}
 UNEXPECTED_FAILS = {"strict", "unordered", "subset", "exact"}
-# System prompts are configuration, not trajectory: a trace records them, a hand-written reference rarely does.
-IGNORED_ROLES = {"system", "developer"}
+# System prompts: compared when the reference has any (agentevals), else left out with a note (see the docstring).
+SYSTEM_ROLES = {"system", "developer"}
 MAX_BULLETS = 5  # further unmatched calls are in the findings
 
 Expected = tuple[str, Any, bool]  # (name, args, args given?) as Reference.expected_calls() returns them
@@ -76,12 +90,14 @@ def run(
             NAME, None, threshold, f"{title}: n/a — the reference has no expected_tool_calls or expected_messages.",
             components={"precision": None, "recall": None},
         )
-    if mode == "strict" and reference.expected_messages is not None and trajectory.llm_calls:
-        return _strict_messages(trajectory, reference, matches, title, threshold)
+    transcript = _transcript(trajectory)
+    if mode == "strict" and reference.expected_messages is not None and transcript is not None:
+        return _strict_messages(trajectory, transcript, reference, matches, title, threshold)
     notes = []
     if mode == "strict":
         notes.append(
-            "strict compares messages, but the trace has no LLM calls to rebuild them from: the flattened calls were compared exactly"
+            "strict compares messages, but the trajectory has no transcript (no messages, no LLM calls to rebuild them "
+            "from): the flattened calls were compared exactly"
             if reference.expected_messages is not None
             else "no expected_messages: strict compared the flattened calls exactly"
         )
@@ -147,11 +163,19 @@ def _compare(
     return make_result(NAME, 1.0 if ok else 0.0, threshold, explanation, findings, components=components)
 
 
-def _strict_messages(trajectory: Trajectory, reference: Reference, matches: Callable, title: str, threshold: float) -> EvalResult:
+def _strict_messages(
+    trajectory: Trajectory, transcript: list[Message], reference: Reference, matches: Callable, title: str, threshold: float,
+) -> EvalResult:
     """agentevals strict: same message count; per index same role, same presence of tool calls, and the two
     messages' calls equal as multisets (order inside a message ignored). Content is never compared."""
-    actual_msgs = _actual_messages(trajectory)
-    expected_msgs = [m for m in map(message_from_dict, reference.expected_messages or []) if m and m.role not in IGNORED_ROLES]
+    expected_msgs = [m for m in map(message_from_dict, reference.expected_messages or []) if m]
+    actual_msgs = list(transcript)
+    notes = []
+    if not any(m.role in SYSTEM_ROLES for m in expected_msgs):
+        left_out = sum(m.role in SYSTEM_ROLES for m in actual_msgs)
+        if left_out:
+            actual_msgs = [m for m in actual_msgs if m.role not in SYSTEM_ROLES]
+            notes.append(f"the reference has no system message: the transcript's {left_out} system message(s) were not compared")
     spans = {call.call_id: call.span_id for call in trajectory.tool_calls if call.call_id}
     structure = None
     for index in range(max(len(actual_msgs), len(expected_msgs))):
@@ -166,16 +190,21 @@ def _strict_messages(trajectory: Trajectory, reference: Reference, matches: Call
         ToolCall(r.name, r.arguments, "tool", "unknown", spans.get(r.id), call_id=r.id) for m in actual_msgs for r in m.tool_calls
     ]
     expected = [(r.name, r.arguments, True) for m in expected_msgs for r in m.tool_calls]
-    return _compare(actual, expected, "strict", matches, title, threshold, structure)
+    return _compare(actual, expected, "strict", matches, title, threshold, structure, notes)
 
 
-def _actual_messages(trajectory: Trajectory) -> list[Message]:
-    """The conversation of the terminal LLM call plus its output (§8.3), then a tool message for each call it
-    requested that was executed (joined by tool_call_id), so a run that ends on tool results keeps them."""
+def _transcript(trajectory: Trajectory) -> list[Message] | None:
+    """The messages strict mode compares: the transcript as given, else (a trace) the conversation of the terminal
+    LLM call plus its output (§8.3), then a tool message for each call it requested that was executed (joined by
+    tool_call_id), so a run that ends on tool results keeps them. None when there is neither."""
+    if trajectory.messages is not None:
+        return trajectory.messages
+    if not trajectory.llm_calls:
+        return None
     last = trajectory.llm_calls[-1]
     executed = {call.call_id for call in trajectory.tool_calls if call.call_id and call.status != "unknown"}
     answered = [Message("tool", tool_call_id=r.id) for r in last.requested_tool_calls if r.id in executed]
-    return [m for m in [*last.input_messages, *last.output_messages, *answered] if m.role not in IGNORED_ROLES]
+    return [*last.input_messages, *last.output_messages, *answered]
 
 
 def _same_message(a: Message, e: Message, matches: Callable) -> bool:
@@ -269,7 +298,7 @@ def _distance(actual: Any, expected: Any) -> int:
 
 
 def _pass_summary(mode: str, n_actual: int, n_expected: int) -> str:
-    if not n_actual and not n_expected:
+    if not n_actual and not n_expected and mode != "strict":  # strict compared messages, with or without calls
         return "PASS — no calls, none expected"
     return "PASS — " + {
         "strict": "roles and tool calls match message by message",

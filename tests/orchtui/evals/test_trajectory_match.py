@@ -593,9 +593,9 @@ def test_strict_without_expected_messages_falls_back_to_exact_and_says_so():
     assert match(calls("a", "b"), expected("a", "b"), mode="strict").score == 1.0
 
 
-def test_strict_with_messages_but_no_llm_calls_falls_back_and_says_so():
+def test_strict_with_messages_but_no_transcript_falls_back_and_says_so():
     result = match(calls("a"), {"expected_messages": [user(), assistant(("a", {}))]}, mode="strict")
-    assert "the trace has no LLM calls to rebuild them from" in result.explanation
+    assert "the trajectory has no transcript (no messages, no LLM calls to rebuild them from)" in result.explanation
     assert result.score == 0.0  # actual a has no args recorded; the expected message gives {}
     assert match(calls(("a", {})), {"expected_messages": [user(), assistant(("a", {}))]}, mode="strict").score == 1.0
 
@@ -613,6 +613,49 @@ def test_strict_keeps_tool_results_after_the_last_llm_call_and_ignores_system_pr
     unanswered = [user(), assistant(("a", {}, "c1"))]  # requested, never answered: no tool message is invented
     assert by_messages(unanswered, [user(), assistant(("a", {})), tool()]).score == 0.0
     assert by_messages(unanswered, [user(), assistant(("a", {}))]).score == 1.0
+
+
+# The three decisions of issue 16 (documented in orchtui/evals/trajectory_match.py and the README): strict compares
+# the transcript it is given, not one rebuilt from its last assistant message.
+
+def test_strict_transcript_ending_on_a_user_message_matches_an_identical_reference():
+    """Was a fail: the transcript was rebuilt from the last assistant message, which drops the trailing user turn."""
+    transcript = [user("refund?"), assistant(("lookup_order", {"id": 1}, "c1")), tool("lost", "c1"), assistant(content="Refunded."), user("thanks")]
+    result = by_messages(transcript, transcript)
+    assert (result.score, result.label, result.findings) == (1.0, "pass", [])
+    assert result.explanation == "Trajectory (strict, args=exact): PASS — roles and tool calls match message by message."
+    shorter = by_messages(transcript, transcript[:-1])
+    assert shorter.score == 0.0 and "5 messages vs 4 expected; first difference: message 5 is user, expected missing" in shorter.explanation
+
+
+def test_strict_transcript_without_an_assistant_message_is_compared_not_skipped():
+    """Was a pass: with no assistant message there was nothing to rebuild from, and strict fell back to the
+    flattened calls, where no calls match any reference without calls."""
+    result = by_messages([user("hello?")], [user("hello?"), assistant(content="Hi!")])
+    assert (result.score, result.label) == (0.0, "warn")
+    assert result.explanation.startswith(
+        "Trajectory (strict, args=exact): FAIL — 1 messages vs 2 expected; first difference: message 2 is missing, expected assistant."
+    )
+    assert by_messages([user("hello?")], [user("hi")]).score == 1.0  # the same one message: a match
+    assert by_messages([], []).score == 1.0
+
+
+def test_strict_counts_system_messages_when_the_reference_has_them():
+    """agentevals compares every message, system ones included: a reference that names the system prompt is held
+    to it. A reference without any system message leaves the transcript's out, and the explanation says so."""
+    system = {"role": "system", "content": "be brief"}
+    transcript = [system, user(), assistant(content="ok")]
+    assert by_messages(transcript, transcript).score == 1.0
+    missing = by_messages([user(), assistant(content="ok")], [system, user(), assistant(content="ok")])
+    assert missing.score == 0.0 and "2 messages vs 3 expected; first difference: message 1 is user, expected system" in missing.explanation
+    left_out = by_messages(transcript, [user(), assistant(content="ok")])
+    assert left_out.score == 1.0
+    assert left_out.explanation == (
+        "Trajectory (strict, args=exact): PASS — roles and tool calls match message by message.\n"
+        "- the reference has no system message: the transcript's 1 system message(s) were not compared"
+    )
+    two = by_messages([system, system, user()], [system, user()])  # compared: one system message too many
+    assert two.score == 0.0
 
 
 def test_strict_call_difference_inside_a_message_is_named():
