@@ -125,7 +125,7 @@ class OtlpGrpcReceiver(Endpoint):
                 ("grpc.max_connection_idle_ms", idle_ms),
                 ("grpc.server_handshake_timeout_ms", idle_ms),
                 ("grpc.max_allowed_incoming_connections", self.limits.grpc_connections),
-                ("grpc.max_concurrent_streams", 32),
+                ("grpc.max_concurrent_streams", 100),  # per connection: HTTP/2's recommended minimum
             ],
             maximum_concurrent_rpcs=MAX_RPCS,
         )
@@ -156,6 +156,9 @@ class OtlpGrpcReceiver(Endpoint):
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - one bad call never reaches gRPC's log or stops the server
+            if context.cancelled() or context.done():  # the client went away (cancelled, deadline): nothing to say
+                self.ingest.count(rejected=1)
+                raise asyncio.CancelledError from None
             self.ingest.note([ReadError(f"{_peer(context)} gRPC Export", f"internal error: {type(exc).__name__}: {exc}")])
             await self._refuse(context, grpc.StatusCode.INTERNAL, "internal error; see the receiver's read errors")
 
@@ -218,7 +221,7 @@ def _metadata(context, key: str) -> str | None:
 
 def _peer(context) -> str:
     try:
-        return str(context.peer())
+        return str(context.peer() or "client")
     except Exception:  # noqa: BLE001
         return "client"
 

@@ -126,6 +126,31 @@ def test_the_official_sdk_grpc_exporter_spans_arrive_once_and_are_spooled(grpc_r
     assert server.stats.requests == 6 and server.stats.rejected == 0
 
 
+@pytest.mark.slow
+def test_concurrent_sdk_exporters_over_busy_decoders_store_every_span_exactly_once(grpc_receiver):
+    """Eight exporters at once over one worker: some calls are answered UNAVAILABLE, the exporters retry them
+    (RetryInfo), and every span is stored once, in the store and in the spool."""
+    server, store = grpc_receiver(limits=ReceiverLimits(workers=1, pending=1))
+    providers = [sdk_grpc_provider(server.port) for _ in range(8)]
+
+    def run(provider, worker):
+        for run_number in range(5):
+            emit_agent_run(provider, f"run-{worker}-{run_number}")
+
+    threads = [threading.Thread(target=run, args=(p, i)) for i, p in enumerate(providers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for provider in providers:
+        provider.shutdown()
+    wait_for_spans(store, 8 * 5 * 3)
+    assert len(store) == 40 and all(s.duplicates == 0 and len(s.spans) == 3 for s in store.snapshots())
+    spooled = read_path(server.spool.proto_path).spans
+    assert len(spooled) == 120 and len({(span.trace_id, span.span_id) for span in spooled}) == 120
+    assert server.stats.spans == 120
+
+
 def test_the_request_bytes_are_spooled_as_received(grpc_receiver, client):
     server, store = grpc_receiver()
     body = LANGGRAPH_PB.read_bytes()
