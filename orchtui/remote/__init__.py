@@ -15,7 +15,10 @@ from .base import RemoteSource, RemoteError, is_url
 
 # URL scheme -> module defining `open_source(url: str) -> RemoteSource` (imported on first use: httpx and
 # store clients cost startup time every other command would pay).
-SCHEMES: dict[str, str] = {}
+SCHEMES: dict[str, str] = {
+    "clickhouse": ".clickhouse",  # the OTel Collector ClickHouse exporter's tables over HTTP
+    "clickhouse+https": ".clickhouse",  # the same over TLS
+}
 
 
 def source_for(url: str) -> RemoteSource:
