@@ -17,6 +17,7 @@ from .conventions import apply_attributes
 from .issues import report
 from .jsonl import RecordSkipped, describe, parse_lines_or_document
 from .result import ParseResult
+from .sniff import is_store_response
 from .span import ERROR, OK, UNSET, Source, Span, SpanEvent
 from .values import normalize_id, text_field, time_field
 
@@ -205,7 +206,39 @@ def parse_record(record: Any, source: Source) -> list[Span]:
         raise RecordSkipped("profile records")
     if ("traceId" in record or "trace_id" in record) and ("spanId" in record or "span_id" in record):
         return [span_from_otlp(record, None, source)]
+    if is_store_response(record):
+        return spans_from_store_response(record, source)
     raise ValueError("not an OTLP trace record (no resourceSpans, no traceId/spanId)")
+
+
+def spans_from_store_response(record: dict[str, Any], source: Source | None) -> list[Span]:
+    """A trace store's HTTP answer around OTLP/JSON (sniff.is_store_response names the shapes): unwrapped, the
+    same spans a file of the same traces gives."""
+    if "result" in record:  # Jaeger api/v3: TracesData in a grpc-gateway `result`
+        result = record["result"]
+        return spans_from_request(result, source) if result else []
+    error = record.get("error")
+    if isinstance(error, dict):  # Jaeger's grpc-gateway error answer (404 "No traces found" when nothing matched)
+        message = text_field(error.get("message"), "error.message")
+        report("error", f"the store answered {error.get('httpCode')} {message or ''}"[:200], "no spans")
+        return []
+    if "trace" in record:  # Tempo /api/v2/traces/<id>: TraceByIDResponse
+        trace = record["trace"] or {}
+        if record.get("status") in ("PARTIAL", 1):
+            report("status", f"Tempo returned a partial trace: {text_field(record.get('message'), 'message') or ''}"[:200], "spans kept")
+        return spans_from_request({"resourceSpans": _get(trace, "resourceSpans", "resource_spans") or trace.get("batches")}, source)
+    if "batches" in record:  # Tempo /api/traces/<id> (v1): tempopb.Trace, its resourceSpans renamed `batches`
+        return spans_from_request({"resourceSpans": record["batches"]}, source)
+    # Phoenix /v1/projects/<p>/spans/otlpv1: a page of span objects (no resource: Phoenix keeps none)
+    from .phoenix_rest import phoenix_span
+
+    spans = []
+    for index, obj in enumerate(record["data"]):
+        try:
+            spans.append(phoenix_span(obj, source, span_from_otlp))
+        except Exception as exc:  # noqa: BLE001 - one bad span of a page costs itself only
+            report(f"span {index}", describe(exc), "skipped, the page's other spans kept")
+    return spans
 
 
 def parse(data: bytes, source_name: str) -> ParseResult:

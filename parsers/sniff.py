@@ -105,6 +105,8 @@ def classify_record(record: object) -> str | None:
         return OTLP_JSON  # a single OTLP span object per line
     if record.get("object") in ("trace", "trace.span") or "span_data" in keys:
         return AGENTS_SDK
+    if is_store_response(record):
+        return OTLP_JSON
     if isinstance(record.get("data"), list) and record["data"] and isinstance(record["data"][0], dict):
         return AGENTS_SDK if record["data"][0].get("object") in ("trace", "trace.span") else None
     if "post" in keys or "patch" in keys or "run_type" in keys or "dotted_order" in keys:
@@ -116,11 +118,42 @@ def classify_record(record: object) -> str | None:
     return None
 
 
+_OTLP_TRACE_KEYS = frozenset(("resourceSpans", "resource_spans", "batches"))
+
+
+def is_store_response(record: dict) -> bool:
+    """A trace store's answer wrapped around OTLP/JSON, as saved from its HTTP API:
+
+    - Jaeger v2 `api/v3` (`/api/v3/traces`): `{"result": {"resourceSpans": [...]}}`, one object per streamed chunk,
+      or its error answer `{"error": {"httpCode": 404, "message": "No traces found"}}`;
+    - Tempo `/api/v2/traces/<id>`: `{"trace": {"resourceSpans": [...]}, "metrics": {...}}` (`{"trace": {}}` when
+      empty) and `/api/traces/<id>`: `{"batches": [...]}`;
+    - Phoenix `/v1/projects/<p>/spans/otlpv1`: `{"data": [OTLP span objects, snake_case], "next_cursor": ...}`.
+    """
+    result = record.get("result")
+    if isinstance(result, dict) and (_OTLP_TRACE_KEYS & result.keys() or not result):
+        return True
+    error = record.get("error")
+    if isinstance(error, dict) and "httpCode" in error and len(record) == 1:
+        return True
+    trace = record.get("trace")
+    if isinstance(trace, dict) and (_OTLP_TRACE_KEYS & trace.keys() or (not trace and "metrics" in record)):
+        return True
+    if isinstance(record.get("batches"), list):
+        return True
+    data = record.get("data")
+    if isinstance(data, list) and "next_cursor" in record:
+        first = data[0] if data else None
+        return first is None or (isinstance(first, dict) and ("trace_id" in first or "traceId" in first))
+    return False
+
+
 def _guess_from_head(head: bytes) -> str | None:
     """A document too broken to parse whole: guess from its first keys so the parser can report precisely."""
     for marker, name in (
         (b'"resourceSpans"', OTLP_JSON),
         (b'"resource_spans"', OTLP_JSON),
+        (b'"batches"', OTLP_JSON),  # Tempo's /api/traces/<id>
         (b'"spanContext"', READABLE_SPAN),
         (b'"span_data"', AGENTS_SDK),
         (b'"run_type"', LANGSMITH),
