@@ -43,6 +43,7 @@ class TraceCommands(Provider):
         commands.append(("Save golden route", app.action_save_golden_route, "Append the trace's tool path to the gate file"))
         commands.append(("Search steps of the trace", app.action_search_steps, "Name, tool, model, attribute value, message text (n/N)"))
         commands.append(("Hide / show plumbing steps", app.action_toggle_plumbing, "Prompt templates, parsers, routers, one-child chains (z)"))
+        commands.append(("Start times: clock / age", app.trace_list.action_toggle_ages, "Local time with date and zone, or 12s ago, 3m ago (t)"))
         for analysis in app.index.rows()[: 10 * MAX_TRACE_HITS]:
             commands.append(
                 (

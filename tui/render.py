@@ -72,6 +72,23 @@ def start_time(ns: int | None) -> str:
     return moment.strftime("%m-%d %H:%M")
 
 
+AGE_UNITS = (("d", 86_400), ("h", 3_600), ("m", 60))
+
+
+def relative_age(ns: int | None, now_ns: int) -> str:
+    """How long before `now_ns` a trace started, in its largest whole unit: `12s ago`, `3m ago`, `2h ago`, `4d ago`
+    (the list's `t` mode). Rounded down, so a row's text changes at most once a second, and past a minute at most
+    once a minute: the once-a-second repaint touches only the rows whose text changed. A start after `now_ns`
+    (clocks of other machines) reads `0s ago`."""
+    if ns is None:
+        return "--"
+    seconds = max(0, (now_ns - ns) // 1_000_000_000)
+    for unit, size in AGE_UNITS:
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
 def timestamp(ns: int | None) -> str:
     """A full local time with its date and zone, `2025-11-24 16:00:00.000 UTC`: the detail's clock, the same
     zone as the list's."""
@@ -100,6 +117,7 @@ def flag_badges(analysis: TraceAnalysis) -> Text:
 NUMBER_COLUMNS = ("duration", "spans", "tokens", "cost")
 DROPPABLE = ("spans", "tokens")  # given up, least telling first, when the name would be cut
 START_WIDTH = 12  # "11-24 14:02" (another day) or "14:02:11" (today); header "start CEST▼"
+AGE_WIDTH = 8  # "999d ago"; header "age▼"
 SERVICE_WIDTH = 14
 NAME_MIN = 12
 ROUTE_MIN = 12
@@ -120,13 +138,15 @@ class ListLayout:
     cost_places: int = 4  # one precision for the column's costs: they line up, a larger one is never shorter
 
 
-def list_layout(width: int, visible: Sequence[TraceAnalysis], services: bool = False) -> ListLayout:
+def list_layout(width: int, visible: Sequence[TraceAnalysis], services: bool = False, ages: bool = False) -> ListLayout:
     """Fit the columns to `width` and to what the visible rows hold, O(visible rows).
 
     The name is the identifying column: it gets its widest visible value before optional columns (start,
     service, route) take room, the spans and tokens columns give way before it is cut, and it gets any slack too
     small for another column, so a name is cut only when the screen is truly full. Route, number and flag
     columns are as wide as their widest visible value (what is left on a wide screen is blank at the right).
+    With `ages` (the user pressed `t` to see them) the start column holds ages, narrower than clock times, and
+    is kept like a number column: spans and tokens give way to it too, so it shows at 80 columns.
     """
     need = max((len(safe(a.name, True)) for a in visible), default=NAME_MIN)
     places = cost_decimals([a.cost_usd for a in visible if a.cost_usd])
@@ -135,15 +155,18 @@ def list_layout(width: int, visible: Sequence[TraceAnalysis], services: bool = F
     widths = {column: max([len(column) + 1, *(len(cells[column]) for cells in values)]) for column in NUMBER_COLUMNS}
     flags = max([6, *(flag_badges(a).cell_len for a in visible)]) + 1  # "flags▼" header, one space after
     # The fewest, least telling number columns given up so that the name fits: none, spans, tokens, both.
+    kept = AGE_WIDTH + 1 if ages else 0
     for dropped in ((), DROPPABLE[:1], DROPPABLE[1:], DROPPABLE):
         numbers = [n for n in NUMBER_COLUMNS if n not in dropped]
-        if width - 2 - flags - sum(widths[n] + 1 for n in numbers) >= need:
+        if width - 2 - flags - kept - sum(widths[n] + 1 for n in numbers) >= need:
             break
-    free = width - 2 - flags - sum(widths[n] + 1 for n in numbers)
+    free = width - 2 - flags - kept - sum(widths[n] + 1 for n in numbers)
     name = max(min(need, free), min(NAME_MIN, max(0, free)))
     rest = free - name
-    start = START_WIDTH + 1 if rest >= START_WIDTH + 1 else 0
-    rest -= start
+    start = kept  # set aside above
+    if not ages:
+        start = START_WIDTH + 1 if rest >= START_WIDTH + 1 else 0
+        rest -= start
     service = SERVICE_WIDTH + 1 if services and rest >= SERVICE_WIDTH + 1 else 0
     rest -= service
     route = 0
@@ -169,10 +192,12 @@ def number_cells(analysis: TraceAnalysis, cost_places: int | None = None) -> dic
 NUMBER_STYLES = {"spans": "dim"}
 
 
-def trace_header(layout: ListLayout, sort_key: str = "start", descending: bool = True, zone: str = "", modes: str = "") -> Text:
+def trace_header(
+    layout: ListLayout, sort_key: str = "start", descending: bool = True, zone: str = "", modes: str = "", ages: bool = False
+) -> Text:
     """The column header line of the trace list; the sorted column carries ▼ (largest or newest first) or ▲.
     `modes` (FOLLOW, a service filter) shows in reverse video over the name column's spare room, else at the
-    right end."""
+    right end. With `ages` the start column shows how long ago each trace started: its title is `age`."""
     arrow = "▼" if descending else "▲"
 
     def title(label: str, key: str | None = None) -> str:
@@ -190,7 +215,7 @@ def trace_header(layout: ListLayout, sort_key: str = "start", descending: bool =
     else:
         header.append(_fit(name_title, layout.name))
     if layout.start:
-        header.append(" " + _fit(title(f"start {zone}".strip(), "start"), layout.start - 1))
+        header.append(" " + _fit(title("age" if ages else f"start {zone}".strip(), "start"), layout.start - 1))
     if layout.service:
         header.append(" " + _fit("service", layout.service - 1))
     if layout.route:
@@ -213,7 +238,7 @@ def trace_row(analysis: TraceAnalysis, layout: ListLayout, marked: bool = False)
     row.append("⚑" if marked else " ", style="bold magenta")
     row.append(_fit(safe(analysis.name, True), layout.name), style="bold")
     if layout.start:
-        row.append(" " + start_time(analysis.start_ns).ljust(layout.start - 1), style="dim")
+        row.append(" " + _fit(start_time(analysis.start_ns), layout.start - 1), style="dim")
     if layout.service:
         row.append(" " + _fit(safe(analysis.service or "–", True), layout.service - 1), style="cyan")
     if layout.route:
@@ -224,6 +249,12 @@ def trace_row(analysis: TraceAnalysis, layout: ListLayout, marked: bool = False)
     row.append_text(flag_badges(analysis))
     row.truncate(layout.width, pad=True)
     return row
+
+
+def start_column(layout: ListLayout) -> tuple[int, int]:
+    """(first cell, width) of the start column's text in a `trace_row` (after the status glyph, the mark, the name
+    and a space): where the list writes a trace's age over its clock time."""
+    return 2 + layout.name + 1, max(0, layout.start - 1)
 
 
 def _fit(text: str, width: int) -> str:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui.conftest import demo_index, settle
+from tests.tui.conftest import DEMO_START_NS, demo_index, settle
+from tui import colour_mode
 from tui.app import OrchApp
+from tui.widgets import trace_list
 
 
 def app(tmp_path) -> OrchApp:
@@ -25,6 +27,18 @@ def test_main_screen(snap_compare, tmp_path):
 
 def test_main_screen_small_terminal(snap_compare, tmp_path):
     assert snap_compare(app(tmp_path), terminal_size=(80, 24), run_before=_settle)
+
+
+def test_ages_small_terminal_without_colour(snap_compare, tmp_path, monkeypatch):
+    """`t`: the start column as ages, at 80 columns (spans give way to it) and without colour."""
+    monkeypatch.setattr(trace_list, "time_ns", lambda: DEMO_START_NS + 75 * 1_000_000_000)
+
+    async def ages(pilot):
+        await settle(pilot)
+        await pilot.press("t", "j")
+
+    demo = OrchApp(demo_index(), save_dir=tmp_path, sources_label="demo", colours=colour_mode.NONE)
+    assert snap_compare(demo, terminal_size=(80, 24), run_before=ages)
 
 
 def test_loop_highlighted(snap_compare, tmp_path):

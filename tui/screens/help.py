@@ -38,6 +38,7 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("s / S", "sort by the next column (start, duration, tokens, cost, spans, flags) / reverse"),
             ("F", "follow: keep the newest trace selected as traces arrive (moving stops it)"),
             ("v", "with several services: one service's traces, the next each press, then all"),
+            ("t", "start times: local clock (date and zone) / age, 12s ago, 3m ago (kept current)"),
         ],
     ),
     (

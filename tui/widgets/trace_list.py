@@ -8,16 +8,22 @@ the visible rows (`render.list_layout`), so a name is cut only when the screen i
 Sorting (`s` cycles the column, `S` reverses) and the service filter (`v`) are set on the index and applied by the
 app's row worker with the other filters, never here. Follow mode (`F`, on by default for live sources) keeps the
 newest trace selected as traces arrive, until the user moves the cursor.
+
+`t` shows the start column as each trace's age (`12s ago`) instead of its local clock time. Ages are written over
+the cached rows as they are drawn, and one timer, once a second, repaints only the start-column cells of the
+visible rows whose age text changed: no row is rebuilt and nothing else is repainted.
 """
 
 from __future__ import annotations
+
+from time import time_ns
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -27,7 +33,7 @@ from orchtui.analysis import TraceAnalysis
 
 from orchtui.sorting import SortOrder
 
-from ..render import ListLayout, list_layout, safe, trace_header, trace_row, zone_name
+from ..render import ListLayout, list_layout, relative_age, safe, start_column, trace_header, trace_row, zone_name
 from .row_cursor import RowCursor
 
 
@@ -55,10 +61,13 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         Binding("S", "reverse_sort", "Reverse sort", show=False, key_display="S", id="trace_list.reverse_sort"),
         Binding("F", "toggle_follow", "Follow", key_display="F", id="trace_list.follow"),
         Binding("v", "cycle_service", "Service", show=False, id="trace_list.service"),
+        Binding("t", "toggle_ages", "Ages", show=False, id="trace_list.ages"),
     ]
+    AGE_SECONDS = 1.0  # how often the ages are brought up to date (the finest unit they show)
 
     cursor = reactive(0, repaint=False)
     follow = reactive(False, repaint=False)  # keep the newest trace selected as traces arrive
+    ages = reactive(False, repaint=False)  # the start column shows ages ("12s ago"), not clock times
 
     class Highlighted(Message):
         """The cursor moved to another trace (or the list emptied: trace_id None)."""
@@ -79,9 +88,11 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         self._moved = False  # the user moved the cursor: stop snapping to the newest trace
         self._serial = 0  # bumps with every new row list: the layout of the visible rows is cached per serial
         self._layout: tuple[tuple, ListLayout] | None = None
+        self._now_ns = time_ns()  # the moment the ages on screen are counted to
 
     def on_mount(self) -> None:
         self.follow = bool(getattr(self.app, "live", False))
+        self._age_timer = self.set_interval(self.AGE_SECONDS, self._tick_ages, pause=True)
 
     @property
     def current(self) -> TraceAnalysis | None:
@@ -170,6 +181,41 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         if self.follow and self._newest in self._positions:
             self.cursor = self._positions[self._newest]
 
+    def action_toggle_ages(self) -> None:
+        """t: the start column as each trace's age, or as its local clock time again."""
+        self.ages = not self.ages
+
+    def watch_ages(self, ages: bool) -> None:
+        self._now_ns = time_ns()
+        if ages:
+            self._age_timer.resume()
+        else:
+            self._age_timer.pause()
+        self.refresh()  # every row's start column and the header
+
+    def _tick_ages(self) -> None:
+        """Once a second while ages show: repaint the start-column cells of the visible rows whose age text moved
+        on (most ages change once a minute or less, so most ticks repaint nothing)."""
+        now = time_ns()
+        x, width = start_column(self.layout)
+        if width:
+            top = int(self.scroll_offset.y)
+            visible = self.rows[top : top + max(0, self.scrollable_content_region.height - self.HEADER_LINES)]
+            for line, analysis in enumerate(visible, self.HEADER_LINES):
+                if relative_age(analysis.start_ns, now) != relative_age(analysis.start_ns, self._now_ns):
+                    self.refresh(Region(x, line, width, 1))
+        self._now_ns = now
+
+    def _with_age(self, strip: Strip, start_ns: int | None) -> Strip:
+        """A drawn row with its start column's text replaced by the trace's age, in that column's own style (dim,
+        with the cursor's background on the cursor's row)."""
+        x, width = start_column(self.layout)
+        if not width:
+            return strip
+        style = next(iter(strip.crop(x, x + 1))).style
+        age = Strip([Segment(relative_age(start_ns, self._now_ns).ljust(width)[:width], style)], width)
+        return Strip.join([strip.crop(0, x), age, strip.crop(x + width)])
+
     @property
     def order(self) -> SortOrder:
         return self.app.index.order  # type: ignore[attr-defined]
@@ -213,9 +259,9 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         width = self.scrollable_content_region.width or self.size.width
         top = int(self.scroll_offset.y)
         height = max(1, self.scrollable_content_region.height - self.HEADER_LINES)
-        key = (self._serial, top, height, width)
+        key = (self._serial, top, height, width, self.ages)
         if self._layout is None or self._layout[0] != key:
-            self._layout = (key, list_layout(width, self.rows[top : top + height], services=len(self.services) > 1))
+            self._layout = (key, list_layout(width, self.rows[top : top + height], services=len(self.services) > 1, ages=self.ages))
         return self._layout[1]
 
     def header_text(self) -> Text:
@@ -229,7 +275,7 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
             modes.append(f"service:{safe(service, True, 40)}")
         if self.follow:
             modes.append("FOLLOW")
-        return trace_header(layout, order.key, not order.reverse, zone_name(), " ".join(modes))
+        return trace_header(layout, order.key, not order.reverse, zone_name(), " ".join(modes), ages=self.ages)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
@@ -255,7 +301,7 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
             segments = list(text.render(self.app.console, end=""))
             strip = Strip(Segment.apply_style(segments, style), text.cell_len).adjust_cell_length(width, style)
             self._cache[key] = strip
-        return strip
+        return self._with_age(strip, analysis.start_ns) if self.ages else strip
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.rows) + self.HEADER_LINES)
