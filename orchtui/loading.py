@@ -15,7 +15,7 @@ from parsers.read import iter_read_path
 from parsers.span import ReadError, Span
 
 from .bulk import bulk_load
-from .remote import RemoteError, is_url, source_for
+from .remote import RemoteError, is_url, redact_url, source_for
 
 
 @dataclass(slots=True)
@@ -100,7 +100,7 @@ def _load_url(url: str, sink: SpanSink, report: LoadReport) -> None:
     try:
         source = source_for(url)
     except RemoteError as exc:
-        report.unreadable.append(ReadError(url.split("?", 1)[0], str(exc)))
+        report.unreadable.append(ReadError(redact_url(url), str(exc)))
         sink.add_errors(report.unreadable[-1:])
         return
     name = source.label

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import importlib
 
-from .base import RemoteSource, RemoteError, is_url
+from .base import RemoteSource, RemoteError, is_url, redact_url
 
 # URL scheme -> module defining `open_source(url: str) -> RemoteSource` (imported on first use: httpx and
 # store clients cost startup time every other command would pay).
 SCHEMES: dict[str, str] = {
     "clickhouse": ".clickhouse",  # the OTel Collector ClickHouse exporter's tables over HTTP
     "clickhouse+https": ".clickhouse",  # the same over TLS
+    "jaeger": ".jaeger",  # Jaeger v2's HTTP API v3 (/api/v3/traces)
+    "jaeger+https": ".jaeger",
+    "tempo": ".tempo",  # Grafana Tempo: /api/search, then each trace by id as protobuf
+    "tempo+https": ".tempo",
+    "phoenix": ".phoenix",  # Arize Phoenix: /v1/projects/<p>/spans/otlpv1, cursor paging
+    "phoenix+https": ".phoenix",
 }
 
 
@@ -31,4 +37,4 @@ def source_for(url: str) -> RemoteSource:
     return importlib.import_module(module, __name__).open_source(url)
 
 
-__all__ = ["SCHEMES", "RemoteError", "RemoteSource", "is_url", "source_for"]
+__all__ = ["SCHEMES", "RemoteError", "RemoteSource", "is_url", "redact_url", "source_for"]

@@ -34,3 +34,14 @@ class RemoteSource(Protocol):
 def is_url(text: str) -> bool:
     """Whether a command-line input names a store rather than a path (`scheme://…`)."""
     return bool(_URL.match(text))
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to show: scheme, host, port and path, without `user:password@`, query or fragment (a URL that
+    was refused for carrying credentials must not print them in the refusal)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url.split("?", 1)[0]
+    rest = rest.split("#", 1)[0].split("?", 1)[0]
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
