@@ -23,6 +23,7 @@ import orjson
 
 from parsers.read import parse_bytes
 from parsers.result import ParseResult
+from parsers.sniff import OTLP_JSON
 
 from .base import RemoteError
 from .http import Client, SeenSpans, credential, limit_traces, parse_url, rfc3339, server_text, window_start
@@ -95,9 +96,10 @@ class JaegerSource:
             answer = self._http().get(FIND, params, ok=(200, 404))
             if answer.status == 404:
                 if b"No traces found" in answer.body[:500] or b'"httpCode":404' in answer.body[:500]:
+                    yield ParseResult(format=OTLP_JSON)  # read, and empty: "no traces", not "unreadable"
                     continue
                 raise RemoteError(
                     f"no {FIND} here (HTTP 404: {server_text(answer.body)}): Jaeger v2 serves API v3 "
                     f"on its query port, {DEFAULT_PORT} by default"
                 )
-            yield parse_bytes(answer.body, f"{self.label} service={server_text(service)}", "otlp-json")
+            yield parse_bytes(answer.body, f"{self.label} service={server_text(service)}", OTLP_JSON)

@@ -33,7 +33,7 @@ from parsers.result import ParseResult
 from parsers.span import Source
 
 from .base import RemoteError
-from .http import Client, SeenSpans, credential, parse_url, server_text, window_start
+from .http import Client, SeenSpans, credential, describe_status, parse_url, server_text, window_start
 
 DEFAULT_PORT = 3200
 SECRETS = ("Tempo credentials go in ORCHTUI_TEMPO_TOKEN, or ORCHTUI_TEMPO_USER and ORCHTUI_TEMPO_PASSWORD, or the "
@@ -42,6 +42,7 @@ PROTOBUF = "application/protobuf"
 FETCHERS = 4  # traces fetched at once
 CHANGES_CAP = 50_000  # traces whose search summary a live source remembers
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{1,32}$")
+NOT_FOUND = "not found (the search named it; it may have been deleted, or not flushed yet)"
 
 
 def open_source(url: str) -> "TempoSource":
@@ -84,6 +85,8 @@ class TempoSource:
         try:
             now = time.time()
             found = self._search(window_start(self.url, None, now), now)
+            if not found:
+                yield ParseResult(format=otlp_proto.FORMAT)  # read, and empty: "no traces", not "unreadable"
             yield from self._fetch_all([trace_id for trace_id, _ in found])
         finally:
             self.close()
@@ -131,33 +134,42 @@ class TempoSource:
                 yield from pool.map(self._fetch, trace_ids[at : at + FETCHERS])
 
     def _fetch(self, trace_id: str) -> ParseResult:
+        """One trace's spans; a trace Tempo cannot give (an HTTP error, none of its spans) is a read error of that
+        trace alone. Only a store that cannot be reached at all raises."""
         name = f"{self.label} trace {trace_id}"
         client = self._http()
-        answer = None
+        anything = tuple(range(100, 600))
+        answer = path = None
         if not self._v1:
-            answer = client.get(f"/api/v2/traces/{trace_id}", accept=PROTOBUF, ok=(200, 404))
+            path = f"/api/v2/traces/{trace_id}"
+            answer = client.get(path, accept=PROTOBUF, ok=anything)
             if answer.status == 404 and b"page not found" in answer.body[:200]:
                 self._v1 = True  # no v2 route on this Tempo (the router's "404 page not found"), not a missing trace
                 answer = None
         if answer is None:
-            answer = client.get(f"/api/traces/{trace_id}", accept=PROTOBUF, ok=(200, 404))
+            path = f"/api/traces/{trace_id}"
+            answer = client.get(path, accept=PROTOBUF, ok=anything)
         result = ParseResult()
-        if answer.status == 404:
-            result.error(name, "not found (the search named it; it may have been deleted or not flushed yet)")
+        if answer.status != 200:
+            missing = answer.status == 404
+            result.error(name, NOT_FOUND if missing else describe_status(answer, path or ""))
             return result
         if not answer.content_type.startswith(PROTOBUF):
-            return parse_bytes(answer.body, name, "otlp-json")
-        result.format = otlp_proto.FORMAT
-        payload = answer.body
-        if not self._v1:
-            try:
-                payload, status, message = _trace_by_id_response(answer.body)
-            except ValueError as exc:
-                result.error(name, f"not a Tempo TraceByIDResponse: {exc}")
-                return result
-            if status == 1:
-                result.error(name, f"Tempo returned a partial trace: {server_text(message)}; spans kept")
-        otlp_proto.parse_message(payload, Source(name), "", result)
+            result = parse_bytes(answer.body, name, "otlp-json")
+        else:
+            result.format = otlp_proto.FORMAT
+            payload = answer.body
+            if path and path.startswith("/api/v2/"):
+                try:
+                    payload, status, message = _trace_by_id_response(answer.body)
+                except ValueError as exc:
+                    result.error(name, f"not a Tempo TraceByIDResponse: {exc}")
+                    return result
+                if status == 1:
+                    result.error(name, f"Tempo returned a partial trace: {server_text(message)}; spans kept")
+            otlp_proto.parse_message(payload, Source(name), "", result)
+        if not result.spans and not result.errors:
+            result.error(name, NOT_FOUND)  # Tempo's v2 answers a trace it does not have with an empty one
         return result
 
 
