@@ -149,7 +149,7 @@ def _with_parts(run: Trajectory | None, name: str, user_input: Any, output: Any,
                 run = transcript
             else:  # the transcript replaces what the run did
                 changes.update(tool_calls=transcript.tool_calls, llm_calls=transcript.llm_calls, final_output=transcript.final_output,
-                               contexts=transcript.contexts, analysis=None, agent_input=None)
+                               contexts=transcript.contexts, messages=transcript.messages, analysis=None, agent_input=None)
         elif isinstance(output, str) and name not in TOOL_TEXT:
             changes["final_output"] = output
         elif name not in TOOL_TEXT and not _call_like(output):  # a structured answer (FutureAGI's final_result: Any)
@@ -158,7 +158,7 @@ def _with_parts(run: Trajectory | None, name: str, user_input: Any, output: Any,
             calls = Trajectory.from_parts(tool_calls=_calls(output, "output"))
             # The calls replace the run's (and their results its tool-result contexts): the trace's own analysis and
             # FutureAGI steps no longer describe it.
-            changes.update(tool_calls=calls.tool_calls, contexts=calls.contexts, analysis=None, agent_input=None)
+            changes.update(tool_calls=calls.tool_calls, contexts=calls.contexts, messages=None, analysis=None, agent_input=None)
     if context is not None:
         texts = [context] if isinstance(context, str) else list(context)
         if not all(isinstance(text, str) for text in texts):

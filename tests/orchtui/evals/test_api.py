@@ -312,3 +312,11 @@ def test_results_are_the_existing_eval_result():
     assert type(result) is evals.EvalResult and dataclasses.is_dataclass(result)
     assert (result.score, result.label) == (0.6, "fail")
     assert json.loads(json.dumps(result.to_json()))["findings"][0]["code"] == "loop.repeated_call"
+
+
+def test_a_transcript_given_as_output_replaces_the_runs_transcript(runs):
+    run = runs["vendor_exception"]
+    replaced = TrajectoryMatch(mode="strict").evaluate(run, output=WEATHER, expected=WEATHER)
+    assert (replaced.score, replaced.label) == (1.0, "pass")
+    calls_only = TrajectoryMatch(mode="unordered").evaluate(Trajectory.from_messages(WEATHER), output=["get_weather", "get_weather"], expected=["get_weather"])
+    assert calls_only.score == 0.0  # the calls given replace the transcript's one call
