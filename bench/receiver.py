@@ -13,7 +13,10 @@ refused with 413 at the span cap after parsing) while another sends one-span req
 p50/p99/max latency of the small ones is printed. Target: p99 under 100 ms (decoding runs on worker threads,
 never on the event loop).
 
-    python bench/receiver.py [--requests 400] [--spans-per-request 100] [--clients 4] [--big 3]
+With grpcio installed (the grpc extra), the same load also goes over OTLP/gRPC to the `--otlp-grpc` endpoint,
+against its own floor in the same run: a bare grpcio asyncio server that takes the bytes and answers.
+
+    python bench/receiver.py [--requests 400] [--spans-per-request 100] [--clients 4] [--big 3] [--no-grpc]
 """
 
 from __future__ import annotations
@@ -86,6 +89,97 @@ def send_all(url: str, bodies: list[bytes], clients: int) -> float:
         thread.join()
     assert not failures, f"{len(failures)} requests failed: {set(failures)}"
     return time.perf_counter() - began
+
+
+def send_all_grpc(port: int, bodies: list[bytes], clients: int) -> float:
+    """`send_all` over OTLP/gRPC: raw bytes to TraceService/Export, UNAVAILABLE retried as the exporters do."""
+    import grpc
+
+    from orchtui.sources.otlp_grpc import METHOD, SERVICE
+
+    failures = []
+
+    def client(part: list[bytes], number: int) -> None:
+        # Own channel options, so each client has its own connection (grpc shares identical channels' connections).
+        with grpc.insecure_channel(f"127.0.0.1:{port}", options=[("orchtui.bench.client", number)]) as channel:
+            export = channel.unary_unary(f"/{SERVICE}/{METHOD}", request_serializer=None, response_deserializer=None)
+            for body in part:
+                while True:
+                    try:
+                        export(body, timeout=30)
+                        break
+                    except grpc.RpcError as error:
+                        if error.code() != grpc.StatusCode.UNAVAILABLE:
+                            failures.append(error.code())
+                            break
+                        time.sleep(0.1)
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(bodies[i::clients], i)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, f"{len(failures)} requests failed: {set(failures)}"
+    return time.perf_counter() - began
+
+
+def grpc_floor_server() -> tuple[int, callable]:
+    """A bare grpcio asyncio server taking the Export bytes and answering an empty response."""
+    import grpc
+
+    from orchtui.sources.otlp_grpc import METHOD, SERVICE
+
+    ready = threading.Event()
+    state: dict = {}
+
+    async def export(request, context):
+        return b""
+
+    async def run():
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20)])
+        handler = grpc.unary_unary_rpc_method_handler(export)
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {METHOD: handler}),))
+        state["port"] = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        state["stop"] = asyncio.Event()
+        state["loop"] = asyncio.get_running_loop()
+        ready.set()
+        await state["stop"].wait()
+        await server.stop(None)
+
+    thread = threading.Thread(target=lambda: asyncio.run(run()), daemon=True)
+    thread.start()
+    ready.wait(10)
+
+    def stop() -> None:
+        state["loop"].call_soon_threadsafe(state["stop"].set)
+        thread.join(10)
+
+    return state["port"], stop
+
+
+def grpc_throughput(bodies: list[bytes], total: int, clients: int) -> None:
+    from orchtui.sources.otlp_grpc import OtlpGrpcReceiver
+
+    port, stop_floor = grpc_floor_server()
+    floor_seconds = send_all_grpc(port, bodies, clients)
+    stop_floor()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SpanStore()
+        receiver = OtlpGrpcReceiver(store.add, port=0, spool=Spool(Path(tmp) / "spool"))
+        receiver.start()
+        began = time.perf_counter()
+        send_all_grpc(receiver.port, bodies, clients)
+        while store.span_count < total and time.perf_counter() - began < 120:
+            time.sleep(0.005)
+        seconds = time.perf_counter() - began
+        busy = receiver.stats.rejected
+        receiver.stop()
+    assert store.span_count == total, f"lost spans over gRPC: stored {store.span_count:,} of {total:,}"
+    print(f"gRPC floor (take the bytes, answer): {total / floor_seconds:,.0f} spans/s")
+    print(f"gRPC receiver: {total / seconds:,.0f} spans/s stored, zero loss ({busy:,} UNAVAILABLE answers retried), "
+          f"{floor_seconds / seconds:.2f}x the gRPC floor's rate; {total / seconds / 265:,.0f}x Phoenix's ~265 spans/s")
 
 
 def empty_spans_body(size: int) -> bytes:
@@ -184,6 +278,7 @@ def main() -> None:
     parser.add_argument("--spans-per-request", type=int, default=100)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--big", type=int, default=3, help="maximum-size requests of each kind for the latency run")
+    parser.add_argument("--no-grpc", action="store_true", help="skip the OTLP/gRPC run")
     args = parser.parse_args()
     bodies = [request_body(number + 1, args.spans_per_request) for number in range(args.requests)]
     total = args.requests * args.spans_per_request
@@ -207,6 +302,13 @@ def main() -> None:
     print(f"HTTP floor (read body, answer 200): {total / floor_seconds:,.0f} spans/s")
     print(f"receiver: {total / seconds:,.0f} spans/s stored, zero loss, {floor_seconds / seconds:.2f}x the HTTP floor's rate; "
           f"{total / seconds / 265:,.0f}x Phoenix's ~265 spans/s (target 100x)")
+
+    from orchtui.sources.otlp_grpc import grpc_available
+
+    if not args.no_grpc and grpc_available():
+        grpc_throughput(bodies, total, args.clients)
+    elif not args.no_grpc:
+        print("gRPC: skipped (pip install 'orchtui[grpc]')")
 
     if not args.big:
         return
