@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from parsers.result import ParseResult
 
@@ -131,7 +131,7 @@ def parse_url(url: str, store: str, default_port: int, params: Iterable[str], se
         https=https,
         host=parts.hostname,
         port=port,
-        path=parts.path.strip("/"),
+        path=unquote(parts.path.strip("/")),
         since_s=since,
         limit=_count(query.get("limit"), "limit", DEFAULT_LIMIT),
         lag_s=lag or 0.0,
