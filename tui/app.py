@@ -258,7 +258,8 @@ class OrchApp(App[None]):
             host, port = self.otlp
             self.receiver = OtlpReceiver(host=host, port=port, token=self.token, **shared)
             if self._listen(self.receiver, "OTLP receiver"):
-                shared = {"ingest": self.receiver.ingest}
+                if self.otlp_grpc is not None:  # the gRPC endpoint shares its ingest: one spool, queue and counts
+                    shared = {"ingest": self.receiver.ingest}
                 labels.append(f"otlp {self.receiver.host}:{self.receiver.port}")
             else:
                 self.receiver = None
