@@ -656,17 +656,26 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_open(args: argparse.Namespace) -> int:
     from .loading import expand
+    from .remote import RemoteError, is_url, redact_url, source_for
 
-    files, missing = expand(args.paths)
+    urls = [path for path in args.paths if is_url(path)]
+    for url in urls:  # a URL that names no store is said before the UI starts (no request is made here)
+        try:
+            source_for(url)
+        except RemoteError as exc:
+            print(f"orchtui: {printable(redact_url(url), True)}: {printable(str(exc), True)}", file=sys.stderr)
+            return EXIT_USAGE
+    files, missing = expand([path for path in args.paths if not is_url(path)])
     for error in missing:
         print(f"orchtui: {printable(error.source, True)}: {printable(error.message, True)}", file=sys.stderr)
-    if not files:
+    if not files and not urls:
         if not missing:
             print(f"orchtui open: no files in {', '.join(printable(path, True) for path in args.paths)}", file=sys.stderr)
         return EXIT_USAGE
     from tui.app import make_app  # the UI stack is imported only for interactive commands
 
-    make_app([str(f) for f in files], max_spans=_max_spans(args), spec=args.spec, judge=judge_from_args(args)).run()
+    inputs = [*urls, *(str(f) for f in files)]  # store URLs load like files (orchtui.loading), read once
+    make_app(inputs, max_spans=_max_spans(args), spec=args.spec, judge=judge_from_args(args)).run()
     return EXIT_OK
 
 

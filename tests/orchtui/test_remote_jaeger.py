@@ -132,3 +132,11 @@ def test_https_scheme_and_the_label_keep_no_secret():
     source = source_for("jaeger+https://jaeger.internal:443?service=a%20b&since=2h")
     assert source.url.base_url == "https://jaeger.internal:443" and source.label == "jaeger+https://jaeger.internal:443?service=a b"
     assert source.url.since_s == 7200
+
+
+def test_open_refuses_a_bad_store_url_before_the_ui_starts():
+    code, out, err = run("open", "jaeger://admin:hunter2@127.0.0.1:1?service=s")
+    assert code == 2 and "hunter2" not in out + err
+    assert err.startswith("orchtui: jaeger://127.0.0.1:1: credentials in a URL would show in argv")
+    code, out, err = run("open", "jaegr://127.0.0.1:1")
+    assert code == 2 and "unknown store scheme jaegr://" in err
