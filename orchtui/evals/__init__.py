@@ -117,6 +117,7 @@ def __getattr__(attribute: str) -> Any:
 
 
 __all__ = [
-    "EVALUATORS", "JUDGED", "PROFILES", "REFERENCE_FREE", "Context", "EvalResult", "LLMCall", "Reference", "Trajectory",
-    "check_options", "evaluate", "options_for", "takes_judge", *CLASSES,
+    "EVALUATORS", "JUDGED", "PROFILES", "REFERENCE_FREE", "Context", "EvalResult", "Evaluator", "Faithfulness", "LLMCall",
+    "LoopDetection", "PromptInjection", "Reference", "StepEfficiency", "StopReason", "TaskCompletion", "ToolSelectionAccuracy",
+    "Trajectory", "TrajectoryJudge", "TrajectoryMatch", "TrajectoryScore", "check_options", "evaluate", "options_for", "takes_judge",
 ]

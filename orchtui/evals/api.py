@@ -42,7 +42,6 @@ from ..analysis import TraceAnalysis
 from . import check_options, evaluate
 from . import futureagi as _futureagi
 from .reference import Reference
-from .result import EvalResult
 from .trajectory import Context, Trajectory, _text
 
 # Evaluators whose `output`/`expected` strings name tools (the others read them as answers).

@@ -63,7 +63,7 @@ def test_the_example_users_already_write_works():
 
 
 def test_every_evaluator_has_a_class_that_gives_the_functional_result(runs):
-    assert set(evals.CLASSES) == {*EVALUATORS, "Evaluator"}
+    assert set(evals.CLASSES) == {*EVALUATORS, "Evaluator"} and set(evals.CLASSES) <= set(evals.__all__)
     for name in EVALUATORS:
         cls = getattr(evals, name)
         assert cls.name == name and issubclass(cls, evals.Evaluator)

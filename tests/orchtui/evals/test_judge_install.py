@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import sysconfig
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +35,7 @@ class _Judge(BaseHTTPRequestHandler):
 
     requests: list[dict] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server name
+    def do_POST(self) -> None:  # the http.server name
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         type(self).requests.append({"path": self.path, **json.loads(body)})
         reply = json.dumps({"choices": [{"message": {"role": "assistant", "content": '{"reasoning": "fine", "score": 1}'}}]}).encode()
