@@ -32,6 +32,8 @@ from orchtui.export import save_trace
 from orchtui.gate import Route, append_golden_route, load_gate, route_for
 from orchtui.live import QUICK_FILTERS, RouteFilter, TraceIndex
 from orchtui.loading import load_paths
+from orchtui.remote import is_url
+from orchtui.remote.poller import RemotePoller
 from orchtui.sources.follow import FileFollower
 from orchtui.sources.otlp_http import OtlpReceiver, Spool
 from orchtui.store import SpanStore
@@ -151,6 +153,7 @@ class OrchApp(App[None]):
         self.otlp_grpc = otlp_grpc  # --otlp-grpc: an OTLP/gRPC endpoint sharing the HTTP one's spool and counts
         self.spool_max, self.spool_family = spool_max, spool_family  # --spool-max (a SpoolCap) and what it counts
         self.follower: FileFollower | None = None
+        self.poller: RemotePoller | None = None  # trace-store URLs given to tail, polled
         self.receiver: OtlpReceiver | None = None
         self.grpc_receiver = None
         self.live = demo or bool(self.follow) or otlp is not None or otlp_grpc is not None
@@ -225,9 +228,14 @@ class OrchApp(App[None]):
         if self.demo:
             self._player = DemoPlayer(self.deliver, seconds=self.demo_seconds)
             self._player.start()
-        if self.follow:
-            self.follower = FileFollower(self.follow, self.deliver, self.index.add_errors, from_end=self.from_end)
+        files = [target for target in self.follow if not is_url(target)]
+        if files:
+            self.follower = FileFollower(files, self.deliver, self.index.add_errors, from_end=self.from_end)
             self.follower.start()
+        urls = [target for target in self.follow if is_url(target)]
+        if urls:  # trace stores (phoenix://, jaeger://, tempo://, clickhouse://): polled for new spans
+            self.poller = RemotePoller(urls, self.deliver, self.index.add_errors)
+            self.poller.start()
         if self.otlp is not None or self.otlp_grpc is not None:
             self._start_receiver()
         self.set_interval(POLL_SECONDS, self._poll)
@@ -302,6 +310,8 @@ class OrchApp(App[None]):
             self._player.stop()
         if self.follower is not None:
             self.follower.stop()
+        if self.poller is not None:
+            self.poller.stop()
         if self.grpc_receiver is not None:  # before the HTTP one, which owns the ingest they share
             self.grpc_receiver.stop()
         if self.receiver is not None:

@@ -1,0 +1,103 @@
+"""`orchtui tail URL`: the poller that feeds a live view from trace stores (orchtui/remote/poller.py), headless and
+in the app, against a loopback Jaeger."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from orchtui.remote.poller import RemotePoller
+from tests.orchtui.remote_http import REMOTE, Answer, free_port, no_user_config, serve
+
+__all__ = ["no_user_config"]
+
+FIND = json.loads((REMOTE / "jaeger/find-traces.json").read_text())
+
+
+class Sink:
+    def __init__(self):
+        self.spans, self.errors = [], []
+        self.changed = threading.Condition()
+
+    def deliver(self, spans):
+        with self.changed:
+            self.spans.extend(spans)
+            self.changed.notify_all()
+
+    def report(self, errors, skipped):
+        with self.changed:
+            self.errors.extend(errors)
+            self.changed.notify_all()
+
+    def wait(self, ready, what):
+        """Until `ready()` (checked as the sink changes, and every 20 ms for what changes elsewhere)."""
+        deadline = time.monotonic() + 30
+        with self.changed:
+            while not ready():
+                assert time.monotonic() < deadline, f"waited for {what}"
+                self.changed.wait(0.02)
+
+
+def _with_late_span(document):
+    document = json.loads(json.dumps(document))
+    spans = document["result"]["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    spans.append(dict(spans[0], spanId="00000000000000aa", name="late step"))
+    return document
+
+
+def test_the_poller_delivers_each_span_once_and_says_a_store_that_fails_once():
+    answer = {"document": FIND, "status": 200}
+    sink = Sink()
+    with serve(lambda request: Answer(answer["status"], json.dumps(answer["document"]).encode())) as store:
+        poller = RemotePoller([f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant&interval=50ms",
+                               "tempo://user:pw@127.0.0.1:1"], sink.deliver, sink.report)
+        poller.start()
+        try:
+            sink.wait(lambda: len(sink.spans) == 78, "the first poll")
+            answer["status"], answer["document"] = 503, {"error": {"httpCode": 503, "message": "overloaded"}}
+            polls = len(store.requests)
+            sink.wait(lambda: len(store.requests) >= polls + 3, "three failing polls")
+            answer["status"], answer["document"] = 200, _with_late_span(FIND)
+            sink.wait(lambda: len(sink.spans) == 79, "the late span")
+        finally:
+            poller.stop()
+    assert sink.spans[-1].name == "late step" and len({(s.trace_id, s.span_id) for s in sink.spans}) == 79
+    label = f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant"
+    assert [(e.source, e.message) for e in sink.errors] == [
+        ("tempo://127.0.0.1:1", "credentials in a URL would show in argv, shell history and logs: Tempo credentials go "
+                                "in ORCHTUI_TEMPO_TOKEN, or ORCHTUI_TEMPO_USER and ORCHTUI_TEMPO_PASSWORD, or the config "
+                                "file's [remote.tempo]"),
+        (label, 'HTTP 503 on /api/v3/traces: {"error": {"httpCode": 503, "message": "overloaded"}}'),
+    ]  # the failure said once, though it lasted several polls
+
+
+def test_stop_ends_the_thread_while_a_store_is_unreachable():
+    sink = Sink()
+    poller = RemotePoller([f"phoenix://127.0.0.1:{free_port()}/p?interval=50ms"], sink.deliver, sink.report)
+    poller.start()
+    sink.wait(lambda: sink.errors, "the refused connection")
+    poller.stop()
+    assert not poller._thread.is_alive()
+    assert len(sink.errors) == 1 and sink.errors[0].message.startswith("cannot connect")
+
+
+async def test_tail_with_a_store_url_shows_its_traces_and_what_arrives_later():
+    from tui.app import make_app
+
+    answer = {"document": FIND}
+    with serve(lambda request: Answer(200, json.dumps(answer["document"]).encode())) as store:
+        app = make_app(follow=[f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant&interval=100ms"])
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _until(pilot, lambda: (app.index.counts()["spans"], app.index.counts()["traces"]) == (78, 4))
+            assert app.live
+            answer["document"] = _with_late_span(FIND)
+            await _until(pilot, lambda: app.index.counts()["spans"] == 79)
+        assert not app.poller._thread.is_alive()
+
+
+async def _until(pilot, ready, seconds: float = 30):
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert time.monotonic() < deadline, "waited for the app"
+        await pilot.pause(0.05)
