@@ -37,8 +37,10 @@ source). An answer with no verifiable claims scores 1.0 with a note, as in Futur
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -115,12 +117,28 @@ class _Words:
 
 @dataclass
 class _Context:
+    """A context, tokenised on first use: a long trace has thousands of tool results, and a claim is compared in
+    full only with those a substring test cannot rule out (see `_bounds`)."""
+
     label: str  # "get_weather result", "retrieved document kb", "user input"
     span_id: str | None
     text: str
-    words: _Words
     tokenise: Callable[[str], _Words]  # the run's memoised `_words`
+    _words: _Words | None = field(default=None, repr=False)
+    _lower: str | None = field(default=None, repr=False)
     _segments: list[_Words] | None = field(default=None, repr=False)
+
+    @property
+    def words(self) -> _Words:
+        if self._words is None:
+            self._words = self.tokenise(self.text)
+        return self._words
+
+    @property
+    def lower(self) -> str:
+        if self._lower is None:
+            self._lower = self.text.lower()
+        return self._lower
 
     @property
     def place(self) -> str:
@@ -170,7 +188,7 @@ def run(
     if not contexts:
         return make_result(NAME, None, threshold, "Faithfulness: n/a — nothing to ground against: the trace has no tool results or retrieved documents.")
     if include_user_input:
-        contexts += [_Context("user input", None, text, tokenise(text), tokenise) for text in _user_texts(trajectory)]
+        contexts += [_Context("user input", None, text, tokenise) for text in _user_texts(trajectory)]
     claims = _claims(answer, tokenise)
     if not claims:
         result = make_result(
@@ -179,8 +197,8 @@ def run(
             details={"claims": []},
         )
         return refine(result, judge, lambda consultation: _opinion(consultation, answer, contexts, penalize_ambiguous))
-    union = frozenset().union(*(c.words.content for c in contexts))
-    verdicts = [_judge(claim, words, contexts, union) for claim, words in claims]
+    union, negations = _union(contexts, tokenise)
+    verdicts = [_judge(claim, words, contexts, union, negations) for claim, words in claims]
     count = {label: sum(v.label == label for v in verdicts) for label in (SUPPORTED, NEUTRAL, UNSUPPORTED, CONTRADICTED)}
     score = round((count[SUPPORTED] + neutral_credit * count[NEUTRAL]) / len(verdicts), 4)
     findings = [_finding(v) for v in verdicts if v.label in (UNSUPPORTED, CONTRADICTED)]
@@ -258,7 +276,7 @@ def _contexts(trajectory: Trajectory, tokenise: Callable[[str], _Words]) -> list
     found = []
     for c in trajectory.contexts:
         label = f"retrieved document {c.name}".strip() if c.source == "retrieved_doc" else (f"{c.name} result" if c.name else "tool result")
-        found.append(_Context(label, c.span_id, c.text, tokenise(c.text), tokenise))
+        found.append(_Context(label, c.span_id, c.text, tokenise))
     seen = {c.text for c in trajectory.contexts}
     executed = {call.call_id for call in trajectory.tool_calls if call.executed and call.call_id}
     for call in trajectory.llm_calls:
@@ -266,7 +284,7 @@ def _contexts(trajectory: Trajectory, tokenise: Callable[[str], _Words]) -> list
             if message.role == "tool" and message.content and message.content not in seen and message.tool_call_id not in executed:
                 seen.add(message.content)
                 label = f"{message.name} result" if message.name else "tool result"
-                found.append(_Context(label, call.span_id, message.content, tokenise(message.content), tokenise))
+                found.append(_Context(label, call.span_id, message.content, tokenise))
     return found
 
 
@@ -390,17 +408,74 @@ def _coverage(claim: _Words, text: _Words) -> float:
     return len(claim.content & text.content) / len(claim.content)
 
 
-def _judge(claim: str, words: _Words, contexts: list[_Context], union: frozenset[str]) -> _Verdict:
+def _union(contexts: list[_Context], tokenise: Callable[[str], _Words]) -> tuple[frozenset[str], bool]:
+    """The words of all the contexts: one pass over them joined by newlines, which no token, number or contraction
+    spans, so it equals the union of their own words without tokenising each. Second: whether any context can
+    state a negation."""
+    joined = "\n".join(c.text for c in contexts)
+    words = tokenise(joined)
+    # JSON contexts are compared leaf by leaf, and a leaf can read as a negation its raw text does not show (null is
+    # "None", an escape spells "not"): any JSON context may hold one.
+    return words.content, words.negated or any(not c.plain for c in contexts)
+
+
+def _keys(words: frozenset[str]) -> tuple[list[str], int]:
+    """Substring keys for `_bounds`: each word's stem without a final "y" is a substring of every form it stems from
+    in a lower-cased text ("polic" for policy/policies, "ship" for shipped); numbers (normalised: "1,234.50" is
+    "1234.5") and negations ("not" can come from "won't") have none and count as present: (keys, such words)."""
+    keyed = [w[:-1] if w.endswith("y") and len(w) > 1 else w for w in words - NEGATIONS if not ("." in w or w.isdecimal())]
+    return keyed, len(words) - len(keyed)
+
+
+def _bounds(contexts: list[_Context], words: frozenset[str]) -> list[int]:
+    """For each context, an upper bound of how many of `words` it shares: substring tests on its lower-cased text
+    instead of tokenising it."""
+    keys, free = _keys(words)
+    lowers = [context.lower for context in contexts]
+    if not keys:
+        return [free] * len(contexts)
+    # one C-level pass per key over all the contexts (operator.contains mapped), then the counts per context
+    found = [map(operator.contains, lowers, repeat(key)) for key in keys]
+    return [free + sum(row) for row in zip(*found)]
+
+
+def _may_negate(context: _Context) -> bool:
+    """Whether the context can hold a negation: a negation word as a substring, or a JSON escape that can spell one."""
+    lower = context.lower
+    return "no" in lower or "n't" in lower or "n’t" in lower or "never" in lower or "neither" in lower or "cannot" in lower or "\\u" in lower
+
+
+def _by_bound(bounds: list[int]) -> list[int]:
+    return sorted(range(len(bounds)), key=lambda i: (-bounds[i], i))
+
+
+def _closest(words: frozenset[str], contexts: list[_Context], bounds: list[int]) -> tuple[_Context, int]:
+    """The first context (in trace order) sharing the most of `words`, and how many: contexts are taken in order of
+    their bound, and the search stops when no bound left can beat or tie it earlier in the trace."""
+    best, best_index, best_shared = contexts[0], 0, -1
+    for index in _by_bound(bounds):
+        bound = bounds[index]
+        if bound < best_shared or (bound == best_shared and index > best_index):
+            break
+        shared = len(words & contexts[index].words.content)
+        if shared > best_shared or (shared == best_shared and index < best_index):
+            best, best_index, best_shared = contexts[index], index, shared
+    return best, best_shared
+
+
+def _judge(claim: str, words: _Words, contexts: list[_Context], union: frozenset[str], negations: bool = True) -> _Verdict:
     """The claim against the union of the contexts (see the module docstring); a contradiction needs one context
-    that covers more than half of the claim on its own."""
+    that covers more than half of the claim on its own, and a negation on one side (`negations`: some context may
+    hold one)."""
     size = len(words.content)
     novel = words.numbers - union  # numbers no context has (numbers are content words)
-    best, best_shared = contexts[0], -1
+    bounds = _bounds(contexts, words.content)
+    best, _ = _closest(words.content, contexts, bounds)
     contradiction: tuple[int, _Context, str] | None = None
-    for context in contexts:
+    for index, context in enumerate(contexts if words.negated or negations else ()):  # trace order: the first of the most covering contradictions wins
+        if bounds[index] * 2 <= size or not (words.negated or _may_negate(context) or not context.plain):
+            continue
         shared = len(words.content & context.words.content)
-        if shared > best_shared:
-            best, best_shared = context, shared
         if shared * 2 <= size:
             continue
         reason = _negation(words, context)
@@ -429,11 +504,13 @@ def _judge(claim: str, words: _Words, contexts: list[_Context], union: frozenset
 
 
 def _sources(covered: frozenset[str], best: _Context, contexts: list[_Context], limit: int = 3) -> tuple[_Context, ...]:
-    """The contexts that together cover the claim's covered words, greedily: the closest, then the one adding most."""
+    """The contexts that together cover the claim's covered words, greedily: the closest, then the one adding most
+    (the first in trace order of those adding most)."""
     chosen = [best]
     left = covered - best.words.content
     while left and len(chosen) < limit:
-        adds, context = max(((len(left & c.words.content), c) for c in contexts if c not in chosen), key=lambda pair: pair[0])
+        others = [c for c in contexts if all(c is not taken for taken in chosen)]
+        context, _ = _closest(left, others, _bounds(others, left))
         chosen.append(context)
         left -= context.words.content
     return tuple(chosen)
@@ -443,12 +520,14 @@ def _numeric_source(claim: str, words: _Words, novel: frozenset[str], contexts: 
     """The context a number found nowhere contradicts: of the contexts that state numbers and share a word with the
     claim, the one covering the claim word nearest to that number ("rainy and 20°C" -> the weather result, not the
     clock result that covers more of the claim), ties to the one covering more. None when no such context exists."""
-    candidates = [c for c in contexts if c.words.numbers and (words.content - words.numbers) & c.words.content]
+    text_words = words.content - words.numbers
+    candidates = [
+        c for c, bound in zip(contexts, _bounds(contexts, text_words)) if bound and c.words.numbers and text_words & c.words.content
+    ]
     if not candidates:
         return None
     order = _ordered_words(claim)
     spots = [i for i, word in enumerate(order) if word in novel]
-    text_words = words.content - words.numbers
     candidates = sorted(candidates, key=lambda c: -len(text_words & c.words.content))[:50]  # the closest 50 are plenty
     covers = {id(c): text_words & c.words.content for c in candidates}
 

@@ -379,19 +379,28 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float) -> Ev
 def _fields(trajectory: Trajectory) -> list[_Field]:
     """Every text once (first occurrence wins, so the earliest span is named), tagged with its source."""
     fields: list[_Field] = []
-    seen: defaultdict[tuple[str, ...], set[str]] = defaultdict(set)  # texts already taken, per kind of text
+    seen: dict[tuple[str, ...], set[str]] = {}  # texts already taken, per kind of text
+    append = fields.append
 
     def add(source: str, text: Any, span_id: str | None, where: str, key: tuple[str, ...]) -> None:
         # `not isspace()` is `strip() != ""` without copying the text (25,000 calls on a 10k-span trace).
-        if isinstance(text, str) and text and not text.isspace() and text not in seen[key]:
-            seen[key].add(text)
-            fields.append(_Field(source, text, span_id, where))
+        if isinstance(text, str) and text and not text.isspace():
+            taken = seen.get(key)
+            if taken is None:
+                taken = seen[key] = set()
+            if text not in taken:
+                taken.add(text)
+                append(_Field(source, text, span_id, where))
 
     calls = trajectory.llm_calls
-    for call in calls:
+    users: set[str] = set()
+    for call in calls:  # the hottest loop on a long trace: every call repeats the conversation so far
         for message in call.input_messages:
-            if message.role == "user":
-                add(USER, message.content, call.span_id, "user message", (USER,))
+            text = message.content
+            if message.role == "user" and text and text not in users and not text.isspace():
+                users.add(text)
+                append(_Field(USER, text, call.span_id, "user message"))
+    seen[(USER,)] = users
     add(USER, trajectory.user_input, None, "user message", (USER,))
     for context in trajectory.contexts:
         kind = "retrieved document" if context.source == RETRIEVED_DOC else "tool result"
@@ -407,22 +416,28 @@ def _fields(trajectory: Trajectory) -> list[_Field]:
         add(ASSISTANT_OUTPUT, call.output_text, call.span_id, "agent output", (ASSISTANT_OUTPUT,))
     add(ASSISTANT_OUTPUT, trajectory.final_output, None, "final answer", (ASSISTANT_OUTPUT,))
     for tool_call in trajectory.tool_calls:
-        add(TOOL_ARGS, _strings(tool_call.args), tool_call.span_id, f"arguments of {tool_call.name}", (TOOL_ARGS, tool_call.name))
+        text = _strings(tool_call.args)
+        if text:
+            add(TOOL_ARGS, text, tool_call.span_id, f"arguments of {tool_call.name}", (TOOL_ARGS, tool_call.name))
     for call in calls:
-        for request in call.requested_tool_calls:
-            add(TOOL_ARGS, _strings(request.arguments), call.span_id, f"arguments of {request.name}", (TOOL_ARGS, request.name))
+        for message in call.output_messages:
+            for request in message.tool_calls:
+                text = _strings(request.arguments)
+                if text:
+                    add(TOOL_ARGS, text, call.span_id, f"arguments of {request.name}", (TOOL_ARGS, request.name))
     return fields
 
 
 def _strings(value: Any) -> str:
-    """The string leaves of tool arguments, one per line: markdown and URLs read as written, not JSON-escaped."""
+    """The string leaves of tool arguments, one per line: markdown and URLs read as written, not JSON-escaped.
+    Numbers, booleans and nulls hold no text (a line of their own would be empty)."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
         value = value.values()
     elif not isinstance(value, (list, tuple)):
         return ""
-    return "\n".join([_strings(v) for v in value])
+    return "\n".join([_strings(v) for v in value if isinstance(v, (str, dict, list, tuple))])
 
 
 # -- scanning --------------------------------------------------------------------------------------------------------
