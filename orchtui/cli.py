@@ -287,6 +287,11 @@ def run_routes(args: argparse.Namespace) -> int:
     from .analysis.routes import BY_PATH, RouteBook
     from .routes_report import print_routes, routes_document
 
+    if any(path.lower().startswith("clickhouse") for path in args.paths):  # numbers computed by the store itself
+        from .remote.clickhouse_routes import routes_command
+
+        if (code := routes_command(args)) is not None:
+            return code
     gate = _gate(args.spec, "routes")
     store, report, analyses = _load(args.paths)
     book = RouteBook()

@@ -1,0 +1,618 @@
+"""`orchtui routes clickhouse://…`: route statistics computed by ClickHouse, never by loading spans.
+
+The SQL is generated from the same tables the parsers use (`parsers.conventions`: kind keys and values, model,
+provider, token, cost, tool-name and agent-name keys), so it reads a row the way `apply_attributes` reads a span,
+and follows the route definition of `orchtui/analysis/routes.py` and `steps.py` step by step:
+
+1. per span: its kind, model, tool or agent name, failure, tokens and reported cost, from its attributes;
+2. per trace (GROUP BY TraceId, the spans as arrays): the parent links resolved to array positions and followed up
+   to `MAX_DEPTH` levels, which gives each span its ancestor chain. From it: the root (the earliest real root, else
+   the earliest span whose parent never arrived), the steps in the tree's display order (depth first, siblings by
+   start, then end: the chain of (start, end) keys from the top sorts exactly that way), the executed calls (tool,
+   retriever and hand-off spans, without a retriever inside a tool and without a tool span that only relays a call
+   to an inner tool span of the same name), the trace's status (the root failed, or an agent/chain/guardrail span
+   failed and no later sibling of the same kind ended well), its duration (last end - first start), its tokens and
+   cost over its model calls (a wrapper LLM span around several LLM spans is not a call; around one, the pair is
+   one call when it is the same request, counted once, from the better-informed span) and embedding spans,
+   each span's cost as reported or priced with the price bands Python derives for the models found (sent as a
+   query parameter), and its executed calls, failed calls and timed-out calls;
+3. per family (root span name): every trace's (route hash, numbers) as arrays, so each route's numbers and the rest
+   of its family's (for the expensive-branch rule) come from one pass; percentiles are nearest rank, as in Python.
+
+Where it differs from the Python definition: DEVIATIONS below, said in the README and in the output (`--json`:
+`deviations`, `not_computed`); numbers it cannot compute are null / "–".
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from typing import IO, Any
+
+from parsers import conventions as cv
+from parsers.span import AGENT, CHAIN, EMBEDDING, GUARDRAIL, HANDOFF, LLM, OTHER, RETRIEVER, TOOL
+
+from .base import RemoteError
+from .clickhouse import GRACE_S, TABLE, ClickHouseClient, ClickHouseURL, Schema, describe
+
+MAX_DEPTH = 24  # ancestor levels followed per span; deeper spans sort and classify as if their chain stopped there
+PERCENTILES = (50, 95, 99)
+
+DEVIATIONS = (
+    "requested tool calls (a trace with no tool spans: the calls each LLM asked for follow it) are read from "
+    "flattened message keys (OpenInference, traceAI, OpenLLMetry) or an OpenAI choices payload in the output; "
+    "Python also reads them from JSON message attributes (gen_ai.output.messages: LiteLLM) and other payloads",
+    "LLM calls counted for tokens and cost: wrapper pairs are merged, but two overlapping sibling LLM spans of one "
+    "request and request-building LLM spans are each counted (Python merges them)",
+    f"spans nested deeper than {MAX_DEPTH} levels are ordered and classified from their top {MAX_DEPTH} ancestors; "
+    "sibling spans with equal start and end are ordered by span id (Python: by arrival)",
+    "a model named only in a LangChain generations payload is read from its first generation; a trace is in the "
+    "window when its first span starts in it",
+    "retries, loops and stop-reason problems need the whole trace's analysis: not computed (open a trace for them)",
+)
+NOT_COMPUTED = ("retries_per_trace", "loop_rate", "stop_problem_rate")
+
+
+# -- SQL building blocks ------------------------------------------------------------------------------------------
+
+
+def q(text: str) -> str:
+    """A string literal for one of our own constants (attribute keys, kind names): never user input."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def arr(values) -> str:
+    return "[" + ", ".join(q(v) for v in values) + "]"
+
+
+def attr(key: str) -> str:
+    return f"a[{q(key)}]"
+
+
+def present(key: str) -> str:
+    return f"mapContains(a, {q(key)})"
+
+
+def first(keys) -> str:
+    """The value of the first key present with a non-empty value (`conventions.gather`), else ''."""
+    keys = list(keys)
+    if len(keys) == 1:
+        return attr(keys[0])
+    return "multiIf(" + ", ".join(f"{attr(k)} != '', {attr(k)}" for k in keys) + ", '')"
+
+
+def lookup(expression: str, table: dict[str, str]) -> str:
+    return f"transform({expression}, {arr(table)}, {arr(table.values())}, '')"
+
+
+def relevant_keys() -> list[str]:
+    """Every attribute key the span expressions read (the map is cut down to these once per row)."""
+    keys = {
+        *cv.KIND_KEYS, *cv.EXTRA_KIND_VALUES, *cv.KIND_MARKER_KEYS, *cv.MODEL_KEYS, *cv.PROVIDER_KEYS, *cv.COST_KEYS,
+        *cv.TOOL_NAME_KEYS, *cv.TOOL_ARGS_KEYS, *cv.OUTPUT_KEYS, *cv.AGENT_NAME_KEYS, *cv.FINISH_REASON_KEYS,
+        *cv.RESPONSE_ID_KEYS, *cv.ERROR_TYPE_KEYS, *cv.ERROR_FLAG_KEYS, *cv.ERROR_MESSAGE_KEYS, *cv.INVOCATION_KEYS,
+        "ai.operationId", "llm.request.type", "mcp.method.name", "gen_ai.tool.name", "tool.name", "gen_ai.request.model",
+        "llm.model_name", "gen_ai.tool.type", "graph.node.id", *TIMEOUT_STATUS_KEYS,
+    }
+    for names in cv.TOKEN_KEYS.values():
+        keys.update(names)
+    return sorted(keys)
+
+
+TIMEOUT_STATUS_KEYS = ("http.status_code", "http.response.status_code", "status_code", "error.type")
+TIMEOUT_RE = r"(?i)timed?[\s_-]?out|deadline|\b(?:http|status|code)\b[\s:=]*(?:408|504)\b"
+SNAPSHOT_RE = r"(?:[-@](?:\d{4}-?\d{2}-?\d{2}|\d{8}|latest|v\d+(?::\d+)?))+$"
+_AGENT_RES = (("^invoke_agent .+$", "substring(name, 14)"), ("^[\\w.-]+\\.run$", "substring(name, 1, length(name) - 4)"),
+              ("^agent_run \\[.+\\]$", "substring(name, 12, length(name) - 12)"))
+
+
+def kind_sql() -> str:
+    """`conventions._kind`, then `apply_attributes`' own corrections (a hand-off tool, the synthetic model)."""
+    branches = []
+    for key, values in cv.EXTRA_KIND_VALUES.items():
+        branches.append(f"{lookup(f'upper({attr(key)})', values)} != '', {lookup(f'upper({attr(key)})', values)}")
+    from_keys = "multiIf(" + ", ".join(
+        f"{lookup(f'upper({attr(k)})', cv.KIND_VALUES)} != '', {lookup(f'upper({attr(k)})', cv.KIND_VALUES)}" for k in cv.KIND_KEYS
+    ) + ", '')"
+    handoff_name = f"(startsWith(name, 'handoff to ') AND NOT {present('tool.name')} AND NOT {present('gen_ai.tool.name')})"
+    branches.append(f"{from_keys} != '', if({from_keys} = {q(TOOL)} AND {handoff_name}, {q(HANDOFF)}, {from_keys})")
+    vercel = lookup(attr("ai.operationId"), {k: v for k, v in cv.VERCEL_OPERATION_KINDS.items()})
+    branches.append(f"{vercel} != '', {vercel}")
+    branches.append(f"{present('llm.request.type')}, {q(LLM)}")
+    for key, kind in cv.KIND_MARKER_KEYS.items():
+        branches.append(f"{present(key)}, {q(kind)}")
+    branches.append(f"{attr('mcp.method.name')} = {q(cv.MCP_TOOL_METHOD)}, {q(TOOL)}")
+    branches.append(f"{present('gen_ai.tool.name')} OR {present('tool.name')}, {q(TOOL)}")
+    branches.append(f"{present('gen_ai.request.model')} OR {present('llm.model_name')}, {q(LLM)}")
+    return "multiIf(" + ", ".join(branches) + f", {q(OTHER)})"
+
+
+def strip_prefixes(expression: str, prefixes) -> str:
+    for prefix in prefixes:
+        expression = f"if(startsWith({expression}, {q(prefix)}), substring({expression}, {len(prefix) + 1}), {expression})"
+    return expression
+
+
+def span_columns(schema: Schema, with_events: bool) -> list[list[str]]:
+    """Level 1: one row per span, its facts as named columns (`raw_kind` before the tool/model corrections), in
+    layers: each layer reads the one before as columns (ClickHouse inlines an alias at every use, and the vocabulary
+    expressions are big)."""
+    handoff_names = arr(sorted(cv.HANDOFF_TOOL_NAMES))
+    tool_name_keys = first(cv.TOOL_NAME_KEYS)
+    fallback_tool = f"trimBoth({strip_prefixes('name', ('execute_tool ', 'MCP send ', 'tools/call '))})"
+    requested = "multiIf(" + ", ".join(f"JSONExtractString({attr(k)}, 'model') != '', JSONExtractString({attr(k)}, 'model')" for k in cv.INVOCATION_KEYS) + ", '')"
+    name_model = "multiIf(" + ", ".join(f"startsWith(name, {q(p)}), substring(name, {len(p) + 1})" for p in cv.MODEL_NAME_PREFIXES) + ", '')"
+    generation = "JSONExtractString(output, 'generations', 1, 1, 'message', {}'response_metadata', 'model_name')"
+    payload_model = (f"if(JSONHas(output, 'generations'), multiIf({generation.format(chr(39) + 'kwargs' + chr(39) + ', ')} != '', "
+                     f"{generation.format(chr(39) + 'kwargs' + chr(39) + ', ')}, {generation.format('')} != '', {generation.format('')}, "
+                     "JSONExtractString(output, 'llm_output', 'model_name')), JSONExtractString(output, 'model'))")
+    args = first(cv.TOOL_ARGS_KEYS)
+    unwrapped = (f"if(JSONType(args, 'kwargs') = 'Object' AND arrayAll(x -> x IN ('args', 'kwargs', 'sanitize_inputs_outputs'), "
+                 f"JSONExtractKeys(args)) AND JSONExtractRaw(args, 'args') IN ('', '[]', 'null', 'false', '0', '\"\"', '{{}}'), "
+                 f"JSONExtractRaw(args, 'kwargs'), args)")
+    target = "multiIf(" + ", ".join(
+        f"trimBoth(JSONExtractString(uargs, {q(k)})) != '', trimBoth(JSONExtractString(uargs, {q(k)}))" for k in cv.HANDOFF_TARGET_ARGS
+    ) + ", '')"
+    result = "if(JSONType(output, 'response') = 'Object', JSONExtractRaw(output, 'response'), output)"
+    outcome = (f"(kind1 IN ({q(TOOL)}, {q(HANDOFF)}) AND base != 'error' AND position(output, 'rror') > 0 AND ("
+               f"lower(JSONExtractString(result, 'status')) = 'error' OR JSONExtractRaw(result, 'is_error') = 'true' "
+               f"OR JSONExtractRaw(result, 'isError') = 'true'))")
+    status_values = "concat(" + ", '\\n', ".join(attr(k) for k in TIMEOUT_STATUS_KEYS) + ")"
+    int_status = " OR ".join(f"toInt64OrNull({attr(k)}) IN (408, 504)" for k in TIMEOUT_STATUS_KEYS)
+    events = ""
+    if with_events:
+        events = (" OR arrayExists((n, at) -> n = 'exception' AND match(concat(at['exception.type'], '\\n', "
+                  f"at['exception.message']), {q(TIMEOUT_RE)}), `Events.Name`, `Events.Attributes`)")
+    agent_from_name = "multiIf(" + ", ".join(f"match(name, {q(pattern)}), {expr}" for pattern, expr in _AGENT_RES) + ", '')"
+    token = {name: _count(first(keys)) for name, keys in cv.TOKEN_KEYS.items()}
+    layers = [
+        [
+            "TraceId AS t", "SpanId AS id",
+            ("ParentSpanId" if schema.has("ParentSpanId") else "''") + " AS pid",
+            ("toString(SpanName)" if schema.has("SpanName") else "''") + " AS name",
+            f"{schema.start_ns} AS s",
+            f"if({schema.duration} BETWEEN 0 AND {1 << 62}, s + {schema.duration}, s) AS e",
+            (f"multiIf(upper(toString(StatusCode)) IN ('STATUS_CODE_ERROR', 'ERROR', '2'), 'error', "
+             f"upper(toString(StatusCode)) IN ('STATUS_CODE_OK', 'OK', '1'), 'ok', 'unset')" if schema.has("StatusCode") else "'unset'") + " AS base",
+            ("StatusMessage" if schema.has("StatusMessage") else "''") + " AS message",
+            f"{kind_sql()} AS raw_kind",
+            f"{tool_name_keys} AS tool_keys",
+            f"{first(cv.OUTPUT_KEYS)} AS output",
+            f"{first(cv.MODEL_KEYS)} AS model_keys",
+            f"{requested} AS requested_model", f"{name_model} AS name_model",
+            f"{first(cv.PROVIDER_KEYS)} AS provider",
+            f"{args} AS args",
+            f"{first(cv.ERROR_TYPE_KEYS)} AS error_type", f"lower({first(cv.ERROR_FLAG_KEYS)}) AS error_flag",
+            f"{first(cv.AGENT_NAME_KEYS)} AS agent_keys", f"{attr('graph.node.id')} AS node_id", f"{agent_from_name} AS agent_from_name",
+            *(f"{expr} AS tok_{name}" for name, expr in token.items()),
+            f"toFloat64OrNull({first(cv.COST_KEYS)}) AS cost_raw",
+            f"{first(cv.RESPONSE_ID_KEYS)} AS response_id",
+            f"{first(cv.FINISH_REASON_KEYS)} NOT IN ('', '[]') AS has_finish",
+            f"concat({attr('error.message')}, '\\n', {status_values}) AS status_text",
+            f"({int_status}) AS status_timeout",
+            f"({events.removeprefix(' OR ') or '0'}) AS event_timeout",
+            f"{attr('gen_ai.tool.type')} IN {arr(sorted(cv.HANDOFF_TOOL_TYPES))} AS handoff_type",
+            f"{requested_calls_sql()} AS requested",
+        ],
+        [
+            f"if(tool_keys != '', tool_keys, if(raw_kind = {q(TOOL)}, {fallback_tool}, '')) AS tool_name",
+            f"if(model_keys != '', model_keys, if(raw_kind = {q(LLM)}, if(requested_model != '', requested_model, name_model), '')) AS model0",
+            f"{unwrapped.replace('args', 'args')} AS uargs",
+            f"{result} AS result",
+            "if(isFinite(cost_raw), cost_raw, NULL) AS reported_cost",
+            "if(agent_keys != '', agent_keys, if(node_id != '', node_id, agent_from_name)) AS agent0",
+            "if(tok_total IS NOT NULL, tok_total, if(tok_prompt IS NULL AND tok_completion IS NULL, NULL, ifNull(tok_prompt, 0) + ifNull(tok_completion, 0))) AS tokens",
+        ],
+        [
+            (f"multiIf(raw_kind = {q(TOOL)} AND (handoff_type OR lower(trimBoth(tool_name)) IN {handoff_names} OR "
+             f"startsWith(lower(trimBoth(tool_name)), 'transfer_to_')), {q(HANDOFF)}, "
+             f"raw_kind = {q(LLM)} AND model0 = {q(cv.SYNTHETIC_MODEL)}, {q(OTHER)}, raw_kind) AS kind1"),
+            f"{target} AS target",
+            "if(agent0 != '', agent0, name) AS agent_name",
+        ],
+        [
+            f"if(kind1 = {q(LLM)} AND model0 = '', {payload_model}, model0) AS model",
+            f"{outcome} AS outcome",
+            (f"multiIf(kind1 = {q(HANDOFF)}, if(target != '', concat('handoff to ', target), name), "
+             f"kind1 = {q(TOOL)}, if(tool_name != '', tool_name, name), name) AS call_name"),
+        ],
+        [
+            "(base = 'error' OR outcome OR (base = 'unset' AND error_type != '') OR error_flag = 'true') AS failed",
+            "4 * has_finish + 4 * (tok_prompt IS NOT NULL OR tok_completion IS NOT NULL) + 2 * (output != '') + (model != '') AS info",
+        ],
+        [
+            (f"failed AND (match(concat(message, '\\n', status_text, '\\n', JSONExtractString(result, 'error_message'), '\\n', "
+             f"JSONExtractString(result, 'error'), '\\n', JSONExtractString(result, 'message')), {q(TIMEOUT_RE)}) "
+             f"OR status_timeout OR event_timeout) AS timed_out"),
+        ],
+    ]
+    return layers
+
+
+DIGITS = r"(\d+)"
+
+
+def _flat_calls(prefix: str, call: str, name: str) -> str:
+    """Tool-call names under `prefix.M.<call>N.<name>` keys of the full attribute map, by (M, N)."""
+    p, c, n = (re.escape(part) for part in (prefix, call, name))
+    message_index, call_index = q("^" + p + DIGITS), q(c + DIGITS)
+    key = q("^" + p + r"\d+\." + c + r"\d+\." + n + "$")
+    return (f"arrayMap(x -> x.3, arraySort(x -> (x.1, x.2), arrayMap(k -> (toUInt32OrZero(extract(k, {message_index})), "
+            f"toUInt32OrZero(extract(k, {call_index})), fm[k]), arrayFilter(k -> match(k, {key}), mapKeys(fm)))))")
+
+
+def requested_calls_sql() -> str:
+    """The tool calls an LLM span's response asked for (`Span.requested_tool_calls`), from the flattened message
+    keys (OpenInference, traceAI), else OpenLLMetry's `gen_ai.completion.M.tool_calls.N.name`, else an OpenAI
+    chat-completion payload in the output (`choices[].message.tool_calls[].function.name`)."""
+    branches = []
+    for _, output_prefix in cv.FLAT_MESSAGE_PREFIXES:
+        any_key = q("^" + re.escape(output_prefix) + r"\d+\.")
+        branches.append(f"arrayExists(k -> match(k, {any_key}), mapKeys(fm)), "
+                        f"{_flat_calls(output_prefix, 'message.tool_calls.', 'tool_call.function.name')}")
+    openllmetry = _flat_calls(cv.OPENLLMETRY_MESSAGE_PREFIXES[1], "tool_calls.", "name")
+    branches.append(f"length({openllmetry}) > 0, {openllmetry}")
+    output = first(cv.OUTPUT_KEYS)
+    payload = (f"arrayFlatten(arrayMap(c -> arrayMap(tc -> JSONExtractString(tc, 'function', 'name'), "
+               f"JSONExtractArrayRaw(c, 'message', 'tool_calls')), JSONExtractArrayRaw({output}, 'choices')))")
+    return "multiIf(" + ", ".join(branches) + f", {payload})"
+
+
+def _count(expression: str) -> str:
+    """`conventions.to_count`: a whole number 0..MAX_COUNT read from a string (decimals cut), else NULL."""
+    number = f"toFloat64OrNull({expression})"
+    return f"if({number} >= 0 AND {number} <= {cv.MAX_COUNT} AND isFinite({number}), toInt64({number}), NULL)"
+
+
+# -- the query ----------------------------------------------------------------------------------------------------
+
+
+def spans_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any]) -> str:
+    """Level 1 over the window's traces (a trace is in when its first span is)."""
+    params["keys"] = relevant_keys()
+    where, having = "TraceId != ''", ""
+    if url.since_s is not None:
+        params["floor_s"], params["cutoff_s"] = url.since_s + GRACE_S, url.since_s
+        where += " AND Timestamp >= now64(9) - toIntervalSecond({floor_s:UInt64})"
+        having = ("HAVING min(Timestamp) >= now64(9) - toIntervalSecond({cutoff_s:UInt64})")
+    traces = f"SELECT TraceId FROM {TABLE} WHERE {where} GROUP BY TraceId {having}"
+    with_events = schema.has("Events.Name") and schema.has("Events.Attributes")
+    first_layer, *rest = span_columns(schema, with_events)
+    sql = (f"SELECT {', '.join(first_layer)}\nFROM (SELECT *, {schema.attributes('SpanAttributes')} AS fm, "
+           f"mapFilter((k, v) -> has({{keys:Array(String)}}, k), fm) AS a FROM {TABLE} WHERE {where}"
+           + (f" AND TraceId IN ({traces})" if having else "") + ")")
+    for layer in rest:
+        sql = f"SELECT *, {', '.join(layer)}\nFROM ({sql})"
+    return sql
+
+
+def models_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any]) -> str:
+    """The (model, provider) pairs of the window's model and embedding spans: what Python must price."""
+    return (f"SELECT DISTINCT model, provider FROM ({spans_sql(schema, url, params)}) "
+            f"WHERE kind1 IN ({q(LLM)}, {q(EMBEDDING)}) AND model != '' FORMAT JSONEachRow")
+
+
+def _nearest(sorted_array: str, percent: int) -> str:
+    return f"if(length({sorted_array}) = 0, NULL, {sorted_array}[toUInt64(greatest(1, intDiv({percent} * length({sorted_array}) + 99, 100)))])"
+
+
+def routes_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any]) -> str:
+    """Levels 2 and 3 (module docstring): one row per route with its numbers and its family's."""
+    spans = spans_sql(schema, url, params)
+    chain = [f"p{level}" for level in range(1, MAX_DEPTH + 1)]
+    ancestors = ",\n  ".join(
+        ["arrayMap(x -> indexOf(ids, x), pids) AS p1"] + [f"arrayMap(x -> p1[x], p{level - 1}) AS p{level}" for level in range(2, MAX_DEPTH + 1)]
+    )
+    chain_of = "[" + ", ".join(f"{p}[i]" for p in chain) + "]"
+    nearest_of = lambda kind: "multiIf(" + ", ".join(f"ks[{p}[i]] = {q(kind)}, {p}[i]" for p in chain) + ", 0)"  # noqa: E731
+    run_level = arr((AGENT, CHAIN, GUARDRAIL))
+    calls = arr((TOOL, RETRIEVER, HANDOFF))
+    same = ("(fs[o] = fs[c] AND if(rids[o] != '' AND rids[c] != '', rids[o] = rids[c], "
+            "(ms[o] = '' OR ms[c] = '' OR fams[o] = fams[c]) AND if(us[o] AND us[c], tps[o] = tps[c] AND tcs[o] = tcs[c], 1)))")
+    price = ("arrayLast(b -> greatest(tps[i], 0) > b[1], {price_bands:Array(Array(Array(Float64)))}"
+             "[indexOf({price_keys:Array(String)}, concat(ms[i], '\\x1f', provs[i]))])")
+    per_trace = f"""
+SELECT t,
+  groupArray(id) AS ids, groupArray(pid) AS pids, groupArray(s) AS ss, groupArray(e) AS es, groupArray(kind1) AS ks,
+  groupArray(name) AS names, groupArray(failed) AS fs, groupArray(model) AS ms, groupArray(provider) AS provs,
+  groupArray(call_name) AS cns, groupArray(agent_name) AS ans, groupArray(ifNull(tokens, -1)) AS toks,
+  groupArray(ifNull(tok_prompt, -1)) AS tps, groupArray(ifNull(tok_completion, -1)) AS tcs,
+  groupArray(ifNull(tok_cache_read, 0)) AS tcr, groupArray(ifNull(tok_cache_write, 0)) AS tcw,
+  groupArray(tok_prompt IS NOT NULL OR tok_completion IS NOT NULL) AS us,
+  groupArray(ifNull(reported_cost, nan)) AS rcs, groupArray(response_id) AS rids, groupArray(info) AS infos,
+  groupArray(if(kind1 = {q(LLM)}, requested, [])) AS reqs, groupArray(timed_out) AS touts, min(s) AS first_start, max(e) AS last_end
+FROM ({spans}) GROUP BY t"""
+    trace_layers = [
+        ["arrayEnumerate(ids) AS idx", ancestors],
+        [
+            f"arrayMap(i -> arrayFilter(x -> x != 0, {chain_of}), idx) AS chains",
+            f"arrayMap(i -> {nearest_of(TOOL)}, idx) AS tool_parent",
+            f"arrayMap(i -> if(ks[i] = {q(LLM)}, {nearest_of(LLM)}, 0), idx) AS llm_parent",
+            "arrayMap(i -> (if(pids[i] = '', 0, if(p1[i] = 0, 1, 2)), ss[i], es[i], ids[i]), idx) AS root_keys",
+            f"arrayMap(m -> replaceRegexpOne(lower(splitByChar('/', m)[-1]), {q(SNAPSHOT_RE)}, ''), ms) AS fams",
+        ],
+        [
+            "arrayMap(i -> if(length(chains[i]) = 0, i, chains[i][-1]), idx) AS tops",
+            "arraySort((i, k) -> k, idx, root_keys)[1] AS root",
+            f"arrayMap(i -> tool_parent[i], arrayFilter(i -> ks[i] = {q(TOOL)} AND tool_parent[i] != 0 AND cns[tool_parent[i]] = cns[i], idx)) AS relayed",
+            f"arrayMap(i -> if(ks[i] = {q(LLM)}, countEqual(llm_parent, i), 0), idx) AS nested",
+        ],
+        [
+            "arrayMap(i -> (pids[tops[i]] != '', arrayMap(x -> (ss[x], es[x], ids[x]), arrayReverse(arrayPushFront(chains[i], i)))), idx) AS order_keys",
+            f"arrayMap(i -> ks[i] IN {calls} AND NOT has(relayed, i) AND NOT (ks[i] = {q(RETRIEVER)} AND tool_parent[i] != 0), idx) AS executed",
+            "arrayMap(i -> if(nested[i] = 1, indexOf(llm_parent, i), 0), idx) AS only_child",
+            (f"fs[root] OR arrayExists(i -> ks[i] IN {run_level} AND fs[i] AND NOT arrayExists(j -> ks[j] IN {run_level} "
+             "AND pids[j] = pids[i] AND NOT fs[j] AND ss[j] >= es[i], idx), idx) AS trace_failed"),
+        ],
+        [
+            "arrayExists(x -> x, executed) AS any_executed",
+            f"arrayMap(o -> nested[o] > 1 OR (nested[o] = 1 AND arrayMap(c -> {same}, [only_child[o]])[1] AND infos[o] <= infos[only_child[o]]), idx) AS drop_outer",
+            f"arrayMap(c -> llm_parent[c] != 0 AND nested[llm_parent[c]] = 1 AND arrayMap(o -> {same}, [llm_parent[c]])[1] AND infos[llm_parent[c]] > infos[c], idx) AS drop_inner",
+        ],
+        [
+            (f"arrayMap(i -> multiIf(ks[i] = {q(LLM)}, arrayConcat([({q(LLM)}, if(ms[i] = '', '?', ms[i]))], if(any_executed, [], "
+             f"arrayMap(r -> ({q(TOOL)}, r), reqs[i]))), executed[i], [(ks[i], cns[i])], "
+             f"ks[i] = {q(AGENT)} AND i != root, [({q(AGENT)}, ans[i])], []), idx) AS step_of"),
+            f"arrayMap(i -> (ks[i] = {q(LLM)} AND NOT drop_outer[i] AND NOT drop_inner[i]) OR ks[i] = {q(EMBEDDING)}, idx) AS counted",
+        ],
+        [
+            "arrayFilter(i -> length(step_of[i]) > 0, idx) AS step_idx",
+            "arrayMap(i -> if(counted[i] AND toks[i] >= 0, toks[i], NULL), idx) AS counted_tokens",
+            (f"arrayMap(i -> if(NOT counted[i], NULL, if(NOT isNaN(rcs[i]), rcs[i], if(ms[i] = '' OR NOT us[i], NULL, "
+             f"arrayMap(b -> if(length(b) = 0, NULL, b[2] + greatest(tps[i], 0) * b[3] + greatest(tcs[i], 0) * b[4] + tcr[i] * b[5] + tcw[i] * b[6]), "
+             f"[{price}])[1]))), idx) AS costs"),
+        ],
+        [
+            "arrayFlatten(arrayMap(i -> step_of[i], arraySort((i, k) -> k, step_idx, arrayMap(i -> order_keys[i], step_idx)))) AS sig",
+        ],
+        [
+            "names[root] AS family", "cityHash64(sig) AS h", "NOT trace_failed AS ok",
+            "if(last_end >= first_start, last_end - first_start, NULL) AS dur",
+            "if(arrayCount(x -> x IS NOT NULL, counted_tokens) = 0, NULL, arraySum(x -> ifNull(x, 0), counted_tokens)) AS tokens",
+            "if(arrayCount(x -> x IS NOT NULL, costs) = 0, NULL, arraySum(x -> ifNull(x, 0), costs)) AS cost",
+            "arrayCount(x -> x, executed) AS calls",
+            "arrayCount(i -> executed[i] AND fs[i], idx) AS call_errors",
+            "arrayCount(i -> executed[i] AND fs[i] AND touts[i], idx) AS call_timeouts",
+        ],
+    ]
+    trace_facts = per_trace
+    for layer in trace_layers:
+        trace_facts = f"SELECT *, {', '.join(layer)}\nFROM ({trace_facts})"
+    names = ("n", "ok", "d50", "d95", "d99", "tok_mean", "tok_p95", "cost_mean", "cost_p95", "cost_n", "calls", "errors", "timeouts")
+    family_stats = _stats("fam_", "rows")
+    route_stats = _stats("", "mine") + [
+        "arraySort(arrayMap(x -> assumeNotNull(x), arrayFilter(x -> x IS NOT NULL, arrayMap(x -> x.5, rest)))) AS rest_costs",
+        f"{_nearest('rest_costs', 50)} AS rest_cost_p50",
+        "arraySort(arrayMap(x -> assumeNotNull(x), arrayFilter(x -> x IS NOT NULL, arrayMap(x -> x.3, rest)))) AS rest_durs",
+        f"{_nearest('rest_durs', 95)} AS rest_d95",
+        "arrayMap(x -> x.9, arraySlice(arrayReverseSort(x -> (x.10, x.9), mine), 1, 3)) AS newest",
+    ]
+    outputs = ", ".join(["family", "route.2 AS sig", "paths", *names, *(f"fam_{name}" for name in names),
+                         "rest_cost_p50", "rest_d95", "newest"])
+    return f"""
+SELECT {outputs} FROM (
+  SELECT family, route, paths, {", ".join(f"fam_{name}" for name in names)},
+    arrayFilter(x -> x.1 = route.1, rows) AS mine, arrayFilter(x -> x.1 != route.1, rows) AS rest,
+    {", ".join(route_stats)}
+  FROM (
+    SELECT family, routes, rows, length(routes) AS paths, {", ".join(family_stats)}
+    FROM (
+      SELECT family, groupArray((h, ok, dur, tokens, cost, calls, call_errors, call_timeouts, t, first_start)) AS rows,
+        groupUniqArray((h, sig)) AS routes
+      FROM ({trace_facts})
+      GROUP BY family
+    )
+  ) ARRAY JOIN routes AS route
+) ORDER BY family, n DESC FORMAT JSONEachRow"""
+
+
+def _stats(prefix: str, rows: str) -> list[str]:
+    """Counts, nearest-rank percentiles and means over an array of per-trace tuples (see `routes_sql`)."""
+    return [
+        f"length({rows}) AS {prefix}n", f"arrayCount(x -> x.2, {rows}) AS {prefix}ok",
+        f"arraySort(arrayMap(x -> assumeNotNull(x), arrayFilter(x -> x IS NOT NULL, arrayMap(x -> x.3, {rows})))) AS {prefix}durs",
+        *(f"{_nearest(prefix + 'durs', p)} AS {prefix}d{p}" for p in PERCENTILES),
+        f"arraySort(arrayMap(x -> assumeNotNull(x), arrayFilter(x -> x IS NOT NULL, arrayMap(x -> x.4, {rows})))) AS {prefix}toks",
+        f"if(length({prefix}toks) = 0, NULL, arraySum({prefix}toks) / length({prefix}toks)) AS {prefix}tok_mean",
+        f"{_nearest(prefix + 'toks', 95)} AS {prefix}tok_p95",
+        f"arraySort(arrayMap(x -> assumeNotNull(x), arrayFilter(x -> x IS NOT NULL, arrayMap(x -> x.5, {rows})))) AS {prefix}costs",
+        f"if(length({prefix}costs) = 0, NULL, arraySum({prefix}costs) / length({prefix}costs)) AS {prefix}cost_mean",
+        f"{_nearest(prefix + 'costs', 95)} AS {prefix}cost_p95", f"length({prefix}costs) AS {prefix}cost_n",
+        f"arraySum(x -> x.6, {rows}) AS {prefix}calls", f"arraySum(x -> x.7, {rows}) AS {prefix}errors",
+        f"arraySum(x -> x.8, {rows}) AS {prefix}timeouts",
+    ]
+
+
+# -- running it ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PushedDown:
+    """What ClickHouse answered: the rows (RouteStats, as `orchtui routes` prints them) and the newest trace ids of
+    each route (to open one: `orchtui open 'clickhouse://…&trace=ID'`)."""
+
+    stats: list
+    newest: dict[str, list[str]]
+    traces: int
+
+
+def price_table(client: ClickHouseClient, schema: Schema, url: ClickHouseURL) -> tuple[list[str], list[list[list[float]]]]:
+    """Price bands (orchtui/analysis/cost.py) for every (model, provider) the window's calls name, as two parallel
+    parameters: keys `model\\x1fprovider` and bands `[[start, base, input, output, cache read, cache write], …]`."""
+    from orchtui.analysis.cost import _bands, _route
+
+    params: dict[str, Any] = {"db": url.database, "table": url.table}
+    keys, bands = [], []
+    for row in client.rows(models_sql(schema, url, params), params):
+        model, provider = str(row.get("model") or ""), str(row.get("provider") or "")
+        found = _bands(*_route(model, provider or None))
+        if found:
+            keys.append(f"{model}\x1f{provider}")
+            bands.append([[float(start), *map(float, rates)] for start, rates in found])
+    return keys, bands
+
+
+def compute(url: ClickHouseURL, by: str, client: ClickHouseClient | None = None) -> PushedDown:
+    from orchtui.analysis.routes import BY_PATH, RouteStats, family_id, route_id
+    from orchtui.analysis.steps import models_of, path_of
+
+    own = client is None
+    client = client or ClickHouseClient(url)
+    try:
+        schema = describe(client)
+        keys, bands = price_table(client, schema, url)
+        params: dict[str, Any] = {"db": url.database, "table": url.table, "price_keys": keys, "price_bands": bands}
+        rows = list(client.rows(routes_sql(schema, url, params), params))
+    finally:
+        if own:
+            client.close()
+    families: dict[str, list[tuple[RouteStats, dict[str, Any]]]] = {}
+    newest: dict[str, list[str]] = {}
+    for row in rows:
+        family = str(row["family"])
+        signature = tuple((str(kind), str(name)) for kind, name in row["sig"])
+        path = path_of(signature)
+        stats = _row(BY_PATH, route_id(family, path), family, path, 1, row, "", int(row["fam_n"]))
+        stats.models = sorted(dict.fromkeys(models_of(signature)))
+        families.setdefault(family, []).append((stats, row))
+        newest[stats.route_id] = [str(t) for t in row.get("newest") or []]
+    result: list[RouteStats] = []
+    for family in sorted(families):
+        members = families[family]
+        for stats, row in members:
+            stats.expensive_reasons = _expensive(stats, row, family)
+            stats.expensive = bool(stats.expensive_reasons)
+        members.sort(key=lambda pair: (-pair[0].traces, pair[0].label))
+        if by == BY_PATH:
+            result.extend(stats for stats, _ in members)
+            continue
+        row = members[0][1]
+        whole = _row(by, family_id(family), family, None, int(row["paths"]), row, "fam_", int(row["fam_n"]))
+        counts: dict[str, int] = {}
+        for stats, _ in members:
+            for model in stats.models:
+                counts[model] = counts.get(model, 0) + stats.traces
+        whole.models = sorted(counts, key=lambda model: (-counts[model], model))
+        whole.expensive_reasons = [f"{stats.label}: {reason}" for stats, _ in members for reason in stats.expensive_reasons]
+        whole.expensive = bool(whole.expensive_reasons)
+        newest[whole.route_id] = [t for stats, _ in members for t in newest.get(stats.route_id, [])][:3]
+        result.append(whole)
+    return PushedDown(result, newest, sum(int(members[0][1]["fam_n"]) for members in families.values()))
+
+
+def _ms(ns: Any) -> float | None:
+    return None if ns is None else round(int(ns) / 1e6, 3)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _row(by: str, row_id: str, family: str, path, paths: int, row: dict[str, Any], prefix: str, family_traces: int):
+    from orchtui.analysis.routes import RouteStats
+
+    n = int(row[prefix + "n"])
+    calls = int(row[prefix + "calls"])
+    tokens_p95 = row[prefix + "tok_p95"]
+    return RouteStats(
+        by=by,
+        route_id=row_id,
+        family=family,
+        path=path,
+        paths=paths,
+        traces=n,
+        share=n / family_traces if family_traces else 0.0,
+        success_rate=int(row[prefix + "ok"]) / n,
+        latency_p50_ms=_ms(row[prefix + "d50"]),
+        latency_p95_ms=_ms(row[prefix + "d95"]),
+        latency_p99_ms=_ms(row[prefix + "d99"]),
+        tokens_mean=_number(row[prefix + "tok_mean"]),
+        tokens_p95=None if tokens_p95 is None else int(tokens_p95),
+        cost_mean_usd=_number(row[prefix + "cost_mean"]),
+        cost_p95_usd=_number(row[prefix + "cost_p95"]),
+        cost_traces=int(row[prefix + "cost_n"]),
+        retries_per_trace=None,  # type: ignore[arg-type]  # not computed in ClickHouse (NOT_COMPUTED)
+        tool_calls_per_trace=calls / n,
+        tool_error_rate=int(row[prefix + "errors"]) / calls if calls else None,
+        timeout_rate=int(row[prefix + "timeouts"]) / calls if calls else None,
+        loop_rate=None,  # type: ignore[arg-type]
+        stop_problem_rate=None,  # type: ignore[arg-type]
+        models=[],
+    )
+
+
+def _expensive(stats, row: dict[str, Any], family: str) -> list[str]:
+    """`orchtui.analysis.routes.expensive_reasons`, from the percentiles ClickHouse computed for the route and the
+    rest of its family."""
+    from orchtui.analysis.routes import EXPENSIVE_FACTOR, _times
+    from orchtui.formatting import format_cost, format_duration
+
+    if int(row["fam_n"]) - stats.traces <= 0:
+        return []
+    reasons = []
+    mean_cost, rest_cost = stats.cost_mean_usd, _number(row["rest_cost_p50"])
+    if mean_cost is not None and rest_cost is not None and mean_cost > 0 and mean_cost >= EXPENSIVE_FACTOR * rest_cost:
+        reasons.append(f"cost {format_cost(mean_cost)}/trace is {_times(mean_cost, rest_cost)} the rest of {family} "
+                       f"(median {format_cost(rest_cost)})")
+    p95, rest_p95 = stats.latency_p95_ms, _ms(row["rest_d95"])
+    if p95 is not None and rest_p95 is not None and p95 > 0 and p95 >= EXPENSIVE_FACTOR * rest_p95:
+        reasons.append(f"p95 latency {format_duration(p95)} is {_times(p95, rest_p95)} the rest of {family} "
+                       f"(p95 {format_duration(rest_p95)})")
+    return reasons
+
+
+NOTE = ("computed in ClickHouse ({traces} traces, {routes} rows): retry, loop and stop are not computed there; "
+        "see the README (routes from ClickHouse) for where the SQL differs from a file's routes")
+
+
+def run(url_text: str, by: str, as_json: bool, out: IO[str] | None = None, err: IO[str] | None = None) -> int:
+    """`orchtui routes clickhouse://…` pushed down: the same table (or JSON document, with `computed_in`,
+    `not_computed`, `deviations` and each route's newest trace ids added) as `orchtui routes` on files."""
+    from orchtui.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, _write_json
+    from orchtui.routes_report import print_routes, routes_document
+    from orchtui.textsafe import printable
+
+    from .clickhouse import parse_url
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        url = parse_url(url_text)
+        result = compute(url, by)
+    except RemoteError as exc:
+        print(f"orchtui routes: {printable(str(exc), True)}", file=err)
+        return EXIT_USAGE
+    if not result.stats:
+        print(f"orchtui routes: no traces in {printable(url.label, True)} (since={url.since_s or 'all'}s)", file=err)
+        return EXIT_USAGE
+    if as_json:
+        document = routes_document(result.stats, by, [])
+        document["computed_in"] = "clickhouse"
+        document["source"] = url.label
+        document["not_computed"] = list(NOT_COMPUTED)
+        document["deviations"] = list(DEVIATIONS)
+        for row in document["routes"]:
+            row["newest_trace_ids"] = result.newest.get(row["route_id"], [])
+        _write_json(document)
+    else:
+        print(printable(url.label, True) + ": " + NOTE.format(traces=result.traces, routes=len(result.stats)), file=out)
+        print_routes(result.stats, by, [], out)
+        print("Open a route's newest trace: orchtui open '" + printable(url.label, True) + "&since=all&trace=<id>'", file=out)
+    flagged = any(route.expensive for route in result.stats)
+    return EXIT_FINDINGS if flagged else EXIT_OK
+
+
+def routes_command(args: Any) -> int | None:
+    """`orchtui routes` on one clickhouse URL without --spec is pushed down (None: read the spans instead, as for
+    several inputs, a gate file's evaluations, or `pushdown=0`)."""
+    from .clickhouse import parse_url
+
+    if len(args.paths) != 1 or args.spec:
+        return None
+    try:
+        if not parse_url(args.paths[0]).pushdown:
+            return None
+    except RemoteError:
+        pass  # said by `run`, with its exit status
+    return run(args.paths[0], args.by, args.json)
