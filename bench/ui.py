@@ -2,9 +2,11 @@
 Routes screen open while traces stream in.
 
 Drives the real app headless with Textual's `run_test()`. Each key event is posted to the app and timed until
-the next frame reaches the display stage (`App._display` receives the compositor's update): keypress to repaint,
-without Pilot's idle-detection waits. The same presses on a 10-trace app, measured in the same run, are the
-baseline, so the ratio shows what the data size costs on this machine. Target: p95 under 50 ms.
+the first frame that shows its move reaches the display stage (`App._display` receives the compositor's update,
+and what was selected then is recorded): keypress to repaint, without Pilot's idle-detection waits. The steps and
+detail panes follow the trace list's cursor a frame later; the time until every pane is repainted is printed too.
+Each press waits for the previous one's frames to end. The same presses on a 10-trace app, measured in the same
+run, are the baseline, so the ratio shows what the data size costs on this machine. Target: p95 under 50 ms.
 
 The routes case moves through the Routes screen (about 200 routes over the 100k traces) while a thread adds
 STREAM_PER_SECOND new traces a second to the index, as a live source would: every trace is analysed and put in
@@ -43,6 +45,7 @@ STREAM_BATCH = 50
 BIG_TRACE_ID = "b" * 32
 BASELINE_BIG_TRACE = 60  # spans of the baseline's big trace
 TARGET_P95_MS = 50
+QUIET_SECONDS = 0.05  # no frame for this long: the key's updates are done
 
 
 def small_trace(number: int) -> list[Span]:
@@ -109,9 +112,11 @@ class Cursor:
         return "j" if down else "k"
 
 
-async def press_and_time(app: OrchApp, frames: list[tuple[float, object]], cursor: Cursor, press: int) -> float:
-    """Post one key and return the seconds until the first displayed frame that shows its move (a frame painted
-    for something else meanwhile, such as a streamed update, does not count)."""
+async def press_and_time(app: OrchApp, frames: list[tuple[float, object]], cursor: Cursor, press: int) -> tuple[float, float]:
+    """Post one key; return the seconds until the first displayed frame that shows its move (a frame painted for
+    something else meanwhile, such as a streamed update, does not count), and until the last frame of the burst
+    it set off (the steps and detail panes follow the list's cursor a frame later). The next key waits for that
+    burst to end, so each press is timed on its own, not queued behind the previous one."""
     key = cursor.key(press)
     before = cursor.selected()
     first = len(frames)
@@ -121,10 +126,18 @@ async def press_and_time(app: OrchApp, frames: list[tuple[float, object]], curso
     while time.perf_counter() < deadline:
         shown = next((stamp for stamp, selected in frames[first:] if selected != before), None)
         if shown is not None:
-            await asyncio.sleep(0.02)  # let trailing updates (detail pane) finish before the next key
-            return shown - began
+            return shown - began, await quiet(frames, shown) - began
         await asyncio.sleep(0.0005)
     raise TimeoutError(f"no frame showing the move after pressing {key!r} (selection {before!r})")
+
+
+async def quiet(frames: list[tuple[float, object]], since: float) -> float:
+    """Wait until no frame has been displayed for QUIET_SECONDS; return when the last one was."""
+    last = since
+    while time.perf_counter() - last < QUIET_SECONDS:
+        await asyncio.sleep(0.002)
+        last = max(last, frames[-1][0])
+    return last
 
 
 async def wait_until(pilot, condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
@@ -159,8 +172,9 @@ class Stream:
         self.thread.join()
 
 
-async def measure(index: TraceIndex, presses: int, big_spans: int) -> dict[str, list[float]]:
-    timings: dict[str, list[float]] = {"list j/k": [], "tree j/k": [], "routes j/k, streaming": []}
+async def measure(index: TraceIndex, presses: int, big_spans: int) -> dict[str, list[tuple[float, float]]]:
+    """(to the frame showing the move, to the last frame) per press, per case."""
+    timings: dict[str, list[tuple[float, float]]] = {"list j/k": [], "tree j/k": [], "routes j/k, streaming": []}
     with tempfile.TemporaryDirectory() as tmp:
         app = OrchApp(index, save_dir=tmp)
         async with app.run_test(size=(160, 50)) as pilot:
@@ -213,14 +227,15 @@ def main() -> None:
     print(f"built {len(large):,} traces, {large.store.span_count:,} spans in {time.perf_counter() - began:.1f}s")
     baseline = asyncio.run(measure(build_index(10, BASELINE_BIG_TRACE), args.presses, BASELINE_BIG_TRACE))
     measured = asyncio.run(measure(large, args.presses, args.big_trace))
-    print(f"keypress to repaint, {args.presses} presses a case (target: p95 <= {TARGET_P95_MS:.0f} ms)")
+    print(f"keypress to repaint, {args.presses} presses a case (target: p95 <= {TARGET_P95_MS:.0f} ms to the frame showing the move)")
     for name in measured:
-        big, small = measured[name], baseline[name]
-        p50, p95 = percentile(big, 50) * 1000, percentile(big, 95) * 1000
-        base50, base95 = percentile(small, 50) * 1000, percentile(small, 95) * 1000
+        moved, settled = ([timing[which] for timing in measured[name]] for which in (0, 1))
+        base = [timing[0] for timing in baseline[name]]
+        p50, p95, base50, base95 = (percentile(values, p) * 1000 for values, p in ((moved, 50), (moved, 95), (base, 50), (base, 95)))
         verdict = "ok" if p95 <= TARGET_P95_MS else "OVER TARGET"
         print(f"  {name}: p95 {p95:.1f} ms ({p95 / base95:.2f}x the 10-trace baseline's {base95:.1f} ms), "
-              f"p50 {p50:.1f} ms ({p50 / base50:.2f}x its {base50:.1f} ms): {verdict}")
+              f"p50 {p50:.1f} ms ({p50 / base50:.2f}x its {base50:.1f} ms): {verdict}; "
+              f"every pane repainted: p50 {percentile(settled, 50) * 1000:.1f} ms, p95 {percentile(settled, 95) * 1000:.1f} ms")
 
 
 if __name__ == "__main__":
