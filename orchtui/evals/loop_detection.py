@@ -131,20 +131,23 @@ def _recursion_cycle(trajectory: Trajectory) -> tuple[float, Finding | None]:
         return 1.0, None
     tree = analysis.tree
     path: list[str] = []
+    names: list[str] = []  # the step names along the path, for the explanation (steps without an input included)
     for span_id, depth in tree.walk():
-        del path[depth:]
+        del path[depth:], names[depth:]
         span = tree.spans.get(span_id)
         if span is None:
             path.append(span_id)
+            names.append("(missing parent)")
             continue
         # Only steps with an input can repeat meaningfully: nested runs and HTTP hops re-use names without one.
         text = _input_text(span.input)
         label = f"{span.kind}:{span.name}:{text[:64]}" if text and span.kind in CYCLE_KINDS else f"#{span_id}"
         if label in path:
             start = path.index(label)
-            chain = " -> ".join(p.split(":", 2)[1] for p in path[start:] + [label])
+            chain = " -> ".join(names[start:] + [span.name])
             return 0.0, Finding("loop.recursion", CRITICAL, f"cycle in the execution path: {chain}", span_id)
         path.append(label)
+        names.append(span.name)
     return 1.0, None
 
 
