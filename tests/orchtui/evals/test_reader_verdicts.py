@@ -302,3 +302,18 @@ def test_a_final_tool_call_is_not_dangling_when_the_producer_cannot_show_tools_r
     assert "whether they ran cannot be seen, so it is not judged dangling" in native.explanation
     truncated = evaluate("StopReason", trace(ANTHROPIC_NATIVE, "truncated"))  # what the producer does record still counts
     assert (truncated.score, truncated.label) == (0.0, "fail")
+
+
+def test_the_readme_shows_the_demo_table_as_orchtui_eval_prints_it(tmp_path, monkeypatch):
+    """The README's table is real output: the grid `orchtui eval` prints for the demo at 140 columns."""
+    from tests.conftest import ROOT
+
+    path = tmp_path / "demo.jsonl"
+    write_demo_file(str(path))
+    monkeypatch.setenv("COLUMNS", "140")
+    _, out, _ = run("eval", str(path))
+    printed = [line.rstrip() for line in out.splitlines() if line.startswith(("┏", "┃", "┡", "│", "└"))]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### What the evaluators decide, shown on the demo") :]
+    shown = [line.rstrip() for line in section[: section.index("\n…\n")].splitlines() if line.startswith(("┏", "┃", "┡", "│", "└"))]
+    assert len(shown) == 12 and shown == printed  # 3 header lines, 8 traces, the bottom rule
