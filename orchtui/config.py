@@ -15,6 +15,9 @@ Format (every part optional):
     max_spans = 2000000                 # memory bound of open/tail (env ORCHTUI_MAX_SPANS)
     fail_on = "warn"                    # check's --fail-on: info, warn or critical (env ORCHTUI_FAIL_ON)
 
+    [remote.clickhouse]                 # credentials of trace stores (read by orchtui/remote; README: Many machines)
+    password = "…"                      # env CLICKHOUSE_PASSWORD wins
+
 ORCHTUI_CONFIG names another file. The binding ids are the `id=` of each Binding (`?` lists the keys; the ids
 are app.*, steps.*, help.* …); unknown ids are reported by the UI. A config file that cannot be read or parsed,
 or a value of the wrong type, is reported (`Config.problems`) and skipped, never fatal: a typo in a dotfile must
@@ -73,7 +76,7 @@ def _apply_file(config: Config, data: dict, path: Path) -> None:
     def problem(message: str) -> None:
         config.problems.append(f"{path}: {message}")
 
-    for key in data.keys() - {"theme", "keymap", "defaults"}:
+    for key in data.keys() - {"theme", "keymap", "defaults", "remote"}:
         problem(f"unknown setting {key!r}")
     if "theme" in data:
         config.theme = _text(data["theme"], "theme", problem)

@@ -5,8 +5,9 @@ URL: `clickhouse://` is HTTP (default port 8123), `clickhouse+https://` TLS (def
 the URL (default `default`), the password only from `CLICKHOUSE_PASSWORD` or the config file's
 `[remote.clickhouse] password = "…"`: a URL with `user:password@` is refused (argv shows in `ps` and shell
 history). Query: `table` (default `otel_traces`), `since` (`90s`, `15m`, `1h` (default), `7d`, `all`), `limit`
-(traces read by `open`/`check`, newest first; default 1000), `trace` (read one trace by id), `lag` (seconds a
-live poll looks back for spans inserted late; default 30), `pushdown=0` (`routes` loads spans instead of asking
+(traces read by `open`/`check`, newest first; default 1000), `trace` (read one trace by id), `lag` (how far back
+from the latest span end it saw a live poll looks again, for spans exported late; default 10m), `interval` (between
+live polls, default 2s), `timeout` (per request, default 60s), `pushdown=0` (`routes` loads spans instead of asking
 ClickHouse for the numbers).
 
 The exporter's row (exporter/clickhouseexporter, `otel_traces`): Timestamp DateTime64(9) (the span's start),
@@ -51,7 +52,9 @@ DEFAULT_DATABASE = "otel"  # the exporter's default `database`
 DEFAULT_TABLE = "otel_traces"
 DEFAULT_SINCE_S = 3600
 DEFAULT_LIMIT = 1000
-DEFAULT_LAG_S = 30
+DEFAULT_LAG_S = 600  # a span is exported when it ends: a poll looks this far back for late ones (10m)
+DEFAULT_TIMEOUT_S = 60
+DEFAULT_INTERVAL_S = 2.0
 IDS_PER_QUERY = 500  # trace ids per span query (sent as one Array(String) parameter)
 BATCH_SPANS = 5000  # spans per ParseResult handed to the sink
 POLL_PAGE = 20_000  # spans per live poll at most; the next poll continues where it stopped
@@ -63,7 +66,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGN
 _UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.$-]{0,200}$")
 _STATUS = {"STATUS_CODE_ERROR": ERROR, "ERROR": ERROR, "2": ERROR, "STATUS_CODE_OK": OK, "OK": OK, "1": OK}
-_QUERY_KEYS = {"table", "since", "limit", "trace", "lag", "pushdown", "timeout"}
+_QUERY_KEYS = {"table", "since", "limit", "trace", "lag", "pushdown", "timeout", "interval"}
 
 
 # -- the URL ------------------------------------------------------------------------------------------------------
@@ -83,6 +86,7 @@ class ClickHouseURL:
     lag_s: int
     pushdown: bool
     timeout_s: float
+    interval_s: float
 
     @property
     def base_url(self) -> str:
@@ -147,10 +151,21 @@ def parse_url(url: str) -> ClickHouseURL:
         since_s=parse_duration(query["since"]) if "since" in query else DEFAULT_SINCE_S,
         limit=_positive(query.get("limit"), "limit", DEFAULT_LIMIT),
         trace=normalize_id(query["trace"]) if query.get("trace") else None,
-        lag_s=_positive(query.get("lag"), "lag", DEFAULT_LAG_S, zero=True),
+        lag_s=_seconds(query.get("lag"), "lag", DEFAULT_LAG_S),
         pushdown=query.get("pushdown", "1").strip().lower() not in ("0", "false", "no", "off"),
-        timeout_s=float(_positive(query.get("timeout"), "timeout", 300)),
+        timeout_s=float(_seconds(query.get("timeout"), "timeout", DEFAULT_TIMEOUT_S) or DEFAULT_TIMEOUT_S),
+        interval_s=float(_seconds(query.get("interval"), "interval", DEFAULT_INTERVAL_S) or DEFAULT_INTERVAL_S),
     )
+
+
+def _seconds(text: str | None, name: str, default: float) -> int | float:
+    """A duration parameter (`lag=10m`, `timeout=90`); 0 is allowed."""
+    if text is None or text == "":
+        return default
+    try:
+        return parse_duration(text) or 0
+    except RemoteError:
+        raise RemoteError(f"{name}={text!r}: use a duration such as 30s, 10m or 1h") from None
 
 
 def _positive(text: str | None, name: str, default: int, zero: bool = False) -> int:
@@ -442,6 +457,7 @@ class ClickHouseSource:
     def __init__(self, url: ClickHouseURL, client: ClickHouseClient | None = None) -> None:
         self.url = url
         self.label = url.label
+        self.interval = url.interval_s  # seconds between live polls (orchtui/remote/poller.py reads it)
         self._client = client
         self._schema: Schema | None = None
         self._seen: OrderedDict[tuple[str, str], int] = OrderedDict()  # (trace, span) -> end ns, oldest first

@@ -36,7 +36,7 @@ from parsers.span import AGENT, CHAIN, EMBEDDING, GUARDRAIL, HANDOFF, LLM, OTHER
 from .base import RemoteError
 from .clickhouse import GRACE_S, TABLE, ClickHouseClient, ClickHouseURL, Schema, describe
 
-MAX_DEPTH = 24  # ancestor levels followed per span; deeper spans sort and classify as if their chain stopped there
+MAX_DEPTH = 16  # ancestor levels followed per span (each level costs ClickHouse planning time: 24 levels ~0.45 s more)
 PERCENTILES = (50, 95, 99)
 
 DEVIATIONS = (

@@ -69,9 +69,10 @@ def traces(out: str) -> list[dict]:
 
 
 def test_url_defaults_and_parameters():
-    url = ch.parse_url("clickhouse://alice@db.example:9000/traces?table=spans_v2&since=15m&limit=50&lag=5")
+    url = ch.parse_url("clickhouse://alice@db.example:9000/traces?table=spans_v2&since=15m&limit=50&lag=5&interval=10s")
     assert (url.user, url.host, url.port, url.database, url.table) == ("alice", "db.example", 9000, "traces", "spans_v2")
     assert (url.since_s, url.limit, url.lag_s, url.https, url.pushdown) == (900, 50, 5, False, True)
+    assert (url.interval_s, url.timeout_s, ch.parse_url("clickhouse://h?lag=10m").lag_s) == (10.0, 60.0, 600)
     assert url.base_url == "http://db.example:9000/"
     tls = ch.parse_url("clickhouse+https://db.example/otel?since=all&pushdown=0")
     assert (tls.port, tls.https, tls.since_s, tls.user, tls.table, tls.pushdown) == (8443, True, None, "default", "otel_traces", False)
