@@ -52,6 +52,7 @@ async def capture(name: str, keys: tuple[str, ...], tab: str | None, out: Path) 
             if tab is not None:
                 app.query_one("TabbedContent").active = tab
             await pilot.pause()
+            await pilot.wait_for_scheduled_animations()  # the tab's underline slides over: caught mid-way otherwise
             path = out / f"{name}.svg"
             path.write_text(app.export_screenshot(title=f"orchtui — {name}"))
     return path
