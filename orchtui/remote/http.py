@@ -2,7 +2,7 @@
 client with bounded answers, and the de-duplication of live polls.
 
 URLs: `STORE://HOST[:PORT][/PATH]?since=…&limit=…` is plain HTTP, `STORE+https://` the same over TLS (certificates
-checked against the system's bundle, or `SSL_CERT_FILE`). `since`: `90s`, `15m`, `1h`, `7d`, `2w`, seconds, or `all`.
+checked against certifi's bundle, or the one `SSL_CERT_FILE` / `SSL_CERT_DIR` names: httpx's rules). `since`: `90s`, `15m`, `1h`, `7d`, `2w`, seconds, or `all`.
 `limit`: traces at most (newest first). `lag`: how far before the previous poll a live poll looks again (spans are
 exported when they end, so a long span arrives with an old start time). `timeout`: seconds per request.
 

@@ -56,7 +56,8 @@ class Store:
 
 
 @contextmanager
-def serve(answer: Callable[[Request], Answer]) -> Iterator[Store]:
+def serve(answer: Callable[[Request], Answer], tls: tuple[str, str] | None = None) -> Iterator[Store]:
+    """Serve `answer` on a free loopback port (over TLS with `tls` = (certificate file, key file))."""
     requests: list[Request] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -81,6 +82,12 @@ def serve(answer: Callable[[Request], Answer]) -> Iterator[Store]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

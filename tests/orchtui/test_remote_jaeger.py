@@ -140,3 +140,22 @@ def test_open_refuses_a_bad_store_url_before_the_ui_starts():
     assert err.startswith("orchtui: jaeger://127.0.0.1:1: credentials in a URL would show in argv")
     code, out, err = run("open", "jaegr://127.0.0.1:1")
     assert code == 2 and "unknown store scheme jaegr://" in err
+
+
+def test_jaeger_https_checks_the_certificate_against_ssl_cert_file(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: no certificate to serve TLS with")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    with serve(lambda request: Answer(200, FIND), tls=(str(cert), str(key))) as store:
+        url = f"jaeger+https://127.0.0.1:{store.port}?service=vendor-assistant"
+        code, out, err = run("check", url)  # a self-signed certificate no bundle vouches for
+        assert code == 2 and "CERTIFICATE_VERIFY_FAILED" in err and store.requests == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        code, document, err = check_json(url)
+    assert err == "" and len(document["traces"]) == 4 and len(store.requests) == 1
