@@ -141,3 +141,20 @@ def test_an_answer_that_is_not_a_span_page_is_exit_2(body):
     with serve(lambda request: Answer(200, body)) as store:
         code, out, err = run("check", f"phoenix://127.0.0.1:{store.port}/{PROJECT}")
     assert code == 2 and "page 1 is not" in err and "Traceback" not in err
+
+
+def test_the_api_key_may_come_from_the_config_file(tmp_path):
+    (tmp_path / "no-config.toml").write_text('[remote.phoenix]\napi_key = "from-config"\n')  # ORCHTUI_CONFIG's file
+    with serve(recorded_phoenix) as store:
+        check_json(f"phoenix://127.0.0.1:{store.port}/{PROJECT}?since=all")
+    assert {r.headers["authorization"] for r in store.requests} == {"Bearer from-config"}
+
+
+def test_hostile_text_from_the_store_is_shown_escaped():
+    span = dict(SPANS[-1], name="\x1b]0;pwned\x07 step \u202e", span_id="00000000000000ee", parent_span_id=None,
+                trace_id="ee" * 16)
+    with serve(SmallPhoenix([span])) as store:
+        code, out, err = run("check", f"phoenix://127.0.0.1:{store.port}/{PROJECT}?since=all")
+        json_code, document, _ = check_json(f"phoenix://127.0.0.1:{store.port}/{PROJECT}?since=all")
+    assert "\\x1b]0;pwned\\x07 step \\u202e" in out and "\x1b" not in out and "\u202e" not in out
+    assert document["traces"][0]["name"] == "\x1b]0;pwned\x07 step \u202e"  # the data itself, JSON-escaped on output
