@@ -10,7 +10,9 @@ from mid-2026 also read camelCase and call the count `query.search_depth`, keepi
 
 URL parameters: `service` (without it every service of `/api/v3/services` is searched in turn, the limit counting
 across them), `operation`, and the common `since` (default 1h), `limit` (traces, default 1000), `lag`, `timeout`,
-`interval` (orchtui/remote/http.py). `jaeger+https://` for TLS. A Jaeger behind an authenticating proxy: the bearer
+`interval` (orchtui/remote/http.py); Jaeger needs both ends of the window, so `since=all` asks from 1970 (quick
+on the memory and Badger stores, slow where the backend scans per day, as Elasticsearch does: prefer a bound).
+`jaeger+https://` for TLS. A Jaeger behind an authenticating proxy: the bearer
 token from `ORCHTUI_JAEGER_TOKEN` or the config file's `[remote.jaeger] token`.
 """
 

@@ -9,7 +9,8 @@ it as it is. A JSON answer (a proxy that drops the Accept header) is read by the
 
 URL parameters: `q` (TraceQL), `tenant` (sent as `X-Scope-OrgID`, for a multi-tenant Tempo; or
 `ORCHTUI_TEMPO_TENANT`), and the common `since` (default 1h), `limit` (traces, default 1000), `lag`, `timeout`,
-`interval`. `tempo+https://` for TLS. Credentials (Grafana Cloud and proxies): a bearer token from
+`interval` (`since=all` sends no `start`/`end`: Tempo then searches only what its ingesters still hold).
+`tempo+https://` for TLS. Credentials (Grafana Cloud and proxies): a bearer token from
 `ORCHTUI_TEMPO_TOKEN`, or basic auth from `ORCHTUI_TEMPO_USER` + `ORCHTUI_TEMPO_PASSWORD`, or the config file's
 `[remote.tempo] token` / `user` / `password`.
 
