@@ -225,7 +225,9 @@ def main() -> None:
     began = time.perf_counter()
     large = build_index(args.traces, args.big_trace)
     print(f"built {len(large):,} traces, {large.store.span_count:,} spans in {time.perf_counter() - began:.1f}s")
+    print(f"baseline: 10 traces and one of {BASELINE_BIG_TRACE} spans")
     baseline = asyncio.run(measure(build_index(10, BASELINE_BIG_TRACE), args.presses, BASELINE_BIG_TRACE))
+    print(f"measured: {len(large):,} traces")
     measured = asyncio.run(measure(large, args.presses, args.big_trace))
     print(f"keypress to repaint, {args.presses} presses a case (target: p95 <= {TARGET_P95_MS:.0f} ms to the frame showing the move)")
     for name in measured:
