@@ -343,11 +343,12 @@ def run_diff(args: argparse.Namespace) -> int:
         print(f"orchtui diff: {note}", file=sys.stderr)
     if a is not None and a.analysis.trace_id == b.analysis.trace_id:
         print(f"orchtui diff: A and B are the same trace ({printable(b.analysis.trace_id[:16], True)}): it matches itself", file=sys.stderr)
-    comparison = golden.compare(b.analysis) if golden is not None else compare_traces(a.analysis, b.analysis)
+    family = [analysis for analysis in analyses if analysis.name == b.analysis.name] if golden is not None else []
+    # A golden route names its steps only: the kinds come from the runs of the route (a skipped retriever is ⌕).
+    comparison = golden.compare(b.analysis).with_golden_kinds(family) if golden is not None else compare_traces(a.analysis, b.analysis)
     if args.json:
         _write_json(comparison.to_json())
     else:
-        family = [analysis for analysis in analyses if analysis.name == b.analysis.name] if golden is not None else []
         print_diff(comparison, sys.stdout, family)
     return EXIT_FINDINGS if comparison.differs else EXIT_OK
 

@@ -90,6 +90,12 @@ def test_diff_with_golden_route_shows_the_retriever_glyph(demo, tmp_path):
     skipped = [t["trace_id"] for t in json.loads(out)["traces"] if t["name"] == "refund_request"][2]
     _, out, _ = run("diff", "golden", skipped, demo, "--spec", str(gate))
     assert "⌕ retrieve_policy" in out and "▣ lookup_order" in out
+    # B skipped the retrieval: the golden route names it only, its kind comes from the route's other runs.
+    assert "1 skipped (⌕ retrieve_policy)" in out and "▣ retrieve_policy" not in out
+    _, out, _ = run("diff", "golden", skipped, demo, "--spec", str(gate), "--json")
+    document = json.loads(out)
+    assert document["summary"] == "2 steps vs 3: 1 skipped (⌕ retrieve_policy)"
+    assert [(row["op"], row["a"]["kind"]) for row in document["rows"] if row["a"]["name"] == "retrieve_policy"] == [("skipped", "retriever")]
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
