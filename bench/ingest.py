@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from orchtui.analysis import Analyzer  # noqa: E402
 from orchtui.export import any_value  # noqa: E402
 from orchtui.store import SpanStore  # noqa: E402
+from orchtui.bulk import bulk_load  # noqa: E402
 from orchtui.loading import load_paths  # noqa: E402
 
 TOOLS = ["lookup_policy", "search_kb", "get_order", "issue_refund", "compliance_review", "web_search"]
@@ -159,10 +160,12 @@ def bare_orjson(data: bytes) -> int:
 
 
 def orchtui_ingest(path: Path) -> int:
-    """What `orchtui check` does before it reports: load the file into a store, analyse every trace."""
+    """What `orchtui check` does before it reports (orchtui.cli._load): a bulk load of the file into a store,
+    every trace analysed."""
     store = SpanStore()
-    load_paths([str(path)], store)
-    analyses = Analyzer(store).all()
+    with bulk_load():
+        load_paths([str(path)], store)
+        analyses = Analyzer(store).all()
     assert not store.errors
     return sum(a.span_count for a in analyses)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__
 from .analysis import Analyzer, TraceAnalysis
+from .bulk import bulk_load
 from .loading import LoadReport, load_paths
 from .exposure import exposure_warning
 from .report import check_document, exceeds, print_tables
@@ -184,10 +185,12 @@ def run_completion(args: argparse.Namespace) -> int:
 
 
 def _load(paths: list[str]) -> tuple[SpanStore, LoadReport, list[TraceAnalysis]]:
-    """Every trace of the inputs, analysed, oldest first (the order reports list them in)."""
+    """Every trace of the inputs, analysed, oldest first (the order reports list them in). A headless command
+    builds its whole heap, reports and exits: a bulk load (orchtui/bulk.py) spares it the collector's passes."""
     store = SpanStore()
-    report = load_paths(paths, store)
-    analyses = sorted(Analyzer(store).all(), key=lambda a: (a.start_ns or 0, a.trace_id))
+    with bulk_load():
+        report = load_paths(paths, store)
+        analyses = sorted(Analyzer(store).all(), key=lambda a: (a.start_ns or 0, a.trace_id))
     return store, report, analyses
 
 

@@ -14,7 +14,6 @@ from typing import Protocol
 from parsers.read import iter_read_path
 from parsers.span import ReadError, Span
 
-from .bulk import bulk_load
 from .remote import RemoteError, is_url, redact_url, source_for
 
 
@@ -60,13 +59,7 @@ Progress = Callable[[str, int, int], None]  # (file, bytes read, file size)
 
 
 def load_paths(paths: list[str], sink: SpanSink, progress: Progress | None = None) -> LoadReport:
-    """Stream every file into `sink` chunk by chunk (first traces early, one chunk of text in memory), as a bulk
-    load (bulk.py: the garbage collector does not re-scan what is being loaded)."""
-    with bulk_load():
-        return _load_paths(paths, sink, progress)
-
-
-def _load_paths(paths: list[str], sink: SpanSink, progress: Progress | None) -> LoadReport:
+    """Stream every input into `sink` chunk by chunk (first traces early, one chunk of text in memory)."""
     report = LoadReport()
     urls = [path for path in paths if is_url(path)]
     files, missing = expand([path for path in paths if not is_url(path)])

@@ -12,7 +12,6 @@ from typing import Any
 from parsers.span import AGENT, CHAIN, EMBEDDING, ERROR, GUARDRAIL, HANDOFF, OK, RETRIEVER, TOOL, UNSET, ReadError, Span, Tokens
 from parsers.values import ns_to_iso
 
-from ..bulk import bulk_load
 from ..store import SpanStore, TraceSnapshot
 from .calls import ToolCall, route_calls, tool_calls
 from .cost import span_cost
@@ -307,6 +306,4 @@ class Analyzer:
         self._cache.pop(trace_id, None)
 
     def all(self) -> list[TraceAnalysis]:
-        """Every trace analysed, as one bulk load (the analyses stay alive: see orchtui/bulk.py)."""
-        with bulk_load():
-            return [a for trace_id in self.store.trace_ids() if (a := self.get(trace_id)) is not None]
+        return [a for trace_id in self.store.trace_ids() if (a := self.get(trace_id)) is not None]
