@@ -3,7 +3,12 @@
 Builds one agent run of `--spans` spans (turns of an LLM call and a tool call, with realistic text in prompts,
 answers and tool results) as an OTLP/JSON request, then times in the same run: loading it (parse, store,
 analyse) and evaluating it (`orchtui.evaluation.evaluate_trace`, all reference-free evaluators). Target: the
-evaluation well under a second; the ratio to the load time is what to compare across machines.
+evaluation at most 0.3x the load time; the ratio is what to compare across machines. Both phases are timed by the
+wall clock and by the process's CPU time: on a shared machine the CPU ratio is the steadier of the two (other
+processes stretch the wall clock of either phase).
+
+A 100-span trace is loaded and evaluated once first, untimed: the evaluator modules are imported (and their
+patterns compiled) on first use, a once-per-process cost that is not the evaluation of a trace.
 
 Each timed phase starts after a full garbage collection. Without it the evaluation paid for the full (oldest
 generation) collection that the load's ~100k new objects had made due, ~0.2 s of a ~1.2 s evaluation on the 2-core
@@ -84,20 +89,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     data = big_request(args.spans)
-    loads, evals = [], []
+    evaluate_trace(load(big_request(100)))  # warm-up: imports and pattern compilation, untimed
+    loads, evals, load_cpu, eval_cpu = [], [], [], []
     for _ in range(args.rounds):
         gc.collect()
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         analysis = load(data)
         loads.append(time.perf_counter() - began)
+        load_cpu.append(time.process_time() - cpu)
         gc.collect()
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         evaluation = evaluate_trace(analysis)
         evals.append(time.perf_counter() - began)
+        eval_cpu.append(time.process_time() - cpu)
     load_time, eval_time = statistics.median(loads), statistics.median(evals)
     print(f"{analysis.span_count:,}-span trace: load (parse + store + analyse) {load_time * 1000:.0f} ms, "
           f"{len(evaluation.results)} evaluators {eval_time * 1000:.0f} ms")
-    print(f"evals: {eval_time / load_time:.2f}x the load time (target: well under 1 s)")
+    print(f"evals: {eval_time / load_time:.2f}x the load time (target: <= 0.3x); "
+          f"CPU time {statistics.median(eval_cpu) / statistics.median(load_cpu):.2f}x")
 
 
 if __name__ == "__main__":

@@ -197,8 +197,8 @@ def run(
             details={"claims": []},
         )
         return refine(result, judge, lambda consultation: _opinion(consultation, answer, contexts, penalize_ambiguous))
-    union, negations = _union(contexts, tokenise)
-    verdicts = [_judge(claim, words, contexts, union, negations) for claim, words in claims]
+    union = _Union(contexts)
+    verdicts = [_judge(claim, words, contexts, union) for claim, words in claims]
     count = {label: sum(v.label == label for v in verdicts) for label in (SUPPORTED, NEUTRAL, UNSUPPORTED, CONTRADICTED)}
     score = round((count[SUPPORTED] + neutral_credit * count[NEUTRAL]) / len(verdicts), 4)
     findings = [_finding(v) for v in verdicts if v.label in (UNSUPPORTED, CONTRADICTED)]
@@ -408,15 +408,50 @@ def _coverage(claim: _Words, text: _Words) -> float:
     return len(claim.content & text.content) / len(claim.content)
 
 
-def _union(contexts: list[_Context], tokenise: Callable[[str], _Words]) -> tuple[frozenset[str], bool]:
-    """The words of all the contexts: one pass over them joined by newlines, which no token, number or contraction
-    spans, so it equals the union of their own words without tokenising each. Second: whether any context can
-    state a negation."""
-    joined = "\n".join(c.text for c in contexts)
-    words = tokenise(joined)
-    # JSON contexts are compared leaf by leaf, and a leaf can read as a negation its raw text does not show (null is
-    # "None", an escape spells "not"): any JSON context may hold one.
-    return words.content, words.negated or any(not c.plain for c in contexts)
+class _Union:
+    """Which words some context has (the union of the contexts, asked word by word and remembered). A substring test
+    rules most contexts out (`_substrings`), and only the others are tokenised, until one has the word: a claim's
+    words are usually all in the first context that could have them."""
+
+    def __init__(self, contexts: list[_Context]) -> None:
+        self.contexts = contexts
+        self.known: dict[str, bool] = {}
+        self._negatable: list[bool] | None = None
+
+    @property
+    def negatable(self) -> list[bool]:
+        """Per context, whether it can state a negation (_NEGATION_HINTS) or is JSON (compared leaf by leaf, where null
+        reads "None" and an escape can spell "not"): computed for all at once, once."""
+        if self._negatable is None:
+            lowers = [context.lower for context in self.contexts]
+            flags = [not context.plain for context in self.contexts]
+            for needle in _NEGATION_HINTS:
+                flags = list(map(operator.or_, flags, map(operator.contains, lowers, repeat(needle))))
+            self._negatable = flags
+        return self._negatable
+
+    def has(self, word: str) -> bool:
+        found = self.known.get(word)
+        if found is None:
+            keys = _substrings(word)
+            found = self.known[word] = any(
+                word in context.words.content for context in self.contexts if any(key in context.lower for key in keys)
+            )
+        return found
+
+    def covered(self, words: frozenset[str]) -> frozenset[str]:
+        return frozenset(word for word in words if self.has(word))
+
+
+def _substrings(word: str) -> tuple[str, ...]:
+    """Substrings one of which the lower-cased text of any context holding `word` contains: the stem without a
+    final "y" (see `_keys`); for a number (normalised: "1,234.50" reads 1234.5) its first digit; for "not", which
+    "won't" and "doesn't" also spell, "n't" too."""
+    if "." in word or word.isdecimal():
+        return (word[0],)
+    if word == "not":
+        return ("not", "n't", "n’t")
+    return (word[:-1] if word.endswith("y") and len(word) > 1 and word not in NEGATIONS else word,)
 
 
 def _keys(words: frozenset[str]) -> tuple[list[str], int]:
@@ -439,14 +474,15 @@ def _bounds(contexts: list[_Context], words: frozenset[str]) -> list[int]:
     return [free + sum(row) for row in zip(*found)]
 
 
-def _may_negate(context: _Context) -> bool:
-    """Whether the context can hold a negation: a negation word as a substring, or a JSON escape that can spell one."""
-    lower = context.lower
-    return "no" in lower or "n't" in lower or "n’t" in lower or "never" in lower or "neither" in lower or "cannot" in lower or "\\u" in lower
+# A context holding a negation holds one of these in its lower-cased text ("cannot" and "none" hold "no"; "\\u": a JSON
+# escape can spell one).
+_NEGATION_HINTS = ("no", "n't", "n’t", "never", "neither", "\\u")
+
 
 
 def _by_bound(bounds: list[int]) -> list[int]:
-    return sorted(range(len(bounds)), key=lambda i: (-bounds[i], i))
+    """Context indices by bound, highest first, trace order among equals (the sort is stable, also reversed)."""
+    return sorted(range(len(bounds)), key=bounds.__getitem__, reverse=True)
 
 
 def _closest(words: frozenset[str], contexts: list[_Context], bounds: list[int]) -> tuple[_Context, int]:
@@ -463,17 +499,19 @@ def _closest(words: frozenset[str], contexts: list[_Context], bounds: list[int])
     return best, best_shared
 
 
-def _judge(claim: str, words: _Words, contexts: list[_Context], union: frozenset[str], negations: bool = True) -> _Verdict:
+def _judge(claim: str, words: _Words, contexts: list[_Context], union: _Union) -> _Verdict:
     """The claim against the union of the contexts (see the module docstring); a contradiction needs one context
-    that covers more than half of the claim on its own, and a negation on one side (`negations`: some context may
-    hold one)."""
+    that covers more than half of the claim on its own, and a negation on one side."""
     size = len(words.content)
-    novel = words.numbers - union  # numbers no context has (numbers are content words)
+    novel = words.numbers - union.covered(words.numbers)  # numbers no context has
     bounds = _bounds(contexts, words.content)
     best, _ = _closest(words.content, contexts, bounds)
     contradiction: tuple[int, _Context, str] | None = None
-    for index, context in enumerate(contexts if words.negated or negations else ()):  # trace order: the first of the most covering contradictions wins
-        if bounds[index] * 2 <= size or not (words.negated or _may_negate(context) or not context.plain):
+    negatable = None if words.negated else union.negatable
+    for index, context in enumerate(contexts):  # trace order: the first of the most covering contradictions wins
+        # JSON contexts are compared leaf by leaf, and a leaf can read as a negation its raw text does not show (null
+        # is "None", an escape spells "not"): they are always asked
+        if bounds[index] * 2 <= size or not (negatable is None or negatable[index]):
             continue
         shared = len(words.content & context.words.content)
         if shared * 2 <= size:
@@ -483,7 +521,7 @@ def _judge(claim: str, words: _Words, contexts: list[_Context], union: frozenset
             contradiction = (shared, context, reason)
     if contradiction:
         return _Verdict(claim, CONTRADICTED, contradiction[0] / size, contradiction[1], contradiction[2], (contradiction[1],))
-    covered = words.content & union
+    covered = union.covered(words.content)
     coverage = len(covered) / size
     sources = _sources(covered, best, contexts) if covered else ()
     if novel and coverage > 0.5:

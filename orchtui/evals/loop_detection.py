@@ -125,30 +125,39 @@ def _similarity(a: list[str], b: list[str], best: float) -> float:
 
 
 def _recursion_cycle(trajectory: Trajectory) -> tuple[float, Finding | None]:
-    """D5: the same `kind:name:input[:64]` twice on one root-to-leaf ancestry path (siblings do not count)."""
+    """D5: the same `kind:name:input[:64]` twice on one root-to-leaf ancestry path (siblings do not count).
+
+    A label can only repeat where an ancestor has the same kind and name, so the input (parsed and re-serialised
+    with sorted keys, the costly part on a long trace) is only read for those spans, and once each."""
     analysis = trajectory.analysis
     if analysis is None:
         return 1.0, None
     tree = analysis.tree
-    path: list[str] = []
-    names: list[str] = []  # the step names along the path, for the explanation (steps without an input included)
+    path: list[list] = []  # [kind:name key or None (a step that cannot repeat), span, label or None until needed]
     for span_id, depth in tree.walk():
-        del path[depth:], names[depth:]
+        del path[depth:]
         span = tree.spans.get(span_id)
         if span is None:
-            path.append(span_id)
-            names.append("(missing parent)")
+            path.append([None, None, None])
             continue
         # Only steps with an input can repeat meaningfully: nested runs and HTTP hops re-use names without one.
-        text = _input_text(span.input)
-        label = f"{span.kind}:{span.name}:{text[:64]}" if text and span.kind in CYCLE_KINDS else f"#{span_id}"
-        if label in path:
-            start = path.index(label)
-            chain = " -> ".join(names[start:] + [span.name])
-            return 0.0, Finding("loop.recursion", CRITICAL, f"cycle in the execution path: {chain}", span_id)
-        path.append(label)
-        names.append(span.name)
+        key = f"{span.kind}:{span.name}" if span.input is not None and span.kind in CYCLE_KINDS else None
+        entry = [key, span, None]
+        if key is not None:
+            for index, ancestor in enumerate(path):
+                if ancestor[0] == key and _label(ancestor) is not None and _label(ancestor) == _label(entry):
+                    chain = " -> ".join([a[1].name if a[1] is not None else "(missing parent)" for a in path[index:]] + [span.name])
+                    return 0.0, Finding("loop.recursion", CRITICAL, f"cycle in the execution path: {chain}", span_id)
+        path.append(entry)
     return 1.0, None
+
+
+def _label(entry: list) -> str | None:
+    """The entry's `kind:name:input[:64]`, computed once; None for a step without input text."""
+    if entry[2] is None:
+        text = _input_text(entry[1].input)
+        entry[2] = f"{entry[0]}:{text[:64]}" if text else ""
+    return entry[2] or None
 
 
 def _input_text(value: str | None) -> str:

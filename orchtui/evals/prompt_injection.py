@@ -34,7 +34,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from ..analysis.findings import CRITICAL, INFO, WARN, Finding
@@ -353,6 +353,8 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float) -> Ev
     for field in fields:
         if len(field.text) > MAX_CHARS:
             truncated.append(_place(field))
+        if field.source in _READ_SOURCES and _quiet(field.text):
+            continue  # most tool output: no detector of a text the model reads can match (see _quiet)
         best: dict[str, tuple[_Hit, str]] = {}
         for hit, hidden_in in _scan(field, detectors[field.source]):
             if hit.detector not in best or hit.confidence > best[hit.detector][0].confidence:
@@ -377,54 +379,62 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float) -> Ev
 # -- the texts of a trace --------------------------------------------------------------------------------------------
 
 def _fields(trajectory: Trajectory) -> list[_Field]:
-    """Every text once (first occurrence wins, so the earliest span is named), tagged with its source."""
+    """Every text once (first occurrence wins, so the earliest span is named), tagged with its source. Written as
+    plain loops: a 10k-span trace has 25,000 candidate texts, most of them repeats."""
     fields: list[_Field] = []
-    seen: dict[tuple[str, ...], set[str]] = {}  # texts already taken, per kind of text
     append = fields.append
-
-    def add(source: str, text: Any, span_id: str | None, where: str, key: tuple[str, ...]) -> None:
-        # `not isspace()` is `strip() != ""` without copying the text (25,000 calls on a 10k-span trace).
-        if isinstance(text, str) and text and not text.isspace():
-            taken = seen.get(key)
-            if taken is None:
-                taken = seen[key] = set()
-            if text not in taken:
-                taken.add(text)
-                append(_Field(source, text, span_id, where))
-
     calls = trajectory.llm_calls
+
+    def fresh(text: Any, taken: set[str]) -> bool:
+        # `not isspace()` is `strip() != ""` without copying the text
+        if isinstance(text, str) and text and text not in taken and not text.isspace():
+            taken.add(text)
+            return True
+        return False
+
     users: set[str] = set()
-    for call in calls:  # the hottest loop on a long trace: every call repeats the conversation so far
+    for call in calls:  # every call repeats the conversation so far
         for message in call.input_messages:
             text = message.content
             if message.role == "user" and text and text not in users and not text.isspace():
                 users.add(text)
                 append(_Field(USER, text, call.span_id, "user message"))
-    seen[(USER,)] = users
-    add(USER, trajectory.user_input, None, "user message", (USER,))
+    if fresh(trajectory.user_input, users):
+        append(_Field(USER, trajectory.user_input, None, "user message"))
+    documents: set[str] = set()
     for context in trajectory.contexts:
-        kind = "retrieved document" if context.source == RETRIEVED_DOC else "tool result"
-        where = f"{kind} {context.name}" if context.source == RETRIEVED_DOC else f"{kind} of {context.name}"
-        add(context.source, context.text, context.span_id, where if context.name else kind, ("context",))
+        text = context.text
+        if isinstance(text, str) and text and text not in documents and not text.isspace():
+            documents.add(text)
+            kind = "retrieved document" if context.source == RETRIEVED_DOC else "tool result"
+            where = (f"{kind} {context.name}" if context.source == RETRIEVED_DOC else f"{kind} of {context.name}") if context.name else kind
+            append(_Field(context.source, text, context.span_id, where))
     # Tool results that only exist as chat history (tools not instrumented as spans) are still indirect input.
     executed = {call.call_id for call in trajectory.tool_calls if call.executed and call.call_id}
     for call in calls:
         for message in call.input_messages:
-            if message.role == "tool" and message.tool_call_id not in executed:
-                add(TOOL_RESULT, message.content, call.span_id, f"tool result of {message.name}" if message.name else "tool result", ("context",))
+            if message.role == "tool" and message.tool_call_id not in executed and fresh(message.content, documents):
+                append(_Field(TOOL_RESULT, message.content, call.span_id, f"tool result of {message.name}" if message.name else "tool result"))
+    outputs: set[str] = set()
     for call in calls:
-        add(ASSISTANT_OUTPUT, call.output_text, call.span_id, "agent output", (ASSISTANT_OUTPUT,))
-    add(ASSISTANT_OUTPUT, trajectory.final_output, None, "final answer", (ASSISTANT_OUTPUT,))
+        messages = call.output_messages
+        text = (messages[0].content if len(messages) == 1 else call.output_text) if messages else None
+        if text and text not in outputs and not text.isspace():
+            outputs.add(text)
+            append(_Field(ASSISTANT_OUTPUT, text, call.span_id, "agent output"))
+    if fresh(trajectory.final_output, outputs):
+        append(_Field(ASSISTANT_OUTPUT, trajectory.final_output, None, "final answer"))
+    arguments: dict[str, set[str]] = {}  # per tool name
     for tool_call in trajectory.tool_calls:
         text = _strings(tool_call.args)
-        if text:
-            add(TOOL_ARGS, text, tool_call.span_id, f"arguments of {tool_call.name}", (TOOL_ARGS, tool_call.name))
+        if text and fresh(text, arguments.setdefault(tool_call.name, set())):
+            append(_Field(TOOL_ARGS, text, tool_call.span_id, f"arguments of {tool_call.name}"))
     for call in calls:
         for message in call.output_messages:
             for request in message.tool_calls:
                 text = _strings(request.arguments)
-                if text:
-                    add(TOOL_ARGS, text, call.span_id, f"arguments of {request.name}", (TOOL_ARGS, request.name))
+                if text and fresh(text, arguments.setdefault(request.name, set())):
+                    append(_Field(TOOL_ARGS, text, call.span_id, f"arguments of {request.name}"))
     return fields
 
 
@@ -437,7 +447,10 @@ def _strings(value: Any) -> str:
         value = value.values()
     elif not isinstance(value, (list, tuple)):
         return ""
-    return "\n".join([_strings(v) for v in value if isinstance(v, (str, dict, list, tuple))])
+    return "\n".join([v if isinstance(v, str) else _strings(v) for v in value if isinstance(v, _TEXT_HOLDERS)])
+
+
+_TEXT_HOLDERS = (str, dict, list, tuple)
 
 
 # -- scanning --------------------------------------------------------------------------------------------------------
@@ -457,6 +470,23 @@ def _scan(field: _Field, detectors: list[Callable[[str], Iterator[_Hit]]]) -> It
         for detector in detectors:
             for hit in detector(variant):
                 yield hit, hidden_in
+
+
+# The sources whose detectors are P1-P4 (the text the model is given): see `_scan` and _READ_WORDS.
+_READ_SOURCES = frozenset({USER, TOOL_RESULT, RETRIEVED_DOC})
+
+
+def _quiet(raw: str) -> bool:
+    """True when no detector of a user or tool text (P1-P5) can match: ASCII text (nothing invisible to record, no
+    tag characters, nothing NFKC changes) without terminal codes or a base64 run, whose words pass none of the P1,
+    P2, P3 and P4 gates and which has no bracket for P3 or "Thought:" for P4. Checked before scanning at all."""
+    if len(raw) > MAX_CHARS or not raw.isascii() or "\x1b" in raw or "[" in raw or "<" in raw or "{" in raw or "Thought:" in raw:
+        return False
+    lowered = _ascii_lower(raw)
+    if lowered is None:
+        return False
+    tokens = lowered.translate(_LETTERS_ONLY).split()  # the words of `_words`, without building their set
+    return _READ_WORDS.isdisjoint(tokens) and not _p2_passed(tokens) and not _may_hold_base64(raw)
 
 
 def _detectors(source: str, system: _System) -> list[Callable[[str], Iterator[_Hit]]]:
@@ -555,6 +585,9 @@ _ROLE_TOKEN_NEEDLES = ("system instruction: ", "[system](#", "inst]", "sys>>", "
 _ROLE_LINE_NEEDLES = ("system:", "### system", "\n\nhuman:", "\n\nassistant:")  # of a case-sensitive pattern: still necessary
 _LINK_NEEDLES = ("](",)
 _ROLE_LINE_WORDS = frozenset({"system", "human", "assistant"})  # each role line has one as a whole word
+# A P1, P3 or P4 match on ASCII text holds one of these words (or a bracket, or "Thought:"), a P2 match passes its
+# word gate: a text with neither is skipped.
+_READ_WORDS = _P1_WORDS | _ROLE_LINE_WORDS | {"instruction"}
 _LETTERS_ONLY = str.maketrans({chr(i): " " for i in range(128) if not chr(i).isalpha()})
 # One text at a time goes through the detectors: its lower-cased copy and its words are kept for the next detector
 # (keyed by identity; a tuple swap, so threads evaluating other traces at once only miss the cache).
@@ -598,17 +631,25 @@ def _lacks(text: str, needles: tuple[str, ...]) -> bool:
     return True
 
 
+def _p2_passed(words: Iterable[str]) -> list[int]:
+    """The P2 patterns whose word gate the text's words (a set or the list of its tokens) pass, in their order (the
+    first of equal confidence is the one reported). Every gate word is a P2 word, so the gates are checked against
+    the text's P2 words alone."""
+    present = _P2_WORDS.intersection(words)  # usually empty or one or two common words ("are", "your")
+    if not present:
+        return []
+    return sorted({index for word in present for index, gate in _GATES_BY_WORD[word] if gate <= present})
+
+
 def _jailbreak(text: str) -> Iterator[_Hit]:
     words = _words(text)
     if words is None:
         patterns = _JAILBREAK
     else:
-        present = words & _P2_WORDS  # usually empty or one or two common words ("are", "your")
-        if not present:
+        passed = _p2_passed(words)
+        if not passed:
             return
-        # the patterns that pass stay in their order: the first of equal confidence is the one reported
-        passed = {index for word in present for index, gate in _GATES_BY_WORD[word] if gate <= words}
-        patterns = [_JAILBREAK[index] for index in sorted(passed)]
+        patterns = [_JAILBREAK[index] for index in passed]
     for pattern, name, confidence in patterns:
         m = pattern.search(text)
         if m:
@@ -765,10 +806,17 @@ def _base64_payloads(text: str) -> Iterator[str]:
             yield unicodedata.normalize("NFKC", decoded)
 
 
+_BASE64_RUNS = str.maketrans({chr(i): "a" if chr(i).isalnum() or chr(i) in "+/_-" else " " for i in range(128)})
+
+
 def _may_hold_base64(text: str) -> bool:
-    """False when no whitespace-free chunk has 24 characters, so no base64 run fits: str.split says so at a third of
-    the cost of `_BASE64`, whose look-behind is tried at every position."""
-    return max(map(len, text.split()), default=0) >= 24
+    """False when no 24 base64 characters ([A-Za-z0-9+/_-]) follow each other, so no base64 run fits: one translate
+    (each such ASCII character to "a", other ASCII to a space, the rest kept) and one substring search, a fraction
+    of the cost of `_BASE64`, whose look-behind is tried at every position."""
+    return _A24 in text.translate(_BASE64_RUNS)
+
+
+_A24 = "a" * 24
 
 
 # -- reporting -------------------------------------------------------------------------------------------------------

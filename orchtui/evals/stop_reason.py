@@ -21,7 +21,7 @@ from parsers.conventions import normalize_stop_reason
 from parsers.producers import AGENTS_SDK_EXPORT, producer_for
 
 from ..analysis.findings import CRITICAL, INFO, WARN, Finding
-from ..analysis.stop_reasons import call_findings, stop_reason_findings
+from ..analysis.stop_reasons import call_findings
 from .reference import Reference
 from .result import EvalResult, make_result
 from .trajectory import LLMCall, Trajectory
@@ -36,8 +36,8 @@ def run(trajectory: Trajectory, reference: Reference, *, expected_finish_reason:
         return make_result(NAME, None, threshold, "Stop reason: n/a — the trace has no LLM calls.")
     last = calls[-1]
     analysis = trajectory.analysis
-    if analysis is not None:  # span order says what ran after each call
-        findings = stop_reason_findings(analysis.llm_calls, analysis.tree.ordered, trajectory.finished)
+    if analysis is not None:  # span order says what ran after each call: the analysis's own findings, same rules
+        findings = [f for f in analysis.findings if f.code.startswith("stop_reason.")]
     else:  # without timings, only the final call can be left hanging
         findings = call_findings(calls, lambda call: call is not last, trajectory.finished)
     notes: list[str] = []

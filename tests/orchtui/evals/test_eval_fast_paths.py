@@ -2,8 +2,8 @@
 
 PromptInjection gates patterns by whole words (P1, P2) or literal needles (P3, P6) on ASCII text and skips the base64
 scan when no chunk is long enough; Faithfulness tokenises ASCII text without the regex, rewrites two look-behind patterns, memoises per text, skips the
-negation segments when nothing is negated, bounds each context's overlap with a claim by substring tests before
-tokenising it, and takes the union of the contexts from one pass over them joined. Each is switched off here (monkeypatched back to the plain
+negation segments when nothing is negated, and bounds each context's overlap with a claim (and which contexts can
+hold a claim word) by substring tests before tokenising it. Each is switched off here (monkeypatched back to the plain
 scan) and the whole result must not change: score, label, explanation, findings and details.
 """
 
@@ -137,8 +137,53 @@ def test_faithfulness_fast_paths_change_no_verdict(monkeypatch):
     monkeypatch.setattr(faithfulness._Context, "plain", property(lambda self: False))  # always compare segments
     # compare every claim with every context in full: no substring bounds, no negation prefilter, a union per context
     monkeypatch.setattr(faithfulness, "_bounds", lambda contexts, words: [len(words)] * len(contexts))
-    monkeypatch.setattr(faithfulness, "_may_negate", lambda context: True)
-    monkeypatch.setattr(faithfulness, "_union", lambda contexts, tokenise: (frozenset().union(*(c.words.content for c in contexts)), True))
+    monkeypatch.setattr(faithfulness._Union, "negatable", property(lambda self: [True] * len(self.contexts)))
+    monkeypatch.setattr(faithfulness._Union, "has", lambda self, word: any(word in c.words.content for c in self.contexts))
     assert fast == run_all(faithfulness, 2) + run_all(faithfulness, 2, include_user_input=False)
     labels = {claim["label"] for result in fast for claim in (result[5] or {}).get("claims", [])}
     assert labels == {"supported", "neutral", "unsupported", "contradicted"}
+
+
+def test_loop_recursion_cycle_reads_inputs_only_where_a_label_can_repeat():
+    """LoopDetection's D5 reads a step's input only when an ancestor has its kind and name: the same verdict and
+    chain as labelling every step (the straightforward walk, below) on random span trees."""
+    import orjson
+
+    from orchtui.evals import loop_detection
+    from orchtui.evals.trajectory import Trajectory as T
+    from tests.spans import analyse, span
+
+    def plain(trajectory):
+        tree = trajectory.analysis.tree
+        path, names = [], []
+        for span_id, depth in tree.walk():
+            del path[depth:], names[depth:]
+            node = tree.spans.get(span_id)
+            if node is None:
+                path.append(span_id)
+                names.append("(missing parent)")
+                continue
+            text = loop_detection._input_text(node.input)
+            label = f"{node.kind}:{node.name}:{text[:64]}" if text and node.kind in loop_detection.CYCLE_KINDS else f"#{span_id}"
+            if label in path:
+                start = path.index(label)
+                return 0.0, " -> ".join(names[start:] + [node.name])
+            path.append(label)
+            names.append(node.name)
+        return 1.0, None
+
+    rng = random.Random(7)
+    inputs = [None, "", '{"a": 1, "b": 2}', '{"b": 2, "a": 1}', "x", "y", orjson.dumps({"q": "long " * 30}).decode()]
+    verdicts = set()
+    for trial in range(300):
+        spans = [span("root", None, kind="agent", span_id="r", trace=f"t{trial}", input=rng.choice(inputs), start=0, end=10_000)]
+        for i in range(rng.randint(1, 12)):
+            parent = rng.choice([s.span_id for s in spans])
+            spans.append(span(rng.choice(["plan", "act", "root"]), parent, kind=rng.choice(["agent", "tool", "chain"]),
+                              span_id=f"n{i}", trace=f"t{trial}", input=rng.choice(inputs), start=i + 1, end=9_000 - i))
+        trajectory = T.from_trace(analyse(*spans))
+        score, finding = loop_detection._recursion_cycle(trajectory)
+        expected = plain(trajectory)
+        assert (score, finding.message.removeprefix("cycle in the execution path: ") if finding else None) == expected
+        verdicts.add(score)
+    assert verdicts == {0.0, 1.0}
