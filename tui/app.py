@@ -23,6 +23,7 @@ from textual.widgets import Input, TabbedContent
 
 from orchtui.analysis import TraceAnalysis
 from orchtui.analysis.compare import Comparison, compare_traces
+from orchtui.bulk import bulk_load
 from orchtui.config import Config, load_config
 from orchtui.demo import DemoPlayer
 from orchtui.evals.judge import Judge
@@ -349,7 +350,8 @@ class OrchApp(App[None]):
         def progress(name: str, done: int, size: int) -> None:
             self.load_status = f"loading {Path(name).name} {100 * done // max(1, size)}%"
 
-        report = load_paths(self.paths, self.index, progress)
+        with bulk_load(freeze=False):  # no collector passes over the heap being built (orchtui/bulk.py)
+            report = load_paths(self.paths, self.index, progress)
         if not self.live:  # saved files are complete: a trace whose root never came is finished, not running
             self.index.seal()
         self.load_status = None
