@@ -175,10 +175,10 @@ def run(
 ) -> EvalResult:
     if not 0.0 <= neutral_credit <= 1.0:
         raise ValueError(f"neutral_credit must be within 0..1, got {neutral_credit}")
-    answer = (trajectory.final_output or "").strip()
-    if not answer:
-        from .task_completion import answer_unrecorded
+    from .task_completion import answer_unrecorded, final_answer
 
+    answer = final_answer(trajectory).strip()
+    if not answer:
         why = answer_unrecorded(trajectory) or "the final answer is empty (TaskCompletion reports it)"
         return make_result(NAME, None, threshold, f"Faithfulness: n/a — {why}.")
     # Tokenise each distinct text once per run: tool results repeat across a long trace, and a one-line result is

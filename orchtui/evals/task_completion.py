@@ -47,7 +47,7 @@ def keywords(text: str) -> set[str]:
 
 def run(trajectory: Trajectory, reference: Reference, *, threshold: float, outcome_match_threshold: float, judge=None) -> EvalResult:
     findings: list[Finding] = []
-    final = trajectory.final_output or ""
+    final = final_answer(trajectory)
     terminal = trajectory.llm_calls[-1] if trajectory.llm_calls else None
     if terminal is None and not final.strip():
         findings.append(Finding("task.no_steps", CRITICAL, "no LLM call and no final output"))
@@ -104,19 +104,41 @@ def _opinion(consultation: Consultation, trajectory: Trajectory, reference: Refe
     return Opinion(score, verdict.score, "hybrid", headline)
 
 
+def final_answer(trajectory: Trajectory) -> str:
+    """The run's final answer: the trajectory's, else the plain text a producer recorded as the final LLM call's raw
+    output without any output message (traceAI's LiteLLM instrumentor writes a streamed answer only there)."""
+    if (trajectory.final_output or "").strip() or not trajectory.llm_calls or trajectory.llm_calls[-1].output_messages:
+        return trajectory.final_output or ""
+    raw = _raw_output(trajectory, trajectory.llm_calls[-1].span_id)
+    return raw if raw.lstrip()[:1] not in ("{", "[") else (trajectory.final_output or "")
+
+
 def answer_unrecorded(trajectory: Trajectory) -> str | None:
     """Why the final answer is missing because it was never recorded, or None (it was recorded, maybe empty).
 
-    Unrecorded: no final output, and not one LLM call of the trace carries a message (input or output): the
-    producer records no message content, so an empty answer cannot be told from an unwritten one."""
-    if (trajectory.final_output or "").strip() or not trajectory.llm_calls:
+    Unrecorded: no final output, and the final LLM call has no output at all: no output message (not even an empty
+    assistant turn) and no raw output on its span. Either the producer records no message content (no LLM call of
+    the trace has one), or it kept none for this call (traceAI's OpenAI instrumentor drops streamed responses). An
+    empty answer is an assistant message without text: recorded, and a failure."""
+    if final_answer(trajectory).strip() or not trajectory.llm_calls:
         return None
-    if any(call.input_messages or call.output_messages for call in trajectory.llm_calls):
+    terminal = trajectory.llm_calls[-1]
+    if terminal.output_messages or _raw_output(trajectory, terminal.span_id).strip():
         return None
     from .stop_reason import producer_name
 
-    who = producer_name(trajectory, trajectory.llm_calls[-1].span_id)
+    who = producer_name(trajectory, terminal.span_id)
+    if any(call.input_messages or call.output_messages for call in trajectory.llm_calls):
+        return f"the final answer was not recorded: {who} kept no output for the final LLM call"
     return f"the final answer was not recorded: {who} records no message content (no LLM call of the trace has one)"
+
+
+def _raw_output(trajectory: Trajectory, span_id: str | None) -> str:
+    """The output value the call's span recorded ("" without a trace or without one)."""
+    if trajectory.analysis is None:
+        return ""
+    span = next((s for s in reversed(trajectory.analysis.llm_calls) if s.span_id == span_id), None)
+    return (span.output or "") if span is not None else ""
 
 
 def _dangling(trajectory: Trajectory, terminal, final: str) -> bool:

@@ -185,6 +185,17 @@ def test_an_answer_the_producer_never_recorded_is_not_an_empty_answer():
     assert faithfulness.label == "n/a" and "the final answer was not recorded" in faithfulness.explanation
 
 
+def test_an_answer_recorded_only_as_the_calls_raw_output_is_the_answer():
+    """traceAI's LiteLLM and OpenAI instrumentors keep no output message for a streamed response, only the text as
+    the span's output value: that text is the answer (was 0.0 fail "the final answer is empty"), and OpenInference's
+    recording of the same run agrees."""
+    streamed = evaluate("TaskCompletion", trace(DATA / "frameworks/litellm-traceai.otlp.jsonl", "streamed"))
+    assert (streamed.score, streamed.label) == (1.0, "pass")
+    assert "ended normally (finish_reason=none recorded, 62-char answer)" in streamed.explanation
+    same_run = evaluate("TaskCompletion", trace(DATA / "frameworks/litellm-openinference.otlp.jsonl", "streamed"))
+    assert (same_run.score, same_run.label) == (1.0, "pass")
+
+
 def test_a_run_that_visibly_failed_still_fails_when_its_messages_are_unrecorded():
     result = evaluate("TaskCompletion", trace(AGENTS_NATIVE, "max_turns"))
     assert (result.score, result.label, [f.code for f in result.findings]) == (0.0, "fail", ["task.errored"])
