@@ -14,6 +14,8 @@ Format (every part optional):
     follow = true                       # follow the newest trace in tail and demo (env ORCHTUI_FOLLOW: 1/0)
     max_spans = 2000000                 # memory bound of open/tail (env ORCHTUI_MAX_SPANS)
     fail_on = "warn"                    # check's --fail-on: info, warn or critical (env ORCHTUI_FAIL_ON)
+    profile = "futureagi"               # eval's --profile and the `e` key's: default or futureagi (env ORCHTUI_PROFILE);
+                                        # a gate file's `profile` wins over it
 
     [remote.clickhouse]                 # credentials of trace stores (read by orchtui/remote; README: Many machines)
     password = "…"                      # env CLICKHOUSE_PASSWORD wins
@@ -43,6 +45,7 @@ class Config:
     follow: bool | None = None
     max_spans: int | None = None
     fail_on: str | None = None
+    profile: str | None = None  # the evaluators' profile (orchtui.evals.PROFILES)
     path: Path | None = None  # the file read, if any
     problems: list[str] = field(default_factory=list)  # what was wrong and skipped, one line each
 
@@ -93,7 +96,7 @@ def _apply_file(config: Config, data: dict, path: Path) -> None:
     if not isinstance(defaults, dict):
         problem("[defaults] must be a table")
         defaults = {}
-    for key in defaults.keys() - {"follow", "max_spans", "fail_on"}:
+    for key in defaults.keys() - {"follow", "max_spans", "fail_on", "profile"}:
         problem(f"unknown default {key!r}")
     if "follow" in defaults:
         if isinstance(defaults["follow"], bool):
@@ -104,6 +107,8 @@ def _apply_file(config: Config, data: dict, path: Path) -> None:
         config.max_spans = _positive(defaults["max_spans"], "defaults.max_spans", problem)
     if "fail_on" in defaults:
         config.fail_on = _choice(defaults["fail_on"], "defaults.fail_on", problem)
+    if "profile" in defaults:
+        config.profile = _choice(defaults["profile"], "defaults.profile", problem, _profiles())
 
 
 def _apply_environ(config: Config, environ: Mapping[str, str]) -> None:
@@ -126,6 +131,8 @@ def _apply_environ(config: Config, environ: Mapping[str, str]) -> None:
         config.max_spans = _positive(number, "ORCHTUI_MAX_SPANS", problem) or config.max_spans
     if environ.get("ORCHTUI_FAIL_ON"):
         config.fail_on = _choice(environ["ORCHTUI_FAIL_ON"], "ORCHTUI_FAIL_ON", problem) or config.fail_on
+    if environ.get("ORCHTUI_PROFILE"):
+        config.profile = _choice(environ["ORCHTUI_PROFILE"].strip(), "ORCHTUI_PROFILE", problem, _profiles()) or config.profile
 
 
 def _text(value: object, name: str, problem) -> str | None:
@@ -142,8 +149,14 @@ def _positive(value: object, name: str, problem) -> int | None:
     return None
 
 
-def _choice(value: object, name: str, problem) -> str | None:
-    if isinstance(value, str) and value in FAIL_ON:
+def _choice(value: object, name: str, problem, choices: tuple[str, ...] = FAIL_ON) -> str | None:
+    if isinstance(value, str) and value in choices:
         return value
-    problem(f"{name} must be one of {', '.join(FAIL_ON)}")
+    problem(f"{name} must be one of {', '.join(choices)}")
     return None
+
+
+def _profiles() -> tuple[str, ...]:
+    from .evals import PROFILES  # on demand: the UI reads its config before anything evaluates
+
+    return PROFILES

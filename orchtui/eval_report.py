@@ -3,6 +3,10 @@
 Nine evaluators of `1.00 pass` need about 110 columns. Below that Rich would cut every cell to `1.00…`, hiding
 the one word the table is for, so a narrow terminal gets one row per trace and verdict instead: `fail` and the
 evaluators (with scores) that gave it, worst first. Trace text goes through `printable` into `rich.text.Text`.
+
+An evaluator that ran under a profile other than the default (`--profile futureagi`, a gate's `profile`) has a `*`
+after its name in the column head (the stacked rows and failure lines mark it per trace), and a note under the
+table says which profile scored which evaluators on how many traces.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 from parsers.span import ReadError
 
 from .cli_tables import Column, fit_table, make_console
+from .evaluation import DEFAULT_PROFILE, PROFILE_EVALUATORS, PROFILE_TITLES
 from .textsafe import printable
 
 if TYPE_CHECKING:
@@ -33,6 +38,7 @@ COLUMN_NAMES = {
     "Faithfulness": "Faithful",
 }
 LABEL_STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "n/a": "dim"}
+PROFILE_MARK = "*"  # after an evaluator's name: it ran under a profile other than the default
 WORST_FIRST = ("fail", "warn", "n/a", "pass")
 
 
@@ -47,10 +53,14 @@ def print_eval_tables(evaluations: list[TraceEvaluation], errors: list[ReadError
                 names.append(result.evaluator)
     table, dropped = _grid(console, evaluations, names)
     console.print(_stacked(console, evaluations) if dropped else table)
+    for note in profile_notes(evaluations):
+        console.print(Text(note, style="dim"))
     for evaluation in evaluations:
         for result in evaluation.results:
             if result.passed is False:
-                head = Text(f"{printable(evaluation.analysis.name, True)} · {result.evaluator}: ", style="bold")
+                under = evaluation.profile_of(result.evaluator)
+                profile = "" if under == DEFAULT_PROFILE else f" (profile {under})"
+                head = Text(f"{printable(evaluation.analysis.name, True)} · {result.evaluator}{profile}: ", style="bold")
                 head.append(result.label, style=LABEL_STYLES[result.label])
                 console.print(head)
                 console.print(Text("  " + printable(result.explanation).replace("\n", "\n  ")))
@@ -58,6 +68,34 @@ def print_eval_tables(evaluations: list[TraceEvaluation], errors: list[ReadError
         console.print(limits_table(limits))
     if errors:
         console.print(Text(f"{len(errors)} record(s) could not be read (see --json)", style="yellow"))
+
+
+def profile_notes(evaluations: list[TraceEvaluation]) -> list[str]:
+    """A line per profile other than the default that any trace asked for: which evaluators it scored (marked `*`
+    in the table), on how many of the traces, and that the others ran under the default profile. None when every
+    trace ran under the default profile, so the usual report is unchanged."""
+    notes = []
+    for profile in dict.fromkeys(e.profile for e in evaluations if e.profile != DEFAULT_PROFILE):
+        asked = [e for e in evaluations if e.profile == profile]
+        covered: list[str] = []
+        for evaluation in asked:
+            covered += [name for name in evaluation.profiled() if name not in covered]
+        if not covered:
+            notes.append(f"profile {profile}: none of the evaluators run has its formulas (it covers "
+                         f"{', '.join(PROFILE_EVALUATORS[profile])}); every result is the default profile's")
+            continue
+        where = "" if len(asked) == len(evaluations) else f" on {len(asked)} of {len(evaluations)} traces"
+        routes = sorted({printable(e.route.match, True) for e in asked if e.route is not None})
+        if where and routes:
+            where += f" (route{'s' if len(routes) > 1 else ''} {', '.join(routes)})"
+        names = ", ".join(COLUMN_NAMES.get(name, name) for name in covered)
+        notes.append(f"{PROFILE_MARK} profile {profile} ({PROFILE_TITLES[profile]}): {names}{where}; every other result: the default profile")
+    return notes
+
+
+def _marked(evaluation: TraceEvaluation, name: str) -> str:
+    """The evaluator's short name, with the profile mark when it ran under a profile other than the default."""
+    return COLUMN_NAMES.get(name, name) + ("" if evaluation.profile_of(name) == DEFAULT_PROFILE else PROFILE_MARK)
 
 
 def _trace_label(evaluation: TraceEvaluation) -> Any:
@@ -78,7 +116,9 @@ def _grid(console: Any, evaluations: list[TraceEvaluation], names: list[str]) ->
     marked droppable so `fit_table` says so, and the caller stacks instead)."""
     from rich.text import Text
 
-    columns = [Column("trace", wrap=True), *(Column(COLUMN_NAMES.get(name, name), "center", keep=1) for name in names)]
+    profiled = {name for evaluation in evaluations for name in evaluation.profiled()}
+    heads = [COLUMN_NAMES.get(name, name) + (PROFILE_MARK if name in profiled else "") for name in names]
+    columns = [Column("trace", wrap=True), *(Column(head, "center", keep=1) for head in heads)]
     rows = []
     for evaluation in evaluations:
         by_name = {r.evaluator: r for r in evaluation.results}
@@ -102,7 +142,7 @@ def _stacked(console: Any, evaluations: list[TraceEvaluation]) -> Any:
         for label in WORST_FIRST:
             results = [result for result in evaluation.results if result.label == label]
             if results:
-                who = ", ".join(COLUMN_NAMES.get(r.evaluator, r.evaluator) + ("" if label == "pass" or r.score is None else f" {_score(r)}") for r in results)
+                who = ", ".join(_marked(evaluation, r.evaluator) + ("" if label == "pass" or r.score is None else f" {_score(r)}") for r in results)
                 rows.append([Text(label, style=LABEL_STYLES[label]), Text(who)])
         for index, (verdict, who) in enumerate(rows):
             table.add_row(_trace_label(evaluation) if index == 0 else "", verdict, who, end_section=index == len(rows) - 1)

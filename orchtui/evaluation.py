@@ -2,6 +2,11 @@
 
 Shared by the CLI and the TUI's `e`: a trace's evaluators and reference come from the gate route matching its
 root span name, else the reference-free set runs.
+
+A profile (design/evaluators.md §8.0) says whose formulas score the evaluators that have more than one:
+`futureagi` scores TaskCompletion, StepEfficiency, ToolSelectionAccuracy and TrajectoryScore as FutureAGI
+ai-evaluation 1.1.0 does (orchtui/evals/futureagi.py, docs/futureagi-profile.md); every other evaluator runs under
+the default profile whatever was asked, and each result records which profile it ran under.
 """
 
 from __future__ import annotations
@@ -14,14 +19,24 @@ from typing import TYPE_CHECKING, Any
 from parsers.span import ReadError
 
 from .analysis import TraceAnalysis
-from .evals import JUDGED, REFERENCE_FREE, EvalResult, Trajectory, evaluate, takes_judge
-from .gate import Route, route_for
+from .evals import JUDGED, PROFILES, REFERENCE_FREE, EvalResult, Trajectory, evaluate, takes_judge
+from .evals import futureagi
+from .gate import Route, gate_profile, route_for
 from .textsafe import printable
 
 if TYPE_CHECKING:
     from .batch_gate import LimitResult
 
 JSON_VERSION = 1
+DEFAULT_PROFILE = "default"
+# Profile -> the evaluators it scores with its own formulas (the rest run under the default profile).
+PROFILE_EVALUATORS = {"futureagi": futureagi.EVALUATORS}
+PROFILE_TITLES = {"futureagi": "FutureAGI ai-evaluation 1.1.0's formulas, pass/fail at 0.5 unless the route sets a threshold"}
+
+
+def profile_covers(profile: str, name: str) -> bool:
+    """Does `profile` score evaluator `name` with formulas of its own?"""
+    return profile != DEFAULT_PROFILE and name in PROFILE_EVALUATORS.get(profile, ())
 
 
 @dataclass
@@ -29,37 +44,75 @@ class TraceEvaluation:
     analysis: TraceAnalysis
     route: Route | None
     results: list[EvalResult]
+    profile: str = DEFAULT_PROFILE  # the profile asked for this trace (flag, gate route, gate, config)
 
     @property
     def passed(self) -> bool:
         return all(result.passed is not False for result in self.results)
 
+    def profile_of(self, evaluator: str) -> str:
+        """The profile an evaluator's result ran under: the one asked for if it covers the evaluator, else default."""
+        return self.profile if profile_covers(self.profile, evaluator) else DEFAULT_PROFILE
+
+    def profiled(self) -> list[str]:
+        """The evaluators (in result order) that ran under a profile other than the default."""
+        return [result.evaluator for result in self.results if self.profile_of(result.evaluator) != DEFAULT_PROFILE]
+
+
+def profile_note(evaluation: TraceEvaluation) -> str | None:
+    """One line on the trace's profile when it is not the default (None when it is): which evaluators it scored."""
+    if evaluation.profile == DEFAULT_PROFILE:
+        return None
+    covered = evaluation.profiled()
+    if not covered:
+        return (f"profile {evaluation.profile}: none of these evaluators has its formulas "
+                f"(it covers {', '.join(PROFILE_EVALUATORS[evaluation.profile])}); all ran under the default profile")
+    others = len(evaluation.results) - len(covered)
+    rest = f"; the other {others} under the default profile" if others else ""
+    return f"profile {evaluation.profile} ({PROFILE_TITLES[evaluation.profile]}): {', '.join(covered)}{rest}"
+
 
 def evaluate_trace(
-    analysis: TraceAnalysis, routes: list[Route] | None = None, names: list[str] | None = None, judge=None
+    analysis: TraceAnalysis,
+    routes: list[Route] | None = None,
+    names: list[str] | None = None,
+    judge=None,
+    *,
+    profile: str | None = None,
+    default_profile: str | None = None,
 ) -> TraceEvaluation:
     """A trace's evaluators: the given names, else its route's, else the reference-free set (plus the LLM-only
-    evaluators when there is a judge). Every evaluator with an LLM mode gets the judge."""
+    evaluators when there is a judge). Every evaluator with an LLM mode gets the judge.
+
+    The profile: `profile` when given (`eval --profile`), else the gate's (its route's `profile`, else the file's
+    top-level one), else `default_profile` (the user's config), else "default". The evaluators it covers run with
+    its formulas and take only its options: a route's threshold still applies, its argument-matching options and
+    the judge do not (FutureAGI's formulas are deterministic)."""
     route = route_for(analysis.name, routes) if routes else None
+    chosen = profile or gate_profile(routes, route) or default_profile or DEFAULT_PROFILE
+    if chosen not in PROFILES:
+        raise ValueError(f"unknown profile {chosen!r}; known: {', '.join(PROFILES)}")
     default = list(REFERENCE_FREE) + (list(JUDGED) if judge is not None else [])
     selected = names or (list(route.evaluators) if route is not None else default)
     trajectory = Trajectory.from_trace(analysis)
     results = []
     for name in selected:
-        options: dict[str, Any] = dict(route.options.get(name, {})) if route is not None else {}
+        under = chosen if profile_covers(chosen, name) else DEFAULT_PROFILE
+        options: dict[str, Any] = dict(route.options.get(name, {})) if route is not None and under == DEFAULT_PROFILE else {}
         if route is not None and name in route.thresholds:
             options["threshold"] = route.thresholds[name]
-        if judge is not None and takes_judge(name):
+        if judge is not None and under == DEFAULT_PROFILE and takes_judge(name):
             options["judge"] = judge
-        results.append(evaluate(name, trajectory, route.reference if route is not None else None, **options))
-    return TraceEvaluation(analysis, route, results)
+        results.append(evaluate(name, trajectory, route.reference if route is not None else None, profile=under, **options))
+    return TraceEvaluation(analysis, route, results, chosen)
 
 
 def eval_document(evaluations: list[TraceEvaluation], errors: list[ReadError], limits: Sequence[LimitResult] = ()) -> dict[str, Any]:
     return {
         "version": JSON_VERSION,
         "results": [
-            {"trace_id": e.analysis.trace_id, "trace": e.analysis.name, "route": e.route.match if e.route else None, **r.to_json()}
+            {"trace_id": e.analysis.trace_id, "trace": e.analysis.name, "route": e.route.match if e.route else None,
+             "profile": e.profile_of(r.evaluator), **r.to_json()}
             for e in evaluations
             for r in e.results
         ],

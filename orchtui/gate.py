@@ -1,11 +1,13 @@
 """Gate files: per-route expectations for `orchtui eval --spec GATE.toml` (the CI gate).
 
+    profile = "futureagi"                   # optional: FutureAGI's formulas for the evaluators that have one
     [[route]]
     match = "refund_*"                      # glob on the trace's root span name
     expected_tool_calls = [{ name = "lookup_policy" }, { name = "issue_refund" }]
     trajectory_mode = "in_order"
     tool_args_match_mode = "ignore"
     max_steps = 6
+    profile = "default"                     # optional: this route's profile (wins over the top-level one)
     evaluators = ["TrajectoryMatch", "StepEfficiency", "LoopDetection", "StopReason", "TaskCompletion"]
     [route.thresholds]
     StepEfficiency = 0.6
@@ -17,6 +19,11 @@
 
 Validated on load with messages that name the route and key, because a typo in a gate silently passing CI is
 the worst failure a gate can have.
+
+`profile` (design/evaluators.md §8.0: "default" or "futureagi") says which formulas score the evaluators that have
+a FutureAGI one (TaskCompletion, StepEfficiency, ToolSelectionAccuracy, TrajectoryScore); the others run as usual.
+A route's own `profile` wins over the top-level one, which also covers traces no route matches; `orchtui eval
+--profile` wins over both (orchtui/evaluation.py `evaluate_trace`).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .analysis.compare import Comparison, compare_with_golden
-from .evals import EVALUATORS, REFERENCE_FREE
+from .evals import EVALUATORS, PROFILES, REFERENCE_FREE
 from .evals.matching import ARG_MODES
 from .evals.reference import Reference
 from .textsafe import UNSAFE
@@ -45,7 +52,11 @@ LIMITS = {
     "max_cost_usd_per_trace": (False, None),
     "max_loop_rate": (False, 1.0),
 }
-ROUTE_KEYS = {"match", "evaluators", "thresholds", "limits", "trajectory_mode", "tool_args_match_mode", "tool_args_match_overrides", *REFERENCE_KEYS}
+ROUTE_KEYS = {
+    "match", "evaluators", "thresholds", "limits", "profile", "trajectory_mode", "tool_args_match_mode", "tool_args_match_overrides",
+    *REFERENCE_KEYS,
+}
+TOP_KEYS = ("route", "profile")
 
 
 class GateError(ValueError):
@@ -60,6 +71,7 @@ class Route:
     thresholds: dict[str, float] = field(default_factory=dict)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)  # evaluator -> extra options
     limits: dict[str, float] = field(default_factory=dict)  # batch limits (LIMITS) over the route's traces
+    profile: str | None = None  # the route's `profile`, else the gate file's top-level one; None: neither says
 
     def matches(self, name: str) -> bool:
         return fnmatch.fnmatchcase(name, self.match)
@@ -75,7 +87,16 @@ class Route:
         return compare_with_golden(self.match, self.reference.expected_tool_calls or [], analysis, compare_args=args_mode != "ignore")
 
 
-def load_gate(path: str | Path) -> list[Route]:
+class Gate(list):
+    """A gate file's routes (Route objects, in file order) with its top-level settings: a list, so code that only
+    wants the routes iterates it as before."""
+
+    def __init__(self, routes: list[Route] = (), profile: str | None = None) -> None:  # type: ignore[assignment]
+        super().__init__(routes)
+        self.profile = profile  # the top-level `profile` (None when the file has none)
+
+
+def load_gate(path: str | Path) -> Gate:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -85,22 +106,35 @@ def load_gate(path: str | Path) -> list[Route]:
     return parse_gate(text, path)
 
 
-def parse_gate(text: str, path: str | Path) -> list[Route]:
+def parse_gate(text: str, path: str | Path) -> Gate:
     """The routes of a gate file's `text` (`path` names it in errors)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise GateError(f"{path}: not valid TOML: {exc}") from None
-    unknown_top = sorted(set(data) - {"route"})
+    unknown_top = sorted(set(data) - set(TOP_KEYS))
     if unknown_top:
-        raise GateError(f"{path}: unknown top-level key(s) {', '.join(unknown_top)} (expected [[route]] tables)")
+        raise GateError(f"{path}: unknown top-level key(s) {', '.join(unknown_top)} (allowed: [[route]] tables and `profile`)")
+    profile = _profile(data, f"{path}: top-level")
     routes = data.get("route")
     if not isinstance(routes, list) or not routes:
         raise GateError(f"{path}: no [[route]] tables")
-    return [_route(entry, f"{path}: route {index + 1}") for index, entry in enumerate(routes)]
+    return Gate([_route(entry, f"{path}: route {index + 1}", profile) for index, entry in enumerate(routes)], profile)
 
 
-def _route(entry: dict[str, Any], where: str) -> Route:
+def _profile(table: dict[str, Any], where: str) -> str | None:
+    """The table's `profile` (None when absent); anything but a known profile's name is a GateError."""
+    if "profile" not in table:
+        return None
+    value = table["profile"]
+    if not isinstance(value, str) or value not in PROFILES:
+        raise GateError(f"{where}: bad profile {value!r}; expected one of {', '.join(PROFILES)}")
+    return value
+
+
+def _route(entry: dict[str, Any], where: str, gate_profile: str | None = None) -> Route:
+    if not isinstance(entry, dict):
+        raise GateError(f"{where}: a route is a [[route]] table")
     unknown = sorted(set(entry) - ROUTE_KEYS)
     if unknown:
         raise GateError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(ROUTE_KEYS))}")
@@ -125,6 +159,7 @@ def _route(entry: dict[str, Any], where: str) -> Route:
     if bad or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in thresholds.values()):
         raise GateError(f"{where}: thresholds must map evaluator names to numbers in 0..1")
     limits = _limits(entry.get("limits", {}), where)
+    profile = _profile(entry, where) or gate_profile
     mode = entry.get("trajectory_mode", "in_order")
     if mode not in TRAJECTORY_MODES:
         raise GateError(f"{where}: bad trajectory_mode {mode!r}; expected one of {', '.join(TRAJECTORY_MODES)}")
@@ -138,7 +173,7 @@ def _route(entry: dict[str, Any], where: str) -> Route:
     options = {"TrajectoryMatch": match_options}
     if "ToolSelectionAccuracy" in evaluators and args_mode != "exact":
         options["ToolSelectionAccuracy"] = {"tool_args_match_mode": args_mode}
-    return Route(match, reference, tuple(evaluators), {k: float(v) for k, v in thresholds.items()}, options, limits)
+    return Route(match, reference, tuple(evaluators), {k: float(v) for k, v in thresholds.items()}, options, limits, profile)
 
 
 def _limits(table: Any, where: str) -> dict[str, float]:
@@ -160,6 +195,14 @@ def _limits(table: Any, where: str) -> dict[str, float]:
 def route_for(name: str, routes: list[Route]) -> Route | None:
     """The first route whose glob matches the trace's root span name."""
     return next((route for route in routes if route.matches(name)), None)
+
+
+def gate_profile(routes: list[Route] | None, route: Route | None) -> str | None:
+    """The profile a gate sets for a trace: its route's (the route's own `profile`, else the file's top-level one),
+    or for a trace no route matches the top-level one; None when the gate says nothing."""
+    if route is not None:
+        return route.profile
+    return getattr(routes, "profile", None)
 
 
 def _brackets_close(glob: str) -> bool:

@@ -111,6 +111,7 @@ class OrchApp(App[None]):
         spool_family: str | None = None,
         spec: str | Path | None = None,
         judge: Judge | None = None,
+        profile: str | None = None,
         colours: str | None = None,
         theme: str | None = None,
         keymap: dict[str, str] | None = None,
@@ -165,6 +166,7 @@ class OrchApp(App[None]):
         self.spec = Path(spec) if spec is not None else None
         self.routes = load_gate(self.spec) if self.spec is not None and self.spec.exists() else None
         self.judge = judge  # the optional LLM judge `e` passes to the evaluators with an LLM mode
+        self.profile = profile  # the config's evaluator profile; the gate's `profile` wins (orchtui/evaluation.py)
         self._last_toast = 0.0
         self._progress_lock = threading.Lock()
         self.sources_label = sources_label or ("demo" if demo else describe_sources(self.paths + self.follow))
@@ -456,7 +458,7 @@ class OrchApp(App[None]):
     @work(thread=True, exclusive=True, group="evals", exit_on_error=False)
     def _run_evaluators(self, analysis: TraceAnalysis) -> None:
         try:
-            evaluation = evaluate_trace(analysis, self.routes, judge=self.judge)
+            evaluation = evaluate_trace(analysis, self.routes, judge=self.judge, default_profile=self.profile)
         except Exception as exc:  # noqa: BLE001 - an evaluator bug must not take the UI down
             self.call_from_thread(self.detail.clear_evaluation, f"Evaluation failed: {type(exc).__name__}: {printable(exc)}")
             return
@@ -777,5 +779,6 @@ def make_app(
     options.setdefault("theme", config.theme)
     options.setdefault("keymap", config.keymap)
     options.setdefault("notices", config.problems)
+    options.setdefault("profile", config.profile)
     max_spans = max_spans if max_spans is not None else config.max_spans
     return OrchApp(TraceIndex(SpanStore(max_spans=max_spans)), paths=paths, demo=demo, **options)

@@ -37,7 +37,8 @@ def test_reference_free_run_json_and_exit_status():
     assert by_key[("policy_loop", "LoopDetection")]["label"] == "fail"
     assert by_key[("long_answer", "StopReason")]["score"] == 0.0
     for result in document["results"]:
-        assert set(result) == {"trace_id", "trace", "route", "evaluator", "score", "passed", "label", "threshold", "explanation", "findings", "components"}
+        assert set(result) == {"trace_id", "trace", "route", "profile", "evaluator", "score", "passed", "label", "threshold", "explanation", "findings", "components"}
+        assert result["profile"] == "default"
     assert code == 1
 
 

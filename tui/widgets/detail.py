@@ -28,6 +28,7 @@ from textual.widgets.option_list import Option
 
 from orchtui.analysis import TraceAnalysis
 from orchtui.analysis.tree import PLACEHOLDER_ID
+from orchtui.evaluation import profile_note
 from orchtui.formatting import format_cost, format_duration
 from parsers.conventions import parse_json_maybe
 from parsers.span import Span
@@ -495,6 +496,9 @@ def evaluation_view(evaluation) -> RenderableType:
     parts: list[RenderableType] = []
     route = evaluation.route.match if evaluation.route is not None else "no gate route: reference-free evaluators"
     parts.append(Text.assemble(("route ", "bold"), (safe(route, True), "cyan")))
+    note = profile_note(evaluation)  # only when not the default profile
+    if note is not None:
+        parts.append(Text(safe(note), style="magenta"))
     for result in evaluation.results:
         score = result.score
         filled = 0 if score is None else round(score * 10)
