@@ -530,7 +530,7 @@ def run_tail(args: argparse.Namespace) -> int:
     if not args.paths and args.otlp is None and args.otlp_grpc is None:
         print("orchtui tail: give files to follow, --otlp or --otlp-grpc to listen, or both", file=sys.stderr)
         return EXIT_USAGE
-    if _grpc_missing("tail", args):
+    if _grpc_missing("tail", args) or _bad_store_url(args.paths):
         return EXIT_USAGE
     otlp, otlp_grpc = _listen_addresses("tail", args)
     spool = None
@@ -663,17 +663,27 @@ def run_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_open(args: argparse.Namespace) -> int:
-    from .loading import expand
+def _bad_store_url(inputs: list[str]) -> bool:
+    """Say the first store URL among `inputs` that names no store, carries credentials or is malformed (True: exit
+    status 2), before the UI starts: `open` and `tail` alike. Nothing is requested from a store here."""
     from .remote import RemoteError, is_url, redact_url, source_for
 
-    urls = [path for path in args.paths if is_url(path)]
-    for url in urls:  # a URL that names no store is said before the UI starts (no request is made here)
+    for url in filter(is_url, inputs):
         try:
             source_for(url)
         except RemoteError as exc:
             print(f"orchtui: {printable(redact_url(url), True)}: {printable(str(exc), True)}", file=sys.stderr)
-            return EXIT_USAGE
+            return True
+    return False
+
+
+def run_open(args: argparse.Namespace) -> int:
+    from .loading import expand
+    from .remote import is_url
+
+    urls = [path for path in args.paths if is_url(path)]
+    if _bad_store_url(urls):
+        return EXIT_USAGE
     files, missing = expand([path for path in args.paths if not is_url(path)])
     for error in missing:
         print(f"orchtui: {printable(error.source, True)}: {printable(error.message, True)}", file=sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 
+from ..textsafe import printable
 from .base import RemoteSource, RemoteError, is_url, redact_url
 
 # URL scheme -> module defining `open_source(url: str) -> RemoteSource` (imported on first use: httpx and
@@ -34,7 +35,10 @@ def source_for(url: str) -> RemoteSource:
     if module is None:
         known = ", ".join(f"{name}://" for name in sorted(SCHEMES)) or "none yet"
         raise RemoteError(f"unknown store scheme {scheme}:// (known: {known})")
-    return importlib.import_module(module, __name__).open_source(url)
+    try:
+        return importlib.import_module(module, __name__).open_source(url)
+    except ValueError as exc:  # urlsplit's own refusals (an unclosed `[` of an IPv6 host, ...)
+        raise RemoteError(f"malformed URL: {printable(str(exc), True)}") from None
 
 
 __all__ = ["SCHEMES", "RemoteError", "RemoteSource", "is_url", "redact_url", "source_for"]

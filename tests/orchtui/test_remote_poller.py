@@ -4,11 +4,16 @@ in the app, against a loopback Jaeger."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 
+import pytest
+
 from orchtui.remote.poller import RemotePoller
-from tests.orchtui.remote_http import REMOTE, Answer, free_port, no_user_config, serve
+from tests.conftest import ROOT
+from tests.orchtui.remote_http import REMOTE, Answer, free_port, no_user_config, run, serve
 
 __all__ = ["no_user_config"]
 
@@ -101,3 +106,35 @@ async def _until(pilot, ready, seconds: float = 30):
     while not ready():
         assert time.monotonic() < deadline, "waited for the app"
         await pilot.pause(0.05)
+
+
+# -- `orchtui tail URL` refuses a bad store URL before the UI starts, as `open` does -----------------------------
+
+
+@pytest.mark.parametrize("url, says", [
+    ("jaegr://127.0.0.1:{port}", "orchtui: jaegr://127.0.0.1:{port}: unknown store scheme jaegr:// (known: clickhouse://"),
+    ("jaeger://admin:hunter2@127.0.0.1:{port}?service=s",
+     "orchtui: jaeger://127.0.0.1:{port}: credentials in a URL would show in argv, shell history and logs: "
+     "a Jaeger token goes in ORCHTUI_JAEGER_TOKEN"),
+    ("phoenix://127.0.0.1:{port}/p?api_key=hunter2", "orchtui: phoenix://127.0.0.1:{port}/p: api_key= in a URL would show in argv"),
+    ("clickhouse://alice:hunter2@127.0.0.1:{port}/otel", "orchtui: clickhouse://127.0.0.1:{port}/otel: a password in the URL"),
+    ("tempo://127.0.0.1:{port}?since=yesterday", "orchtui: tempo://127.0.0.1:{port}: since='yesterday': use a duration"),
+    ("jaeger://[::1:{port}", "orchtui: jaeger://[::1:{port}: malformed URL: Invalid IPv6 URL"),
+])
+def test_tail_refuses_a_bad_store_url_before_the_ui_starts(url, says):
+    with serve(lambda request: Answer(200, b"{}")) as store:
+        result = subprocess.run([sys.executable, "-m", "orchtui", "tail", "demo.jsonl", url.format(port=store.port)],
+                                cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""  # no UI: not even the alternate screen was entered
+    assert result.stderr.startswith(says.format(port=store.port)) and result.stderr.count("\n") == 1
+    assert "hunter2" not in result.stderr and store.requests == []  # nothing echoed, nothing asked of the store
+
+
+def test_tail_with_a_good_store_url_and_a_bad_one_refuses_both_and_open_says_the_same():
+    good, bad = "jaeger://127.0.0.1:16686?service=s", "jaeger://u:p@127.0.0.1:16686?service=s"
+    said = []
+    for command in ("tail", "open"):
+        code, out, err = run(command, good, bad)
+        assert code == 2 and out == ""
+        said.append(err)
+    assert said[0] == said[1] and said[0].startswith("orchtui: jaeger://127.0.0.1:16686: credentials in a URL")
