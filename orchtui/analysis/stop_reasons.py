@@ -53,6 +53,14 @@ def _stop_covers_tool_calls(span: Span) -> bool:
 def stop_reason_findings(llm_calls: list[Span], ordered: list[Span], trace_finished: bool) -> list[Finding]:
     """Findings for a trace's LLM spans; `ordered` (all spans by start) tells what ran after each call."""
     position = {span.span_id: index for index, span in enumerate(ordered)}
+    if _tools_unobservable(llm_calls, ordered):
+        # Neither tool spans nor any message or requested call (a producer writing metadata only, like Anthropic's
+        # SDK spans): whether a requested tool ran cannot be seen, so a final tool_calls stop is not dangling.
+        findings = call_findings(llm_calls, lambda call: True, trace_finished, lambda call: True)
+        last = llm_calls[-1] if llm_calls else None
+        if trace_finished and last is not None and last.stop_reason == "tool_calls":
+            findings.append(Finding("stop_reason.tools_unseen", INFO, TOOLS_UNSEEN, last.span_id))
+        return findings
     if _tools_run_unseen(llm_calls, ordered):
         # The producer writes no tool spans (a hand-written loop over an instrumented client), yet tool results
         # come back in later requests: whether the last requested tool ran cannot be seen, so no call is judged
@@ -65,6 +73,18 @@ def stop_reason_findings(llm_calls: list[Span], ordered: list[Span], trace_finis
         trace_finished,
         lambda call: call.span_id in ran_tools,
     )
+
+
+TOOLS_UNSEEN = (
+    "the final call asked for tools, but the producer records neither tool spans nor messages: whether they ran "
+    "cannot be seen, so it is not judged dangling"
+)
+
+
+def _tools_unobservable(llm_calls: list[Span], ordered: list[Span]) -> bool:
+    if any(span.kind in CALL_KINDS for span in ordered):
+        return False
+    return not any(call.requested_tool_calls or call.input_messages or call.output_messages for call in llm_calls)
 
 
 def _tools_run_unseen(llm_calls: list[Span], ordered: list[Span]) -> bool:

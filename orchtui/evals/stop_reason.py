@@ -40,14 +40,8 @@ def run(trajectory: Trajectory, reference: Reference, *, expected_finish_reason:
         findings = [f for f in analysis.findings if f.code.startswith("stop_reason.")]
     else:  # without timings, only the final call can be left hanging
         findings = call_findings(calls, lambda call: call is not last, trajectory.finished)
-    notes: list[str] = []
-    if _tools_unseen(trajectory) and any(f.code == "stop_reason.dangling_tool_call" for f in findings):
-        findings = [f for f in findings if f.code != "stop_reason.dangling_tool_call"]
-        notes.append(
-            "the final call asked for tools, but the producer records neither tool spans nor messages: whether they "
-            "ran cannot be seen, so it is not judged dangling"
-        )
-        findings.append(Finding("stop_reason.tools_unseen", INFO, notes[-1], last.span_id))
+    # The analysis does not judge a final tool_calls stop dangling when the trace can show no tool running.
+    notes = [f.message for f in findings if f.code == "stop_reason.tools_unseen"]
     unrecorded = [call for call in calls if _unrecorded(call)]
     if expected_finish_reason is not None and not _unrecorded(last):
         raw = last.finish_reasons[0] if last.finish_reasons else ""
@@ -94,12 +88,6 @@ def run(trajectory: Trajectory, reference: Reference, *, expected_finish_reason:
 def _unrecorded(call: LLMCall) -> bool:
     """No finish reason, from a producer that never records one, and none inferred from the run."""
     return call.finish_reason in (None, "missing") and not call.records_finish_reason and not call.failed
-
-
-def _tools_unseen(trajectory: Trajectory) -> bool:
-    """The trace can show no tool running: no tool call at all (executed or requested) and no LLM call with a
-    recorded message (a producer writing metadata only)."""
-    return not trajectory.tool_calls and not any(call.input_messages or call.output_messages for call in trajectory.llm_calls)
 
 
 def producer_name(trajectory: Trajectory, span_id: str | None) -> str:

@@ -103,6 +103,36 @@ def test_dangling_tool_call_only_on_a_finished_trace():
     assert live.in_progress and not findings(live, "stop_reason.dangling_tool_call")
 
 
+def test_a_final_tool_call_is_not_dangling_when_the_producer_records_neither_tools_nor_messages():
+    """Anthropic's SDK spans (metadata only) keep the finish reason and nothing else: the loop's last tool ran (its
+    recording says so), but no trace from that producer could show it. `check` and StopReason say so as info."""
+    def bare(**fields):
+        call = llm(finish=("tool_calls",), **fields)
+        call.set_messages([], [])  # metadata only: no request, no response recorded
+        return call
+
+    metadata_only = analyse(root(), bare(), bare())
+    assert not findings(metadata_only, "stop_reason.dangling_tool_call")
+    (unseen,) = findings(metadata_only, "stop_reason.tools_unseen")
+    assert unseen.severity == "info" and "neither tool spans nor messages" in unseen.message
+    # One requested call recorded is enough to know the producer records them: then nothing running is dangling.
+    recorded = analyse(root(), bare(), llm(finish=("tool_calls",), calls=[("lookup", {})]))
+    assert findings(recorded, "stop_reason.dangling_tool_call")[0].severity == "critical"
+    assert not findings(recorded, "stop_reason.tools_unseen")
+
+
+def test_the_recorded_anthropic_sdk_loop_has_no_critical_finding(data_dir):
+    from orchtui.analysis import Analyzer
+    from orchtui.loading import load_paths
+    from orchtui.store import SpanStore
+
+    store = SpanStore()
+    load_paths([str(data_dir / "frameworks" / "anthropic-native.otlp.jsonl")], store)
+    (loop,) = [a for a in Analyzer(store).all() if a.trace_id == "b9939ad6d24aa6fcb1fcde04423140fb"]  # the "loop" run
+    assert [f.code for f in loop.findings if f.severity == "critical"] == []
+    assert "stop_reason.tools_unseen" in [f.code for f in loop.findings]
+
+
 def test_a_requested_tool_answered_by_a_retriever_or_hand_off_is_not_dangling():
     """The final call asked for a tool and what ran next was a retrieval or a hand-off (an Agents SDK
     `transfer_to_…` runs as a hand-off span): the run went on, nothing dangles."""
