@@ -89,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     eval_.add_argument("--evaluator", action="append", metavar="NAME", help="run only these evaluators (repeatable)")
     eval_.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     eval_.add_argument("--junit", metavar="FILE", help="also write JUnit XML (one testcase per trace x evaluator)")
+    from .evals import PROFILES
+
+    eval_.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=None,
+        help="futureagi: score TaskCompletion, StepEfficiency, ToolSelectionAccuracy and TrajectoryScore with "
+        "FutureAGI's formulas (threshold 0.5, pass/fail); the other evaluators run as usual. Wins over the gate "
+        "file's `profile` (default: the gate's, else the config file's or ORCHTUI_PROFILE, else default)",
+    )
     _add_judge_options(eval_, "every evaluator with an LLM mode")
     eval_.set_defaults(handler=run_eval)
 
@@ -272,7 +282,8 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"orchtui eval: no trace matches {args.trace!r}", file=sys.stderr)
             return EXIT_USAGE
     judge = judge_from_args(args)
-    evaluations = [evaluate_trace(a, routes, args.evaluator, judge) for a in analyses]
+    fallback = None if args.profile else _user_config().profile  # below the gate's: config file, ORCHTUI_PROFILE
+    evaluations = [evaluate_trace(a, routes, args.evaluator, judge, profile=args.profile, default_profile=fallback) for a in analyses]
     limits = limit_results(routes, evaluations) if routes else []
     if args.json:
         _write_json(eval_document(evaluations, store.errors, limits))
@@ -307,7 +318,8 @@ def run_routes(args: argparse.Namespace) -> int:
         from .evaluation import evaluate_trace
         from .route_evals import step_fail_rates
 
-        evaluations = [evaluate_trace(analysis, gate) for analysis in analyses]
+        fallback = _user_config().profile
+        evaluations = [evaluate_trace(analysis, gate, default_profile=fallback) for analysis in analyses]
         limits = limit_results(gate, evaluations)
         step_failures = step_fail_rates(evaluations) if args.by == BY_PATH else None
     if args.json:
@@ -726,7 +738,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
-    except Exception:  # noqa: BLE001 - an internal error gets its own exit status, with the traceback to report
+    except Exception as exc:  # noqa: BLE001 - an internal error gets its own exit status, with the traceback to report
+        from .gate import GateError
+
+        if isinstance(exc, GateError):  # a bad --spec file of open, tail or demo (their UI loads it): bad usage
+            print(f"orchtui {args.command}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         traceback.print_exc()
         print("orchtui: internal error (exit status 3); please report it with the traceback above", file=sys.stderr)
         return EXIT_INTERNAL
