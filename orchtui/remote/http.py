@@ -210,6 +210,32 @@ class Client:
         raise RemoteError(f"{describe_status(answer, path)}")
 
 
+class HttpSource:
+    """What every HTTP store source shares: its URL and label, a client opened on first use with the store's own
+    auth headers (`headers()`, from the environment or the config file, never the URL), the span ids already
+    delivered to live polls, and when it last polled."""
+
+    def __init__(self, url: StoreURL, label: str) -> None:
+        self.url, self.label = url, label
+        self.interval = url.interval_s
+        self._client: Client | None = None
+        self._seen = SeenSpans()
+        self._last_poll: float | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def _http(self) -> Client:
+        if self._client is None:
+            self._client = Client(self.url, self.label, self.headers())
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
 def _transport_problem(exc: Exception) -> str:
     name = type(exc).__name__
     if name == "ConnectError":

@@ -28,7 +28,7 @@ from parsers.result import ParseResult
 from parsers.sniff import OTLP_JSON
 
 from .base import RemoteError
-from .http import Client, SeenSpans, credential, limit_traces, parse_url, rfc3339, server_text, window_start
+from .http import HttpSource, credential, limit_traces, parse_url, rfc3339, server_text, window_start
 
 DEFAULT_PORT = 16686
 TOKEN_ENV = "ORCHTUI_JAEGER_TOKEN"
@@ -40,25 +40,14 @@ def open_source(url: str) -> "JaegerSource":
     return JaegerSource(url)
 
 
-class JaegerSource:
+class JaegerSource(HttpSource):
     def __init__(self, url: str) -> None:
-        self.url = parse_url(url, "jaeger", DEFAULT_PORT, ("service", "operation"), SECRETS)
-        self.label = self.url.label("service", "operation")
-        self.interval = self.url.interval_s
-        self._client: Client | None = None
-        self._seen = SeenSpans()
-        self._last_poll: float | None = None
+        parsed = parse_url(url, "jaeger", DEFAULT_PORT, ("service", "operation"), SECRETS)
+        super().__init__(parsed, parsed.label("service", "operation"))
 
-    def _http(self) -> Client:
-        if self._client is None:
-            token = credential("jaeger", "token", TOKEN_ENV)
-            self._client = Client(self.url, self.label, {"Authorization": f"Bearer {token}"} if token else {})
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+    def headers(self) -> dict[str, str]:
+        token = credential("jaeger", "token", TOKEN_ENV)
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def read_once(self) -> Iterator[ParseResult]:
         now = time.time()

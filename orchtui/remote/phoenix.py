@@ -29,7 +29,7 @@ from parsers.result import ParseResult
 from parsers.span import Source
 
 from .base import RemoteError
-from .http import Client, SeenSpans, credential, parse_url, rfc3339, server_text, window_start
+from .http import HttpSource, credential, parse_url, rfc3339, server_text, window_start
 
 DEFAULT_PORT = 6006
 DEFAULT_PROJECT = "default"
@@ -42,28 +42,17 @@ def open_source(url: str) -> "PhoenixSource":
     return PhoenixSource(url)
 
 
-class PhoenixSource:
+class PhoenixSource(HttpSource):
     def __init__(self, url: str) -> None:
-        self.url = parse_url(url, "phoenix", DEFAULT_PORT, (), SECRETS)
-        if "/" in self.url.path:
+        parsed = parse_url(url, "phoenix", DEFAULT_PORT, (), SECRETS)
+        if "/" in parsed.path:
             raise RemoteError(f"a Phoenix URL names one project: phoenix://HOST:{DEFAULT_PORT}/PROJECT")
-        self.project = self.url.path or DEFAULT_PROJECT
-        self.label = self.url.label()
-        self.interval = self.url.interval_s
-        self._client: Client | None = None
-        self._seen = SeenSpans()
-        self._last_poll: float | None = None
+        super().__init__(parsed, parsed.label())
+        self.project = parsed.path or DEFAULT_PROJECT
 
-    def _http(self) -> Client:
-        if self._client is None:
-            key = credential("phoenix", "api_key", KEY_ENV)
-            self._client = Client(self.url, self.label, {"Authorization": f"Bearer {key}"} if key else {})
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+    def headers(self) -> dict[str, str]:
+        key = credential("phoenix", "api_key", KEY_ENV)
+        return {"Authorization": f"Bearer {key}"} if key else {}
 
     def read_once(self) -> Iterator[ParseResult]:
         try:

@@ -34,7 +34,7 @@ from parsers.result import ParseResult
 from parsers.span import Source
 
 from .base import RemoteError
-from .http import Client, SeenSpans, credential, describe_status, parse_url, server_text, window_start
+from .http import HttpSource, credential, describe_status, parse_url, server_text, window_start
 
 DEFAULT_PORT = 3200
 SECRETS = ("Tempo credentials go in ORCHTUI_TEMPO_TOKEN, or ORCHTUI_TEMPO_USER and ORCHTUI_TEMPO_PASSWORD, or the "
@@ -50,37 +50,26 @@ def open_source(url: str) -> "TempoSource":
     return TempoSource(url)
 
 
-class TempoSource:
+class TempoSource(HttpSource):
     def __init__(self, url: str) -> None:
-        self.url = parse_url(url, "tempo", DEFAULT_PORT, ("q", "tenant"), SECRETS)
-        self.label = self.url.label("q", "tenant")
-        self.interval = self.url.interval_s
-        self._client: Client | None = None
-        self._seen = SeenSpans()
+        parsed = parse_url(url, "tempo", DEFAULT_PORT, ("q", "tenant"), SECRETS)
+        super().__init__(parsed, parsed.label("q", "tenant"))
         self._summaries: dict[str, tuple] = {}  # trace id -> what the last search said about it
-        self._last_poll: float | None = None
         self._v1 = False  # this Tempo has no /api/v2/traces
 
-    def _http(self) -> Client:
-        if self._client is None:
-            headers = {}
-            token = credential("tempo", "token", "ORCHTUI_TEMPO_TOKEN")
-            user = credential("tempo", "user", "ORCHTUI_TEMPO_USER")
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            elif user:
-                secret = credential("tempo", "password", "ORCHTUI_TEMPO_PASSWORD") or ""
-                headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
-            tenant = self.url.params.get("tenant") or credential("tempo", "tenant", "ORCHTUI_TEMPO_TENANT")
-            if tenant:
-                headers["X-Scope-OrgID"] = tenant
-            self._client = Client(self.url, self.label, headers)
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+    def headers(self) -> dict[str, str]:
+        headers = {}
+        token = credential("tempo", "token", "ORCHTUI_TEMPO_TOKEN")
+        user = credential("tempo", "user", "ORCHTUI_TEMPO_USER")
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        elif user:
+            secret = credential("tempo", "password", "ORCHTUI_TEMPO_PASSWORD") or ""
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+        tenant = self.url.params.get("tenant") or credential("tempo", "tenant", "ORCHTUI_TEMPO_TENANT")
+        if tenant:
+            headers["X-Scope-OrgID"] = tenant
+        return headers
 
     def read_once(self) -> Iterator[ParseResult]:
         try:
