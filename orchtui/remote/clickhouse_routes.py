@@ -66,24 +66,53 @@ def arr(values) -> str:
     return "[" + ", ".join(q(v) for v in values) + "]"
 
 
-def attr(key: str) -> str:
-    return f"a[{q(key)}]"
+NO_COUNT = "CAST(NULL, 'Nullable(Int64)')"
+NO_NAMES = "CAST([], 'Array(String)')"
 
 
-def present(key: str) -> str:
-    return f"mapContains(a, {q(key)})"
+@dataclass(frozen=True)
+class Vocabulary:
+    """The vocabulary's attribute keys (and flattened-key patterns) that the window's spans carry, asked of
+    ClickHouse first (`vocabulary_sql`: the distinct keys, a cheap read of the map's key column). The SQL is
+    generated for those alone: a key no span has reads as '' and is never present, so every expression over it
+    is a constant and its branch is left out here instead of planned and run by ClickHouse. Results are those
+    of the full SQL (`Vocabulary()`: every key, no question asked) for the spans the question saw."""
 
+    keys: frozenset[str] | None = None  # None: every key
+    patterns: frozenset[str] | None = None  # the flattened-key patterns some key matches (None: every one)
+    exceptions: bool = True  # some span has an `exception` event
 
-def first(keys) -> str:
-    """The value of the first key present with a non-empty value (`conventions.gather`), else ''."""
-    keys = list(keys)
-    if len(keys) == 1:
-        return attr(keys[0])
-    return "multiIf(" + ", ".join(f"{attr(k)} != '', {attr(k)}" for k in keys) + ", '')"
+    def has(self, key: str) -> bool:
+        return self.keys is None or key in self.keys
+
+    def matches(self, pattern: str) -> bool:
+        return self.patterns is None or pattern in self.patterns
+
+    def attr(self, key: str) -> str:
+        return f"a[{q(key)}]" if self.has(key) else "''"
+
+    def present(self, key: str) -> str | None:
+        """`mapContains` for a key some span has; None for one no span has (the condition is false)."""
+        return f"mapContains(a, {q(key)})" if self.has(key) else None
+
+    def first(self, keys) -> str:
+        """The value of the first key present with a non-empty value (`conventions.gather`), else ''."""
+        keys = [key for key in keys if self.has(key)]
+        if not keys:
+            return "''"
+        if len(keys) == 1:
+            return self.attr(keys[0])
+        return "multiIf(" + ", ".join(f"{self.attr(k)} != '', {self.attr(k)}" for k in keys) + ", '')"
 
 
 def lookup(expression: str, table: dict[str, str]) -> str:
     return f"transform({expression}, {arr(table)}, {arr(table.values())}, '')"
+
+
+def any_of(conditions) -> str | None:
+    """`a OR b …` over the conditions that can hold (None: none can)."""
+    conditions = [condition for condition in conditions if condition is not None]
+    return " OR ".join(conditions) if conditions else None
 
 
 def relevant_keys() -> list[str]:
@@ -107,24 +136,36 @@ _AGENT_RES = (("^invoke_agent .+$", "substring(name, 14)"), ("^[\\w.-]+\\.run$",
               ("^agent_run \\[.+\\]$", "substring(name, 12, length(name) - 12)"))
 
 
-def kind_sql() -> str:
+def kind_sql(v: Vocabulary) -> str:
     """`conventions._kind`, then `apply_attributes`' own corrections (a hand-off tool, the synthetic model)."""
     branches = []
     for key, values in cv.EXTRA_KIND_VALUES.items():
-        branches.append(f"{lookup(f'upper({attr(key)})', values)} != '', {lookup(f'upper({attr(key)})', values)}")
-    from_keys = "multiIf(" + ", ".join(
-        f"{lookup(f'upper({attr(k)})', cv.KIND_VALUES)} != '', {lookup(f'upper({attr(k)})', cv.KIND_VALUES)}" for k in cv.KIND_KEYS
-    ) + ", '')"
-    handoff_name = f"(startsWith(name, 'handoff to ') AND NOT {present('tool.name')} AND NOT {present('gen_ai.tool.name')})"
-    branches.append(f"{from_keys} != '', if({from_keys} = {q(TOOL)} AND {handoff_name}, {q(HANDOFF)}, {from_keys})")
-    vercel = lookup(attr("ai.operationId"), {k: v for k, v in cv.VERCEL_OPERATION_KINDS.items()})
-    branches.append(f"{vercel} != '', {vercel}")
-    branches.append(f"{present('llm.request.type')}, {q(LLM)}")
+        if v.has(key):
+            branches.append(f"{lookup(f'upper({v.attr(key)})', values)} != '', {lookup(f'upper({v.attr(key)})', values)}")
+    kind_keys = [key for key in cv.KIND_KEYS if v.has(key)]
+    if kind_keys:
+        from_keys = "multiIf(" + ", ".join(
+            f"{lookup(f'upper({v.attr(k)})', cv.KIND_VALUES)} != '', {lookup(f'upper({v.attr(k)})', cv.KIND_VALUES)}" for k in kind_keys
+        ) + ", '')"
+        not_tools = [f"NOT {present}" for present in (v.present("tool.name"), v.present("gen_ai.tool.name")) if present]
+        handoff_name = "(" + " AND ".join(["startsWith(name, 'handoff to ')", *not_tools]) + ")"
+        branches.append(f"{from_keys} != '', if({from_keys} = {q(TOOL)} AND {handoff_name}, {q(HANDOFF)}, {from_keys})")
+    if v.has("ai.operationId"):
+        vercel = lookup(v.attr("ai.operationId"), dict(cv.VERCEL_OPERATION_KINDS))
+        branches.append(f"{vercel} != '', {vercel}")
+    if v.has("llm.request.type"):
+        branches.append(f"{v.present('llm.request.type')}, {q(LLM)}")
     for key, kind in cv.KIND_MARKER_KEYS.items():
-        branches.append(f"{present(key)}, {q(kind)}")
-    branches.append(f"{attr('mcp.method.name')} = {q(cv.MCP_TOOL_METHOD)}, {q(TOOL)}")
-    branches.append(f"{present('gen_ai.tool.name')} OR {present('tool.name')}, {q(TOOL)}")
-    branches.append(f"{present('gen_ai.request.model')} OR {present('llm.model_name')}, {q(LLM)}")
+        if v.has(key):
+            branches.append(f"{v.present(key)}, {q(kind)}")
+    if v.has("mcp.method.name"):
+        branches.append(f"{v.attr('mcp.method.name')} = {q(cv.MCP_TOOL_METHOD)}, {q(TOOL)}")
+    for condition, kind in ((any_of([v.present("gen_ai.tool.name"), v.present("tool.name")]), TOOL),
+                            (any_of([v.present("gen_ai.request.model"), v.present("llm.model_name")]), LLM)):
+        if condition:
+            branches.append(f"{condition}, {q(kind)}")
+    if not branches:
+        return q(OTHER)
     return "multiIf(" + ", ".join(branches) + f", {q(OTHER)})"
 
 
@@ -134,20 +175,22 @@ def strip_prefixes(expression: str, prefixes) -> str:
     return expression
 
 
-def span_columns(schema: Schema, with_events: bool) -> list[list[str]]:
+def span_columns(schema: Schema, with_events: bool, v: Vocabulary) -> list[list[str]]:
     """Level 1: one row per span, its facts as named columns (`raw_kind` before the tool/model corrections), in
     layers: each layer reads the one before as columns (ClickHouse inlines an alias at every use, and the vocabulary
     expressions are big)."""
     handoff_names = arr(sorted(cv.HANDOFF_TOOL_NAMES))
-    tool_name_keys = first(cv.TOOL_NAME_KEYS)
+    tool_name_keys = v.first(cv.TOOL_NAME_KEYS)
     fallback_tool = f"trimBoth({strip_prefixes('name', ('execute_tool ', 'MCP send ', 'tools/call '))})"
-    requested = "multiIf(" + ", ".join(f"JSONExtractString({attr(k)}, 'model') != '', JSONExtractString({attr(k)}, 'model')" for k in cv.INVOCATION_KEYS) + ", '')"
+    invocations = [key for key in cv.INVOCATION_KEYS if v.has(key)]
+    requested = ("multiIf(" + ", ".join(f"JSONExtractString({v.attr(k)}, 'model') != '', JSONExtractString({v.attr(k)}, 'model')"
+                                        for k in invocations) + ", '')") if invocations else "''"
     name_model = "multiIf(" + ", ".join(f"startsWith(name, {q(p)}), substring(name, {len(p) + 1})" for p in cv.MODEL_NAME_PREFIXES) + ", '')"
     generation = "JSONExtractString(output, 'generations', 1, 1, 'message', {}'response_metadata', 'model_name')"
     payload_model = (f"if(JSONHas(output, 'generations'), multiIf({generation.format(chr(39) + 'kwargs' + chr(39) + ', ')} != '', "
                      f"{generation.format(chr(39) + 'kwargs' + chr(39) + ', ')}, {generation.format('')} != '', {generation.format('')}, "
                      "JSONExtractString(output, 'llm_output', 'model_name')), JSONExtractString(output, 'model'))")
-    args = first(cv.TOOL_ARGS_KEYS)
+    args = v.first(cv.TOOL_ARGS_KEYS)
     unwrapped = (f"if(JSONType(args, 'kwargs') = 'Object' AND arrayAll(x -> x IN ('args', 'kwargs', 'sanitize_inputs_outputs'), "
                  f"JSONExtractKeys(args)) AND JSONExtractRaw(args, 'args') IN ('', '[]', 'null', 'false', '0', '\"\"', '{{}}'), "
                  f"JSONExtractRaw(args, 'kwargs'), args)")
@@ -158,14 +201,18 @@ def span_columns(schema: Schema, with_events: bool) -> list[list[str]]:
     outcome = (f"(kind1 IN ({q(TOOL)}, {q(HANDOFF)}) AND base != 'error' AND position(output, 'rror') > 0 AND ("
                f"lower(JSONExtractString(result, 'status')) = 'error' OR JSONExtractRaw(result, 'is_error') = 'true' "
                f"OR JSONExtractRaw(result, 'isError') = 'true'))")
-    status_values = "concat(" + ", '\\n', ".join(attr(k) for k in TIMEOUT_STATUS_KEYS) + ")"
-    int_status = " OR ".join(f"toInt64OrNull({attr(k)}) IN (408, 504)" for k in TIMEOUT_STATUS_KEYS)
-    events = ""
-    if with_events:
-        events = (" OR arrayExists((n, at) -> n = 'exception' AND match(concat(at['exception.type'], '\\n', "
+    # every status key keeps its place (an absent one as ''): the timeout pattern sees the same separators
+    status_values = "concat(" + ", '\\n', ".join(v.attr(k) for k in TIMEOUT_STATUS_KEYS) + ")"
+    # never NULL (toInt64OrNull's NULL made `timed_out` NULL, and groupArray leaves NULLs out: `touts` lost its
+    # alignment with the other per-trace arrays)
+    int_status = any_of(f"toInt64OrZero({v.attr(k)}) IN (408, 504)" if v.has(k) else None for k in TIMEOUT_STATUS_KEYS) or "0"
+    events = "0"
+    if with_events and v.exceptions:
+        events = ("arrayExists((n, at) -> n = 'exception' AND match(concat(at['exception.type'], '\\n', "
                   f"at['exception.message']), {q(TIMEOUT_RE)}), `Events.Name`, `Events.Attributes`)")
     agent_from_name = "multiIf(" + ", ".join(f"match(name, {q(pattern)}), {expr}" for pattern, expr in _AGENT_RES) + ", '')"
-    token = {name: _count(first(keys)) for name, keys in cv.TOKEN_KEYS.items()}
+    token = {name: _count(v.first(keys)) for name, keys in cv.TOKEN_KEYS.items()}
+    handoff_types = f"{v.attr('gen_ai.tool.type')} IN {arr(sorted(cv.HANDOFF_TOOL_TYPES))}" if v.has("gen_ai.tool.type") else "0"
     layers = [
         [
             "TraceId AS t", "SpanId AS id",
@@ -176,24 +223,24 @@ def span_columns(schema: Schema, with_events: bool) -> list[list[str]]:
             (f"multiIf(upper(toString(StatusCode)) IN ('STATUS_CODE_ERROR', 'ERROR', '2'), 'error', "
              f"upper(toString(StatusCode)) IN ('STATUS_CODE_OK', 'OK', '1'), 'ok', 'unset')" if schema.has("StatusCode") else "'unset'") + " AS base",
             ("StatusMessage" if schema.has("StatusMessage") else "''") + " AS message",
-            f"{kind_sql()} AS raw_kind",
+            f"{kind_sql(v)} AS raw_kind",
             f"{tool_name_keys} AS tool_keys",
-            f"{first(cv.OUTPUT_KEYS)} AS output",
-            f"{first(cv.MODEL_KEYS)} AS model_keys",
+            f"{v.first(cv.OUTPUT_KEYS)} AS output",
+            f"{v.first(cv.MODEL_KEYS)} AS model_keys",
             f"{requested} AS requested_model", f"{name_model} AS name_model",
-            f"{first(cv.PROVIDER_KEYS)} AS provider",
+            f"{v.first(cv.PROVIDER_KEYS)} AS provider",
             f"{args} AS args",
-            f"{first(cv.ERROR_TYPE_KEYS)} AS error_type", f"lower({first(cv.ERROR_FLAG_KEYS)}) AS error_flag",
-            f"{first(cv.AGENT_NAME_KEYS)} AS agent_keys", f"{attr('graph.node.id')} AS node_id", f"{agent_from_name} AS agent_from_name",
+            f"{v.first(cv.ERROR_TYPE_KEYS)} AS error_type", f"lower({v.first(cv.ERROR_FLAG_KEYS)}) AS error_flag",
+            f"{v.first(cv.AGENT_NAME_KEYS)} AS agent_keys", f"{v.attr('graph.node.id')} AS node_id", f"{agent_from_name} AS agent_from_name",
             *(f"{expr} AS tok_{name}" for name, expr in token.items()),
-            f"toFloat64OrNull({first(cv.COST_KEYS)}) AS cost_raw",
-            f"{first(cv.RESPONSE_ID_KEYS)} AS response_id",
-            f"{first(cv.FINISH_REASON_KEYS)} NOT IN ('', '[]') AS has_finish",
-            f"concat({attr('error.message')}, '\\n', {status_values}) AS status_text",
+            f"toFloat64OrNull({v.first(cv.COST_KEYS)}) AS cost_raw",
+            f"{v.first(cv.RESPONSE_ID_KEYS)} AS response_id",
+            f"{v.first(cv.FINISH_REASON_KEYS)} NOT IN ('', '[]') AS has_finish",
+            f"concat({v.attr('error.message')}, '\\n', {status_values}) AS status_text",
             f"({int_status}) AS status_timeout",
-            f"({events.removeprefix(' OR ') or '0'}) AS event_timeout",
-            f"{attr('gen_ai.tool.type')} IN {arr(sorted(cv.HANDOFF_TOOL_TYPES))} AS handoff_type",
-            f"{requested_calls_sql()} AS requested",
+            f"({events}) AS event_timeout",
+            f"{handoff_types} AS handoff_type",
+            f"{requested_calls_sql(v)} AS requested",
         ],
         [
             f"if(tool_keys != '', tool_keys, if(raw_kind = {q(TOOL)}, {fallback_tool}, '')) AS tool_name",
@@ -233,34 +280,56 @@ def span_columns(schema: Schema, with_events: bool) -> list[list[str]]:
 DIGITS = r"(\d+)"
 
 
-def _flat_calls(prefix: str, call: str, name: str) -> str:
-    """Tool-call names under `prefix.M.<call>N.<name>` keys of the full attribute map, by (M, N)."""
+def _call_key_pattern(prefix: str, call: str, name: str) -> str:
+    """The regular expression of the `prefix.M.<call>N.<name>` keys (one of our own constants)."""
     p, c, n = (re.escape(part) for part in (prefix, call, name))
+    return "^" + p + r"\d+\." + c + r"\d+\." + n + "$"
+
+
+def _message_pattern(prefix: str) -> str:
+    return "^" + re.escape(prefix) + r"\d+\."
+
+
+FLAT_CALLS = tuple((_message_pattern(output_prefix), output_prefix, "message.tool_calls.", "tool_call.function.name")
+                   for _, output_prefix in cv.FLAT_MESSAGE_PREFIXES)
+OPENLLMETRY_CALLS = (cv.OPENLLMETRY_MESSAGE_PREFIXES[1], "tool_calls.", "name")
+KEY_PATTERNS = tuple(dict.fromkeys([*(pattern for pattern, *_ in FLAT_CALLS), *(_call_key_pattern(*parts) for _, *parts in FLAT_CALLS),
+                                    _call_key_pattern(*OPENLLMETRY_CALLS)]))
+
+
+def _flat_calls(v: Vocabulary, prefix: str, call: str, name: str) -> str:
+    """Tool-call names under `prefix.M.<call>N.<name>` keys of the full attribute map, by (M, N)."""
+    pattern = _call_key_pattern(prefix, call, name)
+    if not v.matches(pattern):
+        return NO_NAMES
+    p, c = (re.escape(part) for part in (prefix, call))
     message_index, call_index = q("^" + p + DIGITS), q(c + DIGITS)
-    key = q("^" + p + r"\d+\." + c + r"\d+\." + n + "$")
     return (f"arrayMap(x -> x.3, arraySort(x -> (x.1, x.2), arrayMap(k -> (toUInt32OrZero(extract(k, {message_index})), "
-            f"toUInt32OrZero(extract(k, {call_index})), fm[k]), arrayFilter(k -> match(k, {key}), mapKeys(fm)))))")
+            f"toUInt32OrZero(extract(k, {call_index})), fm[k]), arrayFilter(k -> match(k, {q(pattern)}), mapKeys(fm)))))")
 
 
-def requested_calls_sql() -> str:
+def requested_calls_sql(v: Vocabulary) -> str:
     """The tool calls an LLM span's response asked for (`Span.requested_tool_calls`), from the flattened message
     keys (OpenInference, traceAI), else OpenLLMetry's `gen_ai.completion.M.tool_calls.N.name`, else an OpenAI
     chat-completion payload in the output (`choices[].message.tool_calls[].function.name`)."""
     branches = []
-    for _, output_prefix in cv.FLAT_MESSAGE_PREFIXES:
-        any_key = q("^" + re.escape(output_prefix) + r"\d+\.")
-        branches.append(f"arrayExists(k -> match(k, {any_key}), mapKeys(fm)), "
-                        f"{_flat_calls(output_prefix, 'message.tool_calls.', 'tool_call.function.name')}")
-    openllmetry = _flat_calls(cv.OPENLLMETRY_MESSAGE_PREFIXES[1], "tool_calls.", "name")
-    branches.append(f"length({openllmetry}) > 0, {openllmetry}")
-    output = first(cv.OUTPUT_KEYS)
-    payload = (f"arrayFlatten(arrayMap(c -> arrayMap(tc -> JSONExtractString(tc, 'function', 'name'), "
-               f"JSONExtractArrayRaw(c, 'message', 'tool_calls')), JSONExtractArrayRaw({output}, 'choices')))")
-    return "multiIf(" + ", ".join(branches) + f", {payload})"
+    for any_key, *parts in FLAT_CALLS:
+        if v.matches(any_key):
+            branches.append(f"arrayExists(k -> match(k, {q(any_key)}), mapKeys(fm)), {_flat_calls(v, *parts)}")
+    openllmetry = _flat_calls(v, *OPENLLMETRY_CALLS)
+    if openllmetry != NO_NAMES:
+        branches.append(f"length({openllmetry}) > 0, {openllmetry}")
+    output = v.first(cv.OUTPUT_KEYS)
+    payload = NO_NAMES if output == "''" else (
+        f"arrayFlatten(arrayMap(c -> arrayMap(tc -> JSONExtractString(tc, 'function', 'name'), "
+        f"JSONExtractArrayRaw(c, 'message', 'tool_calls')), JSONExtractArrayRaw({output}, 'choices')))")
+    return "multiIf(" + ", ".join(branches) + f", {payload})" if branches else payload
 
 
 def _count(expression: str) -> str:
     """`conventions.to_count`: a whole number 0..MAX_COUNT read from a string (decimals cut), else NULL."""
+    if expression == "''":
+        return NO_COUNT
     number = f"toFloat64OrNull({expression})"
     return f"if({number} >= 0 AND {number} <= {cv.MAX_COUNT} AND isFinite({number}), toInt64({number}), NULL)"
 
@@ -268,28 +337,61 @@ def _count(expression: str) -> str:
 # -- the query ----------------------------------------------------------------------------------------------------
 
 
-def spans_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any]) -> str:
-    """Level 1 over the window's traces (a trace is in when its first span is)."""
-    params["keys"] = relevant_keys()
-    where, having = "TraceId != ''", ""
+def _window(url: ClickHouseURL, params: dict[str, Any]) -> str:
+    """The rows looked at: the window and the grace before it (a trace is in when its first span is)."""
+    where = "TraceId != ''"
     if url.since_s is not None:
-        params["floor_s"], params["cutoff_s"] = url.since_s + GRACE_S, url.since_s
+        params["floor_s"] = url.since_s + GRACE_S
         where += " AND Timestamp >= now64(9) - toIntervalSecond({floor_s:UInt64})"
-        having = ("HAVING min(Timestamp) >= now64(9) - toIntervalSecond({cutoff_s:UInt64})")
-    traces = f"SELECT TraceId FROM {TABLE} WHERE {where} GROUP BY TraceId {having}"
-    with_events = schema.has("Events.Name") and schema.has("Events.Attributes")
-    first_layer, *rest = span_columns(schema, with_events)
+    return where
+
+
+def _with_events(schema: Schema) -> bool:
+    return schema.has("Events.Name") and schema.has("Events.Attributes")
+
+
+def vocabulary_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any]) -> str:
+    """Which vocabulary keys and flattened-key patterns the window's spans carry, and whether any has an
+    `exception` event: one row, bounded by the vocabulary (never by the spans). The keys are read from the map's
+    key column alone."""
+    params["vocabulary"] = relevant_keys()
+    kind = schema.columns.get("SpanAttributes", "")
+    keys = "SpanAttributes.keys" if kind.startswith("Map(") else f"mapKeys({schema.attributes('SpanAttributes')})"
+    exceptions = "max(has(`Events.Name`, 'exception'))" if _with_events(schema) else "0"
+    matched = ", ".join(f"arrayExists(k -> match(k, {q(pattern)}), u)" for pattern in KEY_PATTERNS)
+    return (f"SELECT arrayFilter(k -> has({{vocabulary:Array(String)}}, k), u) AS present, [{matched}] AS matched, exceptions "
+            f"FROM (SELECT groupUniqArrayArray({keys}) AS u, {exceptions} AS exceptions FROM {TABLE} WHERE {_window(url, params)}) "
+            "FORMAT JSONEachRow")
+
+
+def vocabulary(client: ClickHouseClient, schema: Schema, url: ClickHouseURL) -> Vocabulary:
+    params: dict[str, Any] = {"db": url.database, "table": url.table}
+    rows = list(client.rows(vocabulary_sql(schema, url, params), params))
+    if not rows:
+        return Vocabulary(frozenset(), frozenset(), False)
+    row = rows[0]
+    known = set(relevant_keys())
+    keys = frozenset(str(key) for key in row.get("present") or () if str(key) in known)  # our own constants only
+    matched = row.get("matched") or []
+    patterns = frozenset(pattern for pattern, hit in zip(KEY_PATTERNS, matched) if hit)
+    return Vocabulary(keys, patterns, bool(row.get("exceptions")))
+
+
+def spans_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any], v: Vocabulary) -> str:
+    """Level 1 over the window's rows (which traces are in the window is decided per trace, in `routes_sql`)."""
+    params["keys"] = [key for key in relevant_keys() if v.has(key)]
+    first_layer, *rest = span_columns(schema, _with_events(schema), v)
     sql = (f"SELECT {', '.join(first_layer)}\nFROM (SELECT *, {schema.attributes('SpanAttributes')} AS fm, "
-           f"mapFilter((k, v) -> has({{keys:Array(String)}}, k), fm) AS a FROM {TABLE} WHERE {where}"
-           + (f" AND TraceId IN ({traces})" if having else "") + ")")
+           f"mapFilter((k, v) -> has({{keys:Array(String)}}, k), fm) AS a FROM {TABLE} WHERE {_window(url, params)})")
     for layer in rest:
         sql = f"SELECT *, {', '.join(layer)}\nFROM ({sql})"
     return sql
 
 
-def models_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any]) -> str:
-    """The (model, provider) pairs of the window's model and embedding spans: what Python must price."""
-    return (f"SELECT DISTINCT model, provider FROM ({spans_sql(schema, url, params)}) "
+def models_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any], v: Vocabulary) -> str:
+    """The (model, provider) pairs of the model and embedding spans in the rows looked at (a superset of the
+    window's traces' pairs: an extra price is never used): what Python must price."""
+    return (f"SELECT DISTINCT model, provider FROM ({spans_sql(schema, url, params, v)}) "
             f"WHERE kind1 IN ({q(LLM)}, {q(EMBEDDING)}) AND model != '' FORMAT JSONEachRow")
 
 
@@ -297,9 +399,13 @@ def _nearest(sorted_array: str, percent: int) -> str:
     return f"if(length({sorted_array}) = 0, NULL, {sorted_array}[toUInt64(greatest(1, intDiv({percent} * length({sorted_array}) + 99, 100)))])"
 
 
-def routes_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any]) -> str:
-    """Levels 2 and 3 (module docstring): one row per route with its numbers and its family's."""
-    spans = spans_sql(schema, url, params)
+def trace_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any], v: Vocabulary) -> str:
+    """Level 2 (module docstring): one row per trace in the window, its family, route hash and numbers."""
+    spans = spans_sql(schema, url, params, v)
+    having = ""
+    if url.since_s is not None:  # a trace is in the window when its first span is
+        params["cutoff_s"] = url.since_s
+        having = " HAVING first_start >= toUnixTimestamp64Nano(now64(9) - toIntervalSecond({cutoff_s:UInt64}))"
     chain = [f"p{level}" for level in range(1, MAX_DEPTH + 1)]
     ancestors = ",\n  ".join(
         ["arrayMap(x -> indexOf(ids, x), pids) AS p1"] + [f"arrayMap(x -> p1[x], p{level - 1}) AS p{level}" for level in range(2, MAX_DEPTH + 1)]
@@ -322,7 +428,7 @@ SELECT t,
   groupArray(tok_prompt IS NOT NULL OR tok_completion IS NOT NULL) AS us,
   groupArray(ifNull(reported_cost, nan)) AS rcs, groupArray(response_id) AS rids, groupArray(info) AS infos,
   groupArray(if(kind1 = {q(LLM)}, requested, [])) AS reqs, groupArray(timed_out) AS touts, min(s) AS first_start, max(e) AS last_end
-FROM ({spans}) GROUP BY t"""
+FROM ({spans}) GROUP BY t{having}"""
     trace_layers = [
         ["arrayEnumerate(ids) AS idx", ancestors],
         [
@@ -379,6 +485,12 @@ FROM ({spans}) GROUP BY t"""
     trace_facts = per_trace
     for layer in trace_layers:
         trace_facts = f"SELECT *, {', '.join(layer)}\nFROM ({trace_facts})"
+    return trace_facts
+
+
+def routes_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any], v: Vocabulary) -> str:
+    """Level 3 (module docstring): one row per route with its numbers and its family's."""
+    trace_facts = trace_sql(schema, url, params, v)
     names = ("n", "ok", "d50", "d95", "d99", "tok_mean", "tok_p95", "cost_mean", "cost_p95", "cost_n", "calls", "errors", "timeouts")
     family_stats = _stats("fam_", "rows")
     route_stats = _stats("", "mine") + [
@@ -437,14 +549,14 @@ class PushedDown:
     traces: int
 
 
-def price_table(client: ClickHouseClient, schema: Schema, url: ClickHouseURL) -> tuple[list[str], list[list[list[float]]]]:
+def price_table(client: ClickHouseClient, schema: Schema, url: ClickHouseURL, v: Vocabulary) -> tuple[list[str], list[list[list[float]]]]:
     """Price bands (orchtui/analysis/cost.py) for every (model, provider) the window's calls name, as two parallel
     parameters: keys `model\\x1fprovider` and bands `[[start, base, input, output, cache read, cache write], …]`."""
     from orchtui.analysis.cost import _bands, _route
 
     params: dict[str, Any] = {"db": url.database, "table": url.table}
     keys, bands = [], []
-    for row in client.rows(models_sql(schema, url, params), params):
+    for row in client.rows(models_sql(schema, url, params, v), params):
         model, provider = str(row.get("model") or ""), str(row.get("provider") or "")
         found = _bands(*_route(model, provider or None))
         if found:
@@ -461,9 +573,10 @@ def compute(url: ClickHouseURL, by: str, client: ClickHouseClient | None = None)
     client = client or ClickHouseClient(url)
     try:
         schema = describe(client)
-        keys, bands = price_table(client, schema, url)
+        v = vocabulary(client, schema, url)
+        keys, bands = price_table(client, schema, url, v)
         params: dict[str, Any] = {"db": url.database, "table": url.table, "price_keys": keys, "price_bands": bands}
-        rows = list(client.rows(routes_sql(schema, url, params), params))
+        rows = list(client.rows(routes_sql(schema, url, params, v), params))
     finally:
         if own:
             client.close()
