@@ -34,6 +34,7 @@ from orchtui.gate import Route, append_golden_route, load_gate, route_for
 from orchtui.live import QUICK_FILTERS, RouteFilter, TraceIndex
 from orchtui.loading import load_paths
 from orchtui.remote import is_url
+from orchtui.remote.base import short_label
 from orchtui.remote.poller import RemotePoller
 from orchtui.sources.follow import FileFollower
 from orchtui.sources.otlp_http import OtlpReceiver, Spool
@@ -748,10 +749,11 @@ class OrchApp(App[None]):
 
 
 def describe_sources(paths: list[str]) -> str:
-    """`file.jsonl`, or `file.jsonl +2 more`: the status line must keep room for the counts."""
+    """`file.jsonl`, `jaeger 127.0.0.1:16686 service=s` (a store by its short label, as the `!` screen names it), or
+    `file.jsonl +2 more`: the status line must keep room for the counts."""
     if not paths:
         return "in memory"
-    first = Path(paths[0]).name
+    first = short_label(paths[0]) if is_url(paths[0]) else Path(paths[0]).name
     return first if len(paths) == 1 else f"{first} +{len(paths) - 1} more"
 
 

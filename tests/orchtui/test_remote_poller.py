@@ -138,3 +138,92 @@ def test_tail_with_a_good_store_url_and_a_bad_one_refuses_both_and_open_says_the
         assert code == 2 and out == ""
         said.append(err)
     assert said[0] == said[1] and said[0].startswith("orchtui: jaeger://127.0.0.1:16686: credentials in a URL")
+
+
+# -- what the `!` screen and the status line read: short labels and each store's state ---------------------------
+
+
+@pytest.mark.parametrize("url, short", [
+    ("jaeger://127.0.0.1:16686?service=s", "jaeger 127.0.0.1:16686 service=s"),
+    ("jaeger+https://jaeger.internal:443?service=a b&operation=chat", "jaeger+https jaeger.internal:443 service=a b operation=chat"),
+    ("jaeger://127.0.0.1:16686?service=s&since=15m&limit=5&lag=1m&timeout=9&interval=1s", "jaeger 127.0.0.1:16686 service=s"),
+    ("phoenix://127.0.0.1:6006/refund%20agent?since=1h", "phoenix 127.0.0.1:6006/refund agent"),
+    ("phoenix://127.0.0.1:6006", "phoenix 127.0.0.1:6006"),
+    ('tempo://t:3200?q={resource.service.name="S"}&tenant=team', 'tempo t:3200 q={resource.service.name="S"} tenant=team'),
+    ("clickhouse://default@127.0.0.1:8123/otel?table=otel_traces", "clickhouse default@127.0.0.1:8123/otel table=otel_traces"),
+    ("clickhouse://reader@ch:8123/otel?since=7d&pushdown=0&trace=ab12", "clickhouse reader@ch:8123/otel trace=ab12"),
+    # secrets never show, even in a URL that would be refused
+    ("clickhouse://alice:hunter2@ch:8123/otel?password=hunter2&api_key=hunter2", "clickhouse alice@ch:8123/otel"),
+    ("JAEGER://[::1]:16686#frag", "jaeger [::1]:16686"),
+])
+def test_short_label(url, short):
+    from orchtui.remote.base import short_label
+
+    assert short_label(url) == short
+
+
+def test_a_sources_label_and_its_short_label_name_the_same_store():
+    from orchtui.remote import source_for
+    from orchtui.remote.base import short_label
+
+    for url in ("jaeger://127.0.0.1:16686?service=s&since=2h", "tempo://127.0.0.1:3200?q={}&tenant=t&interval=1s",
+                "phoenix://127.0.0.1:6006/p?limit=5"):
+        assert short_label(source_for(url).label) == short_label(url)
+
+
+def test_each_store_says_its_state_interval_spans_and_last_poll():
+    from orchtui.remote.poller import FAILING, IDLE, POLLING, STARTING
+
+    release, answer = threading.Event(), {"status": 200}
+
+    def store_answer(request):
+        release.wait(30)
+        return Answer(answer["status"], json.dumps(FIND if answer["status"] == 200 else {"error": "down"}).encode())
+
+    sink = Sink()
+    with serve(store_answer) as store:
+        poller = RemotePoller([f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant&interval=50ms", "ftp://h/x?token=t"],
+                              sink.deliver, sink.report)
+        polled, bad = poller.stores
+        assert (polled.state, polled.label, bad.state, bad.label) == (STARTING, f"jaeger://127.0.0.1:{store.port}", STARTING, "ftp://h/x")
+        poller.start()
+        try:
+            sink.wait(lambda: polled.state == POLLING and bad.state == FAILING, "the first poll under way")
+            assert polled.interval == 0.05 and polled.last_poll is None and polled.spans == 0
+            assert bad.source is None and bad.problem.startswith("unknown store scheme ftp://") and bad.failing_since
+            release.set()
+            sink.wait(lambda: polled.polls >= 1, "an answer")
+            assert polled.spans == 78 and polled.last_poll is not None and polled.state in (IDLE, POLLING)
+            answer["status"] = 503
+            sink.wait(lambda: polled.state == FAILING, "the failure")
+            since = polled.failing_since
+            polls = len(store.requests)
+            sink.wait(lambda: len(store.requests) >= polls + 2, "polls while failing")
+            assert polled.failing_since == since and polled.problem.startswith("HTTP 503")  # since the first failure
+            answer["status"] = 200
+            sink.wait(lambda: polled.problem is None, "the store back")
+            assert polled.failing_since is None and polled.state in (IDLE, POLLING) and polled.spans == 78
+        finally:
+            release.set()
+            poller.stop()
+    assert polled.label == f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant"
+
+
+def test_a_slow_store_does_not_hold_up_another():
+    release = threading.Event()
+
+    def slow(request):
+        release.wait(30)
+        return Answer(200, b'{"result": {"resourceSpans": []}}')
+
+    sink = Sink()
+    with serve(slow) as hung, serve(lambda request: Answer(200, json.dumps(FIND).encode())) as quick:
+        poller = RemotePoller([f"jaeger://127.0.0.1:{hung.port}?service=s&interval=50ms",
+                               f"jaeger://127.0.0.1:{quick.port}?service=vendor-assistant&interval=50ms"], sink.deliver, sink.report)
+        poller.start()
+        try:
+            sink.wait(lambda: len(quick.requests) >= 3 and sink.spans, "the quick store's polls while the slow one's hangs")
+            assert len(hung.requests) == 1 and len(sink.spans) == 78
+        finally:
+            release.set()
+            poller.stop()

@@ -3,7 +3,9 @@
 The status line only counts read errors; this screen lists each one with its source (`file:line`, `file[frame]`
 or the OTLP request) and its message, escaped, and shows the selected one in full in a pane that scrolls by
 keyboard. Above it, the sources: saved files loaded, files followed (line reached, bytes read, caught up or not,
-not there yet, unreadable), the OTLP endpoint with its request counts, the spool files written, and the totals:
+not there yet, unreadable), trace stores read once (`open URL`) or polled (`tail URL`: polling, idle or failing with
+the last error, the interval, spans received, the last poll), the OTLP endpoint with its request counts, the spool
+files written, and the totals:
 traces, spans, read errors, records skipped (metric lines, truncations) and traces evicted. While nothing has
 arrived it says what it is waiting on, not an empty list.
 
@@ -14,6 +16,7 @@ append-only list by reference and paints only its visible lines.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +29,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from orchtui.formatting import format_count
+from orchtui.remote.base import is_url, short_label
+from orchtui.remote.poller import FAILING, IDLE, POLLING
 
 from ..render import safe
 from ..widgets.error_list import ErrorList
@@ -134,8 +139,12 @@ def describe(app: "OrchApp") -> Text:
         row("demo", "the bundled scenarios, played live")
     for path in app.paths:
         state = "loaded" if app.load_finished else (app.load_status or "loading")
-        row("file", f"{safe(path, True)}  {safe(state, True)}")
+        if is_url(path):
+            row("store", f"{safe(short_label(path), True)}  read once, {'read' if app.load_finished else 'reading'}")
+        else:
+            row("file", f"{safe(path, True)}  {safe(state, True)}")
     _followed(app, row)
+    _stores(app, row)
     _receiver(app, row)
     if not text.plain:
         row("source", safe(app.sources_label, True))
@@ -165,6 +174,49 @@ def _followed(app: "OrchApp", row) -> None:
     if not files:  # a directory or pattern nothing matches yet (a missing file is listed above)
         for target in follower.targets:
             row("following", Text.assemble((safe(target, True), ""), "  ", ("no file yet: read when one appears", "yellow")))
+
+
+def _stores(app: "OrchApp", row) -> None:
+    """Each polled store (`tail URL`): its short label, then its state, interval, spans and last poll, and while it
+    fails, the last error (in full in the read errors below: said once there)."""
+    poller = app.poller
+    if poller is None:
+        return
+    for store in list(poller.stores):
+        state = store.state
+        row("store", Text(safe(short_label(store.label), True), style="bold"))
+        line = Text()
+        if state == POLLING:
+            line.append(f"polling ({time.monotonic() - (store.polling_since or time.monotonic()):.1f} s)", style="cyan")
+        elif state == IDLE:
+            line.append("idle", style="green")
+        elif state == FAILING:
+            line.append("failing", style="bold red")
+        else:
+            line.append(state, style="yellow")
+        if store.interval is not None:
+            line.append(f" · every {_seconds(store.interval)}")
+        if store.source is not None:
+            line.append(f" · {_plural(store.spans, 'span')} · ")
+            line.append(f"last poll {_clock(store.last_poll)}" if store.last_poll is not None else "no poll yet")
+        row("", line)
+        if state == FAILING and store.problem is not None:
+            since = f"since {_clock(store.failing_since)}: " if store.failing_since is not None else ""
+            row("", since + safe(store.problem, True, limit=500), "red")
+
+
+def _clock(seconds: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(seconds))
+
+
+def _seconds(seconds: float) -> str:
+    """An interval as given in a URL: 250 ms, 2 s, 5 min, 1 h."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    for size, unit in ((3600, "h"), (60, "min")):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
 
 
 def _file_state(path: Path, offset: int) -> Text:

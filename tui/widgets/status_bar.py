@@ -5,10 +5,16 @@ it, so an empty list reads as "nothing arrived", not as "nothing matched"."""
 
 from __future__ import annotations
 
+import re
+
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.widgets import Static
 
 from ..render import safe
+
+
+SOURCES_MIN = 24  # cells of the sources label kept however narrow the terminal
 
 
 class StatusBar(Static):
@@ -34,42 +40,60 @@ class StatusBar(Static):
     ) -> None:
         """Show the line, unless it says what it already shows: the app asks ten times a second, and repainting an
         unchanged line kept an idle app busy (the status line is one line high: never a re-layout)."""
-        state = (sources, tuple(counts.items()), listed, quick_filter, text_filter, loading, route_filter, marked, paused, warning, waiting)
+        width = self.size.width
+        state = (sources, tuple(counts.items()), listed, quick_filter, text_filter, loading, route_filter, marked, paused, warning, waiting, width)
         if state == self._shown:
             return
         self._shown = state
-        line = Text(no_wrap=True, overflow="ellipsis")
+        head = Text()
         if warning:  # first: it must not be the part the ellipsis cuts
-            line.append(f"⚠ {warning}  ", style="bold red")
+            head.append(f"⚠ {warning}  ", style="bold red")
         traces = counts["traces"]
+        tail = Text()
         if waiting and not counts["spans"]:
-            line.append("waiting for spans on ", style="bold cyan")
-            line.append(safe(sources, True), style="bold")
+            head.append("waiting for spans on ", style="bold cyan")
         else:
-            line.append(safe(sources, True), style="bold")
-            line.append("  ")
-            line.append(plural(traces, "trace") if listed == traces else f"{listed:,}/{plural(traces, 'trace')}")
-            line.append(f" · {plural(counts['spans'], 'span')}")
-            line.append(f" · {plural(counts['findings'], 'finding')}", style="yellow" if counts["findings"] else "")
+            tail.append("  ")
+            tail.append(plural(traces, "trace") if listed == traces else f"{listed:,}/{plural(traces, 'trace')}")
+            tail.append(f" · {plural(counts['spans'], 'span')}")
+            tail.append(f" · {plural(counts['findings'], 'finding')}", style="yellow" if counts["findings"] else "")
         if counts["errors"]:
-            line.append(f" · {plural(counts['errors'], 'read error')} (! lists)", style="bold red")
+            tail.append(f" · {plural(counts['errors'], 'read error')} (! lists)", style="bold red")
         elif not waiting or counts["spans"]:
-            line.append(" · 0 read errors")
+            tail.append(" · 0 read errors")
         if counts.get("evicted"):
-            line.append(f" · {counts['evicted']:,} evicted", style="yellow")
+            tail.append(f" · {counts['evicted']:,} evicted", style="yellow")
         if quick_filter != "all":
-            line.append(f"  [filter: {quick_filter}]", style="bold cyan")
+            tail.append(f"  [filter: {quick_filter}]", style="bold cyan")
         if text_filter:
-            line.append(f"  [/{safe(text_filter, True)}]", style="bold cyan")
+            tail.append(f"  [/{safe(text_filter, True)}]", style="bold cyan")
         if route_filter:
-            line.append(f"  [route: {safe(route_filter, True)}]", style="bold cyan")
+            tail.append(f"  [route: {safe(route_filter, True)}]", style="bold cyan")
         if marked:
-            line.append(f"  ⚑ {safe(marked, True)}", style="bold magenta")
+            tail.append(f"  ⚑ {safe(marked, True)}", style="bold magenta")
         if loading:
-            line.append(f"  {safe(loading, True)}", style="bold magenta")
+            tail.append(f"  {safe(loading, True)}", style="bold magenta")
         if paused is not None:
-            line.append(f"  ⏸ paused, {plural(paused, 'span')} queued (p resumes)", style="bold yellow")
+            tail.append(f"  ⏸ paused, {plural(paused, 'span')} queued (p resumes)", style="bold yellow")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append_text(head)
+        line.append(fit(safe(sources, True), width - head.cell_len - tail.cell_len), style="bold")
+        line.append_text(tail)
         self.update(line, layout=False)
+
+
+def fit(label: str, room: int) -> str:
+    """The sources label cut (`…`) to `room` cells, so the counts and read errors after it still show on a narrow
+    terminal; a trailing ` +2 more` is kept, and SOURCES_MIN cells at least (the `!` screen has it whole)."""
+    if cell_len(label) <= room:
+        return label
+    more = re.search(r" \+[\d,]+ more$", label)
+    suffix = more.group(0) if more else ""
+    head = label[: len(label) - len(suffix)]
+    keep = max(SOURCES_MIN, room) - len(suffix) - 1
+    if keep >= cell_len(head):
+        return label
+    return set_cell_size(head, max(1, keep)) + "…" + suffix
 
 
 def plural(count: int, noun: str) -> str:
