@@ -172,7 +172,7 @@ def _selection(
 
     # Items: one per distinct call (set semantics) unless count_duplicates; names only unless match_args.
     def key(name: str, args: Any, given: bool = True) -> tuple:
-        return (name, canonical_json(args), given) if match_args else (name,)
+        return (name, canonical_json(_json_numbers(args)), given) if match_args else (name,)
 
     actual: dict[Any, list[ToolCall]] = {}
     for index, call in enumerate(calls):
@@ -231,3 +231,15 @@ def _label(name: str, args: Any, with_args: bool) -> str:
 def _listing(labels: list[str]) -> str:
     """`search ×2, read_file` — first-seen order, repeats counted."""
     return ", ".join(f"{label} ×{n}" if n > 1 else label for label, n in Counter(labels).items())
+
+
+def _json_numbers(value: Any) -> Any:
+    """`value` with integral floats as ints, nested: JSON has one number type, so {"x": 1} and {"x": 1.0} are one
+    call (§8.0), and distinct calls are counted by their canonical text. Booleans stay booleans."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _json_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_numbers(item) for item in value]
+    return value

@@ -88,12 +88,7 @@ DEVIATIONS = {
 
 # Differences that are not deliberate: defects found by these grids, to fix where they live, kept visible here until
 # then (each is counted like a deviation, so fixing it fails the test until the entry goes).
-KNOWN_DEFECTS = {
-    "dedupe_by_canonical_json": (
-        "ToolSelectionAccuracy's set semantics count distinct calls by canonical JSON (orchtui/evals/tool_selection.py, "
-        "key()), so {'x': 1} and {'x': 1.0} are two items although they match as one (§8.0: 1 == 1.0)."
-    ),
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 # -- generated cases ------------------------------------------------------------------------------------------------
 
@@ -408,17 +403,9 @@ def ragas_f1(predicted: list, reference: list, undone: frozenset[str]) -> float:
     def same(one, other):
         return one[0] == other[0] and equal(one[1], other[1])
 
-    if "dedupe_by_canonical_json" in undone:  # the known defect, reproduced: distinct by canonical JSON, paired by value
-        def key(call):
-            return call[0], json.dumps(call[1], sort_keys=True)
-
-        actual = list({key(c): c for c in reversed(predicted)}.values())
-        expected = list({key(c): c for c in reversed(reference)}.values())
-        tp = len(max_matching(actual, expected, same))
-    else:
-        actual = [c for i, c in enumerate(predicted) if not any(same(c, d) for d in predicted[:i])]
-        expected = [c for i, c in enumerate(reference) if not any(same(c, d) for d in reference[:i])]
-        tp = sum(any(same(a, e) for e in expected) for a in actual)
+    actual = [c for i, c in enumerate(predicted) if not any(same(c, d) for d in predicted[:i])]
+    expected = [c for i, c in enumerate(reference) if not any(same(c, d) for d in reference[:i])]
+    tp = sum(any(same(a, e) for e in expected) for a in actual)
     fp, fn = len(actual) - tp, len(expected) - tp
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
@@ -456,11 +443,10 @@ def test_ragas_tool_call_f1():
         ours = round(evaluate("ToolSelectionAccuracy", trajectory, {"expected_tool_calls": [{"name": n, "args": a} for n, a in reference]},
                               match_args=True).score, 4)
         rows.append(explain(ours, lambda undone: ragas_f1(predicted, reference, undone),
-                            ("empty_is_perfect_f1", "bool_is_not_a_number", "unhashable_arguments", "dedupe_by_canonical_json")))
+                            ("empty_is_perfect_f1", "bool_is_not_a_number", "unhashable_arguments")))
     assert tally(rows) == {
-        "agree": 257, "unhashable_arguments": 84, "bool_is_not_a_number": 22, "empty_is_perfect_f1": 23,
-        "bool_is_not_a_number+unhashable_arguments": 7, "dedupe_by_canonical_json": 5,
-        "bool_is_not_a_number+dedupe_by_canonical_json": 1, "unhashable_arguments+dedupe_by_canonical_json": 1,
+        "agree": 262, "unhashable_arguments": 85, "bool_is_not_a_number": 23, "empty_is_perfect_f1": 23,
+        "bool_is_not_a_number+unhashable_arguments": 7,
     }
 
 

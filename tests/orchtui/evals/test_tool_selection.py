@@ -152,6 +152,17 @@ def test_bool_is_not_a_number_but_int_is_float_in_match_args():
     assert select(calls(("f", {"n": 2})), expected(("f", {"n": 2.0})), match_args=True).score == 1.0
 
 
+def test_calls_whose_arguments_differ_only_as_1_and_1_0_are_one_distinct_call():
+    """Found by the ragas F1 conformance grid: distinct calls were counted by canonical text ("1" vs "1.0"), so the
+    same call made twice was two items, one of them a false positive."""
+    twice = select(calls(("f", {"n": 1}), ("f", {"n": 1.0})), expected(("f", {"n": 1})), match_args=True)
+    assert twice.score == 1.0 and twice.components["precision"] == 1.0
+    nested = select(calls(("f", {"a": [1, {"b": 2.0}]}), ("f", {"a": [1.0, {"b": 2}]})), expected(("f", {"a": [1, {"b": 2}]})), match_args=True)
+    assert nested.score == 1.0
+    # True is not 1: two distinct calls, one of them unexpected.
+    assert select(calls(("f", {"n": 1}), ("f", {"n": True})), expected(("f", {"n": 1})), match_args=True).components["precision"] == 0.5
+
+
 def test_unparseable_arguments_match_only_as_identical_raw_strings():
     broken = '{"q": "par'
     assert select(calls(("search", broken)), expected(("search", broken)), match_args=True).score == 1.0
