@@ -89,11 +89,11 @@ class Vocabulary:
         return self.patterns is None or pattern in self.patterns
 
     def attr(self, key: str) -> str:
-        return f"a[{q(key)}]" if self.has(key) else "''"
+        return f"fm[{q(key)}]" if self.has(key) else "''"
 
     def present(self, key: str) -> str | None:
         """`mapContains` for a key some span has; None for one no span has (the condition is false)."""
-        return f"mapContains(a, {q(key)})" if self.has(key) else None
+        return f"mapContains(fm, {q(key)})" if self.has(key) else None
 
     def first(self, keys) -> str:
         """The value of the first key present with a non-empty value (`conventions.gather`), else ''."""
@@ -116,7 +116,7 @@ def any_of(conditions) -> str | None:
 
 
 def relevant_keys() -> list[str]:
-    """Every attribute key the span expressions read (the map is cut down to these once per row)."""
+    """Every attribute key the span expressions read."""
     keys = {
         *cv.KIND_KEYS, *cv.EXTRA_KIND_VALUES, *cv.KIND_MARKER_KEYS, *cv.MODEL_KEYS, *cv.PROVIDER_KEYS, *cv.COST_KEYS,
         *cv.TOOL_NAME_KEYS, *cv.TOOL_ARGS_KEYS, *cv.OUTPUT_KEYS, *cv.AGENT_NAME_KEYS, *cv.FINISH_REASON_KEYS,
@@ -305,7 +305,7 @@ def _flat_calls(v: Vocabulary, prefix: str, call: str, name: str) -> str:
     p, c = (re.escape(part) for part in (prefix, call))
     message_index, call_index = q("^" + p + DIGITS), q(c + DIGITS)
     return (f"arrayMap(x -> x.3, arraySort(x -> (x.1, x.2), arrayMap(k -> (toUInt32OrZero(extract(k, {message_index})), "
-            f"toUInt32OrZero(extract(k, {call_index})), fm[k]), arrayFilter(k -> match(k, {q(pattern)}), mapKeys(fm)))))")
+            f"toUInt32OrZero(extract(k, {call_index})), fm[k]), arrayFilter(k -> startsWith(k, {q(prefix)}) AND match(k, {q(pattern)}), mapKeys(fm)))))")
 
 
 def requested_calls_sql(v: Vocabulary) -> str:
@@ -315,7 +315,8 @@ def requested_calls_sql(v: Vocabulary) -> str:
     branches = []
     for any_key, *parts in FLAT_CALLS:
         if v.matches(any_key):
-            branches.append(f"arrayExists(k -> match(k, {q(any_key)}), mapKeys(fm)), {_flat_calls(v, *parts)}")
+            prefix = parts[0]  # the pattern's literal start: only keys that have it are matched
+            branches.append(f"arrayExists(k -> startsWith(k, {q(prefix)}) AND match(k, {q(any_key)}), mapKeys(fm)), {_flat_calls(v, *parts)}")
     openllmetry = _flat_calls(v, *OPENLLMETRY_CALLS)
     if openllmetry != NO_NAMES:
         branches.append(f"length({openllmetry}) > 0, {openllmetry}")
@@ -377,12 +378,26 @@ def vocabulary(client: ClickHouseClient, schema: Schema, url: ClickHouseURL) -> 
     return Vocabulary(keys, patterns, bool(row.get("exceptions")))
 
 
-def spans_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any], v: Vocabulary) -> str:
-    """Level 1 over the window's rows (which traces are in the window is decided per trace, in `routes_sql`)."""
-    params["keys"] = [key for key in relevant_keys() if v.has(key)]
+def span_cost_sql() -> str:
+    """A model or embedding span's cost: as reported, else priced from its tokens with the price bands Python
+    derived for its (model, provider) (query parameters); NaN for none (groupArray leaves NULLs out)."""
+    prompt, completion = "greatest(ifNull(tok_prompt, -1), 0)", "greatest(ifNull(tok_completion, -1), 0)"
+    band = (f"arrayLast(b -> {prompt} > b[1], {{price_bands:Array(Array(Array(Float64)))}}"
+            "[indexOf({price_keys:Array(String)}, concat(model, '\\x1f', provider))])")
+    price = (f"arrayMap(b -> if(length(b) = 0, NULL, b[2] + {prompt} * b[3] + {completion} * b[4] + ifNull(tok_cache_read, 0) * b[5] "
+             f"+ ifNull(tok_cache_write, 0) * b[6]), [{band}])[1]")
+    return (f"ifNull(if(kind1 NOT IN ({q(LLM)}, {q(EMBEDDING)}), NULL, if(reported_cost IS NOT NULL, reported_cost, "
+            f"if(model = '' OR NOT (tok_prompt IS NOT NULL OR tok_completion IS NOT NULL), NULL, {price}))), nan)")
+
+
+def spans_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any], v: Vocabulary, priced: bool = False) -> str:
+    """Level 1 over the window's rows (which traces are in the window is decided per trace, in `routes_sql`);
+    `priced`: with each span's cost (the routes query, which has the price parameters)."""
     first_layer, *rest = span_columns(schema, _with_events(schema), v)
-    sql = (f"SELECT {', '.join(first_layer)}\nFROM (SELECT *, {schema.attributes('SpanAttributes')} AS fm, "
-           f"mapFilter((k, v) -> has({{keys:Array(String)}}, k), fm) AS a FROM {TABLE} WHERE {_window(url, params)})")
+    sql = (f"SELECT {', '.join(first_layer)}\nFROM (SELECT *, {schema.attributes('SpanAttributes')} AS fm "
+           f"FROM {TABLE} WHERE {_window(url, params)})")
+    if priced:
+        rest.append([f"{span_cost_sql()} AS span_cost"])
     for layer in rest:
         sql = f"SELECT *, {', '.join(layer)}\nFROM ({sql})"
     return sql
@@ -400,56 +415,70 @@ def _nearest(sorted_array: str, percent: int) -> str:
 
 
 def trace_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any], v: Vocabulary) -> str:
-    """Level 2 (module docstring): one row per trace in the window, its family, route hash and numbers."""
-    spans = spans_sql(schema, url, params, v)
+    """Level 2 (module docstring): one row per trace in the window, its family, route hash and numbers.
+
+    The spans' facts arrive as one array of tuples per trace (one groupArray: far cheaper than one per fact) and are
+    taken apart by position. Lambdas walk the per-trace arrays side by side (`arrayMap((k, p) -> …, ks, p1)`): a
+    lambda that indexes an array of its trace instead (`arrayMap(i -> ks[i], idx)`) makes ClickHouse copy that array
+    once per element, so indexing is kept to small arrays (kind codes, flags) and to the spans that need it."""
+    spans = spans_sql(schema, url, params, v, priced=True)
     having = ""
     if url.since_s is not None:  # a trace is in the window when its first span is
         params["cutoff_s"] = url.since_s
         having = " HAVING first_start >= toUnixTimestamp64Nano(now64(9) - toIntervalSecond({cutoff_s:UInt64}))"
-    chain = [f"p{level}" for level in range(1, MAX_DEPTH + 1)]
-    ancestors = ",\n  ".join(
-        ["arrayMap(x -> indexOf(ids, x), pids) AS p1"] + [f"arrayMap(x -> p1[x], p{level - 1}) AS p{level}" for level in range(2, MAX_DEPTH + 1)]
-    )
-    chain_of = "[" + ", ".join(f"{p}[i]" for p in chain) + "]"
-    nearest_of = lambda kind: "multiIf(" + ", ".join(f"ks[{p}[i]] = {q(kind)}, {p}[i]" for p in chain) + ", 0)"  # noqa: E731
+    facts = {  # per-trace array -> the span's fact
+        "ids": "id", "pids": "pid", "ss": "s", "es": "e", "ks": "kind1", "names": "name", "fs": "failed", "ms": "model",
+        "cns": f"if(kind1 = {q(AGENT)}, agent_name, call_name)",  # a call's name; an agent's name
+        "toks": "ifNull(tokens, -1)", "tps": "ifNull(tok_prompt, -1)", "tcs": "ifNull(tok_completion, -1)",
+        "us": "tok_prompt IS NOT NULL OR tok_completion IS NOT NULL", "cs": "span_cost", "rids": "response_id", "infos": "info",
+        "reqs": f"if(kind1 = {q(LLM)}, requested, [])", "touts": "timed_out",
+    }
+    per_trace = (f"SELECT t, groupArray(({', '.join(facts.values())})) AS facts, min(s) AS first_start, max(e) AS last_end\n"
+                 f"FROM ({spans}) GROUP BY t{having}")
+    levels = range(1, MAX_DEPTH + 1)
+    p_args = ", ".join(f"a{level}" for level in levels)
+    p_arrays = ", ".join(f"p{level}" for level in levels)
+    kc_args = ", ".join(f"c{level}" for level in levels)
+    kc_arrays = ", ".join(f"kc{level}" for level in levels)
+    tool_code, llm_code = 1, 2
+
+    def nearest(code: int) -> str:
+        return "multiIf(" + ", ".join(f"c{level} = {code}, a{level}" for level in levels) + ", 0)"
+
     run_level = arr((AGENT, CHAIN, GUARDRAIL))
     calls = arr((TOOL, RETRIEVER, HANDOFF))
     same = ("(fs[o] = fs[c] AND if(rids[o] != '' AND rids[c] != '', rids[o] = rids[c], "
             "(ms[o] = '' OR ms[c] = '' OR fams[o] = fams[c]) AND if(us[o] AND us[c], tps[o] = tps[c] AND tcs[o] = tcs[c], 1)))")
-    price = ("arrayLast(b -> greatest(tps[i], 0) > b[1], {price_bands:Array(Array(Array(Float64)))}"
-             "[indexOf({price_keys:Array(String)}, concat(ms[i], '\\x1f', provs[i]))])")
-    per_trace = f"""
-SELECT t,
-  groupArray(id) AS ids, groupArray(pid) AS pids, groupArray(s) AS ss, groupArray(e) AS es, groupArray(kind1) AS ks,
-  groupArray(name) AS names, groupArray(failed) AS fs, groupArray(model) AS ms, groupArray(provider) AS provs,
-  groupArray(call_name) AS cns, groupArray(agent_name) AS ans, groupArray(ifNull(tokens, -1)) AS toks,
-  groupArray(ifNull(tok_prompt, -1)) AS tps, groupArray(ifNull(tok_completion, -1)) AS tcs,
-  groupArray(ifNull(tok_cache_read, 0)) AS tcr, groupArray(ifNull(tok_cache_write, 0)) AS tcw,
-  groupArray(tok_prompt IS NOT NULL OR tok_completion IS NOT NULL) AS us,
-  groupArray(ifNull(reported_cost, nan)) AS rcs, groupArray(response_id) AS rids, groupArray(info) AS infos,
-  groupArray(if(kind1 = {q(LLM)}, requested, [])) AS reqs, groupArray(timed_out) AS touts, min(s) AS first_start, max(e) AS last_end
-FROM ({spans}) GROUP BY t{having}"""
     trace_layers = [
-        ["arrayEnumerate(ids) AS idx", ancestors],
+        [f"tupleElement(facts, {n}) AS {name}" for n, name in enumerate(facts, 1)],
         [
-            f"arrayMap(i -> arrayFilter(x -> x != 0, {chain_of}), idx) AS chains",
-            f"arrayMap(i -> {nearest_of(TOOL)}, idx) AS tool_parent",
-            f"arrayMap(i -> if(ks[i] = {q(LLM)}, {nearest_of(LLM)}, 0), idx) AS llm_parent",
-            "arrayMap(i -> (if(pids[i] = '', 0, if(p1[i] = 0, 1, 2)), ss[i], es[i], ids[i]), idx) AS root_keys",
+            "arrayEnumerate(ids) AS idx",
+            "arrayMap(x -> indexOf(ids, x), pids) AS p1",
+            *(f"arrayMap(x -> p1[x], p{level - 1}) AS p{level}" for level in levels[1:]),
+            f"arrayMap(k -> multiIf(k = {q(TOOL)}, {tool_code}, k = {q(LLM)}, {llm_code}, 0), ks) AS kcode",
+            "arrayMap(p -> p != '', pids) AS has_parent",
             f"arrayMap(m -> replaceRegexpOne(lower(splitByChar('/', m)[-1]), {q(SNAPSHOT_RE)}, ''), ms) AS fams",
         ],
         [
-            "arrayMap(i -> if(length(chains[i]) = 0, i, chains[i][-1]), idx) AS tops",
-            "arraySort((i, k) -> k, idx, root_keys)[1] AS root",
-            f"arrayMap(i -> tool_parent[i], arrayFilter(i -> ks[i] = {q(TOOL)} AND tool_parent[i] != 0 AND cns[tool_parent[i]] = cns[i], idx)) AS relayed",
-            f"arrayMap(i -> if(ks[i] = {q(LLM)}, countEqual(llm_parent, i), 0), idx) AS nested",
+            *(f"arrayMap(x -> kcode[x], p{level}) AS kc{level}" for level in levels),  # each ancestor's kind code
+            f"arrayMap(({p_args}) -> arrayFilter(x -> x != 0, [{p_args}]), {p_arrays}) AS chains",
+            "arrayMap((d, a, s, e, id) -> (if(NOT d, 0, if(a = 0, 1, 2)), s, e, id), has_parent, p1, ss, es, ids) AS root_keys",
         ],
         [
-            "arrayMap(i -> (pids[tops[i]] != '', arrayMap(x -> (ss[x], es[x], ids[x]), arrayReverse(arrayPushFront(chains[i], i)))), idx) AS order_keys",
-            f"arrayMap(i -> ks[i] IN {calls} AND NOT has(relayed, i) AND NOT (ks[i] = {q(RETRIEVER)} AND tool_parent[i] != 0), idx) AS executed",
-            "arrayMap(i -> if(nested[i] = 1, indexOf(llm_parent, i), 0), idx) AS only_child",
-            (f"fs[root] OR arrayExists(i -> ks[i] IN {run_level} AND fs[i] AND NOT arrayExists(j -> ks[j] IN {run_level} "
-             "AND pids[j] = pids[i] AND NOT fs[j] AND ss[j] >= es[i], idx), idx) AS trace_failed"),
+            f"arrayMap(({p_args}, {kc_args}) -> {nearest(tool_code)}, {p_arrays}, {kc_arrays}) AS tool_parent",
+            f"arrayMap((k, {p_args}, {kc_args}) -> if(k = {llm_code}, {nearest(llm_code)}, 0), kcode, {p_arrays}, {kc_arrays}) AS llm_parent",
+            "arrayMap((c, i) -> if(length(c) = 0, i, c[-1]), chains, idx) AS tops",
+            "arraySort((i, k) -> k, idx, root_keys)[1] AS root",
+        ],
+        [
+            f"arrayFilter((tp, k, cn) -> k = {q(TOOL)} AND tp != 0 AND cns[tp] = cn, tool_parent, ks, cns) AS relayed",
+            f"arrayMap((k, i) -> if(k = {q(LLM)}, countEqual(llm_parent, i), 0), ks, idx) AS nested",
+        ],
+        [
+            f"arrayMap((k, i, tp) -> k IN {calls} AND NOT has(relayed, i) AND NOT (k = {q(RETRIEVER)} AND tp != 0), ks, idx, tool_parent) AS executed",
+            "arrayMap((n, i) -> if(n = 1, indexOf(llm_parent, i), 0), nested, idx) AS only_child",
+            (f"fs[root] OR arrayExists(i -> NOT arrayExists(j -> ks[j] IN {run_level} AND pids[j] = pids[i] AND NOT fs[j] "
+             f"AND ss[j] >= es[i], idx), arrayFilter((i, k, f) -> k IN {run_level} AND f, idx, ks, fs)) AS trace_failed"),
         ],
         [
             "arrayExists(x -> x, executed) AS any_executed",
@@ -457,20 +486,21 @@ FROM ({spans}) GROUP BY t{having}"""
             f"arrayMap(c -> llm_parent[c] != 0 AND nested[llm_parent[c]] = 1 AND arrayMap(o -> {same}, [llm_parent[c]])[1] AND infos[llm_parent[c]] > infos[c], idx) AS drop_inner",
         ],
         [
-            (f"arrayMap(i -> multiIf(ks[i] = {q(LLM)}, arrayConcat([({q(LLM)}, if(ms[i] = '', '?', ms[i]))], if(any_executed, [], "
-             f"arrayMap(r -> ({q(TOOL)}, r), reqs[i]))), executed[i], [(ks[i], cns[i])], "
-             f"ks[i] = {q(AGENT)} AND i != root, [({q(AGENT)}, ans[i])], []), idx) AS step_of"),
-            f"arrayMap(i -> (ks[i] = {q(LLM)} AND NOT drop_outer[i] AND NOT drop_inner[i]) OR ks[i] = {q(EMBEDDING)}, idx) AS counted",
+            (f"arrayMap((i, k, m, r, x, cn) -> multiIf(k = {q(LLM)}, arrayConcat([({q(LLM)}, if(m = '', '?', m))], if(any_executed, [], "
+             f"arrayMap(c -> ({q(TOOL)}, c), r))), x, [(k, cn)], k = {q(AGENT)} AND i != root, [({q(AGENT)}, cn)], []), "
+             "idx, ks, ms, reqs, executed, cns) AS step_of"),
+            f"arrayMap((k, o, n) -> (k = {q(LLM)} AND NOT o AND NOT n) OR k = {q(EMBEDDING)}, ks, drop_outer, drop_inner) AS counted",
         ],
         [
-            "arrayFilter(i -> length(step_of[i]) > 0, idx) AS step_idx",
-            "arrayMap(i -> if(counted[i] AND toks[i] >= 0, toks[i], NULL), idx) AS counted_tokens",
-            (f"arrayMap(i -> if(NOT counted[i], NULL, if(NOT isNaN(rcs[i]), rcs[i], if(ms[i] = '' OR NOT us[i], NULL, "
-             f"arrayMap(b -> if(length(b) = 0, NULL, b[2] + greatest(tps[i], 0) * b[3] + greatest(tcs[i], 0) * b[4] + tcr[i] * b[5] + tcw[i] * b[6]), "
-             f"[{price}])[1]))), idx) AS costs"),
+            "arrayFilter((i, st) -> length(st) > 0, idx, step_of) AS step_idx",
+            "arrayMap((c, n) -> if(c AND n >= 0, n, NULL), counted, toks) AS counted_tokens",
+            "arrayMap((c, x) -> if(c AND NOT isNaN(x), x, NULL), counted, cs) AS costs",
+            "arrayZip(ss, es, ids) AS okeys",
         ],
         [
-            "arrayFlatten(arrayMap(i -> step_of[i], arraySort((i, k) -> k, step_idx, arrayMap(i -> order_keys[i], step_idx)))) AS sig",
+            # the steps in the tree's display order: by the chain of (start, end, id) keys from the top
+            ("arrayFlatten(arrayMap(i -> step_of[i], arraySort((i, k) -> k, step_idx, arrayMap(i -> (has_parent[tops[i]], "
+             "arrayMap(x -> okeys[x], arrayReverse(arrayPushFront(chains[i], i)))), step_idx)))) AS sig"),
         ],
         [
             "names[root] AS family", "cityHash64(sig) AS h", "NOT trace_failed AS ok",
@@ -478,8 +508,8 @@ FROM ({spans}) GROUP BY t{having}"""
             "if(arrayCount(x -> x IS NOT NULL, counted_tokens) = 0, NULL, arraySum(x -> ifNull(x, 0), counted_tokens)) AS tokens",
             "if(arrayCount(x -> x IS NOT NULL, costs) = 0, NULL, arraySum(x -> ifNull(x, 0), costs)) AS cost",
             "arrayCount(x -> x, executed) AS calls",
-            "arrayCount(i -> executed[i] AND fs[i], idx) AS call_errors",
-            "arrayCount(i -> executed[i] AND fs[i] AND touts[i], idx) AS call_timeouts",
+            "arrayCount((x, f) -> x AND f, executed, fs) AS call_errors",
+            "arrayCount((x, f, o) -> x AND f AND o, executed, fs, touts) AS call_timeouts",
         ],
     ]
     trace_facts = per_trace
