@@ -447,8 +447,10 @@ def trace_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any], v: Voc
 
     run_level = arr((AGENT, CHAIN, GUARDRAIL))
     calls = arr((TOOL, RETRIEVER, HANDOFF))
-    same = ("(fs[o] = fs[c] AND if(rids[o] != '' AND rids[c] != '', rids[o] = rids[c], "
-            "(ms[o] = '' OR ms[c] = '' OR fams[o] = fams[c]) AND if(us[o] AND us[c], tps[o] = tps[c] AND tcs[o] = tcs[c], 1)))")
+    # one request seen twice (an LLM span wrapping exactly one LLM span): a and b are (failed, response id, model,
+    # model family, tokens known, prompt tokens, completion tokens, info) of the outer span and of its one child
+    same = ("(a.1 = b.1 AND if(a.2 != '' AND b.2 != '', a.2 = b.2, "
+            "(a.3 = '' OR b.3 = '' OR a.4 = b.4) AND if(a.5 AND b.5, a.6 = b.6 AND a.7 = b.7, 1)))")
     trace_layers = [
         [f"tupleElement(facts, {n}) AS {name}" for n, name in enumerate(facts, 1)],
         [
@@ -482,8 +484,20 @@ def trace_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any], v: Voc
         ],
         [
             "arrayExists(x -> x, executed) AS any_executed",
-            f"arrayMap(o -> nested[o] > 1 OR (nested[o] = 1 AND arrayMap(c -> {same}, [only_child[o]])[1] AND infos[o] <= infos[only_child[o]]), idx) AS drop_outer",
-            f"arrayMap(c -> llm_parent[c] != 0 AND nested[llm_parent[c]] = 1 AND arrayMap(o -> {same}, [llm_parent[c]])[1] AND infos[llm_parent[c]] > infos[c], idx) AS drop_inner",
+            "arrayExists(n -> n > 0, nested) AS wrapped",  # some LLM span holds another: the rest of the traces skip the pairs
+            "if(wrapped, arrayZip(fs, rids, ms, fams, us, tps, tcs, infos), []) AS llm_facts",
+        ],
+        [
+            "if(wrapped, arrayMap(x -> llm_facts[x], only_child), []) AS child_facts",
+        ],
+        [
+            f"if(wrapped, arrayMap((n, a, b) -> n = 1 AND {same}, nested, llm_facts, child_facts), []) AS same_as_child",
+        ],
+        [
+            ("if(wrapped, arrayMap((n, sc, a, b) -> n > 1 OR (n = 1 AND sc AND a.8 <= b.8), nested, same_as_child, llm_facts, child_facts), "
+             "arrayMap(x -> 0, idx)) AS drop_outer"),
+            ("if(wrapped, arrayMap((p, i) -> p != 0 AND nested[p] = 1 AND same_as_child[p] AND infos[p] > i, llm_parent, infos), "
+             "arrayMap(x -> 0, idx)) AS drop_inner"),
         ],
         [
             (f"arrayMap((i, k, m, r, x, cn) -> multiIf(k = {q(LLM)}, arrayConcat([({q(LLM)}, if(m = '', '?', m))], if(any_executed, [], "
