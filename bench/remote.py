@@ -3,16 +3,18 @@ the spans (`…&pushdown=0`: read every trace over HTTP, analyse it, build the R
 
 A child process runs ClickHouse (chDB, the test extra) behind the loopback HTTP shim (tests/orchtui/clickhouse_shim.py),
 with the exporter's DDL, and fills it with `--spans` spans of the agent runs bench/routes.py generates (OpenInference
-attributes, five workflows, one expensive branch), converted to the exporter's rows. This process is only the
-client, so its peak resident memory (VmHWM, reset before each measurement) is what orchtui holds:
+attributes, five workflows, one expensive branch), converted to the exporter's rows. Every measurement is a fresh
+`python -m orchtui routes --json URL` process (the client: nothing left over from another measurement), timed from
+its start to its exit, with its own peak resident memory (the kernel's maximum RSS of that process, os.wait4):
 
-  pushed down   time (median of --rounds) and client peak RSS; flat in the number of spans is the target
-  loading       time (one round; it is the slow side) and client peak RSS
+  pushed down   time (median of --rounds processes) and client peak RSS; flat in the number of spans is the target
+  loading       time (one process; it is the slow side) and client peak RSS
   ratio         loading / pushed down (target: at least 20x)
 
-With several sizes (`--spans 100000,1000000`) each gets its own server, which shows how both sides scale.
+Each size (`--spans`, default 100000,1000000) gets its own server; the rows side by side show how both sides scale
+(flat memory: the pushed-down RSS is the same at both sizes).
 
-    python bench/remote.py [--spans 1000000] [--rounds 3]
+    python bench/remote.py [--spans 100000,1000000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -60,23 +62,22 @@ def serve(spans: int) -> None:
     engine.close()
 
 
-def peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def reset_peak() -> None:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")  # Linux: VmHWM starts again from the current RSS
-    except OSError:
-        pass
+def client(url: str) -> tuple[float, float]:
+    """One `orchtui routes --json URL` in a fresh process: (wall seconds, peak RSS in MB)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "orchtui", "routes", "--json", url], stdout=subprocess.DEVNULL,
+                                   stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)  # this process's own rusage (ru_maxrss: KB on Linux)
+        elapsed = time.perf_counter() - start
+        process.returncode = code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):  # 1: an expensive branch was found (the generated runs have one)
+            err.seek(0)
+            raise SystemExit(f"orchtui routes {url} exited {code}: {err.read().decode(errors='replace')[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
 
 
 def measure(spans: int, rounds: int) -> dict:
-    from orchtui.cli import main
-
     child = subprocess.Popen([sys.executable, __file__, "--serve", str(spans)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              text=True, cwd=ROOT)
     began = time.perf_counter()
@@ -87,41 +88,14 @@ def measure(spans: int, rounds: int) -> dict:
     port, stored, traces = (int(value) for value in line[1:])
     filled = time.perf_counter() - began
     url = f"clickhouse://default@127.0.0.1:{port}/otel?since=all"
-    devnull = open(os.devnull, "w")
     try:
-        pushed = []
-        reset_peak()
-        for _ in range(rounds):
-            start = time.perf_counter()
-            with _stdout(devnull):
-                code = main(["routes", "--json", url])
-            pushed.append(time.perf_counter() - start)
-            assert code in (0, 1), code
-        pushed_rss = peak_rss_mb()
-        reset_peak()
-        start = time.perf_counter()
-        with _stdout(devnull):
-            code = main(["routes", "--json", f"{url}&pushdown=0&limit=100000000&timeout=3600"])
-        loaded = time.perf_counter() - start
-        loaded_rss = peak_rss_mb()
-        assert code in (0, 1), code
+        pushed = [client(url) for _ in range(rounds)]
+        loaded, loaded_rss = client(f"{url}&pushdown=0&limit=100000000&timeout=3600")
     finally:
         child.stdin.close()
         child.wait(timeout=60)
-    return {"spans": stored, "traces": traces, "fill_s": filled, "pushed_s": statistics.median(pushed), "pushed_rss": pushed_rss,
-            "loaded_s": loaded, "loaded_rss": loaded_rss}
-
-
-class _stdout:
-    def __init__(self, target) -> None:
-        self.target = target
-
-    def __enter__(self) -> None:
-        self.saved = sys.stdout
-        sys.stdout = self.target
-
-    def __exit__(self, *exc) -> None:
-        sys.stdout = self.saved
+    return {"spans": stored, "traces": traces, "fill_s": filled, "pushed_s": statistics.median(s for s, _ in pushed),
+            "pushed_rss": max(rss for _, rss in pushed), "loaded_s": loaded, "loaded_rss": loaded_rss}
 
 
 # -- live polls: from a span stored in Phoenix to the trace on screen -------------------------------------------------
@@ -351,7 +325,7 @@ def _ms(seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--spans", default="1000000", help="spans stored (comma-separated sizes for scaling)")
+    parser.add_argument("--spans", default="100000,1000000", help="spans stored (comma-separated sizes, default 100000,1000000)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--live", action="store_true", help="measure tail phoenix://'s live-poll latency instead "
@@ -366,12 +340,22 @@ def main() -> None:
     if args.live:
         live_latency([float(text) for text in args.intervals.split(",")], args.samples, args.stored)
         return
+    print("orchtui routes over spans in ClickHouse, one fresh client process per measurement (time, peak RSS)")
     print(f"{'spans':>10} {'traces':>8} {'pushed down':>12} {'client RSS':>11} {'loading':>10} {'client RSS':>11} {'ratio':>7}")
+    rows = []
     for size in (int(text) for text in args.spans.split(",")):
         row = measure(size, args.rounds)
+        rows.append(row)
         print(f"{row['spans']:>10,} {row['traces']:>8,} {row['pushed_s']:>11.2f}s {row['pushed_rss']:>9.0f}MB "
               f"{row['loaded_s']:>9.1f}s {row['loaded_rss']:>9.0f}MB {row['loaded_s'] / row['pushed_s']:>6.1f}x"
               f"   (filled in {row['fill_s']:.0f}s)", flush=True)
+    if len(rows) > 1:
+        small, large = rows[0], rows[-1]
+        print(f"client peak RSS from {small['spans']:,} to {large['spans']:,} spans: pushed down {small['pushed_rss']:.0f} -> "
+              f"{large['pushed_rss']:.0f} MB (x{large['pushed_rss'] / small['pushed_rss']:.2f}; flat is the target), loading "
+              f"{small['loaded_rss']:.0f} -> {large['loaded_rss']:.0f} MB (x{large['loaded_rss'] / small['loaded_rss']:.1f})")
+    ratio = rows[-1]["loaded_s"] / rows[-1]["pushed_s"]
+    print(f"ratio at {rows[-1]['spans']:,} spans: {ratio:.1f}x (target >= 20x: {'met' if ratio >= 20 else 'NOT met'})")
 
 
 if __name__ == "__main__":
