@@ -292,3 +292,113 @@ def test_pushdown_off_and_a_gate_file_read_the_spans_instead(server, demo):
     code, out, _ = run("routes", "--json", server.url(table="demo_only", since="all", pushdown=0))
     document = json.loads(out)
     assert "computed_in" not in document and document["routes"][0]["loop_rate"] is not None
+
+
+# -- the SQL is generated for the keys the window's spans carry ------------------------------------------------------
+
+
+def test_pushed_down_routes_for_the_keys_present_equal_the_full_vocabularys(server, monkeypatch):
+    """The vocabulary question leaves out every key no span has; the full SQL (every key) answers the same."""
+    from orchtui.remote import clickhouse_routes as routes
+
+    url = ch.parse_url(server.url(since="all"))
+    before = len(server.queries)
+    pruned = routes.compute(url, "path")
+    sent = server.queries[before:]
+    assert "groupUniqArrayArray(SpanAttributes.keys)" in sent[1][0]  # DESCRIBE, then the keys: a read of the key column
+    assert "ai.operationId" not in sent[-1][0] and "openinference.span.kind" in sent[-1][0]
+    monkeypatch.setattr(routes, "vocabulary", lambda *args: routes.Vocabulary())
+    full = routes.compute(url, "path")
+    assert len(server.queries[-1][0]) > 2 * len(sent[-1][0])
+    assert [stats.route_id for stats in pruned.stats] == [stats.route_id for stats in full.stats]
+    for have, want in zip(pruned.stats, full.stats):
+        assert _close(want.to_json(), have.to_json()), want.route_id
+    assert pruned.newest == full.newest and pruned.traces == full.traces
+
+
+def test_pushed_down_routes_over_a_window(server, demo):
+    """since=1h: the traces whose first span is in the last hour (the demo's; the recorded fixtures are older),
+    chosen per trace by ClickHouse."""
+    _, expected, _ = run("routes", "--json", str(demo))
+    code, out, err = run("routes", "--json", server.url(since="1h"))
+    assert code == 1, err
+    got, wanted = json.loads(out)["routes"], json.loads(expected)["routes"]
+    assert [r["route_id"] for r in got] == [r["route_id"] for r in wanted]
+    for have, want in zip(got, wanted):
+        for key in COMPARED:
+            assert _close(want[key], have[key]), (want["family"], key)
+
+
+# -- traces built for one rule each ---------------------------------------------------------------------------------
+
+
+def _attribute(key: str, value) -> dict:
+    return {"key": key, "value": {"intValue": str(value)} if isinstance(value, int) else {"stringValue": value}}
+
+
+def _span(trace: str, span: str, parent: str | None, name: str, kind: str, start: int, end: int, error: str | None = None, **attrs) -> dict:
+    body = {"traceId": trace, "spanId": span, "name": name, "kind": 1, "startTimeUnixNano": str(start), "endTimeUnixNano": str(end),
+            "attributes": [_attribute("openinference.span.kind", kind), *(_attribute(k.replace("__", "."), v) for k, v in attrs.items())],
+            "status": {"code": 2, "message": error} if error else {"code": 1}}
+    if parent:
+        body["parentSpanId"] = parent
+    return body
+
+
+def _write_traces(path: Path, traces: list[list[dict]]) -> Path:
+    with path.open("w") as handle:
+        for spans in traces:
+            request = {"resourceSpans": [{"resource": {"attributes": [_attribute("service.name", "rules")]},
+                                          "scopeSpans": [{"scope": {"name": "openinference.instrumentation.langchain"}, "spans": spans}]}]}
+            handle.write(json.dumps(request) + "\n")
+    return path
+
+
+def _compare_with_the_file(engine, server, path: Path, table: str) -> list[dict]:
+    engine.run_script(DDL, {"otel_traces": table})
+    engine.insert(f"otel.{table}", rows_from_file(path))
+    _, expected, _ = run("routes", "--json", str(path))
+    code, out, err = run("routes", "--json", server.url(table=table, since="all"))
+    assert code in (0, 1), err
+    got, wanted = json.loads(out)["routes"], json.loads(expected)["routes"]
+    assert [r["route_id"] for r in got] == [r["route_id"] for r in wanted]
+    for have, want in zip(got, wanted):
+        for key in COMPARED:
+            assert _close(want[key], have[key]), (want["family"], key, want[key], have[key])
+    return got
+
+
+def test_an_llm_span_wrapping_one_llm_span_of_the_same_request_is_one_call(engine, server, tmp_path):
+    """The pair is counted once, from the better-informed span: the wrapper (inner dropped) or the inner one
+    (wrapper dropped); two calls under one wrapper are both counted."""
+    t0 = 1_760_000_000_000_000_000
+    llm = {"llm__model_name": "gpt-4o", "llm__provider": "openai"}
+    tokens = {"llm__token_count__prompt": 100, "llm__token_count__completion": 20}
+    traces = [
+        [_span("a" * 32, "a1" * 8, None, "wrapper_informed", "AGENT", t0, t0 + 10_000),
+         _span("a" * 32, "a2" * 8, "a1" * 8, "outer", "LLM", t0 + 1000, t0 + 9000, llm__finish_reason="stop", output__value="done", **llm, **tokens),
+         _span("a" * 32, "a3" * 8, "a2" * 8, "inner", "LLM", t0 + 2000, t0 + 8000, **llm, **tokens)],
+        [_span("b" * 32, "b1" * 8, None, "inner_informed", "AGENT", t0, t0 + 10_000),
+         _span("b" * 32, "b2" * 8, "b1" * 8, "outer", "LLM", t0 + 1000, t0 + 9000, **llm),
+         _span("b" * 32, "b3" * 8, "b2" * 8, "inner", "LLM", t0 + 2000, t0 + 8000, llm__finish_reason="stop", output__value="done", **llm, **tokens)],
+        [_span("c" * 32, "c1" * 8, None, "two_calls", "AGENT", t0, t0 + 10_000),
+         _span("c" * 32, "c2" * 8, "c1" * 8, "outer", "LLM", t0 + 1000, t0 + 9000, **llm),
+         _span("c" * 32, "c3" * 8, "c2" * 8, "first", "LLM", t0 + 2000, t0 + 4000, **llm, **tokens),
+         _span("c" * 32, "c4" * 8, "c2" * 8, "second", "LLM", t0 + 5000, t0 + 8000, **llm, **tokens)],
+    ]
+    got = _compare_with_the_file(engine, server, _write_traces(tmp_path / "pairs.otlp.jsonl", traces), "pairs")
+    assert {r["family"]: r["tokens_per_trace"]["mean"] for r in got} == {"wrapper_informed": 120, "inner_informed": 120, "two_calls": 240}
+
+
+def test_timed_out_calls_when_some_spans_carry_an_http_status(engine, server, tmp_path):
+    """A failed span that did not time out sits before the timed-out tool call in the table's order, and a status
+    key is in the vocabulary: each span keeps its own timeout flag."""
+    t0 = 1_760_000_000_000_000_000
+    spans = [
+        _span("d" * 32, "d1" * 8, None, "a_run", "AGENT", t0, t0 + 10_000, error="GraphRecursionError: limit"),
+        _span("d" * 32, "d2" * 8, "d1" * 8, "b_step", "CHAIN", t0 + 500, t0 + 900, error="ValueError: bad input"),
+        _span("d" * 32, "d3" * 8, "d1" * 8, "c_fetch", "TOOL", t0 + 1000, t0 + 2000, tool__name="c_fetch", http__status_code=200),
+        _span("d" * 32, "d4" * 8, "d1" * 8, "z_lookup", "TOOL", t0 + 3000, t0 + 9000, error="TimeoutError: upstream timed out", tool__name="z_lookup"),
+    ]
+    got = _compare_with_the_file(engine, server, _write_traces(tmp_path / "timeouts.otlp.jsonl", [spans]), "timeouts")
+    assert [(r["tool_error_rate"], r["timeout_rate"]) for r in got] == [(0.5, 0.5)]
