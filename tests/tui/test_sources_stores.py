@@ -54,9 +54,9 @@ async def test_bang_lists_each_store_with_its_state_interval_spans_and_last_poll
         ])
         try:
             async with app.run_test(size=(80, 24)) as pilot:
-                await _until(pilot, lambda: "4 traces" in _status(app) and hung.requests, "the first polls")
                 # cut to make room for the counts (the `!` screen has it whole), keeping how many more sources there are
-                assert _status(app) == "jaeger 127.0.0.… +3 more  4 traces · 78 spans · 6 findings · 2 read errors (! lists)"
+                status = "jaeger 127.0.0.… +3 more  4 traces · 78 spans · 6 findings · 2 read errors (! lists)"
+                await _until(pilot, lambda: _status(app) == status and hung.requests, "the first polls listed")
                 await pilot.resize_terminal(160, 24)
                 await _until(pilot, lambda: _status(app).startswith(f"jaeger 127.0.0.1:{ok.port} service=vendor-assistant +3 more  4"), "the whole label")
                 await pilot.resize_terminal(80, 24)
@@ -116,3 +116,17 @@ def test_the_sources_label_is_cut_to_leave_room_for_the_counts():
     assert fit(label + " +12 more", 30) == "jaeger 127.0.0.1:166… +12 more"
     assert fit(label, 3) == fit(label, SOURCES_MIN) == "jaeger 127.0.0.1:16686 …"  # never less than this
     assert fit("日本語のエージェント名" * 3, 25) == "日本語のエージェント名日…"  # by cells: wide characters count twice
+
+
+async def test_a_store_opened_once_is_named_the_same_way():
+    from tui.app import OrchApp
+
+    with serve(lambda request: Answer(200, FIND)) as store:
+        app = OrchApp(paths=[f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant&since=2h"])
+        async with app.run_test(size=(120, 24)) as pilot:
+            status = f"jaeger 127.0.0.1:{store.port} service=vendor-assistant  4 traces · 78 spans · "
+            await _until(pilot, lambda: app.load_finished and _status(app).startswith(status), "the store read and listed")
+            await pilot.press("exclamation_mark")
+            screen = app.screen
+            await _until(pilot, lambda: "totals" in _sources(screen), "the panel")
+            assert _sources(screen).splitlines()[0] == f"store      jaeger 127.0.0.1:{store.port} service=vendor-assistant  read once (open)"

@@ -140,7 +140,7 @@ def describe(app: "OrchApp") -> Text:
     for path in app.paths:
         state = "loaded" if app.load_finished else (app.load_status or "loading")
         if is_url(path):
-            row("store", f"{safe(short_label(path), True)}  read once, {'read' if app.load_finished else 'reading'}")
+            row("store", f"{safe(short_label(path), True)}  {'read' if app.load_finished else 'reading'} once (open)")
         else:
             row("file", f"{safe(path, True)}  {safe(state, True)}")
     _followed(app, row)
