@@ -19,6 +19,13 @@ and follows the route definition of `orchtui/analysis/routes.py` and `steps.py` 
 3. per family (root span name): every trace's (route hash, numbers) as arrays, so each route's numbers and the rest
    of its family's (for the expensive-branch rule) come from one pass; percentiles are nearest rank, as in Python.
 
+Three questions, in order: which vocabulary keys the window's spans carry (`vocabulary`: the distinct keys of the
+map's key column, a cheap read), which (model, provider) pairs its model spans name (priced in Python), then the
+routes. The SQL of the last two is generated for the keys present alone (a key no span has is '' and absent in
+every row, so its branches are constants and are left out): a table written by one instrumentation plans and runs
+the expressions of that one, not of every vocabulary. A span inserted between the questions with a key none had
+before is read without it, as a model first seen then is not priced.
+
 Where it differs from the Python definition: DEVIATIONS below, said in the README and in the output (`--json`:
 `deviations`, `not_computed`); numbers it cannot compute are null / "–".
 """
@@ -36,7 +43,7 @@ from parsers.span import AGENT, CHAIN, EMBEDDING, GUARDRAIL, HANDOFF, LLM, OTHER
 from .base import RemoteError
 from .clickhouse import GRACE_S, TABLE, ClickHouseClient, ClickHouseURL, Schema, describe
 
-MAX_DEPTH = 16  # ancestor levels followed per span (each level costs ClickHouse planning time: 24 levels ~0.45 s more)
+MAX_DEPTH = 16  # ancestor levels followed per span (each level costs planning time and a pass over every trace's spans)
 PERCENTILES = (50, 95, 99)
 
 DEVIATIONS = (
