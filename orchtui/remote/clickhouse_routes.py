@@ -748,7 +748,7 @@ def run(url_text: str, by: str, as_json: bool, out: IO[str] | None = None, err: 
         print(f"orchtui routes: {printable(str(exc), True)}", file=err)
         return EXIT_USAGE
     if not result.stats:
-        print(f"orchtui routes: no traces in {printable(url.label, True)} (since={url.since_s or 'all'}s)", file=err)
+        print(f"orchtui routes: no traces in {printable(url.label, True)} (since={f'{url.since_s}s' if url.since_s else 'all'})", file=err)
         return EXIT_USAGE
     if as_json:
         document = routes_document(result.stats, by, [])
