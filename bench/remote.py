@@ -38,28 +38,34 @@ def serve(spans: int) -> None:
     from orchtui.export import any_value  # noqa: F401 - bench.routes needs it importable
     from tests.orchtui.clickhouse_shim import DDL, Engine, Server, rows_from_request
 
-    engine = Engine(Path(tempfile.mkdtemp(prefix="orchtui-bench-ch-")) / "db")
-    engine.run_script(DDL)
-    factory = TraceFactory()
-    total = traces = 0
-    batch: list[dict] = []
-    while total < spans:
-        items = factory.trace()
-        request = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "support-agents"}}]},
-                                      "scopeSpans": [{"scope": {"name": "openinference.instrumentation.langchain"}, "spans": items}]}]}
-        batch.extend(rows_from_request(request))
-        total += len(items)
-        traces += 1
-        if len(batch) >= 20_000:
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="orchtui-bench-ch-"))  # ~0.2 GB at 1M spans: removed when done
+    engine = Engine(folder / "db")
+    try:
+        engine.run_script(DDL)
+        factory = TraceFactory()
+        total = traces = 0
+        batch: list[dict] = []
+        while total < spans:
+            items = factory.trace()
+            request = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "support-agents"}}]},
+                                          "scopeSpans": [{"scope": {"name": "openinference.instrumentation.langchain"}, "spans": items}]}]}
+            batch.extend(rows_from_request(request))
+            total += len(items)
+            traces += 1
+            if len(batch) >= 20_000:
+                engine.insert("otel.otel_traces", batch)
+                batch = []
+        if batch:
             engine.insert("otel.otel_traces", batch)
-            batch = []
-    if batch:
-        engine.insert("otel.otel_traces", batch)
-    engine.query("OPTIMIZE TABLE otel.otel_traces FINAL")
-    with Server(engine) as server:
-        print(f"READY {server.port} {total} {traces}", flush=True)
-        sys.stdin.read()
-    engine.close()
+        engine.query("OPTIMIZE TABLE otel.otel_traces FINAL")
+        with Server(engine) as server:
+            print(f"READY {server.port} {total} {traces}", flush=True)
+            sys.stdin.read()
+    finally:
+        engine.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def client(url: str) -> tuple[float, float]:
