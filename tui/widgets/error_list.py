@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from rich.segment import Segment
 from rich.text import Text
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -22,7 +21,7 @@ from textual.strip import Strip
 from parsers.span import ReadError
 
 from ..render import safe
-from .row_cursor import RowCursor
+from .row_cursor import RowCursor, cursor_bindings
 
 SOURCE_CHARS = 40  # of a source on its line (the full one is in the detail below)
 LINE_CHARS = 400  # escaped per line: a megabyte message costs no more than a short one
@@ -36,14 +35,7 @@ class ErrorList(RowCursor, ScrollView, can_focus=True):
     ErrorList > .error-list--empty { color: $text-muted; }
     """
     COMPONENT_CLASSES = {"error-list--cursor", "error-list--empty"}
-    BINDINGS = [
-        Binding("j,down", "cursor_down", "Down", show=False),
-        Binding("k,up", "cursor_up", "Up", show=False),
-        Binding("g,home", "first", "Top", show=False),
-        Binding("G,end", "last", "Bottom", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-    ]
+    BINDINGS = cursor_bindings()
 
     cursor = reactive(0, repaint=False)
 

@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from .row_cursor import RowCursor
+from .row_cursor import RowCursor, cursor_bindings
 
 Cell = tuple[str, str]  # text, Rich style
 Column = tuple[str, str, bool]  # key, header, right-aligned?
@@ -56,12 +56,7 @@ class RouteTable(RowCursor, ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES = {"route-table--header", "route-table--cursor"}
     BINDINGS = [
-        Binding("j,down", "cursor_down", "Down", show=False),
-        Binding("k,up", "cursor_up", "Up", show=False),
-        Binding("g,home", "first", "Top", show=False),
-        Binding("G,end", "last", "Bottom", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
+        *cursor_bindings(),
         Binding("h,left", "side(-1)", "Columns", key_display="h/l", id="routes.columns"),
         Binding("l,right", "side(1)", "Columns", show=False),
     ]

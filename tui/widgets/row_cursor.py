@@ -3,7 +3,25 @@ every list answers j/k, g/G and the page keys the same way, and repaints the rig
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.geometry import Region
+
+
+def cursor_bindings(keymap_prefix: str | None = None) -> list[Binding]:
+    """j/k, g/G and the page keys of a RowCursor list; with `keymap_prefix`, each gets an id the user's keymap can
+    rebind (`trace_list.down`, ...)."""
+    keys = (
+        ("j,down", "cursor_down", "Down", "down"),
+        ("k,up", "cursor_up", "Up", "up"),
+        ("g,home", "first", "Top", "top"),
+        ("G,end", "last", "Bottom", "bottom"),
+        ("pagedown", "page_down", "Page down", "page_down"),
+        ("pageup", "page_up", "Page up", "page_up"),
+    )
+    return [
+        Binding(key, action, description, show=False, id=f"{keymap_prefix}.{name}" if keymap_prefix else None)
+        for key, action, description, name in keys
+    ]
 
 
 class RowCursor:

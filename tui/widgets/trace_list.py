@@ -34,7 +34,7 @@ from orchtui.analysis import TraceAnalysis
 from orchtui.sorting import SortOrder
 
 from ..render import ListLayout, list_layout, relative_age, safe, start_column, trace_header, trace_row, zone_name
-from .row_cursor import RowCursor
+from .row_cursor import RowCursor, cursor_bindings
 
 
 class TraceList(RowCursor, ScrollView, can_focus=True):
@@ -49,12 +49,7 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
     HEADER_LINES = 1
     COMPONENT_CLASSES = {"trace-list--header", "trace-list--cursor"}
     BINDINGS = [
-        Binding("j,down", "cursor_down", "Down", show=False, id="trace_list.down"),
-        Binding("k,up", "cursor_up", "Up", show=False, id="trace_list.up"),
-        Binding("g,home", "first", "Top", show=False, id="trace_list.top"),
-        Binding("G,end", "last", "Bottom", show=False, id="trace_list.bottom"),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
+        *cursor_bindings("trace_list"),
         # The app's action, run as the key is handled: keys typed right after enter must find the steps focused.
         Binding("enter,l", "app.open_steps", "Open steps", show=False, id="trace_list.open"),
         Binding("s", "sort", "Sort", id="trace_list.sort"),
