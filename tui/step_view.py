@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from orchtui.analysis import TraceAnalysis
-from orchtui.analysis.tree import PLACEHOLDER_ID
+from orchtui.analysis.tree import PLACEHOLDER_ID, walk_depth_first
 from parsers.span import ERROR, Span
 
 KEPT_KINDS = frozenset({"llm", "tool", "retriever", "reranker", "embedding", "agent", "handoff", "guardrail", "evaluator"})
@@ -72,13 +72,7 @@ class TreeView:
             self.hidden = 0
 
     def walk(self) -> Iterator[tuple[str, int]]:
-        stack = [(node, 0) for node in reversed(self.top_level)]
-        while stack:
-            node, depth = stack.pop()
-            yield node, depth
-            kids = self.children.get(node)
-            if kids:
-                stack.extend((kid, depth + 1) for kid in reversed(kids))
+        return walk_depth_first(self.top_level, self.children)
 
     def parent_of(self, span_id: str) -> str | None:
         return self._tree.parent_of(span_id) if self._parent is None else self._parent.get(span_id)

@@ -57,13 +57,7 @@ class StepTree:
 
     def walk(self) -> Iterator[tuple[str, int]]:
         """(span id or PLACEHOLDER_ID, depth) in display order, depth-first, without recursion."""
-        stack = [(node, 0) for node in reversed(self.top_level)]
-        while stack:
-            node, depth = stack.pop()
-            yield node, depth
-            kids = self.children.get(node)
-            if kids:
-                stack.extend((kid, depth + 1) for kid in reversed(kids))
+        return walk_depth_first(self.top_level, self.children)
 
     def depth_of(self, span_id: str) -> int:
         depth = 0
@@ -157,3 +151,15 @@ def _break_cycles(tree: StepTree, reachable: set[str], arrival: dict[str, int]) 
                 continue
             reachable.add(current)
             stack.extend(children.get(current, ()))
+
+
+def walk_depth_first(top_level: list[str], children: dict[str, list[str]]) -> Iterator[tuple[str, int]]:
+    """(node, depth) in display order, depth-first, without recursion (10,000-deep chains are real): shared by the
+    trace's tree and the UI's filtered views of it."""
+    stack = [(node, 0) for node in reversed(top_level)]
+    while stack:
+        node, depth = stack.pop()
+        yield node, depth
+        kids = children.get(node)
+        if kids:
+            stack.extend((kid, depth + 1) for kid in reversed(kids))

@@ -32,7 +32,7 @@ from orchtui.store import SpanStore  # noqa: E402
 from parsers import read_path  # noqa: E402
 from tests.conftest import DATA, ROOT  # noqa: E402
 from tests.orchtui.test_cli_check import run  # noqa: E402
-from tests.orchtui.test_otlp_receiver import emit_agent_run, wait_for_spans  # noqa: E402
+from tests.orchtui.test_otlp_receiver import emit_agent_run, emit_concurrently, wait_for_spans  # noqa: E402
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 LANGGRAPH_PB = DATA / "langgraph/langgraph-openinference.otlp.pb"  # one raw ExportTraceServiceRequest, 78 spans
@@ -131,19 +131,7 @@ def test_concurrent_sdk_exporters_over_busy_decoders_store_every_span_exactly_on
     """Eight exporters at once over one worker: some calls are answered UNAVAILABLE, the exporters retry them
     (RetryInfo), and every span is stored once, in the store and in the spool."""
     server, store = grpc_receiver(limits=ReceiverLimits(workers=1, pending=1))
-    providers = [sdk_grpc_provider(server.port) for _ in range(8)]
-
-    def run(provider, worker):
-        for run_number in range(5):
-            emit_agent_run(provider, f"run-{worker}-{run_number}")
-
-    threads = [threading.Thread(target=run, args=(p, i)) for i, p in enumerate(providers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for provider in providers:
-        provider.shutdown()
+    emit_concurrently([sdk_grpc_provider(server.port) for _ in range(8)], runs=5)
     wait_for_spans(store, 8 * 5 * 3)
     assert len(store) == 40 and all(s.duplicates == 0 and len(s.spans) == 3 for s in store.snapshots())
     spooled = read_path(server.spool.proto_path).spans

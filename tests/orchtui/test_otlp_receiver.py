@@ -72,12 +72,11 @@ def test_the_official_sdk_exporter_protobuf(receiver, gzipped):
     assert sorted(s.name for s in spooled.spans) == ["ChatOpenAI", "agent_run", "lookup"] and spooled.errors == []
 
 
-def test_several_concurrent_exporters_every_span_stored_exactly_once(receiver):
-    server, store = receiver()
-    providers = [sdk_provider(server.endpoint) for _ in range(4)]
+def emit_concurrently(providers, runs: int) -> None:
+    """Each provider on its own thread emits `runs` agent runs (three spans each); all are shut down (flushed)."""
 
     def run(provider, worker):
-        for run_number in range(10):
+        for run_number in range(runs):
             emit_agent_run(provider, f"run-{worker}-{run_number}")
 
     threads = [threading.Thread(target=run, args=(p, i)) for i, p in enumerate(providers)]
@@ -87,6 +86,11 @@ def test_several_concurrent_exporters_every_span_stored_exactly_once(receiver):
         thread.join()
     for provider in providers:
         provider.shutdown()
+
+
+def test_several_concurrent_exporters_every_span_stored_exactly_once(receiver):
+    server, store = receiver()
+    emit_concurrently([sdk_provider(server.endpoint) for _ in range(4)], runs=10)
     wait_for_spans(store, 4 * 10 * 3)
     assert len(store) == 40
     assert all(s.duplicates == 0 and len(s.spans) == 3 for s in store.snapshots())
