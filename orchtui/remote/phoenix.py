@@ -9,8 +9,12 @@ no service. The project is the path (a name or an id; `default` when there is no
 
 `limit` counts traces: once that many are seen, the following pages add only spans of those traces, and reading
 stops at the first page holding none of them (a trace's spans are stored together, so it is whole in practice).
-Live polls read from the newest span down to the first one already delivered (older spans are stored earlier:
-nothing new lies beyond it), within `lag` before the previous poll.
+Live polls (`tail`), after a first read as above, ask for a small page of the newest spans (`LIVE_PAGE`, 50) and
+page further (1,000 at a time) only while a page holds no span of a completed poll: older spans are stored earlier,
+so nothing new lies beyond one. An idle or steady project costs one small request a poll, so the default live
+interval is 0.5 s (`interval=` sets another); a burst between polls is read whole, page after page. Spans are
+de-duplicated by span id; a poll that failed half-way is not trusted as a boundary (the next one reads past what
+it delivered, delivering only what is new). Live polls look back `lag` from the previous completed poll.
 
 The API key (`Authorization: Bearer`) comes from `PHOENIX_API_KEY` (as Phoenix's own client reads it) or the config
 file's `[remote.phoenix] api_key`. `phoenix+https://` for TLS. Common parameters: orchtui/remote/http.py.
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import orjson
 
@@ -36,6 +40,8 @@ DEFAULT_PROJECT = "default"
 KEY_ENV = "PHOENIX_API_KEY"
 SECRETS = f"the Phoenix API key goes in {KEY_ENV} or the config file's [remote.phoenix] api_key"
 PAGE = 1000  # spans per page: the most the endpoint serves
+LIVE_PAGE = 50  # spans in a live poll's first page (newest first): what an idle or steady project costs per poll
+LIVE_INTERVAL_S = 0.5  # seconds between live polls unless the URL says `interval=` (p95 to screen < 1 s)
 
 
 def open_source(url: str) -> "PhoenixSource":
@@ -49,6 +55,10 @@ class PhoenixSource(HttpSource):
             raise RemoteError(f"a Phoenix URL names one project: phoenix://HOST:{DEFAULT_PORT}/PROJECT")
         super().__init__(parsed, parsed.label())
         self.project = parsed.path or DEFAULT_PROJECT
+        if not any(name == "interval" for name, _ in parse_qsl(urlsplit(url.strip()).query, keep_blank_values=True)):
+            self.interval = LIVE_INTERVAL_S  # a live poll is one small request: poll more often than the stores' 2 s
+        self._caught_up = False  # a poll has completed: its spans bound what the next one must read
+        self._unsettled: set[tuple[str, str]] = set()  # delivered by a poll that did not complete (no boundary)
 
     def headers(self) -> dict[str, str]:
         key = credential("phoenix", "api_key", KEY_ENV)
@@ -56,27 +66,30 @@ class PhoenixSource(HttpSource):
 
     def read_once(self) -> Iterator[ParseResult]:
         try:
-            yield from self._read(window_start(self.url, None, time.time()), live=False)
+            yield from self._read(window_start(self.url, None, time.time()))
         finally:
             self.close()
 
     def poll(self) -> Iterator[ParseResult]:
         now = time.time()
-        first = self._last_poll is None
         start = window_start(self.url, self._last_poll, now)
-        self._last_poll = now
-        yield from self._read(start, live=not first)
+        results = self._live(start) if self._caught_up else self._read(start)
+        yield from results
+        # completed: what it delivered now bounds the next poll, which looks `lag` back from here
+        self._last_poll, self._caught_up = now, True
+        self._unsettled.clear()
 
-    def _read(self, start: float | None, live: bool) -> Iterator[ParseResult]:
-        """Pages newest first. Not `live` (a read, or a live source's first poll): up to `limit` traces. `live`:
-        down to the first span already delivered."""
+    def _live(self, start: float | None) -> Iterator[ParseResult]:
+        """Newest first, a small page, then full pages while no page held a span of a completed poll."""
+        for result, reached in self._pages(start, LIVE_PAGE):
+            yield result
+            if reached:
+                return
+
+    def _read(self, start: float | None) -> Iterator[ParseResult]:
+        """Up to `limit` traces, newest first: a read, or a live source's first poll."""
         chosen: set[str] = set()
-        for result, seen_one in self._pages(start):
-            if live:
-                yield result
-                if seen_one:
-                    return
-                continue
+        for result, _ in self._pages(start, PAGE):
             kept = []
             for span in result.spans:
                 if span.trace_id not in chosen and len(chosen) < self.url.limit:
@@ -89,13 +102,14 @@ class PhoenixSource(HttpSource):
             result.spans = kept
             yield result
 
-    def _pages(self, start: float | None) -> Iterator[tuple[ParseResult, bool]]:
-        """(the page's spans not delivered before, whether it held one already delivered), page after page."""
+    def _pages(self, start: float | None, first: int) -> Iterator[tuple[ParseResult, bool]]:
+        """(the page's spans not delivered before, whether it held a span a completed poll delivered), page after
+        page: the first asks for `first` spans, the next ones for PAGE."""
         path = f"/v1/projects/{quote(self.project, safe='')}/spans/otlpv1"
         cursor: str | None = None
         number = 1
         while True:
-            params = {"limit": str(PAGE)}
+            params = {"limit": str(first if number == 1 else PAGE)}
             if start is not None:
                 params["start_time"] = rfc3339(start)
             if cursor:
@@ -113,9 +127,11 @@ class PhoenixSource(HttpSource):
             result = ParseResult(format=otlp_json.FORMAT)
             source = Source(name)
             result.read_record(name, lambda: otlp_json.parse_record(document, source))
-            total = len(result.spans)
+            reached = any((span.trace_id, span.span_id) in self._seen and (span.trace_id, span.span_id) not in self._unsettled
+                          for span in result.spans)
             result = self._seen.fresh(result)
-            yield result, len(result.spans) < total
+            self._unsettled.update((span.trace_id, span.span_id) for span in result.spans)
+            yield result, reached
             cursor = document.get("next_cursor")
             if not isinstance(cursor, str) or not cursor:
                 return

@@ -158,3 +158,113 @@ def test_hostile_text_from_the_store_is_shown_escaped():
         json_code, document, _ = check_json(f"phoenix://127.0.0.1:{store.port}/{PROJECT}?since=all")
     assert "\\x1b]0;pwned\\x07 step \\u202e" in out and "\x1b" not in out and "\u202e" not in out
     assert document["traces"][0]["name"] == "\x1b]0;pwned\x07 step \u202e"  # the data itself, JSON-escaped on output
+
+
+# -- live polls: a small newest-first page, further pages only while everything on one is new -----------------------
+
+
+def _late(number: int):
+    return dict(SPANS[0], span_id=f"{number + 0x1000:016x}", name=f"late {number}")
+
+
+def _delivered(source):
+    return [span for result in source.poll() for span in result.spans]
+
+
+def test_a_live_poll_asks_for_a_small_page_and_an_idle_project_costs_one_request_a_poll():
+    server = SmallPhoenix(SPANS)
+    with serve(server) as store:
+        source = source_for(f"phoenix://127.0.0.1:{store.port}/{PROJECT}?since=all")
+        assert len(_delivered(source)) == 78
+        assert [r.param("limit") for r in store.requests] == ["1000"]  # the first read: full pages
+        reads = len(store.requests)
+        for _ in range(3):
+            assert _delivered(source) == []
+        server.add(_late(0))
+        late = _delivered(source)
+        source.close()
+    live = store.requests[reads:]
+    assert [r.param("limit") for r in live] == [str(phoenix.LIVE_PAGE)] * 4 and phoenix.LIVE_PAGE <= 50
+    assert all(r.param("cursor") is None for r in live)
+    assert [s.name for s in late] == ["late 0"]
+
+
+def test_default_live_interval_is_short_and_interval_in_the_url_wins():
+    assert source_for("phoenix://127.0.0.1:6006/p").interval == phoenix.LIVE_INTERVAL_S <= 0.5
+    assert source_for("phoenix://127.0.0.1:6006/p?interval=2s").interval == 2.0
+    assert source_for("phoenix://127.0.0.1:6006/p?since=1h&interval=250ms").interval == 0.25
+
+
+def test_a_burst_of_several_small_pages_between_polls_is_read_whole_once(monkeypatch):
+    monkeypatch.setattr(phoenix, "LIVE_PAGE", 5)
+    monkeypatch.setattr(phoenix, "PAGE", 10)
+    server = SmallPhoenix(SPANS)
+    with serve(server) as store:
+        source = source_for(f"phoenix://127.0.0.1:{store.port}/{PROJECT}?since=all&lag=5m")
+        first = _delivered(source)
+        reads = len(store.requests)
+        for number in range(23):  # more than four small pages, two full ones
+            server.add(_late(number))
+        burst = _delivered(source)
+        after = len(store.requests)
+        quiet = _delivered(source)
+        source.close()
+    assert len(first) == 78
+    assert [s.name for s in burst] == [f"late {n}" for n in reversed(range(23))]  # none lost, newest first
+    keys = [(s.trace_id, s.span_id) for s in first + burst]
+    assert len(keys) == len(set(keys))  # none twice
+    # a small page all new -> a full page all new -> a full page reaching what was delivered: stop there
+    assert [r.param("limit") for r in store.requests[reads:after]] == ["5", "10", "10"]
+    assert store.requests[reads].param("cursor") is None and all(r.param("cursor") for r in store.requests[reads + 1:after])
+    assert quiet == [] and [r.param("limit") for r in store.requests[after:]] == ["5"]
+
+
+def test_a_page_partly_new_ends_the_poll_and_a_page_all_new_does_not(monkeypatch):
+    monkeypatch.setattr(phoenix, "LIVE_PAGE", 5)
+    monkeypatch.setattr(phoenix, "PAGE", 10)
+    server = SmallPhoenix(SPANS)
+    with serve(server) as store:
+        source = source_for(f"phoenix://127.0.0.1:{store.port}/{PROJECT}?since=all")
+        _delivered(source)
+        counts = []
+        for new in (4, 5, 6):  # 4: the page holds a delivered span; 5 and 6: the first page is all new
+            for number in range(new):
+                server.add(_late(100 * new + number))
+            before = len(store.requests)
+            assert len(_delivered(source)) == new
+            counts.append(len(store.requests) - before)
+        source.close()
+    assert counts == [1, 2, 2]
+
+
+def test_a_poll_that_fails_half_way_loses_nothing_and_repeats_nothing(monkeypatch):
+    monkeypatch.setattr(phoenix, "LIVE_PAGE", 5)
+    monkeypatch.setattr(phoenix, "PAGE", 5)
+    server = SmallPhoenix(SPANS)
+    failing = {"next": False}
+
+    def flaky(request):
+        if failing["next"] and request.param("cursor"):
+            failing["next"] = False
+            return json_answer({"detail": "database is locked"}, 503)
+        return server(request)
+
+    with serve(flaky) as store:
+        source = source_for(f"phoenix://127.0.0.1:{store.port}/{PROJECT}?since=all")
+        delivered = _delivered(source)
+        for number in range(12):
+            server.add(_late(number))
+        failing["next"] = True
+        partial = []
+        with pytest.raises(phoenix.RemoteError, match="HTTP 503"):
+            for result in source.poll():
+                partial.extend(result.spans)
+        for number in range(12, 14):  # more arrive before the next poll
+            server.add(_late(number))
+        rest = _delivered(source)
+        source.close()
+    assert [s.name for s in partial] == [f"late {n}" for n in (11, 10, 9, 8, 7)]  # the first page, then the failure
+    # the next poll reads past the failed poll's spans (delivered, not a boundary) down to the first read's
+    assert sorted(s.name for s in rest) == sorted(f"late {n}" for n in (0, 1, 2, 3, 4, 5, 6, 12, 13))
+    keys = [(s.trace_id, s.span_id) for s in delivered + partial + rest]
+    assert len(keys) == len(set(keys)) == 78 + 14
