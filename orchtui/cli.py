@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .analysis import Analyzer, TraceAnalysis
+from .analysis import TraceAnalysis
+from .analysing_sink import AnalysingSink
 from .bulk import bulk_load
 from .loading import LoadReport, load_paths
 from .exposure import exposure_warning
@@ -198,9 +199,10 @@ def _load(paths: list[str]) -> tuple[SpanStore, LoadReport, list[TraceAnalysis]]
     """Every trace of the inputs, analysed, oldest first (the order reports list them in). A headless command
     builds its whole heap, reports and exits: a bulk load (orchtui/bulk.py) spares it the collector's passes."""
     store = SpanStore()
+    sink = AnalysingSink(store)  # payloads of analysed traces stay in their files (orchtui/analysing_sink.py)
     with bulk_load():
-        report = load_paths(paths, store)
-        analyses = sorted(Analyzer(store).all(), key=lambda a: (a.start_ns or 0, a.trace_id))
+        report = load_paths(paths, sink)
+        analyses = sink.analyses()
     return store, report, analyses
 
 

@@ -4,6 +4,8 @@ Sources deliver span batches from worker threads (`ingest`); each batch goes int
 changed are re-analysed right there (never on the UI's event loop), and the index keeps them ordered newest
 first. A UI polls `generation` on a timer and, when it moved, takes one consistent `rows()` view and repaints once:
 many batches between two frames cost one repaint (coalescing), and readers never wait for analysis.
+Once a trace is analysed, its spans' payloads go back to their file when they can (orchtui/analysing_sink.py):
+the detail pane reads them back on demand, so a big file costs its hot fields in memory, not its prompts.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 from parsers.span import ReadError, Span
 
+from .analysing_sink import evict_payloads
 from .analysis import Analyzer, Finding, TraceAnalysis
 from .analysis.routes import BY_PATH, RouteBook
 from .analysis.trace import FLAG_ERROR, FLAG_LOOP, FLAG_STOP
@@ -82,6 +85,7 @@ class TraceIndex:
         analyses = [analysis for trace_id in changed if (analysis := self._analyzer.get(trace_id)) is not None]
         for analysis in analyses:  # before the generation moves, so a view that sees it reads current routes
             self.routes.update(analysis)
+            evict_payloads(analysis)  # what the list, tree and flags need is analysed; the rest waits in the file
         with self._lock:
             for trace_id in evicted:
                 self._remove(trace_id)
@@ -154,6 +158,7 @@ class TraceIndex:
         analyses = [analysis for trace_id in waiting if (analysis := self._analyzer.get(trace_id)) is not None]
         for analysis in analyses:
             self.routes.update(analysis)
+            evict_payloads(analysis)
         with self._lock:
             for analysis in analyses:
                 if analysis.trace_id in self._analyses:

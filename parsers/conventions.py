@@ -370,7 +370,18 @@ def parse_json_maybe(value: Any) -> Any:
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
 
 
+_REASON_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}  # ("stop",) once, not once per LLM span
+
+
 def _finish_reasons_value(value: Any) -> tuple[str, ...]:
+    """One shared tuple per distinct list of finish reasons (a few kinds, repeated on every LLM span)."""
+    reasons = _finish_reasons_tuple(value)
+    if len(_REASON_TUPLES) < 1024:
+        return _REASON_TUPLES.setdefault(reasons, reasons)
+    return _REASON_TUPLES.get(reasons, reasons)
+
+
+def _finish_reasons_tuple(value: Any) -> tuple[str, ...]:
     """gen_ai.response.finish_reasons is a string array; LangSmith's OTel export joins it with commas."""
     if value is None:
         return ()

@@ -28,16 +28,23 @@ def iter_lines(data: bytes, first_line: int = 1) -> Iterator[tuple[int, bytes]]:
 
 
 def parse_lines(
-    data: bytes, source_name: str, parse_record: RecordParser, result: ParseResult, first_line: int = 1
+    data: bytes,
+    source_name: str,
+    parse_record: RecordParser,
+    result: ParseResult,
+    first_line: int = 1,
+    first_offset: int | None = None,
 ) -> ParseResult:
     """Decode each line as JSON and hand it to `parse_record`; collect spans and per-line errors.
 
     `first_line` numbers the lines of a chunk cut from the middle of a file, so errors still name the real line.
+    `first_offset`, the chunk's byte offset in a plain file, gives each line's source its offset: its spans'
+    payloads can then be read back from the file instead of kept in memory (parsers/payloads.py).
     """
     last_complete = data.endswith(b"\n")
     total_lines = first_line + data.count(b"\n")
-    for number, line in iter_lines(data, first_line):
-        source = Source(source_name, number)
+    for number, offset, line in _lines_at(data, first_line, first_offset):
+        source = Source(source_name, number, offset=offset, reparse=parse_record if offset is not None else None)
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as exc:  # (also values nested deeper than orjson's 1,024 levels)
@@ -48,6 +55,20 @@ def parse_lines(
             continue
         result.read_record(str(source), lambda: parse_record(record, source))
     return result
+
+
+def _lines_at(data: bytes, first_line: int, first_offset: int | None) -> Iterator[tuple[int, int | None, bytes]]:
+    """(line number, byte offset of the line or None, stripped line) for every non-blank line."""
+    if first_offset is None:
+        for number, line in iter_lines(data, first_line):
+            yield number, None, line
+        return
+    offset = first_offset
+    for number, raw in enumerate(data.split(b"\n"), first_line):
+        line = raw.strip()
+        if line:
+            yield number, offset, line
+        offset += len(raw) + 1
 
 
 def parse_lines_or_document(data: bytes, source_name: str, parse_record: RecordParser, result: ParseResult) -> ParseResult:

@@ -114,6 +114,8 @@ def span_from_otlp(obj: dict[str, Any], service: str | None, source: Source | No
     span_id = normalize_id(_get(obj, "spanId", "span_id"))
     if trace_id is None or span_id is None:
         raise ValueError("span without traceId/spanId")
+    # Every span of a trace repeats its id, and span names repeat across traces: one copy each, not one a span.
+    trace_id = intern(trace_id)
     status_obj = obj.get("status")
     if not isinstance(status_obj, dict):
         if status_obj is not None:
@@ -125,7 +127,7 @@ def span_from_otlp(obj: dict[str, Any], service: str | None, source: Source | No
         trace_id=trace_id,
         span_id=span_id,
         parent_id=normalize_id(_get(obj, "parentSpanId", "parent_span_id")),
-        name=text_field(obj.get("name"), "name") or "",
+        name=intern(text_field(obj.get("name"), "name") or ""),
         start_ns=time_field(_get(obj, "startTimeUnixNano", "start_time_unix_nano"), "startTimeUnixNano"),
         end_ns=time_field(_get(obj, "endTimeUnixNano", "end_time_unix_nano"), "endTimeUnixNano"),
         status=status,

@@ -129,24 +129,29 @@ def iter_read_path(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator
             result.errors.extend(reader.errors)
             yield result, raw.tell()
             return
+        # Byte offsets of lines in a plain file let their payloads stay in the file (parsers/payloads.py); in a
+        # gzip file they would point into the decompressed stream, which cannot be read from the middle.
         carry, line, data = b"", 1, first
+        offset = None if compressed else 0
         while data:
             buffer = carry + data
             cut = buffer.rfind(b"\n") + 1
             chunk, carry = buffer[:cut], buffer[cut:]
             if chunk:
-                yield _parse_chunk(chunk, source_name, name, module, line), raw.tell()
+                yield _parse_chunk(chunk, source_name, name, module, line, offset), raw.tell()
                 line += chunk.count(b"\n")
+                if offset is not None:
+                    offset += len(chunk)
             data = reader.read(chunk_bytes)
-        final = _parse_chunk(carry, source_name, name, module, line) if carry.strip() else ParseResult(format=name)
+        final = _parse_chunk(carry, source_name, name, module, line, offset) if carry.strip() else ParseResult(format=name)
         final.errors.extend(reader.errors)
         yield final, raw.tell()
 
 
-def _parse_chunk(chunk: bytes, source_name: str, name: str, module, first_line: int) -> ParseResult:
+def _parse_chunk(chunk: bytes, source_name: str, name: str, module, first_line: int, offset: int | None) -> ParseResult:
     result = ParseResult(format=name)
     try:
-        parse_lines(chunk, source_name, module.parse_record, result, first_line=first_line)
+        parse_lines(chunk, source_name, module.parse_record, result, first_line=first_line, first_offset=offset)
     except Exception as exc:  # noqa: BLE001 - same rule as parse_bytes: one bad chunk, not the whole run
         result.error(f"{source_name}:{first_line}", f"could not be read as {name}: {type(exc).__name__}: {exc}")
     return result

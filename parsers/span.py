@@ -89,11 +89,18 @@ class Message:
 @dataclass(slots=True)
 class Source:
     """Where a record came from, for error reports and the detail pane: `file:line`, `file[index]` (the n-th
-    element of a JSON array or message of a protobuf stream) or a request label."""
+    element of a JSON array or message of a protobuf stream) or a request label.
+
+    A line of a plain file read in chunks also knows its byte `offset` and the `reparse` function of its format:
+    its spans' payloads can then be dropped from memory and read back from the file (parsers/payloads.py). One
+    Source is shared by every span of its line.
+    """
 
     name: str
     line: int | None = None
     index: int | None = None
+    offset: int | None = None
+    reparse: Callable[[Any, "Source"], list["Span"]] | None = None
 
     def __str__(self) -> str:
         if self.line is not None:
@@ -153,6 +160,20 @@ class Span:
     _output_messages: list[Message] | None = None
     _messages_loader: MessagesLoader | None = None
 
+    def evict_payload(self) -> bool:
+        """Drop the payload (attributes, events, input, output, messages) from memory when the record can be read
+        back from its file; the next read of any of them restores all of them (parsers/payloads.py)."""
+        source = self.source
+        if source is None or source.offset is None or source.reparse is None:
+            return False
+        for slot in _PAYLOAD_SLOTS:
+            slot.__set__(self, EVICTED)
+        return True
+
+    @property
+    def payload_evicted(self) -> bool:
+        return _ATTRIBUTES_SLOT.__get__(self, Span) is EVICTED
+
     @property
     def duration_ns(self) -> int | None:
         if self.start_ns is None or self.end_ns is None:
@@ -203,3 +224,45 @@ class Span:
     @property
     def exception_events(self) -> list[SpanEvent]:
         return [event for event in self.events if event.name == "exception"]
+
+
+class _Evicted:
+    """The value of a payload slot whose content is in the file, not in memory."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<in the file>"
+
+
+EVICTED = _Evicted()
+
+# Payload fields, the bulk of a span's memory (attribute strings alone are about the size of the file). Each is a
+# property over its slot: a read that finds EVICTED re-reads the record (parsers/payloads.py) and fills them all.
+PAYLOAD_FIELDS = ("attributes", "events", "input", "output", "_input_messages", "_output_messages")
+
+
+def _payload_property(name: str) -> property:
+    slot = Span.__dict__[name]
+    get, put = slot.__get__, slot.__set__
+
+    index = PAYLOAD_FIELDS.index(name)
+
+    def read(span: Span) -> Any:
+        value = get(span, Span)
+        if value is EVICTED:
+            from .payloads import restore
+
+            value = restore(span)[index]  # from what was restored: another thread may evict it again meanwhile
+        return value
+
+    read.__doc__ = f"The span's {name.lstrip('_')} (read back from the file if it was evicted)."
+    return property(read, put)
+
+
+_PAYLOAD_SLOTS = tuple(Span.__dict__[name] for name in PAYLOAD_FIELDS)
+_ATTRIBUTES_SLOT = Span.__dict__["attributes"]
+PAYLOAD_SLOTS = dict(zip(PAYLOAD_FIELDS, _PAYLOAD_SLOTS))  # the raw slots, for payloads.restore
+for _name in PAYLOAD_FIELDS:
+    setattr(Span, _name, _payload_property(_name))
+del _name

@@ -39,7 +39,7 @@ def golden_path(fixture: Path) -> Path:
 
 def check_document_of(fixture: Path) -> dict[str, Any]:
     """The document `orchtui check --json FIXTURE` prints, read from the repository root, costs reduced."""
-    from orchtui.analysis import Analyzer
+    from orchtui.analysing_sink import AnalysingSink
     from orchtui.loading import load_paths
     from orchtui.report import check_document
     from orchtui.store import SpanStore
@@ -48,9 +48,9 @@ def check_document_of(fixture: Path) -> dict[str, Any]:
     os.chdir(ROOT)
     try:
         store = SpanStore()
-        load_paths([str(fixture)], store)
-        analyses = sorted(Analyzer(store).all(), key=lambda a: (a.start_ns or 0, a.trace_id))
-        return _without_prices(check_document(analyses, store.errors))
+        sink = AnalysingSink(store)  # as `check` loads: payloads evicted, read back by the report if it asks
+        load_paths([str(fixture)], sink)
+        return _without_prices(check_document(sink.analyses(), store.errors))
     finally:
         os.chdir(cwd)
 

@@ -1,0 +1,105 @@
+"""Payloads that stay in the file: a span's attributes, events, input, output and messages, read back on demand.
+
+A trace file is mostly payload: prompts, completions, flattened chat messages and raw attributes are about the
+size of the file again once decoded into strings. Lists, trees, flags and routes need none of it once a trace is
+analysed; the detail pane, the evaluators and `y` export need it for a few spans at a time. So a span read from a
+line of a plain file (its Source has the line's byte offset and the format's `reparse`) can drop its payload
+(`Span.evict_payload`), and the first read of any payload field comes here: the line is read again at its offset,
+decoded and parsed by the same parser, and the span with the same ids hands over its payload. Lines just read are
+kept in a small LRU, because siblings in one request line are usually read together (a tree's detail panes, an
+evaluator walking a trace).
+
+The file is the store, so it can change under us: a line that no longer parses or no longer holds the span (a
+file rewritten or truncated) restores an empty payload that says so in one attribute, `orchtui.payload`, which
+the detail pane shows. Nothing here raises into the caller: a payload read is a property access.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from .issues import collecting
+from .span import PAYLOAD_SLOTS, Source, Span
+
+CACHE_RECORDS = 64  # request lines kept decoded: a collector line holds a batch of spans, read together
+LOST_KEY = "orchtui.payload"
+
+_SLOTS = tuple(PAYLOAD_SLOTS.values())
+_Payload = tuple[Any, ...]  # the PAYLOAD_FIELDS values, in order
+
+
+@dataclass(slots=True)
+class PayloadStats:
+    """How often payloads came back from the file, for benchmarks and the tests that keep reads rare."""
+
+    reads: int = 0  # lines read and parsed again
+    hits: int = 0  # restores served from the LRU
+    lost: int = 0  # spans whose line no longer held them
+
+
+stats = PayloadStats()
+_cache: OrderedDict[tuple[str, int], dict[tuple[str, str], _Payload] | str] = OrderedDict()
+_lock = threading.Lock()
+
+
+def restore(span: Span) -> _Payload:
+    """Fill every payload slot of an evicted span from its record in the file; the values filled in."""
+    source = span.source
+    assert source is not None and source.offset is not None
+    payloads = _record_payloads(source)
+    payload = payloads.get((span.trace_id, span.span_id)) if isinstance(payloads, dict) else None
+    if payload is None:
+        stats.lost += 1
+        reason = payloads if isinstance(payloads, str) else "the line no longer holds this span"
+        payload = ({LOST_KEY: f"not in {source} any more: {reason}"}, [], None, None, None, None)
+    for slot, value in zip(_SLOTS, payload):
+        slot.__set__(span, value)
+    return payload
+
+
+def _record_payloads(source: Source) -> dict[tuple[str, str], _Payload] | str:
+    """The payloads of every span of the line at `source`, keyed by (trace id, span id); a str says why not."""
+    key = (source.name, source.offset)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            stats.hits += 1
+            return cached
+    payloads = _read(source)
+    with _lock:
+        stats.reads += 1
+        _cache[key] = payloads
+        while len(_cache) > CACHE_RECORDS:
+            _cache.popitem(last=False)
+    return payloads
+
+
+def _read(source: Source) -> dict[tuple[str, str], _Payload] | str:
+    assert source.offset is not None and source.reparse is not None
+    try:
+        with open(source.name, "rb") as file:
+            file.seek(source.offset)
+            line = file.readline()
+        record = orjson.loads(line)
+        with collecting():  # problems in this line were reported when it was first read
+            spans = source.reparse(record, source)
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc})"
+    except Exception as exc:  # noqa: BLE001 - a rewritten file may hold anything at this offset
+        return f"the line there does not parse ({type(exc).__name__})"
+    payloads: dict[tuple[str, str], _Payload] = {}
+    for fresh in spans:  # the last copy of a span id wins, as in the store
+        payloads[(fresh.trace_id, fresh.span_id)] = tuple(slot.__get__(fresh, Span) for slot in _SLOTS)
+    return payloads
+
+
+def forget() -> None:
+    """Drop the decoded lines (a test re-writes a file; a view closes its files)."""
+    with _lock:
+        _cache.clear()
