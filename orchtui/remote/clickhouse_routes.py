@@ -26,6 +26,11 @@ every row, so its branches are constants and are left out): a table written by o
 the expressions of that one, not of every vocabulary. A span inserted between the questions with a key none had
 before is read without it, as a model first seen then is not priced.
 
+Attribute columns of the type JSON (the exporter's `json` schema option) store a dotted key as a path of nested
+objects: the keys are asked of `JSONAllPaths`, and the map the expressions read (`fm`) is built from the
+vocabulary keys present and the flattened tool-call keys the window holds (at most `MAX_CALL_KEYS`), each read as
+the subcolumn of its path and written as the Map exporter writes it (arrays as JSON, numbers and booleans as text).
+
 Where it differs from the Python definition: DEVIATIONS below, said in the README and in the output (`--json`:
 `deviations`, `not_computed`); numbers it cannot compute are null / "–".
 """
@@ -43,6 +48,7 @@ from parsers.span import AGENT, CHAIN, EMBEDDING, GUARDRAIL, HANDOFF, LLM, OTHER
 from .base import RemoteError
 from .clickhouse import GRACE_S, TABLE, ClickHouseClient, ClickHouseURL, Schema, describe
 
+MAX_CALL_KEYS = 256  # flattened tool-call keys of a JSON-typed attribute column read at most (each is a map entry)
 MAX_DEPTH = 16  # ancestor levels followed per span (each level costs planning time and a pass over every trace's spans)
 PERCENTILES = (50, 95, 99)
 
@@ -88,6 +94,8 @@ class Vocabulary:
     keys: frozenset[str] | None = None  # None: every key
     patterns: frozenset[str] | None = None  # the flattened-key patterns some key matches (None: every one)
     exceptions: bool = True  # some span has an `exception` event
+    call_keys: tuple[str, ...] = ()  # JSON-typed attributes: the flattened tool-call keys the window holds
+    all_keys: str = "mapKeys(fm)"  # a span's every attribute key (`fm` of a JSON column holds only the keys read)
 
     def has(self, key: str) -> bool:
         return self.keys is None or key in self.keys
@@ -215,8 +223,10 @@ def span_columns(schema: Schema, with_events: bool, v: Vocabulary) -> list[list[
     int_status = any_of(f"toInt64OrZero({v.attr(k)}) IN (408, 504)" if v.has(k) else None for k in TIMEOUT_STATUS_KEYS) or "0"
     events = "0"
     if with_events and v.exceptions:
-        events = ("arrayExists((n, at) -> n = 'exception' AND match(concat(at['exception.type'], '\\n', "
-                  f"at['exception.message']), {q(TIMEOUT_RE)}), `Events.Name`, `Events.Attributes`)")
+        kind = schema.columns.get("Events.Attributes", "")
+        at = (lambda key: f"toString(at.`{key}`)") if _is_json(kind.removeprefix("Array(").removesuffix(")")) else (lambda key: f"at[{q(key)}]")
+        events = (f"arrayExists((n, at) -> n = 'exception' AND match(concat({at('exception.type')}, '\\n', "
+                  f"{at('exception.message')}), {q(TIMEOUT_RE)}), `Events.Name`, `Events.Attributes`)")
     agent_from_name = "multiIf(" + ", ".join(f"match(name, {q(pattern)}), {expr}" for pattern, expr in _AGENT_RES) + ", '')"
     token = {name: _count(v.first(keys)) for name, keys in cv.TOKEN_KEYS.items()}
     handoff_types = f"{v.attr('gen_ai.tool.type')} IN {arr(sorted(cv.HANDOFF_TOOL_TYPES))}" if v.has("gen_ai.tool.type") else "0"
@@ -323,7 +333,7 @@ def requested_calls_sql(v: Vocabulary) -> str:
     for any_key, *parts in FLAT_CALLS:
         if v.matches(any_key):
             prefix = parts[0]  # the pattern's literal start: only keys that have it are matched
-            branches.append(f"arrayExists(k -> startsWith(k, {q(prefix)}) AND match(k, {q(any_key)}), mapKeys(fm)), {_flat_calls(v, *parts)}")
+            branches.append(f"arrayExists(k -> startsWith(k, {q(prefix)}) AND match(k, {q(any_key)}), {v.all_keys}), {_flat_calls(v, *parts)}")
     openllmetry = _flat_calls(v, *OPENLLMETRY_CALLS)
     if openllmetry != NO_NAMES:
         branches.append(f"length({openllmetry}) > 0, {openllmetry}")
@@ -358,16 +368,39 @@ def _with_events(schema: Schema) -> bool:
     return schema.has("Events.Name") and schema.has("Events.Attributes")
 
 
+def _is_json(kind: str) -> bool:
+    """A column of ClickHouse's JSON type (`JSON`, `JSON(max_dynamic_paths = 256)`): dotted keys are nested paths."""
+    return kind == "JSON" or kind.startswith("JSON(")
+
+
+def _json_attributes(schema: Schema) -> bool:
+    return _is_json(schema.columns.get("SpanAttributes", ""))
+
+
+CALL_KEY_PATTERNS = tuple(_call_key_pattern(*parts) for _, *parts in FLAT_CALLS) + (_call_key_pattern(*OPENLLMETRY_CALLS),)
+_CALL_KEYS = tuple(re.compile(pattern, re.ASCII) for pattern in CALL_KEY_PATTERNS)
+
+
 def vocabulary_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any]) -> str:
     """Which vocabulary keys and flattened-key patterns the window's spans carry, and whether any has an
     `exception` event: one row, bounded by the vocabulary (never by the spans). The keys are read from the map's
-    key column alone."""
+    key column alone (a JSON-typed column: its paths, and the flattened tool-call keys themselves, at most
+    MAX_CALL_KEYS)."""
     params["vocabulary"] = relevant_keys()
     kind = schema.columns.get("SpanAttributes", "")
-    keys = "SpanAttributes.keys" if kind.startswith("Map(") else f"mapKeys({schema.attributes('SpanAttributes')})"
+    if kind.startswith("Map("):
+        keys = "SpanAttributes.keys"
+    elif _is_json(kind):
+        keys = "JSONAllPaths(SpanAttributes)"
+    else:
+        keys = f"mapKeys({schema.attributes('SpanAttributes')})"
     exceptions = "max(has(`Events.Name`, 'exception'))" if _with_events(schema) else "0"
     matched = ", ".join(f"arrayExists(k -> match(k, {q(pattern)}), u)" for pattern in KEY_PATTERNS)
-    return (f"SELECT arrayFilter(k -> has({{vocabulary:Array(String)}}, k), u) AS present, [{matched}] AS matched, exceptions "
+    calls = ""
+    if _is_json(kind):
+        calls = (", arraySlice(arraySort(arrayFilter(k -> " + " OR ".join(f"match(k, {q(p)})" for p in CALL_KEY_PATTERNS)
+                 + f", u)), 1, {MAX_CALL_KEYS}) AS call_keys")
+    return (f"SELECT arrayFilter(k -> has({{vocabulary:Array(String)}}, k), u) AS present, [{matched}] AS matched, exceptions{calls} "
             f"FROM (SELECT groupUniqArrayArray({keys}) AS u, {exceptions} AS exceptions FROM {TABLE} WHERE {_window(url, params)}) "
             "FORMAT JSONEachRow")
 
@@ -375,14 +408,33 @@ def vocabulary_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any]) -
 def vocabulary(client: ClickHouseClient, schema: Schema, url: ClickHouseURL) -> Vocabulary:
     params: dict[str, Any] = {"db": url.database, "table": url.table}
     rows = list(client.rows(vocabulary_sql(schema, url, params), params))
+    json_keys = "JSONAllPaths(SpanAttributes)" if _json_attributes(schema) else "mapKeys(fm)"
     if not rows:
-        return Vocabulary(frozenset(), frozenset(), False)
+        return Vocabulary(frozenset(), frozenset(), False, all_keys=json_keys)
     row = rows[0]
     known = set(relevant_keys())
     keys = frozenset(str(key) for key in row.get("present") or () if str(key) in known)  # our own constants only
     matched = row.get("matched") or []
     patterns = frozenset(pattern for pattern, hit in zip(KEY_PATTERNS, matched) if hit)
-    return Vocabulary(keys, patterns, bool(row.get("exceptions")))
+    # keys from the store become SQL literals: only those made of our constants and digits (a call-key pattern)
+    calls = tuple(key for key in row.get("call_keys") or () if isinstance(key, str) and any(p.fullmatch(key) for p in _CALL_KEYS))
+    return Vocabulary(keys, patterns, bool(row.get("exceptions")), calls, json_keys)
+
+
+def attribute_map(schema: Schema, v: Vocabulary) -> str:
+    """`fm`, the span's attributes as Map(String, String). A Map column is itself; a JSON-typed one becomes the map
+    of the keys read (the vocabulary keys present and the window's tool-call keys), each the subcolumn of its path
+    when the span has it, written as the Map exporter writes values: arrays as JSON, the rest as text."""
+    if not _json_attributes(schema):
+        return schema.attributes("SpanAttributes")
+    keys = dict.fromkeys([*sorted(relevant_keys() if v.keys is None else v.keys), *v.call_keys])
+    if not keys:
+        return "CAST(map(), 'Map(String, String)')"
+    entries = []
+    for key in keys:
+        path = f"getSubcolumn(SpanAttributes, {q(key)})"
+        entries.append(f"{q(key)}, if(isNull({path}), NULL, if(startsWith(dynamicType({path}), 'Array'), toJSONString({path}), toString({path})))")
+    return f"CAST(mapFilter((k, x) -> x IS NOT NULL, map({', '.join(entries)})), 'Map(String, String)')"
 
 
 def span_cost_sql() -> str:
@@ -401,7 +453,7 @@ def spans_sql(schema: Schema, url: ClickHouseURL, params: dict[str, Any], v: Voc
     """Level 1 over the window's rows (which traces are in the window is decided per trace, in `routes_sql`);
     `priced`: with each span's cost (the routes query, which has the price parameters)."""
     first_layer, *rest = span_columns(schema, _with_events(schema), v)
-    sql = (f"SELECT {', '.join(first_layer)}\nFROM (SELECT *, {schema.attributes('SpanAttributes')} AS fm "
+    sql = (f"SELECT {', '.join(first_layer)}\nFROM (SELECT *, {attribute_map(schema, v)} AS fm "
            f"FROM {TABLE} WHERE {_window(url, params)})")
     if priced:
         rest.append([f"{span_cost_sql()} AS span_cost"])
