@@ -15,6 +15,7 @@ Each size (`--spans`, default 100000,1000000) gets its own server; the rows side
 (flat memory: the pushed-down RSS is the same at both sizes).
 
     python bench/remote.py [--spans 100000,1000000] [--rounds 3]
+    python bench/remote.py --live [--intervals default,0.25,2] [--samples 40] [--stored N]   (tail phoenix://: see live_latency)
 """
 
 from __future__ import annotations
@@ -107,17 +108,22 @@ def measure(spans: int, rounds: int) -> dict:
 # -- live polls: from a span stored in Phoenix to the trace on screen -------------------------------------------------
 
 
-def live_latency(intervals: list[float], samples: int, stored: int = 0) -> None:
+def live_latency(intervals: list[float | None], samples: int, stored: int = 0) -> None:
     """`orchtui tail phoenix://…`'s latency, per poll interval: a span becomes available on the server -> its trace
     is in the TUI's index -> listed -> painted (the first frame that shows its name), p50/p95 over `samples` new
     traces published at random moments of the poll cycle. Against a real Phoenix when `ORCHTUI_PHOENIX_BIN` names
     a `phoenix` executable (spans sent with the OTel SDK; "available" is when Phoenix's REST API first lists the
     span, probed every 10 ms; export -> available is Phoenix's own ingest delay, shown apart), else against the
     loopback contract server of tests/orchtui/test_remote_phoenix.py (the span is available when it is added),
-    holding the 78 recorded spans, or `stored` spans (copies of the recorded traces): a live poll reads one page of
-    up to 1,000 of the newest spans, so a busy project costs each poll more. The app runs headless (App.run_test)
-    in this process; the server runs on its threads (loopback) or as a process."""
+    holding the 78 recorded spans, or `stored` spans (copies of the recorded traces): a live poll asks for a small
+    page of the newest spans (orchtui.remote.phoenix.LIVE_PAGE) and pages further only while a page is all new, so a
+    busy project costs a poll what arrived since the last one. An interval of None is tail's default (the URL has no
+    `interval=`: orchtui.remote.phoenix.LIVE_INTERVAL_S). Each row also says what the live polls asked for: their
+    requests and answer sizes (the client's own GETs, counted after the first read). The app runs headless
+    (App.run_test) in this process; the server runs on its threads (loopback) or as a process."""
     import asyncio
+
+    from orchtui.remote.phoenix import LIVE_INTERVAL_S  # tail's default for phoenix://
 
     binary = os.environ.get("ORCHTUI_PHOENIX_BIN")
     with (_RealPhoenix(binary) if binary else _LoopbackPhoenix(stored)) as server:
@@ -127,19 +133,33 @@ def live_latency(intervals: list[float], samples: int, stored: int = 0) -> None:
         print(head + (f" {'export->available p50/p95':>27}" if server.real else ""), flush=True)
         for interval in intervals:
             row = asyncio.run(_live_round(server, interval, samples))
-            line = (f"{_ms(interval):>9} {_pair(row['index']):>18} {_pair(row['screen']):>19} {row['missed']:>7}"
+            shown = _ms(interval) if interval is not None else f"{_ms(LIVE_INTERVAL_S)}*"
+            line = (f"{shown:>9} {_pair(row['index']):>18} {_pair(row['screen']):>19} {row['missed']:>7}"
                     + (f" {_pair(row['ingest']):>27}" if server.real else ""))
             met = "met" if row["screen"] and _p95(row["screen"]) < 1.0 and not row["missed"] else "NOT met"
             print(f"{line}   p95 < 1 s: {met}", flush=True)
+            print(f"{'':>9} live polls' requests: {_requests(row['requests'])}", flush=True)
+        if None in intervals:
+            print("* tail's default for phoenix:// (no interval= in the URL)")
 
 
-async def _live_round(server, interval: float, samples: int) -> dict:
+async def _live_round(server, interval: float | None, samples: int) -> dict:
     import asyncio
     import random
 
+    from orchtui.remote import http as remote_http
+    from orchtui.remote.phoenix import LIVE_INTERVAL_S
     from tui.app import make_app
 
     app = make_app(follow=[server.url(interval)])
+    cycle = LIVE_INTERVAL_S if interval is None else interval
+    requests: list[tuple[dict, int]] = []  # (query parameters, answer bytes) of every GET the source makes
+    get = remote_http.Client.get
+
+    def counting_get(client, path, params=None, *args, **kwargs):
+        answer = get(client, path, params, *args, **kwargs)
+        requests.append((dict(params or {}), len(answer.body)))
+        return answer
     # root span name (each new trace has its own) -> {"available", "trace_id", "index", "listed", "screen"}
     pending: dict[str, dict] = {}
     add, apply_rows, display = app.index.add, app._apply_rows, app._display
@@ -172,27 +192,46 @@ async def _live_round(server, interval: float, samples: int) -> dict:
                 marks["screen"] = now
 
     app.index.add, app._apply_rows, app._display = timed_add, timed_rows, timed_display
-    async with app.run_test(size=(120, 40)) as pilot:
-        deadline = time.monotonic() + 120
-        while app.index.counts()["spans"] < server.stored and time.monotonic() < deadline:
-            await pilot.pause(0.05)  # the first poll: what the project already holds
-        missed = 0
-        for number in range(samples):
-            await asyncio.sleep(random.uniform(0.05, 0.05 + interval))  # a random moment of the poll cycle
-            name = f"bench-live-{interval * 1000:.0f}-{number:03d}"
-            marks = pending[name] = {}
-            marks.update(await asyncio.to_thread(server.publish, f"{random.getrandbits(128):032x}", name))
-            deadline = time.monotonic() + 10 + interval
-            while "screen" not in marks and time.monotonic() < deadline:
-                await asyncio.sleep(0.005)
-            missed += "screen" not in marks
+    remote_http.Client.get = counting_get
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            deadline = time.monotonic() + 120
+            while app.index.counts()["spans"] < server.stored and time.monotonic() < deadline:
+                await pilot.pause(0.05)  # the first poll: what the project already holds
+            first_read = len(requests)
+            missed = 0
+            for number in range(samples):
+                await asyncio.sleep(random.uniform(0.05, 0.05 + cycle))  # a random moment of the poll cycle
+                name = f"bench-live-{cycle * 1000:.0f}-{number:03d}"
+                marks = pending[name] = {}
+                marks.update(await asyncio.to_thread(server.publish, f"{random.getrandbits(128):032x}", name))
+                deadline = time.monotonic() + 10 + cycle
+                while "screen" not in marks and time.monotonic() < deadline:
+                    await asyncio.sleep(0.005)
+                missed += "screen" not in marks
+            live = requests[first_read:]
+    finally:
+        remote_http.Client.get = get
     done = [marks for marks in pending.values() if "screen" in marks]
     return {
         "index": [marks["index"] - marks["available"] for marks in done],
         "screen": [marks["screen"] - marks["available"] for marks in done],
         "ingest": [marks["available"] - marks["exported"] for marks in done if "exported" in marks],
         "missed": missed,
+        "requests": live,
     }
+
+
+def _requests(requests: list[tuple[dict, int]]) -> str:
+    """The live polls' GETs: how many, how many continued a poll (a cursor: the page before was all new), the
+    limits asked, and the answers' sizes."""
+    if not requests:
+        return "none"
+    sizes = sorted(size for _, size in requests)
+    limits = sorted({params.get("limit", "?") for params, _ in requests}, key=lambda text: (len(text), text))
+    further = sum(1 for params, _ in requests if params.get("cursor"))
+    return (f"{len(requests)} ({further} further pages), limit={'/'.join(limits)}, answer bytes median "
+            f"{statistics.median(sizes):,.0f}, max {sizes[-1]:,}")
 
 
 class _LoopbackPhoenix:
@@ -224,8 +263,8 @@ class _LoopbackPhoenix:
     def __exit__(self, *exc) -> None:
         self._serving.__exit__(*exc)
 
-    def url(self, interval: float) -> str:
-        return f"phoenix://127.0.0.1:{self.port}/{self.project}?since=all&interval={interval * 1000:.0f}ms"
+    def url(self, interval: float | None) -> str:
+        return f"phoenix://127.0.0.1:{self.port}/{self.project}?since=all" + _interval(interval)
 
     def publish(self, trace_id: str, name: str) -> dict:
         now = time.time_ns()
@@ -295,8 +334,8 @@ class _RealPhoenix:
             self.process.wait()
         self.log.close()
 
-    def url(self, interval: float) -> str:
-        return f"phoenix://127.0.0.1:{self.port}/{self.project}?since=1h&interval={interval * 1000:.0f}ms"
+    def url(self, interval: float | None) -> str:
+        return f"phoenix://127.0.0.1:{self.port}/{self.project}?since=1h" + _interval(interval)
 
     def publish(self, trace_id: str, name: str) -> dict:
         """Export one root span (its own trace; the SDK chooses the ids: the name finds it), then probe the REST
@@ -312,6 +351,10 @@ class _RealPhoenix:
                 return {"available": time.perf_counter(), "exported": exported}
             time.sleep(0.01)
         return {"available": time.perf_counter(), "exported": exported}
+
+
+def _interval(interval: float | None) -> str:
+    return "" if interval is None else f"&interval={interval * 1000:.0f}ms"
 
 
 def _p95(values: list[float]) -> float:
@@ -336,7 +379,8 @@ def main() -> None:
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--live", action="store_true", help="measure tail phoenix://'s live-poll latency instead "
                         "(a real Phoenix when ORCHTUI_PHOENIX_BIN is set, else the loopback contract server)")
-    parser.add_argument("--intervals", default="0.25,0.5,2", help="--live: poll intervals in seconds (default 0.25,0.5,2; 2 is tail's default)")
+    parser.add_argument("--intervals", default="default,0.25,2", help="--live: poll intervals in seconds, or `default` (no "
+                        "interval= in the URL: tail's default for phoenix://, 0.5 s); default: default,0.25,2")
     parser.add_argument("--samples", type=int, default=40, help="--live: new traces timed per interval (default 40)")
     parser.add_argument("--stored", type=int, default=0, help="--live, loopback server: spans the project holds (default: the 78 recorded)")
     args = parser.parse_args()
@@ -344,7 +388,8 @@ def main() -> None:
         serve(args.serve)
         return
     if args.live:
-        live_latency([float(text) for text in args.intervals.split(",")], args.samples, args.stored)
+        live_latency([None if text.strip() == "default" else float(text) for text in args.intervals.split(",")], args.samples,
+                     args.stored)
         return
     print("orchtui routes over spans in ClickHouse, one fresh client process per measurement (time, peak RSS)")
     print(f"{'spans':>10} {'traces':>8} {'pushed down':>12} {'client RSS':>11} {'loading':>10} {'client RSS':>11} {'ratio':>7}")
