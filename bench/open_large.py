@@ -25,13 +25,14 @@ sys.path.insert(0, str(HERE))
 
 from ingest import generate  # noqa: E402
 
+from orchtui.sources.factory import sources_for  # noqa: E402
 from tui.app import make_app  # noqa: E402
 
 
 async def open_file(path: Path, max_spans: int | None) -> tuple[float, float, int, int]:
     """(seconds to first rows on screen, seconds to fully loaded, traces listed, spans held)."""
     began = time.perf_counter()
-    app = make_app([str(path)], max_spans=max_spans, save_dir=path.parent)
+    app = make_app(sources_for([str(path)]), max_spans=max_spans, save_dir=path.parent)
     first = None
     async with app.run_test(size=(160, 50)):
         while True:

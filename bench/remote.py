@@ -149,9 +149,10 @@ async def _live_round(server, interval: float | None, samples: int) -> dict:
 
     from orchtui.remote import http as remote_http
     from orchtui.remote.phoenix import LIVE_INTERVAL_S
+    from orchtui.sources.factory import sources_for
     from tui.app import make_app
 
-    app = make_app(follow=[server.url(interval)])
+    app = make_app(sources_for([server.url(interval)], follow=True))
     cycle = LIVE_INTERVAL_S if interval is None else interval
     requests: list[tuple[dict, int]] = []  # (query parameters, answer bytes) of every GET the source makes
     get = remote_http.Client.get

@@ -560,8 +560,11 @@ def run_tail(args: argparse.Namespace) -> int:
         spool = Path(args.spool) if args.spool else default_spool_base()
     from tui.app import make_app
 
-    app = make_app(
-        follow=args.paths,
+    from .sources.factory import sources_for
+
+    sources = sources_for(
+        args.paths,
+        follow=True,
         from_end=args.from_end,
         otlp=otlp,
         otlp_grpc=otlp_grpc,
@@ -569,14 +572,12 @@ def run_tail(args: argparse.Namespace) -> int:
         spool=spool,
         spool_max=_spool_cap(args),
         spool_family=_spool_family(args),
-        max_spans=_max_spans(args),
-        spec=args.spec,
-        judge=judge_from_args(args),
+        max_body=args.max_body,
     )
-    app.run()
+    make_app(sources, max_spans=_max_spans(args), spec=args.spec, judge=judge_from_args(args)).run()
     if spool is not None:
-        receiver = app.receiver or app.grpc_receiver
-        _say_spool(receiver.spool if receiver is not None else None)
+        receiver = next(source for source in sources if source.kind == "otlp")
+        _say_spool(receiver.spool)
     return EXIT_OK
 
 
@@ -707,8 +708,10 @@ def run_open(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from tui.app import make_app  # the UI stack is imported only for interactive commands
 
-    inputs = [*urls, *(str(f) for f in files)]  # store URLs load like files (orchtui.loading), read once
-    make_app(inputs, max_spans=_max_spans(args), spec=args.spec, judge=judge_from_args(args)).run()
+    from .sources.factory import sources_for
+
+    sources = sources_for([*urls, *(str(f) for f in files)])  # read once, each source on its own thread
+    make_app(sources, max_spans=_max_spans(args), spec=args.spec, judge=judge_from_args(args)).run()
     return EXIT_OK
 
 
@@ -721,7 +724,9 @@ def run_demo(args: argparse.Namespace) -> int:
         return EXIT_OK
     from tui.app import make_app
 
-    make_app(demo=True, demo_seconds=args.seconds, spec=args.spec, judge=judge_from_args(args)).run()
+    from .sources.factory import sources_for
+
+    make_app(sources_for(demo=args.seconds), spec=args.spec, judge=judge_from_args(args)).run()
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ Scenarios, one trace each:
 - `escalation_check`: a final LLM call whose stop reason was never recorded
 - `triage_handoff`: a hand-off from a triage agent to a billing agent
 
-`demo_requests()` returns the OTLP requests; `DemoPlayer` releases their spans over a few seconds in the order
+`demo_requests()` returns the OTLP requests; `DemoSource` releases their spans over a few seconds in the order
 an exporter would send them (a span is exported when it ends), so traces appear and grow live.
 """
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,9 @@ from parsers.otlp_json import spans_from_request
 
 from .export import any_value
 from parsers.span import Source, Span
+
+from .sources.base import FOLLOW, SpanSink
+from .sources.base import Source as SpanSource  # parsers' `Source` is where a span was read
 
 SERVICE = "support-agents"
 MS = 1_000_000
@@ -304,36 +306,36 @@ def write_demo_file(path: str) -> None:
             out.write(orjson.dumps(request) + b"\n")
 
 
-class DemoPlayer:
-    """Releases the demo's spans into `deliver` on a background thread, compressed to about `seconds`."""
+class DemoSource(SpanSource):
+    """The demo as a live source: releases the demo's spans into the sink, compressed to about `seconds`, in the
+    order an exporter sends them (a span is exported when it ends)."""
 
-    def __init__(self, deliver: Callable[[list[Span]], None], seconds: float = 6.0) -> None:
-        self._deliver = deliver
-        self._seconds = seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="orchtui-demo", daemon=True)
+    kind = "demo"
+    mode = FOLLOW
 
-    def start(self) -> None:
-        self._thread.start()
+    def __init__(self, seconds: float = 6.0) -> None:
+        super().__init__("demo", ["demo"])
+        self.seconds = seconds
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
+    def run(self, sink: SpanSink) -> None:
         spans = demo_spans()
         first = spans[0].end_ns or 0
         last = spans[-1].end_ns or first
-        scale = self._seconds / max(1e-9, (last - first) / 1e9)
+        scale = self.seconds / max(1e-9, (last - first) / 1e9)
         began = time.monotonic()
         batch: list[Span] = []
         for span in spans:
             due = began + ((span.end_ns or first) - first) / 1e9 * scale
             delay = due - time.monotonic()
             if delay > 0.05 and batch:
-                self._deliver(batch)
+                self._deliver(sink, batch)
                 batch = []
-            if delay > 0 and self._stop.wait(delay):
+            if delay > 0 and self.wait_stopped(delay):
                 return
             batch.append(span)
         if batch:
-            self._deliver(batch)
+            self._deliver(sink, batch)
+
+    def _deliver(self, sink: SpanSink, batch: list[Span]) -> None:
+        sink.add(batch)
+        self.status.spans += len(batch)

@@ -266,7 +266,9 @@ def test_y_file_names_stay_in_the_directory():
 
 
 async def test_an_exposed_otlp_endpoint_is_said_in_the_ui_at_once(monkeypatch, tmp_path):
-    import tui.app as app_module
+    import orchtui.sources.receiver as receiver_module
+    from orchtui.sources.base import STARTING
+    from orchtui.sources.factory import sources_for
 
     class Receiver:  # no socket: the test binds nothing beyond loopback
         def __init__(self, deliver, *, host, port, token, spool, **_):
@@ -278,9 +280,11 @@ async def test_an_exposed_otlp_endpoint_is_said_in_the_ui_at_once(monkeypatch, t
         def stop(self):
             pass
 
-    monkeypatch.setattr(app_module, "OtlpReceiver", Receiver)
-    app = OrchApp(TraceIndex(), otlp=("0.0.0.0", 4318), spool=tmp_path / "spool")
+    monkeypatch.setattr(receiver_module, "OtlpReceiver", Receiver)
+    app = OrchApp(TraceIndex(), sources=sources_for(otlp=("0.0.0.0", 4318), spool=tmp_path / "spool"))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
+        while app.sources[0].status.state == STARTING:  # it binds on its own thread
+            await pilot.pause(0.02)
         await settle(pilot)
         text = screen_output(app, "exposed receiver")
         assert "open to the network without a token" in text  # the status line, for as long as it runs

@@ -1,7 +1,7 @@
 """The orchtui application: trace list on top, step tree and detail below, status line and key hints.
 
-Data flow: sources (file loaders, the demo player) run on worker threads and feed the `TraceIndex`, which stores
-and analyses off the event loop. A 10 Hz timer notices a new index generation and asks a worker for the rows to
+Data flow: sources (orchtui.sources: files read once or followed, the OTLP receivers, trace stores, the demo) each
+run on a thread of their own and feed the `TraceIndex`, which stores and analyses off the event loop. A 10 Hz timer notices a new index generation and asks a worker for the rows to
 list (filtering 100k traces must not block keys); the rows come back in one message and are applied in one
 batch. Many span batches between two ticks cost one repaint.
 """
@@ -23,21 +23,13 @@ from textual.widgets import Input, TabbedContent
 
 from orchtui.analysis import TraceAnalysis
 from orchtui.analysis.compare import Comparison, compare_traces
-from orchtui.bulk import bulk_load
 from orchtui.config import Config, load_config
-from orchtui.demo import DemoPlayer
 from orchtui.evals.judge import Judge
 from orchtui.evaluation import evaluate_trace
-from orchtui.exposure import exposure_warning
 from orchtui.export import save_trace
 from orchtui.gate import Route, append_golden_route, load_gate, route_for
 from orchtui.live import QUICK_FILTERS, RouteFilter, TraceIndex
-from orchtui.loading import load_paths
-from orchtui.remote import is_url
-from orchtui.remote.base import short_label
-from orchtui.remote.poller import RemotePoller
-from orchtui.sources.follow import FileFollower
-from orchtui.sources.otlp_http import OtlpReceiver, Spool
+from orchtui.sources.base import ONCE, Notice, Source
 from orchtui.store import SpanStore
 from orchtui.textsafe import printable
 from parsers.span import Span
@@ -97,19 +89,9 @@ class OrchApp(App[None]):
         self,
         index: TraceIndex | None = None,
         *,
-        paths: list[str] | None = None,
-        demo: bool = False,
-        demo_seconds: float = 6.0,
+        sources: list[Source] | None = None,
         save_dir: str | Path = ".",
         sources_label: str | None = None,
-        follow: list[str] | None = None,
-        from_end: bool = False,
-        otlp: tuple[str, int] | None = None,
-        otlp_grpc: tuple[str, int] | None = None,
-        token: str | None = None,
-        spool: Path | None = None,
-        spool_max=None,
-        spool_family: str | None = None,
         spec: str | Path | None = None,
         judge: Judge | None = None,
         profile: str | None = None,
@@ -136,30 +118,19 @@ class OrchApp(App[None]):
                 self.notices.append(f"keymap: no binding with id {', '.join(unknown)} (press ? for the keys)")
             self.set_keymap({key: keys for key, keys in keymap.items() if key not in unknown})
         self.index = index if index is not None else TraceIndex()
-        self.paths = list(paths or [])
-        self.demo = demo
-        self.demo_seconds = demo_seconds
+        self.sources = list(sources or [])  # each runs on its own thread from mount to unmount
         self.save_dir = Path(save_dir)
         self.quick_filter = "all"
         self.text_filter = ""
         self.route_filter: RouteFilter | None = None
         self.marked_id: str | None = None  # `m`: the A side of the next `d`
-        self.load_status: str | None = None
-        self.load_finished = not self.paths
+        self._once = [source for source in self.sources if source.mode == ONCE]
+        self.load_finished = not self._once  # every source read once has read everything (then: sealed)
+        self._finish_lock = threading.Lock()
         self._seen_generation = -1
         self._rows_requested = 0
         self._rows_applied = 0
-        self._player: DemoPlayer | None = None
-        self.follow = list(follow or [])
-        self.from_end = from_end
-        self.otlp, self.token, self.spool_base = otlp, token, spool
-        self.otlp_grpc = otlp_grpc  # --otlp-grpc: an OTLP/gRPC endpoint sharing the HTTP one's spool and counts
-        self.spool_max, self.spool_family = spool_max, spool_family  # --spool-max (a SpoolCap) and what it counts
-        self.follower: FileFollower | None = None
-        self.poller: RemotePoller | None = None  # trace-store URLs given to tail, polled
-        self.receiver: OtlpReceiver | None = None
-        self.grpc_receiver = None
-        self.live = demo or bool(self.follow) or otlp is not None or otlp_grpc is not None
+        self.live = any(source.live for source in self.sources)  # demo, followed files, receivers, polled stores
         self.paused = False
         self._held: list[Span] = []
         self._held_lock = threading.Lock()
@@ -169,9 +140,22 @@ class OrchApp(App[None]):
         self.judge = judge  # the optional LLM judge `e` passes to the evaluators with an LLM mode
         self.profile = profile  # the config's evaluator profile; the gate's `profile` wins (orchtui/evaluation.py)
         self._last_toast = 0.0
-        self._progress_lock = threading.Lock()
-        self.sources_label = sources_label or ("demo" if demo else describe_sources(self.paths + self.follow))
-        self.exposure: str | None = None  # set when the OTLP endpoint listens beyond loopback without a token
+        self._sources_label = sources_label  # given (tests, snapshots), else made from the sources as they run
+
+    @property
+    def sources_label(self) -> str:
+        """What the status line says the spans come from (a receiver joins it once listening)."""
+        return self._sources_label or describe_sources(self.sources)
+
+    @property
+    def load_status(self) -> str | None:
+        """The progress of the first source still reading once (`loading spans.jsonl 42%`)."""
+        return next((s.status.progress for s in self._once if not s.status.finished and s.status.progress), None)
+
+    @property
+    def exposure(self) -> str | None:
+        """Set while an OTLP endpoint listens beyond loopback without a token."""
+        return next((s.status.warning for s in self.sources if s.status.warning), None)
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None, markup: bool = False) -> None:
         """Every toast of the app, escaped and never parsed as markup (`markup` is accepted for Textual's own
@@ -227,21 +211,10 @@ class OrchApp(App[None]):
         self.query_one("#detail").border_title = "detail"
         self.filter_input.display = False
         self.trace_list.focus()
-        if self.paths:
-            self._load_files()
-        if self.demo:
-            self._player = DemoPlayer(self.deliver, seconds=self.demo_seconds)
-            self._player.start()
-        files = [target for target in self.follow if not is_url(target)]
-        if files:
-            self.follower = FileFollower(files, self.deliver, self.index.add_errors, from_end=self.from_end)
-            self.follower.start()
-        urls = [target for target in self.follow if is_url(target)]
-        if urls:  # trace stores (phoenix://, jaeger://, tempo://, clickhouse://): polled for new spans
-            self.poller = RemotePoller(urls, self.deliver, self.index.add_errors)
-            self.poller.start()
-        if self.otlp is not None or self.otlp_grpc is not None:
-            self._start_receiver()
+        sink = _AppSink(self)
+        for source in self.sources:  # each on its own thread: binding, scanning, reading never block the UI
+            source.status.listener = self._source_notice
+            source.start(sink, on_end=self._source_ended)
         self.set_interval(POLL_SECONDS, self._poll)
         self._poll()
         for notice in self.notices:
@@ -260,66 +233,29 @@ class OrchApp(App[None]):
             event.prevent_default()  # not App's key handling: no binding of the pane just left runs (`q` is text)
             field.post_message(events.Key(event.key, event.character))
 
-    def _start_receiver(self) -> None:
-        """The OTLP/HTTP endpoint, the OTLP/gRPC one, or both sharing one ingest (spool, queue, counts)."""
-        spool = None
-        if self.spool_base is not None:
-            spool = Spool(self.spool_base, self.spool_max, family=self.spool_family, on_prune=self._spool_pruned)
-        shared, labels = {"deliver": self.deliver, "spool": spool, "report": self.index.add_errors}, []
-        if self.otlp is not None:
-            host, port = self.otlp
-            self.receiver = OtlpReceiver(host=host, port=port, token=self.token, **shared)
-            if self._listen(self.receiver, "OTLP receiver"):
-                if self.otlp_grpc is not None:  # the gRPC endpoint shares its ingest: one spool, queue and counts
-                    shared = {"ingest": self.receiver.ingest}
-                labels.append(f"otlp {self.receiver.host}:{self.receiver.port}")
-            else:
-                self.receiver = None
-        if self.otlp_grpc is not None:
-            from orchtui.sources.otlp_grpc import OtlpGrpcReceiver
-
-            host, port = self.otlp_grpc
-            self.grpc_receiver = OtlpGrpcReceiver(host=host, port=port, token=self.token, **shared)
-            if self._listen(self.grpc_receiver, "OTLP/gRPC receiver"):
-                labels.append(f"otlp-grpc {self.grpc_receiver.host}:{self.grpc_receiver.port}")
-            else:
-                self.grpc_receiver = None
-        if not labels:
-            if spool is not None:
-                spool.close()
-            return
-        label = " + ".join(labels)
-        if spool is not None:
-            label += f" → spool {spool.base}.otlp.*"
-        self.sources_label = label if not self.follow else f"{self.sources_label} + {label}"
-
-    def _listen(self, receiver, title: str) -> bool:
-        try:
-            receiver.start()
-        except (OSError, ImportError) as exc:
-            self.notify(f"Cannot listen on {receiver.host}:{receiver.port}: {exc}", title=title, severity="error", timeout=30)
-            return False
-        warning = exposure_warning(receiver.host, self.token)
-        if warning is not None:  # said here too: the CLI's stderr warning is hidden under the UI until it quits
-            self.exposure = warning
-            self.notify(warning, title=title, severity="warning", timeout=30)
-        return True
-
-    def _spool_pruned(self, message: str) -> None:
-        """The spool cap deleted old spool files (from the pruner's thread; notify is thread-safe and escapes)."""
-        self.notify(message, title="spool cap", severity="warning", timeout=10)
-
     def on_unmount(self) -> None:
-        if self._player is not None:
-            self._player.stop()
-        if self.follower is not None:
-            self.follower.stop()
-        if self.poller is not None:
-            self.poller.stop()
-        if self.grpc_receiver is not None:  # before the HTTP one, which owns the ingest they share
-            self.grpc_receiver.stop()
-        if self.receiver is not None:
-            self.receiver.stop()
+        for source in self.sources:
+            source.stop()
+
+    def _source_notice(self, notice: Notice) -> None:
+        """A source says something once (cannot listen, open to the network, spool pruned): from its thread;
+        notify is thread-safe and escapes."""
+        self.notify(notice.message, title=notice.title, severity=notice.severity, timeout=notice.timeout)
+
+    def _source_ended(self, source: Source) -> None:
+        """On the source's thread, when it ended. Once every source read once is done, saved inputs are complete:
+        unless something is live, a trace whose root never came is finished, not running (seal). Then the inputs
+        that could not be read are told."""
+        if source.mode != ONCE:
+            return
+        with self._finish_lock:
+            last = not self.load_finished and all(s.status.finished for s in self._once)
+            if last:
+                if not self.live:
+                    self.index.seal()
+                self.load_finished = True
+        for error in source.report.unreadable:
+            self.notify(f"{error.source}: {error.message}", title="Cannot read", severity="error")
 
     def deliver(self, spans: list[Span]) -> None:
         """Live sources call this from their threads; while paused, batches wait (nothing is dropped)."""
@@ -347,20 +283,6 @@ class OrchApp(App[None]):
         self._update_status()
 
     # -- ingest ------------------------------------------------------------------------------------------------------
-
-    @work(thread=True, group="load", exit_on_error=False)
-    def _load_files(self) -> None:
-        def progress(name: str, done: int, size: int) -> None:
-            self.load_status = f"loading {Path(name).name} {100 * done // max(1, size)}%"
-
-        with bulk_load(freeze=False):  # no collector passes over the heap being built (orchtui/bulk.py)
-            report = load_paths(self.paths, self.index, progress)
-        if not self.live:  # saved files are complete: a trace whose root never came is finished, not running
-            self.index.seal()
-        self.load_status = None
-        self.load_finished = True
-        for error in report.unreadable:
-            self.call_from_thread(self.notify, f"{error.source}: {error.message}", title="Cannot read", severity="error")
 
     def _poll(self) -> None:
         generation = self.index.generation
@@ -748,13 +670,22 @@ class OrchApp(App[None]):
         self.notify(f"Saved {len(snapshot.spans)} spans to {path}", title="Trace saved", timeout=6)
 
 
-def describe_sources(paths: list[str]) -> str:
-    """`file.jsonl`, `jaeger 127.0.0.1:16686 service=s` (a store by its short label, as the `!` screen names it), or
-    `file.jsonl +2 more`: the status line must keep room for the counts."""
-    if not paths:
-        return "in memory"
-    first = short_label(paths[0]) if is_url(paths[0]) else Path(paths[0]).name
-    return first if len(paths) == 1 else f"{first} +{len(paths) - 1} more"
+def describe_sources(sources: list[Source]) -> str:
+    """`file.jsonl`, `jaeger 127.0.0.1:16686 service=s` (a store by its short label, as the `!` screen names it),
+    `file.jsonl +2 more` (the status line must keep room for the counts), `demo`; then the OTLP endpoints listening
+    (`file.jsonl + otlp 127.0.0.1:4318 → spool …`)."""
+    titles = [title for source in sources for title in source.titles]
+    parts = [titles[0] if len(titles) == 1 else f"{titles[0]} +{len(titles) - 1} more"] if titles else []
+    parts += [source.label for source in sources if not source.titles and source.label]
+    return " + ".join(parts) or "in memory"
+
+
+class _AppSink:
+    """What the app's sources deliver to: spans through `deliver` (held while paused), errors to the index."""
+
+    def __init__(self, app: OrchApp) -> None:
+        self.add = app.deliver
+        self.add_errors = app.index.add_errors
 
 
 def binding_ids() -> set[str]:
@@ -772,9 +703,7 @@ def binding_ids() -> set[str]:
     return ids
 
 
-def make_app(
-    paths: list[str] | None = None, *, demo: bool = False, max_spans: int | None = None, config: Config | None = None, **options
-) -> OrchApp:
+def make_app(sources: list[Source] | None = None, *, max_spans: int | None = None, config: Config | None = None, **options) -> OrchApp:
     """The app as the CLI and the benchmarks build it: with the user's config file and environment (see
     orchtui/config.py) unless `config` is given; options passed here win over the config."""
     config = config if config is not None else load_config()
@@ -783,4 +712,4 @@ def make_app(
     options.setdefault("notices", config.problems)
     options.setdefault("profile", config.profile)
     max_spans = max_spans if max_spans is not None else config.max_spans
-    return OrchApp(TraceIndex(SpanStore(max_spans=max_spans)), paths=paths, demo=demo, **options)
+    return OrchApp(TraceIndex(SpanStore(max_spans=max_spans)), sources=sources, **options)

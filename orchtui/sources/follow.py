@@ -74,20 +74,27 @@ class FileFollower:
         self.files: dict[Path, FollowedFile] = {}
         self._problems: dict[tuple[str, str], str] = {}  # (what, path or target) -> the problem said last
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="orchtui-follow", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="orchtui-follow", daemon=True)
         self._lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._scan_safely(initial=True)
+        """Follow on a thread of the follower's own (`open` here, `run` there)."""
+        self.open()
         self._thread.start()
+
+    def open(self) -> None:
+        """Read what the files already hold (or, `from_end`, skip it)."""
+        self._scan_safely(initial=True)
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2)
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Follow on the calling thread until `stop()` (a FollowSource's thread, or the follower's own)."""
         from watchfiles import watch
 
         try:

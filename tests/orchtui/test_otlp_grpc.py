@@ -436,6 +436,8 @@ def test_serve_with_otlp_grpc_spools_what_the_sdk_sends_and_says_when_the_cap_pr
 
 async def test_the_tui_lists_the_grpc_endpoint_and_tells_when_the_spool_cap_prunes(tmp_path):
     from orchtui.live import TraceIndex
+    from orchtui.sources.base import STARTING
+    from orchtui.sources.factory import sources_for
     from tests.tui.conftest import settle
     from tui.app import OrchApp
     from tui.screens.sources import SourcesScreen
@@ -444,18 +446,18 @@ async def test_the_tui_lists_the_grpc_endpoint_and_tells_when_the_spool_cap_prun
     old = tmp_path / "tui.1.otlp.pb"  # an earlier rolled-over file of the same spool base, an hour old
     old.write_bytes(b"\x00" * 5000)
     os.utime(old, (time.time() - 3600, time.time() - 3600))
-    app = OrchApp(
-        TraceIndex(),
-        save_dir=tmp_path,
-        otlp=("127.0.0.1", 0),
-        otlp_grpc=("127.0.0.1", 0),
-        spool=tmp_path / "tui",
-        spool_max=SpoolCap(max_bytes=4096),
-    )
+    sources = sources_for(otlp=("127.0.0.1", 0), otlp_grpc=("127.0.0.1", 0), spool=tmp_path / "tui", spool_max=SpoolCap(max_bytes=4096))
+    app = OrchApp(TraceIndex(), save_dir=tmp_path, sources=sources)
     async with app.run_test(size=(120, 30)) as pilot:
+        (source,) = app.sources
+        for _ in range(200):  # the endpoints bind on the source's thread
+            if source.status.state != STARTING:
+                break
+            await pilot.pause(0.05)
         await settle(pilot)
-        assert app.grpc_receiver is not None and app.grpc_receiver.ingest is app.receiver.ingest
-        port = app.grpc_receiver.port
+        http, grpc_endpoint = (listener.endpoint for listener in source.listeners)
+        assert grpc_endpoint is not None and grpc_endpoint.ingest is http.ingest
+        port = grpc_endpoint.port
         code = await asyncio.to_thread(lambda: Client(port)(request(1))[0])
         assert code == grpc.StatusCode.OK
         for _ in range(100):

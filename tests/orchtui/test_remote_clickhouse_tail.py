@@ -47,6 +47,7 @@ def _listed(app) -> list[str]:
 
 
 async def test_tail_clickhouse_shows_inserted_traces_and_later_ones_once(clickhouse, rows):
+    from orchtui.sources.factory import sources_for
     from tui.app import make_app
     from tui.screens.sources import SourcesScreen
 
@@ -56,7 +57,8 @@ async def test_tail_clickhouse_shows_inserted_traces_and_later_ones_once(clickho
     first, later = set(trace_ids[:3]), set(trace_ids[3:])
     engine.insert("otel.tailed", [row for row in rows if row["TraceId"] in first])
 
-    app = make_app(follow=[server.url(table="tailed", since="all", interval="1s")])
+    app = make_app(sources_for([server.url(table="tailed", since="all", interval="1s")], follow=True))
+    (source,) = app.sources
     async with app.run_test(size=(120, 40)) as pilot:
         await _until(pilot, lambda: set(_listed(app)) == first, "the first traces in the list")
         await settle(pilot)
@@ -67,11 +69,11 @@ async def test_tail_clickhouse_shows_inserted_traces_and_later_ones_once(clickho
         # the rest, and the first traces' rows again (a collector retrying a batch it was not sure went through)
         engine.insert("otel.tailed", [row for row in rows if row["TraceId"] in later] + [row for row in rows if row["TraceId"] in first])
         await _until(pilot, lambda: set(_listed(app)) == first | later, "the later traces in the list")
-        polls = app.poller.stores[0].polls
-        await _until(pilot, lambda: app.poller.stores[0].polls >= polls + 2, "two more polls")  # nothing comes twice
+        polls = source.polled.polls
+        await _until(pilot, lambda: source.polled.polls >= polls + 2, "two more polls")  # nothing comes twice
         await settle(pilot)
         assert sorted(_listed(app)) == sorted(trace_ids)  # each trace listed once
-        assert app.index.counts()["spans"] == len(rows) == app.poller.stores[0].spans  # each span delivered once
+        assert app.index.counts()["spans"] == len(rows) == source.polled.spans  # each span delivered once
         assert app.index.counts()["errors"] == 0
 
         await pilot.press("exclamation_mark")
@@ -81,4 +83,4 @@ async def test_tail_clickhouse_shows_inserted_traces_and_later_ones_once(clickho
         lines = str(screen.query_one("#sources").render()).splitlines()
         assert lines[0] == f"store      clickhouse default@127.0.0.1:{server.port}/otel table=tailed"
         assert lines[1].startswith("           ") and f"every 1 s · {len(rows)} spans · last poll" in lines[1]
-    assert not app.poller._thread.is_alive()
+    assert not source.alive and not source.poller._thread.is_alive()

@@ -88,17 +88,19 @@ def test_stop_ends_the_thread_while_a_store_is_unreachable():
 
 
 async def test_tail_with_a_store_url_shows_its_traces_and_what_arrives_later():
+    from orchtui.sources.factory import sources_for
     from tui.app import make_app
 
     answer = {"document": FIND}
     with serve(lambda request: Answer(200, json.dumps(answer["document"]).encode())) as store:
-        app = make_app(follow=[f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant&interval=100ms"])
+        app = make_app(sources_for([f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant&interval=100ms"], follow=True))
         async with app.run_test(size=(120, 40)) as pilot:
             await _until(pilot, lambda: (app.index.counts()["spans"], app.index.counts()["traces"]) == (78, 4))
             assert app.live
             answer["document"] = _with_late_span(FIND)
             await _until(pilot, lambda: app.index.counts()["spans"] == 79)
-        assert not app.poller._thread.is_alive()
+        (source,) = app.sources
+        assert not source.alive and not source.poller._thread.is_alive()
 
 
 async def _until(pilot, ready, seconds: float = 30):

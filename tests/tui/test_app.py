@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+from orchtui.sources.factory import sources_for
 from orchtui.analysis.tree import PLACEHOLDER_ID
 from orchtui.live import TraceIndex
 from parsers import read_path
@@ -292,7 +293,7 @@ async def test_orphans_hang_under_a_placeholder(tmp_path):
 
 
 async def test_live_demo_grows_while_the_app_runs(tmp_path):
-    app = OrchApp(demo=True, demo_seconds=2.0, save_dir=tmp_path)
+    app = OrchApp(sources=sources_for(demo=2.0), save_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         early = app.index.counts()["spans"]
@@ -307,7 +308,7 @@ async def test_live_demo_grows_while_the_app_runs(tmp_path):
 
 
 async def test_updates_keep_arriving_while_help_is_open(tmp_path):
-    app = OrchApp(demo=True, demo_seconds=0.6, save_dir=tmp_path)
+    app = OrchApp(sources=sources_for(demo=0.6), save_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -341,7 +342,7 @@ async def test_tail_shows_appended_spans_pause_holds_them_and_critical_findings_
     followed = tmp_path / "live.jsonl"
     followed.write_bytes(b"")
     requests = demo_requests(start_ns=1_764_000_000_000_000_000)
-    app = OrchApp(follow=[str(followed)], save_dir=tmp_path)
+    app = OrchApp(sources=sources_for([str(followed)], follow=True), save_dir=tmp_path)
 
     async def wait_for(predicate, timeout=5.0):
         for _ in range(int(timeout / 0.05)):

@@ -3,6 +3,7 @@ state that says what the app waits on."""
 
 from __future__ import annotations
 
+from orchtui.sources.factory import sources_for
 from orchtui.live import TraceIndex
 from parsers.span import ReadError
 from tests.tui.conftest import settle
@@ -77,7 +78,7 @@ async def test_read_errors_arriving_while_open_join_the_list(demo_app):
 
 async def test_nothing_arrived_yet_says_what_it_waits_on(tmp_path):
     missing = tmp_path / "agent.jsonl"
-    app = OrchApp(TraceIndex(), save_dir=tmp_path, follow=[str(missing)])
+    app = OrchApp(TraceIndex(), save_dir=tmp_path, sources=sources_for([str(missing)], follow=True))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "waiting for spans on agent.jsonl" in str(app.query_one(StatusBar).render())

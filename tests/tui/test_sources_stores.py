@@ -9,6 +9,7 @@ import threading
 import time
 
 from orchtui.remote.poller import FAILING, IDLE, POLLING
+from orchtui.sources.factory import sources_for
 from tests.orchtui.remote_http import REMOTE, Answer, free_port, no_user_config, serve
 from tests.tui.conftest import settle
 from tui.app import make_app
@@ -46,12 +47,12 @@ async def test_bang_lists_each_store_with_its_state_interval_spans_and_last_poll
 
     with serve(lambda request: Answer(200, FIND)) as ok, serve(lambda request: Answer(503, HOSTILE)) as bad, serve(slow) as hung:
         refused = free_port()
-        app = make_app(follow=[
+        app = make_app(sources_for([
             f"jaeger://127.0.0.1:{ok.port}?service=vendor-assistant&interval=1h&since=2h",
             f"jaeger://127.0.0.1:{bad.port}?service=billing&interval=50ms",
             f"phoenix://127.0.0.1:{refused}/agents?interval=2m",
             f"jaeger://127.0.0.1:{hung.port}?service=slow&interval=250ms",
-        ])
+        ], follow=True))
         try:
             async with app.run_test(size=(80, 24)) as pilot:
                 # cut to make room for the counts (the `!` screen has it whole), keeping how many more sources there are
@@ -80,21 +81,21 @@ async def test_bang_lists_each_store_with_its_state_interval_spans_and_last_poll
                 assert lines[8] == f"store      jaeger 127.0.0.1:{hung.port} service=slow"
                 assert re.fullmatch(r" {11}polling \(\d+\.\d s\) · every 250 ms · 0 spans · no poll yet", lines[9]), lines[9]
                 assert lines[10] == "totals     4 traces · 78 spans · 2 read errors"
-                assert [store.state for store in app.poller.stores] == [IDLE, FAILING, FAILING, POLLING]
+                assert [source.polled.state for source in app.sources] == [IDLE, FAILING, FAILING, POLLING]
 
                 release.set()  # the slow store answers: its spans counted (the same traces: the index has them once)
                 answered = rf" {{11}}(idle|polling \(\d+\.\d s\)) · every 250 ms · 78 spans · last poll {CLOCK}"
                 await _until(pilot, lambda: re.fullmatch(answered, _sources(screen).splitlines()[9]), "the slow store's answer")
-                assert app.index.counts()["spans"] == 78 and app.poller.stores[3].polls >= 1
+                assert app.index.counts()["spans"] == 78 and app.sources[3].polled.polls >= 1
         finally:
             release.set()
 
 
 async def test_a_store_is_named_readably_and_escaped_in_the_status_line_and_the_panel():
     with serve(lambda request: Answer(200, b'{"result": {"resourceSpans": []}}')) as store:
-        app = make_app(follow=[f"jaeger://127.0.0.1:{store.port}?service=%1b%5D0;t%07%5Bred%5Dagent&operation=a%20b&interval=1h"])
+        app = make_app(sources_for([f"jaeger://127.0.0.1:{store.port}?service=%1b%5D0;t%07%5Bred%5Dagent&operation=a%20b&interval=1h"], follow=True))
         async with app.run_test(size=(120, 24)) as pilot:
-            await _until(pilot, lambda: app.poller.stores[0].polls == 1, "the first poll")
+            await _until(pilot, lambda: app.sources[0].polled.polls == 1, "the first poll")
             await settle(pilot)
             label = rf"jaeger 127.0.0.1:{store.port} service=\x1b]0;t\x07[red]agent operation=a b"
             assert _status(app) == f"waiting for spans on {label}"
@@ -122,7 +123,7 @@ async def test_a_store_opened_once_is_named_the_same_way():
     from tui.app import OrchApp
 
     with serve(lambda request: Answer(200, FIND)) as store:
-        app = OrchApp(paths=[f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant&since=2h"])
+        app = OrchApp(sources=sources_for([f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant&since=2h"]))
         async with app.run_test(size=(120, 24)) as pilot:
             status = f"jaeger 127.0.0.1:{store.port} service=vendor-assistant  4 traces · 78 spans · "
             await _until(pilot, lambda: app.load_finished and _status(app).startswith(status), "the store read and listed")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import orjson
 
+from orchtui.sources.factory import sources_for
 from orchtui.analysis import Analyzer
 from orchtui.export import trace_request
 from orchtui.live import TraceIndex
@@ -74,7 +75,7 @@ async def test_s_cycles_the_sort_column_and_S_reverses_it(demo_app):
 
 async def test_follow_keeps_the_newest_trace_selected_until_the_user_moves(tmp_path):
     index = demo_index()
-    app = OrchApp(index, save_dir=tmp_path, follow=[str(tmp_path / "spans.jsonl")])  # a live source: follow is on
+    app = OrchApp(index, save_dir=tmp_path, sources=sources_for([str(tmp_path / "spans.jsonl")], follow=True))  # a live source: follow is on
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.trace_list.follow and "FOLLOW" in app.trace_list.render_line(0).text
@@ -205,7 +206,7 @@ async def test_a_saved_trace_without_its_root_is_finished_in_open(tmp_path):
     saved = tmp_path / "rootless.otlp.json"
     spans = [span("step", "gone", trace="t9"), span("tool", "gone", trace="t9", kind="tool", tool_name="x")]
     saved.write_bytes(orjson.dumps(trace_request(spans)))
-    app = OrchApp(TraceIndex(), paths=[str(saved)], save_dir=tmp_path)
+    app = OrchApp(TraceIndex(), sources=sources_for([str(saved)]), save_dir=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         for _ in range(100):
             await pilot.pause(0.05)

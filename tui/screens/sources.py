@@ -28,9 +28,14 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from orchtui.demo import DemoSource
 from orchtui.formatting import format_count
-from orchtui.remote.base import is_url, short_label
+from orchtui.remote.base import short_label
 from orchtui.remote.poller import FAILING, IDLE, POLLING
+from orchtui.sources.base import ONCE
+from orchtui.sources.files import FileSource, FollowSource
+from orchtui.sources.receiver import ReceiverSource
+from orchtui.sources.stores import StoreSource
 
 from ..render import safe
 from ..widgets.error_list import ErrorList
@@ -135,14 +140,17 @@ def describe(app: "OrchApp") -> Text:
         text.append(label.ljust(LABEL), style="bold")
         text.append(value if isinstance(value, Text) else Text(value, style=style))
 
-    if app.demo:
+    sources = app.sources
+    if any(isinstance(source, DemoSource) for source in sources):
         row("demo", "the bundled scenarios, played live")
-    for path in app.paths:
-        state = "loaded" if app.load_finished else (app.load_status or "loading")
-        if is_url(path):
-            row("store", f"{safe(short_label(path), True)}  {'read' if app.load_finished else 'reading'} once (open)")
-        else:
-            row("file", f"{safe(path, True)}  {safe(state, True)}")
+    for source in sources:
+        done = source.status.finished
+        if isinstance(source, FileSource):
+            state = "loaded" if done else (source.status.progress or "loading")
+            for path in source.names:
+                row("file", f"{safe(path, True)}  {safe(state, True)}")
+        elif isinstance(source, StoreSource) and source.mode == ONCE:
+            row("store", f"{safe(source.short, True)}  {'read' if done else 'reading'} once (open)")
     _followed(app, row)
     _stores(app, row)
     _receiver(app, row)
@@ -163,9 +171,12 @@ def describe(app: "OrchApp") -> Text:
 
 
 def _followed(app: "OrchApp", row) -> None:
-    follower = app.follower
-    if follower is None:
-        return
+    for source in app.sources:
+        if isinstance(source, FollowSource):
+            _follower(source.follower, row)
+
+
+def _follower(follower, row) -> None:
     files = list(follower.files.items())
     for path, followed in files[:MAX_FILES]:
         row("following", Text.assemble((safe(followed.where(), True), ""), "  ", _file_state(path, followed.tracked.offset)))
@@ -179,10 +190,7 @@ def _followed(app: "OrchApp", row) -> None:
 def _stores(app: "OrchApp", row) -> None:
     """Each polled store (`tail URL`): its short label, then its state, interval, spans and last poll, and while it
     fails, the last error (in full in the read errors below: said once there)."""
-    poller = app.poller
-    if poller is None:
-        return
-    for store in list(poller.stores):
+    for store in [source.polled for source in app.sources if isinstance(source, StoreSource) and source.polled is not None]:
         state = store.state
         row("store", Text(safe(short_label(store.label), True), style="bold"))
         line = Text()
@@ -234,15 +242,22 @@ def _file_state(path: Path, offset: int) -> Text:
 
 
 def _receiver(app: "OrchApp", row) -> None:
+    for source in app.sources:
+        if isinstance(source, ReceiverSource):
+            _endpoints(source, row)
+
+
+def _endpoints(source: ReceiverSource, row) -> None:
     from orchtui.exposure import exposure_warning
 
     listening = []
-    for label, wanted, receiver in (("otlp", app.otlp, app.receiver), ("otlp-grpc", app.otlp_grpc, app.grpc_receiver)):
-        if wanted is None:
-            continue
+    for listener in source.listeners:
+        label, receiver = listener.name, listener.endpoint
         if receiver is None:
-            host, port = wanted
-            row(label, f"not listening on {safe(host, True)}:{port} (see the error shown at start)", "bold red")
+            if listener.failed:
+                row(label, f"not listening on {safe(listener.host, True)}:{listener.port} (see the error shown at start)", "bold red")
+            else:
+                row(label, f"starting on {safe(listener.host, True)}:{listener.port}", "yellow")
             continue
         token = "token required" if receiver.token else "no token"
         line = Text(f"{safe(receiver.endpoint, True)}  {token}")
