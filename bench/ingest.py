@@ -28,7 +28,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchtui.analysis import Analyzer  # noqa: E402
+from orchtui.analysing_sink import AnalysingSink  # noqa: E402
 from orchtui.export import any_value  # noqa: E402
 from orchtui.store import SpanStore  # noqa: E402
 from orchtui.bulk import bulk_load  # noqa: E402
@@ -163,9 +163,10 @@ def orchtui_ingest(path: Path) -> int:
     """What `orchtui check` does before it reports (orchtui.cli._load): a bulk load of the file into a store,
     every trace analysed."""
     store = SpanStore()
+    sink = AnalysingSink(store)
     with bulk_load():
-        load_paths([str(path)], store)
-        analyses = Analyzer(store).all()
+        load_paths([str(path)], sink)
+        analyses = sink.analyses()
     assert not store.errors
     return sum(a.span_count for a in analyses)
 

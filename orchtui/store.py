@@ -58,12 +58,13 @@ class SpanStore:
     # -- writing ---------------------------------------------------------------------------------------------------
 
     def add(self, spans: Iterable[Span]) -> set[str]:
+        batch = spans if isinstance(spans, list) else list(spans)
         changed: set[str] = set()
         with self._lock:
             self._tick += 1
             tick = self._tick
             traces = self._traces
-            for span in spans:
+            for span in batch:
                 record = traces.get(span.trace_id)
                 if record is None:
                     record = traces[span.trace_id] = TraceRecord(span.trace_id)
@@ -77,6 +78,7 @@ class SpanStore:
                     record.updated = tick
                     record.version += 1
                     changed.add(span.trace_id)
+            _share_parent_ids(batch, traces)
             if self._max_spans is not None and self._span_count > self._max_spans:
                 self._evict(protect=changed)
         return changed
@@ -137,3 +139,14 @@ class SpanStore:
                 TraceSnapshot(r.trace_id, r.version, tuple(r.spans.values()), r.duplicates)
                 for r in self._traces.values()
             ]
+
+
+def _share_parent_ids(batch: list[Span], traces: dict[str, TraceRecord]) -> None:
+    """A child's parent id is an equal copy of its parent's span id: point it at the parent's own string, so a
+    million spans hold one copy of each id (a parent that arrives in a later batch leaves its children's copies)."""
+    for span in batch:
+        parent_id = span.parent_id
+        if parent_id is not None:
+            parent = traces[span.trace_id].spans.get(parent_id)
+            if parent is not None:
+                span.parent_id = parent.span_id

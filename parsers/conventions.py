@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from sys import intern
 from typing import Any
 
 import orjson
@@ -508,6 +509,16 @@ def apply_attributes(span: Span, attrs: dict[str, Any]) -> None:
         attempt = retry_attempt_from_tags(tags)
         if attempt is not None:
             span.retry_attempt = attempt
+    _share_repeated(span)
+
+
+def _share_repeated(span: Span) -> None:
+    """Models, providers, tools, nodes, agents and sessions repeat on span after span: one copy of each in memory
+    (the decoded attribute string a field came from goes back to the file with the payload)."""
+    for name in ("model", "provider", "tool_name", "graph_node", "agent_name", "session_id"):
+        value = getattr(span, name)
+        if value.__class__ is str:
+            setattr(span, name, intern(value))
 
 
 def _kind(facts: dict[str, Any], attrs: dict[str, Any], name: str) -> str:

@@ -19,7 +19,7 @@ from . import sniff as sniffing
 from .jsonl import parse_lines
 from .result import ParseResult
 
-CHUNK_BYTES = 4 << 20  # big line-oriented files are parsed in chunks so the first traces show up at once
+CHUNK_BYTES = 1 << 20  # big line-oriented files are parsed in chunks so the first traces show up at once
 
 # Format name -> parser module (imported on first use: protobuf support is heavy to import).
 PARSERS = {
