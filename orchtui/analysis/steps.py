@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from operator import attrgetter
+from sys import intern
 from typing import Any
 
 from parsers.span import AGENT, HANDOFF, LLM, RETRIEVER, TOOL, Span
@@ -138,8 +139,12 @@ def collapse(steps: list[Step]) -> tuple[PathStep, ...]:
 
 
 def path_of(signature: Signature) -> tuple[PathStep, ...]:
-    """A step signature collapsed: consecutive repeats of one (kind, name), i.e. one key, become one path step."""
-    return tuple(PathStep(step_key(kind, name), step_label(kind, name), sum(1 for _ in run)) for (kind, name), run in groupby(signature))
+    """A step signature collapsed: consecutive repeats of one (kind, name), i.e. one key, become one path step.
+    Keys and labels are interned: a route book holds a path per trace, made of the same few steps."""
+    return tuple(
+        PathStep(intern(step_key(kind, name)), intern(step_label(kind, name)), sum(1 for _ in run))
+        for (kind, name), run in groupby(signature)
+    )
 
 
 def path_text(path: tuple[PathStep, ...]) -> str:
