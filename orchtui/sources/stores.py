@@ -1,6 +1,7 @@
 """Trace stores as sources (`phoenix://`, `clickhouse://`, `jaeger://`, `tempo://`): a `RemoteSource`
 (orchtui.remote) read once (`read_once()`: `open`, `check`, …) or polled live (`poll()` through
-orchtui.remote.poller: `tail`)."""
+orchtui.remote.poller: `tail`). A polled store is polled on the source's own thread (`RemotePoller.run`), and while
+its polls fail the failure is the source's `status.problem` (cleared when it answers again)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class StoreSource(Source):
         self._sink: SpanSink | None = None
         # Polled live: the poller's state per store is what the `!` screen shows (made now, so it lists the store
         # as starting before the first poll).
-        self.poller = RemotePoller([url], self._deliver, self._report) if follow else None
+        self.poller = RemotePoller([url], self._deliver, self._report, self._problem) if follow else None
 
     @property
     def polled(self) -> Polled | None:
@@ -40,17 +41,22 @@ class StoreSource(Source):
     def _report(self, errors: list[ReadError], skipped: dict[str, int]) -> None:
         self._sink.add_errors(errors, skipped)  # type: ignore[union-attr]
 
+    def _problem(self, polled: Polled) -> None:
+        """The store started failing, fails another way, or answers again (from the polling thread)."""
+        self.status.problem = polled.problem
+
     def open(self, sink: SpanSink) -> None:
         self._sink = sink
-        if self.poller is not None:
-            self.poller.start()
 
     def run(self, sink: SpanSink) -> None:
         if self.poller is not None:
-            self.wait_stopped()  # the poller polls on its threads; stop() ends them
-            self.poller.stop()
+            self.poller.run()  # polls on this thread until stop() (_halt) stops it
             return
         self._read_once(sink)
+
+    def _halt(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
 
     def _read_once(self, sink: SpanSink) -> None:
         """Everything the URL selects, batch by batch; a store that cannot be read is unreadable (exit status 2)."""

@@ -83,4 +83,4 @@ async def test_tail_clickhouse_shows_inserted_traces_and_later_ones_once(clickho
         lines = str(screen.query_one("#sources").render()).splitlines()
         assert lines[0] == f"store      clickhouse default@127.0.0.1:{server.port}/otel table=tailed"
         assert lines[1].startswith("           ") and f"every 1 s · {len(rows)} spans · last poll" in lines[1]
-    assert not source.alive and not source.poller._thread.is_alive()
+    assert not source.alive and source.poller._thread is None  # polled on the source's own thread, now ended

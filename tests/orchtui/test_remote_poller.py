@@ -100,7 +100,7 @@ async def test_tail_with_a_store_url_shows_its_traces_and_what_arrives_later():
             answer["document"] = _with_late_span(FIND)
             await _until(pilot, lambda: app.index.counts()["spans"] == 79)
         (source,) = app.sources
-        assert not source.alive and not source.poller._thread.is_alive()
+        assert not source.alive and source.poller._thread is None  # polled on the source's own thread, now ended
 
 
 async def _until(pilot, ready, seconds: float = 30):
@@ -229,3 +229,98 @@ def test_a_slow_store_does_not_hold_up_another():
         finally:
             release.set()
             poller.stop()
+
+
+# -- a polled store as a source: its problem in its status, polled on the source's own thread ---------------------
+
+
+class SourceSink:
+    """What a source delivers to (`add`, `add_errors`), on the poller tests' `Sink`."""
+
+    def __init__(self, sink: Sink):
+        self.sink = sink
+
+    def add(self, spans):
+        self.sink.deliver(spans)
+
+    def add_errors(self, errors, skipped=None):
+        self.sink.report(errors, skipped or {})
+
+
+def test_a_polled_store_that_fails_says_so_in_its_source_status_and_clears_it_when_it_answers():
+    from orchtui.sources.base import RUNNING, STOPPED
+    from orchtui.sources.stores import StoreSource
+
+    answer = {"status": 200}
+    sink = Sink()
+    with serve(lambda request: Answer(answer["status"], json.dumps(FIND if answer["status"] == 200 else {"error": "down"}).encode())) as store:
+        source = StoreSource(f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant&interval=50ms", follow=True)
+        source.start(SourceSink(sink))
+        try:
+            sink.wait(lambda: len(sink.spans) == 78, "the first poll")
+            assert source.status.problem is None and source.status.spans == 78
+            answer["status"] = 503
+            sink.wait(lambda: source.status.problem is not None, "the failure in the source's status")
+            assert source.status.problem.startswith("HTTP 503") and source.status.problem == source.polled.problem
+            assert source.status.state == RUNNING  # failing, still live: polled again at the next interval
+            answer["status"] = 200
+            sink.wait(lambda: source.status.problem is None, "the store back")
+            assert source.polled.problem is None and source.status.state == RUNNING
+        finally:
+            source.stop()
+    assert not source.alive and source.status.state == STOPPED
+    assert [error.message[:8] for error in sink.errors] == ["HTTP 503"]  # said once
+
+
+def test_a_url_naming_no_store_is_the_polled_sources_problem_and_it_stays_live_until_stopped():
+    from orchtui.sources.base import RUNNING, STOPPED
+    from orchtui.sources.stores import StoreSource
+
+    sink = Sink()
+    source = StoreSource("ftp://h/x", follow=True)
+    source.start(SourceSink(sink))
+    try:
+        sink.wait(lambda: source.status.problem is not None, "the problem")
+        assert source.status.problem.startswith("unknown store scheme ftp://") and source.status.state == RUNNING
+    finally:
+        source.stop()
+    assert not source.alive and source.status.state == STOPPED
+
+
+def test_stop_ends_run_between_polls_however_long_the_interval():
+    sink = Sink()
+    with serve(lambda request: Answer(200, json.dumps(FIND).encode())) as store:
+        poller = RemotePoller([f"jaeger://127.0.0.1:{store.port}?service=vendor-assistant&interval=1h"], sink.deliver, sink.report)
+        runner = threading.Thread(target=poller.run, daemon=True)  # run() blocks on the caller's thread
+        runner.start()
+        try:
+            sink.wait(lambda: poller.stores[0].polls == 1, "the first poll")
+            assert runner.is_alive()  # waiting an hour for the next poll
+            poller.stop()
+            runner.join(30)  # a bound, not a timing: without stop() it would wait an hour
+            assert not runner.is_alive()
+        finally:
+            poller.stop()
+    assert len(store.requests) == 1 and len(sink.spans) == 78
+    poller.stop()  # again: harmless
+
+
+def test_a_polled_store_costs_one_thread_its_sources_own():
+    from orchtui.sources.stores import StoreSource
+
+    sink = Sink()
+    with serve(lambda request: Answer(200, json.dumps(FIND).encode())) as store:
+        before = set(threading.enumerate())
+        sources = [StoreSource(f"jaeger://127.0.0.1:{store.port}?service=s{n}&interval=50ms", follow=True)
+                   for n in range(3)]
+        for source in sources:
+            source.start(SourceSink(sink))
+        try:
+            sink.wait(lambda: all(source.polled.polls >= 2 for source in sources), "two polls of each store")
+            ours = [thread for thread in set(threading.enumerate()) - before if thread.name.startswith("orchtui")]
+            assert sorted(thread.name for thread in ours) == ["orchtui-source-store"] * 3
+            assert {thread for thread in ours} == {source._thread for source in sources}
+        finally:
+            for source in sources:
+                source.stop()
+    assert not any(source.alive for source in sources)
