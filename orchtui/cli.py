@@ -612,69 +612,83 @@ def _say_spool(spool) -> None:
         print(f"orchtui tail: the spool cap ({spool.cap}) deleted {spool.pruned_files:,} older spool files")
 
 
+class _Spooled:
+    """Where `serve` delivers: nowhere. The spool is the record and the ingest counts what arrives."""
+
+    def add(self, spans) -> None:
+        pass
+
+    def add_errors(self, errors, skipped=None) -> None:
+        pass
+
+
 def run_serve(args: argparse.Namespace) -> int:
+    """The OTLP receiver source (HTTP, and gRPC with --otlp-grpc) run headless: say where it listens and spools,
+    then its counts every 5 s while they change, until ctrl+c. An endpoint that cannot listen: exit status 2."""
     import time
 
-    from .sources.otlp_http import OtlpReceiver, Spool, default_spool_base
-    from .store import SpanStore
+    from .sources.base import FAILED
+    from .sources.receiver import PROTOCOLS, SPOOL_CAP, ReceiverSource
+    from .sources.spool import default_spool_base
 
     if _grpc_missing("serve", args):
         return EXIT_USAGE
-    (host, port), otlp_grpc = _listen_addresses("serve", args)
-    for address in filter(None, ((host, port), otlp_grpc)):
+    otlp, otlp_grpc = _listen_addresses("serve", args)
+    for address in filter(None, (otlp, otlp_grpc)):
         _warn_if_exposed(address[0], args.token)
 
-    def pruned(message: str) -> None:  # from the spool's pruner thread
-        print(f"  {printable(message, True)}", flush=True)
+    def told(notice) -> None:  # from the source's threads; the cap's prunings are said (the rest is said below)
+        if notice.title == SPOOL_CAP:
+            print(f"  {printable(notice.message, True)}", flush=True)
 
-    spool = Spool(Path(args.spool) if args.spool else default_spool_base(), _spool_cap(args), family=_spool_family(args), on_prune=pruned)
-    store = SpanStore(max_spans=100_000)  # counts only: the spool is the record
-    receiver = OtlpReceiver(store.add, host=host, port=port, token=args.token, max_body=args.max_body, spool=spool)
-    receivers = [("OTLP/HTTP", receiver)]
-    if otlp_grpc is not None:
-        from .sources.otlp_grpc import OtlpGrpcReceiver
-
-        receivers.append(("OTLP/gRPC", OtlpGrpcReceiver(host=otlp_grpc[0], port=otlp_grpc[1], token=args.token, ingest=receiver.ingest)))
-    for started, (protocol, endpoint) in enumerate(receivers):
-        try:
-            endpoint.start()
-        except OSError as exc:
-            if started:
-                receiver.stop()  # it owns the ingest, and closes the spool
-            else:
-                spool.close()
-            where = f"{printable(endpoint.host, True)}:{endpoint.port}"
-            print(f"orchtui serve: cannot listen for {protocol} on {where}: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    grpc_receiver = receivers[1][1] if len(receivers) > 1 else None
-    print(f"orchtui serve: OTLP/HTTP on {receiver.endpoint}")
-    if grpc_receiver is not None:
-        print(f"orchtui serve: OTLP/gRPC on {grpc_receiver.endpoint}")
-    print(f"  spool: {spool.json_path} (JSON requests), {spool.proto_path} (protobuf requests)")
-    if spool.cap is not None:
-        where = "this base's files" if spool.family is None else f"every {spool.family}* spool in {spool.base.parent}"
-        print(f"  spool cap: {spool.cap} over {where}; the oldest files are deleted beyond it")
-    for repair in spool.repairs:  # a crash mid-write left a record that was never acknowledged
-        print(f"  {printable(repair, True)}")
-    print("  follow it with: orchtui tail <spool file>    stop with ctrl+c", flush=True)
+    source = ReceiverSource(
+        otlp,
+        otlp_grpc,
+        token=args.token,
+        spool=Path(args.spool) if args.spool else default_spool_base(),
+        spool_max=_spool_cap(args),
+        spool_family=_spool_family(args),
+        max_body=args.max_body,
+    )
+    source.status.listener = told
+    source.start(_Spooled())
     try:
-        reported = -1
-        while True:
-            time.sleep(5)
-            if receiver.stats.requests != reported:
-                reported = receiver.stats.requests
-                stats = receiver.stats
-                print(
-                    f"  {stats.requests:,} requests, {stats.spans:,} spans, {stats.rejected:,} rejected, "
-                    f"{stats.rejected_spans:,} unreadable spans, {stats.read_errors:,} read errors",
-                    flush=True,
-                )
-    except KeyboardInterrupt:
-        pass
+        source.wait_open()
+        failed = next((listener for listener in source.listeners if listener.failed), None)
+        if failed is not None:  # the other endpoint, if it listens, is stopped below
+            where = f"{printable(failed.host, True)}:{failed.port}"
+            print(f"orchtui serve: cannot listen for {PROTOCOLS[failed.name]} on {where}: {printable(failed.error, True)}", file=sys.stderr)
+            return EXIT_USAGE
+        if source.status.state == FAILED:  # the spool could not be opened (e.g. its directory cannot be made)
+            problem = (source.status.problem or "").removeprefix("stopped: ")
+            print(f"orchtui serve: cannot start: {printable(problem, True)}", file=sys.stderr)
+            return EXIT_USAGE
+        for listener in source.listeners:
+            print(f"orchtui serve: {PROTOCOLS[listener.name]} on {listener.endpoint.endpoint}")
+        spool = source.spool
+        print(f"  spool: {spool.json_path} (JSON requests), {spool.proto_path} (protobuf requests)")
+        if spool.cap is not None:
+            where = "this base's files" if spool.family is None else f"every {spool.family}* spool in {spool.base.parent}"
+            print(f"  spool cap: {spool.cap} over {where}; the oldest files are deleted beyond it")
+        for repair in spool.repairs:  # a crash mid-write left a record that was never acknowledged
+            print(f"  {printable(repair, True)}")
+        print("  follow it with: orchtui tail <spool file>    stop with ctrl+c", flush=True)
+        try:
+            reported = -1
+            while True:
+                time.sleep(5)
+                stats = source.stats
+                if stats.requests != reported:
+                    reported = stats.requests
+                    print(
+                        f"  {stats.requests:,} requests, {stats.spans:,} spans, {stats.rejected:,} rejected, "
+                        f"{stats.rejected_spans:,} unreadable spans, {stats.read_errors:,} read errors",
+                        flush=True,
+                    )
+        except KeyboardInterrupt:
+            pass
     finally:
-        if grpc_receiver is not None:
-            grpc_receiver.stop()
-        receiver.stop()
+        source.stop()  # the gRPC endpoint first, then the HTTP one, which closes the spool
     return EXIT_OK
 
 

@@ -118,6 +118,7 @@ class Source:
         self.status = SourceStatus()
         self.report = LoadReport()
         self._stopping = threading.Event()
+        self._opened = threading.Event()  # set once `open` returned, failed or was skipped (see wait_open)
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -149,6 +150,11 @@ class Source:
         """For FOLLOW sources whose work runs on threads of their own: wait here until `stop()`."""
         return self._stopping.wait(timeout)
 
+    def wait_open(self, timeout: float | None = None) -> bool:
+        """Wait until `drive` has opened the source (the state is RUNNING), or it failed (FAILED) or was stopped
+        before it opened: for a caller that says what a started source opened (`orchtui serve`: where it listens)."""
+        return self._opened.wait(timeout)
+
     def start(self, sink: SpanSink, on_end: Callable[["Source"], object] | None = None) -> None:
         """Run on a thread of its own; `on_end(source)` is called on that thread when `run` returned or failed."""
         self._thread = threading.Thread(target=self.drive, args=(sink, on_end), name=f"orchtui-source-{self.kind}", daemon=True)
@@ -161,6 +167,7 @@ class Source:
             if not self.stopping:
                 self.open(sink)
                 status.state = RUNNING
+                self._opened.set()
                 self.run(sink)
         except Exception as exc:  # noqa: BLE001 - one source costs nothing else
             message = f"stopped: {describe_failure(exc)}"
@@ -173,6 +180,7 @@ class Source:
             status.state = STOPPED if self.stopping else DONE
         finally:
             status.progress = None
+            self._opened.set()
             if on_end is not None:
                 with contextlib.suppress(Exception):
                     on_end(self)

@@ -20,17 +20,20 @@ from .spool import Spool, SpoolCap
 
 HTTP, GRPC = "otlp", "otlp-grpc"
 TITLES = {HTTP: "OTLP receiver", GRPC: "OTLP/gRPC receiver"}
+PROTOCOLS = {HTTP: "OTLP/HTTP", GRPC: "OTLP/gRPC"}
+SPOOL_CAP = "spool cap"  # the title of the notice the spool cap's pruning tells
 
 
 @dataclass
 class Listener:
-    """One endpoint asked for: `endpoint` once it listens; `failed` when it could not."""
+    """One endpoint asked for: `endpoint` once it listens; `failed` (and why: `error`) when it could not."""
 
     name: str  # HTTP or GRPC: how the status line and the `!` screen name it
     host: str
     port: int
     endpoint: object | None = None  # an OtlpReceiver or OtlpGrpcReceiver, listening
     failed: bool = False
+    error: str | None = None  # what binding raised
 
 
 class ReceiverSource(Source):
@@ -80,6 +83,12 @@ class ReceiverSource(Source):
         listening = self.listening
         return listening[0].spool if listening else None
 
+    @property
+    def stats(self):
+        """The counts of the ingest the endpoints share (None when none listens)."""
+        listening = self.listening
+        return listening[0].stats if listening else None
+
     def open(self, sink: SpanSink) -> None:
         spool = None
         if self.spool_base is not None:
@@ -108,7 +117,7 @@ class ReceiverSource(Source):
         try:
             endpoint.start()
         except (OSError, ImportError) as exc:
-            listener.failed = True
+            listener.failed, listener.error = True, str(exc)
             self.status.problem = f"cannot listen on {listener.host}:{listener.port}: {exc}"
             self.status.tell(Notice(TITLES[listener.name], f"Cannot listen on {endpoint.host}:{endpoint.port}: {exc}", "error", 30))
             return False
@@ -121,7 +130,7 @@ class ReceiverSource(Source):
 
     def _pruned(self, message: str) -> None:
         """The spool cap deleted old spool files (from the pruner's thread)."""
-        self.status.tell(Notice("spool cap", message, "warning", 10))
+        self.status.tell(Notice(SPOOL_CAP, message, "warning", 10))
 
     def run(self, sink: SpanSink) -> None:
         try:

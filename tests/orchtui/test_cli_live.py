@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
 
 from parsers import read_path
 from tests.conftest import DATA, ROOT
+from tests.orchtui.test_cli_check import run
 
 
 def test_serve_spools_what_it_accepts_and_stops_cleanly(tmp_path):
@@ -61,3 +64,26 @@ def test_serve_warns_when_exposed_without_a_token(tmp_path):
 def test_tail_needs_something_to_follow():
     result = subprocess.run([sys.executable, "-m", "orchtui", "tail"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2 and "give files to follow" in result.stderr
+
+
+def orchtui_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name.startswith("orchtui")}
+
+
+def test_serve_on_a_busy_port_exits_2_saying_so_and_leaves_nothing_running(tmp_path):
+    before = orchtui_threads()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = run("serve", "--otlp", f"127.0.0.1:{port}", "--save", str(tmp_path / "s"))
+    assert code == 2 and out == ""
+    assert err.startswith(f"orchtui serve: cannot listen for OTLP/HTTP on 127.0.0.1:{port}: ") and err.count("\n") == 1
+    assert orchtui_threads() <= before  # the source's thread, the ingest's and the spool's are gone
+
+
+def test_serve_whose_spool_cannot_be_made_exits_2_saying_why(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    code, out, err = run("serve", "--otlp", "127.0.0.1:0", "--save", str(tmp_path / "file" / "s"))
+    assert code == 2 and out == ""
+    assert err.startswith("orchtui serve: cannot start: FileExistsError: ") and "Traceback" not in err  # not exit 3

@@ -369,6 +369,20 @@ def test_otlp_and_otlp_grpc_cannot_share_a_port():
     assert code == 2 and "--otlp-grpc expects [HOST:]PORT" in err
 
 
+def test_serve_whose_grpc_port_is_busy_exits_2_and_stops_the_http_endpoint(tmp_path):
+    import socket
+
+    before = {thread for thread in threading.enumerate() if thread.name.startswith("orchtui")}
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = run("serve", "--otlp", "127.0.0.1:0", "--otlp-grpc", f"127.0.0.1:{port}", "--save", str(tmp_path / "s"))
+    assert code == 2 and out == ""
+    assert err.startswith(f"orchtui serve: cannot listen for OTLP/gRPC on 127.0.0.1:{port}: ") and err.count("\n") == 1
+    assert {thread for thread in threading.enumerate() if thread.name.startswith("orchtui")} <= before  # HTTP one stopped
+
+
 def test_a_grpc_port_in_use_is_an_error_not_a_shared_listener(grpc_receiver, tmp_path):
     first, _ = grpc_receiver()
     spool = Spool(tmp_path / "second")
