@@ -1,0 +1,54 @@
+"""The detail pane of a file whose payloads stayed in the file (parsers/payloads.py): reading a step reads its
+prompt, messages and attributes back from the file, and the pane shows exactly what a span that kept them shows."""
+
+from __future__ import annotations
+
+import orjson
+
+from orchtui.demo import demo_requests
+from orchtui.sources.factory import sources_for
+from parsers import payloads
+from tests.tui.conftest import DEMO_START_NS, demo_index, settle
+from tui.app import OrchApp
+from tui.widgets.detail import TABS, DetailPane
+
+SIZE = (120, 40)
+
+
+async def _tabs_of_first_llm_call(app: OrchApp, pilot) -> dict[str, str]:
+    """Every detail tab of policy_research's first LLM call, reached from the keyboard."""
+    trace = next(row for row in app.trace_list.rows if row.name == "policy_research")
+    app.jump_to_trace(trace.trace_id)
+    await settle(pilot)
+    await pilot.press("enter", "j")
+    detail = app.query_one(DetailPane)
+    step = detail.analysis.tree.spans[detail.span_id]
+    assert (step.kind, step.name) == ("llm", "ChatOpenAI")
+    console = app.console
+    return {tab: "".join(segment.text for segment in console.render(detail.render_tab(tab))) for tab in TABS}
+
+
+async def test_the_detail_reads_payloads_back_from_the_file(tmp_path) -> None:
+    path = tmp_path / "demo.otlp.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(request) + b"\n" for request in demo_requests(start_ns=DEMO_START_NS)))
+    from_file = OrchApp(sources=sources_for([str(path)]), save_dir=tmp_path)
+    async with from_file.run_test(size=SIZE) as pilot:
+        for _ in range(200):  # loaded, and the 10 Hz tick has listed every trace
+            if from_file.load_finished and len(from_file.trace_list.rows) == len(from_file.index.store):
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+        spans = [span for snapshot in from_file.index.store.snapshots() for span in snapshot.spans]
+        assert sum(span.payload_evicted for span in spans) > len(spans) // 2  # analysed, then back to the file
+        reads = payloads.stats.reads
+        shown = await _tabs_of_first_llm_call(from_file, pilot)
+        assert payloads.stats.reads > reads
+
+    in_memory = OrchApp(demo_index(), save_dir=tmp_path, sources_label="demo")
+    async with in_memory.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        expected = await _tabs_of_first_llm_call(in_memory, pilot)
+    assert "search_docs" in shown["messages"] and "llm.token_count.prompt" in shown["attributes"]
+    assert "demo.otlp.jsonl:5" in "".join(shown.pop("summary").split())  # where it came from: the file's line 5
+    assert "sourcedemo" in "".join(expected.pop("summary").split())
+    assert shown == expected
