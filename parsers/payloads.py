@@ -27,6 +27,7 @@ from .issues import collecting
 from .span import PAYLOAD_SLOTS, Source, Span
 
 CACHE_RECORDS = 64  # request lines kept decoded: a collector line holds a batch of spans, read together
+RESTORED_SPANS = 10_000  # spans whose payload is back in memory: past this, the longest restored go back
 LOST_KEY = "orchtui.payload"
 
 _SLOTS = tuple(PAYLOAD_SLOTS.values())
@@ -44,6 +45,7 @@ class PayloadStats:
 
 stats = PayloadStats()
 _cache: OrderedDict[tuple[str, int], dict[tuple[str, str], _Payload] | str] = OrderedDict()
+_restored: OrderedDict[int, Span] = OrderedDict()  # id -> span, oldest restore first
 _lock = threading.Lock()
 
 
@@ -59,7 +61,18 @@ def restore(span: Span) -> _Payload:
         payload = ({LOST_KEY: f"not in {source} any more: {reason}"}, [], None, None, None, None)
     for slot, value in zip(_SLOTS, payload):
         slot.__set__(span, value)
+    _keep_bounded(span)
     return payload
+
+
+def _keep_bounded(span: Span) -> None:
+    """Browsing reads payloads back trace after trace; only the last RESTORED_SPANS stay in memory."""
+    with _lock:
+        _restored[id(span)] = span
+        _restored.move_to_end(id(span))
+        overflow = [_restored.popitem(last=False)[1] for _ in range(len(_restored) - RESTORED_SPANS)]
+    for old in overflow:
+        old.evict_payload()
 
 
 def _record_payloads(source: Source) -> dict[tuple[str, str], _Payload] | str:
@@ -100,6 +113,7 @@ def _read(source: Source) -> dict[tuple[str, str], _Payload] | str:
 
 
 def forget() -> None:
-    """Drop the decoded lines (a test re-writes a file; a view closes its files)."""
+    """Drop the decoded lines and the record of what was restored (a test re-writes a file)."""
     with _lock:
         _cache.clear()
+        _restored.clear()

@@ -120,3 +120,15 @@ def _evaluations(fixture: Path, evict: bool) -> dict:
 @pytest.mark.parametrize("fixture", STREAMED, ids=str)
 def test_evaluators_read_the_same_from_the_file(fixture: Path) -> None:
     assert _evaluations(fixture, evict=True) == _evaluations(fixture, evict=False)
+
+
+def test_payloads_read_back_stay_bounded(monkeypatch) -> None:
+    monkeypatch.setattr(payloads, "RESTORED_SPANS", 3)
+    spans = read_spans(ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl")
+    assert len(spans) > 5
+    for span in spans:
+        span.evict_payload()
+    for span in spans:
+        span.attributes  # noqa: B018 - the read is the test
+    assert [span.payload_evicted for span in spans] == [True] * (len(spans) - 3) + [False] * 3
+    assert spans[0].attributes == read_spans(ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl")[0].attributes
