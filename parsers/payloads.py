@@ -9,9 +9,10 @@ decoded and parsed by the same parser, and the span with the same ids hands over
 kept in a small LRU, because siblings in one request line are usually read together (a tree's detail panes, an
 evaluator walking a trace).
 
-The file is the store, so it can change under us: a line that no longer parses or no longer holds the span (a
-file rewritten or truncated) restores an empty payload that says so in one attribute, `orchtui.payload`, which
-the detail pane shows. Nothing here raises into the caller: a payload read is a property access.
+The file is the store, so it can change under us. A followed file or a spool renamed by a rotation is looked for
+beside its old name (the span ids tell the right one); a line that no longer parses or no longer holds the span (a
+file rewritten, truncated or deleted) restores an empty payload that says so in one attribute, `orchtui.payload`,
+which the detail pane shows. Nothing here raises into the caller: a payload read is a property access.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -28,6 +30,7 @@ from .span import PAYLOAD_SLOTS, Source, Span
 
 CACHE_RECORDS = 64  # request lines kept decoded: a collector line holds a batch of spans, read together
 RESTORED_SPANS = 10_000  # spans whose payload is back in memory: past this, the longest restored go back
+ROTATED_CANDIDATES = 8  # renamed copies of a file looked at when its line is no longer where it was
 LOST_KEY = "orchtui.payload"
 
 _SLOTS = tuple(PAYLOAD_SLOTS.values())
@@ -44,7 +47,7 @@ class PayloadStats:
 
 
 stats = PayloadStats()
-_cache: OrderedDict[tuple[str, int], dict[tuple[str, str], _Payload] | str] = OrderedDict()
+_cache: OrderedDict[int, tuple[Source, dict[tuple[str, str], _Payload] | str]] = OrderedDict()
 _restored: OrderedDict[int, Span] = OrderedDict()  # id -> span, oldest restore first
 _lock = threading.Lock()
 
@@ -53,8 +56,9 @@ def restore(span: Span) -> _Payload:
     """Fill every payload slot of an evicted span from its record in the file; the values filled in."""
     source = span.source
     assert source is not None and source.offset is not None
-    payloads = _record_payloads(source)
-    payload = payloads.get((span.trace_id, span.span_id)) if isinstance(payloads, dict) else None
+    key = (span.trace_id, span.span_id)
+    payloads = _record_payloads(source, key)
+    payload = payloads.get(key) if isinstance(payloads, dict) else None
     if payload is None:
         stats.lost += 1
         reason = payloads if isinstance(payloads, str) else "the line no longer holds this span"
@@ -75,28 +79,50 @@ def _keep_bounded(span: Span) -> None:
         old.evict_payload()
 
 
-def _record_payloads(source: Source) -> dict[tuple[str, str], _Payload] | str:
-    """The payloads of every span of the line at `source`, keyed by (trace id, span id); a str says why not."""
-    key = (source.name, source.offset)
+def _record_payloads(source: Source, wanted: tuple[str, str]) -> dict[tuple[str, str], _Payload] | str:
+    """The payloads of every span of the line at `source` (the one holding span `wanted`), keyed by (trace id,
+    span id); a str says why not."""
+    key = id(source)  # one Source a line (its spans share it): two files' line 1s after a rotation differ
     with _lock:
         cached = _cache.get(key)
-        if cached is not None:
+        if cached is not None and cached[0] is source:
             _cache.move_to_end(key)
             stats.hits += 1
-            return cached
-    payloads = _read(source)
+            return cached[1]
+    payloads = _read(source, Path(source.name))
+    if not isinstance(payloads, dict) or wanted not in payloads:
+        payloads = next(
+            (found for path in rotated_names(Path(source.name)) if isinstance(found := _read(source, path), dict) and wanted in found),
+            payloads,
+        )
     with _lock:
         stats.reads += 1
-        _cache[key] = payloads
+        _cache[key] = (source, payloads)  # the source kept with its id, so the id cannot be reused meanwhile
         while len(_cache) > CACHE_RECORDS:
             _cache.popitem(last=False)
     return payloads
 
 
-def _read(source: Source) -> dict[tuple[str, str], _Payload] | str:
+def rotated_names(path: Path) -> list[Path]:
+    """Where a followed file or a spool may have gone since it was read: renamed beside itself by a log rotation
+    (`traces.jsonl.1`, `traces-20261204.jsonl`) or a spool roll-over (`spool-x.3.otlp.jsonl`); newest first, a
+    few only. A span id says whether a candidate is the file: a wrong one is never taken."""
+    stem = path.name.split(".", 1)[0]
+    try:
+        candidates = [
+            entry
+            for entry in path.parent.iterdir()
+            if entry.name != path.name and entry.name.startswith(stem) and not entry.name.endswith(".gz") and entry.is_file()
+        ]
+    except OSError:
+        return []
+    return sorted(candidates, key=lambda entry: entry.stat().st_mtime_ns, reverse=True)[:ROTATED_CANDIDATES]
+
+
+def _read(source: Source, path: Path) -> dict[tuple[str, str], _Payload] | str:
     assert source.offset is not None and source.reparse is not None
     try:
-        with open(source.name, "rb") as file:
+        with open(path, "rb") as file:
             file.seek(source.offset)
             line = file.readline()
         record = orjson.loads(line)

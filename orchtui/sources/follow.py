@@ -197,10 +197,11 @@ class FileFollower:
         start = followed.tracked.offset - len(chunk)
         if followed.history_end > start:
             history = followed.history_end - start
-            followed.reader.feed(chunk[:history], parse=False)
+            followed.reader.feed(chunk[:history], parse=False, offset=start)
             chunk = chunk[history:]
+            start += history
         if chunk:
-            self._emit(followed, followed.reader.feed(chunk))
+            self._emit(followed, followed.reader.feed(chunk, offset=start))
 
     def _emit(self, followed: FollowedFile, result: ParseResult) -> None:
         if result.spans:

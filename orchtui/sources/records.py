@@ -66,9 +66,11 @@ class RecordReader:
         self.format: str | None = None
         self._unknown_reported = False
 
-    def feed(self, data: bytes, parse: bool = True) -> ParseResult:
+    def feed(self, data: bytes, parse: bool = True, offset: int | None = None) -> ParseResult:
         """Read the records `data` completes. With `parse=False` (history skipped by `--from-end`) records are
-        only counted, and an unfinished last one is still carried, to be read whole when its end arrives."""
+        only counted, and an unfinished last one is still carried, to be read whole when its end arrives.
+        `offset`, where `data` begins in the file, lets the spans of its lines leave their payloads in the file."""
+        start = None if offset is None else offset - len(self.carry)
         buffer = self.carry + data
         if self.framing is None:
             self.framing = framing_of(buffer)
@@ -77,7 +79,7 @@ class RecordReader:
                 return ParseResult()
         if self.framing == FRAMES:
             return self._frames(buffer, parse)
-        return self._lines(buffer, parse)
+        return self._lines(buffer, parse, start)
 
     def finish(self) -> ParseResult:
         """The file ended for good (rotated away): its last line is complete even without a newline; a frame
@@ -92,7 +94,7 @@ class RecordReader:
 
     # -- line-oriented formats -------------------------------------------------------------------------------------
 
-    def _lines(self, buffer: bytes, parse: bool) -> ParseResult:
+    def _lines(self, buffer: bytes, parse: bool, start: int | None) -> ParseResult:
         cut = buffer.rfind(b"\n") + 1
         complete, self.carry = buffer[:cut], buffer[cut:]
         first = self.line
@@ -101,11 +103,12 @@ class RecordReader:
             return ParseResult(format=self.format)
         if b"\x00" in complete:
             complete = _LEADING_NULS.sub(b"", complete)
+            start = None  # the bytes moved: no line offsets in this block
         if self.format is None:
             self.format = _format_of(complete)
             if self.format is None:
                 return self._unknown(complete, first)
-        return read_lines(complete, self.name, first, self.format)
+        return read_lines(complete, self.name, first, self.format, start)
 
     def _unknown(self, complete: bytes, first: int) -> ParseResult:
         """No line so far is a record of a format this follower reads: said once, then lines are passed over
@@ -145,15 +148,19 @@ class RecordReader:
         return result
 
 
-def read_lines(block: bytes, name: str, first_line: int, format: str) -> ParseResult:
+def read_lines(block: bytes, name: str, first_line: int, format: str, first_offset: int | None = None) -> ParseResult:
     """Parse complete lines; whatever the parser raises costs only the line that raised it.
 
     The whole block is parsed in one call (the fast path); only if that raises is it parsed again line by line,
-    from a fresh result, so no span is delivered twice.
+    from a fresh result, so no span is delivered twice. Lines of a format whose lines stand alone (`STREAMABLE`)
+    get their byte offsets from `first_offset`: their payloads can go back to the file (parsers/payloads.py).
     """
-    parse_record = parser_for(format).parse_record
+    module = parser_for(format)
+    parse_record = module.parse_record
+    if not getattr(module, "STREAMABLE", False):
+        first_offset = None
     try:
-        return parse_lines(block, name, parse_record, ParseResult(format=format), first_line=first_line)
+        return parse_lines(block, name, parse_record, ParseResult(format=format), first_line, first_offset)
     except Exception:  # noqa: BLE001, S110 - the line that raised is found below
         pass
     result = ParseResult(format=format)
