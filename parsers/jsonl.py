@@ -7,7 +7,7 @@ not parse is the normal state of a file still being written, and is reported as 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -44,7 +44,7 @@ def parse_lines(
     last_complete = data.endswith(b"\n")
     total_lines = first_line + data.count(b"\n")
     for number, offset, line in _lines_at(data, first_line, first_offset):
-        source = Source(source_name, number, offset=offset, reparse=parse_record if offset is not None else None)
+        source = Source(source_name, number, offset=offset, reparse=None if offset is None else line_reader(parse_record))
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as exc:  # (also values nested deeper than orjson's 1,024 levels)
@@ -55,6 +55,29 @@ def parse_lines(
             continue
         result.read_record(str(source), lambda: parse_record(record, source))
     return result
+
+
+class LineReader:
+    """Reads one line of a file again and parses it as it was parsed the first time (a Source's `reparse`)."""
+
+    __slots__ = ("parse_record",)
+
+    def __init__(self, parse_record: RecordParser) -> None:
+        self.parse_record = parse_record
+
+    def __call__(self, file: BinaryIO, source: Source) -> list[Span]:
+        return self.parse_record(orjson.loads(file.readline()), source)
+
+
+_LINE_READERS: dict[RecordParser, LineReader] = {}
+
+
+def line_reader(parse_record: RecordParser) -> LineReader:
+    """One reader per format, shared by every line of every file."""
+    reader = _LINE_READERS.get(parse_record)
+    if reader is None:
+        reader = _LINE_READERS[parse_record] = LineReader(parse_record)
+    return reader
 
 
 def _lines_at(data: bytes, first_line: int, first_offset: int | None) -> Iterator[tuple[int, int | None, bytes]]:

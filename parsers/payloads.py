@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from .issues import collecting
 from .span import PAYLOAD_SLOTS, Source, Span
 
@@ -112,7 +110,11 @@ def rotated_names(path: Path) -> list[Path]:
         candidates = [
             entry
             for entry in path.parent.iterdir()
-            if entry.name != path.name and entry.name.startswith(stem) and not entry.name.endswith(".gz") and entry.is_file()
+            if entry.name != path.name
+            and entry.name.startswith(stem)
+            and (entry.name.startswith(path.name) or entry.name.endswith(path.suffix))  # same kind of file
+            and not entry.name.endswith(".gz")
+            and entry.is_file()
         ]
     except OSError:
         return []
@@ -122,16 +124,13 @@ def rotated_names(path: Path) -> list[Path]:
 def _read(source: Source, path: Path) -> dict[tuple[str, str], _Payload] | str:
     assert source.offset is not None and source.reparse is not None
     try:
-        with open(path, "rb") as file:
+        with open(path, "rb") as file, collecting():  # the record's problems were reported when it was first read
             file.seek(source.offset)
-            line = file.readline()
-        record = orjson.loads(line)
-        with collecting():  # problems in this line were reported when it was first read
-            spans = source.reparse(record, source)
+            spans = source.reparse(file, source)
     except OSError as exc:
         return f"cannot read it ({exc.strerror or exc})"
     except Exception as exc:  # noqa: BLE001 - a rewritten file may hold anything at this offset
-        return f"the line there does not parse ({type(exc).__name__})"
+        return f"the record there does not parse ({type(exc).__name__})"
     payloads: dict[tuple[str, str], _Payload] = {}
     for fresh in spans:  # the last copy of a span id wins, as in the store
         payloads[(fresh.trace_id, fresh.span_id)] = tuple(slot.__get__(fresh, Span) for slot in _SLOTS)

@@ -12,7 +12,7 @@ expensive parts (chat messages rebuilt from flattened attributes) are computed o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 # Step kinds, as plain strings so they serialize and compare cheaply.
 LLM = "llm"
@@ -91,21 +91,24 @@ class Source:
     """Where a record came from, for error reports and the detail pane: `file:line`, `file[index]` (the n-th
     element of a JSON array or message of a protobuf stream) or a request label.
 
-    A line of a plain file read in chunks also knows its byte `offset` and the `reparse` function of its format:
-    its spans' payloads can then be dropped from memory and read back from the file (parsers/payloads.py). One
-    Source is shared by every span of its line.
+    A record in a plain file (a line of a trace file, a request in the receiver's spool) also knows its byte
+    `offset` and how to read it again: `reparse(file, source)` reads the record at the file's position and returns
+    its spans. Its spans' payloads can then be dropped from memory and read back (parsers/payloads.py). One
+    Source is shared by every span of its record.
     """
 
     name: str
     line: int | None = None
     index: int | None = None
     offset: int | None = None
-    reparse: Callable[[Any, "Source"], list["Span"]] | None = None
+    reparse: Callable[[BinaryIO, "Source"], list["Span"]] | None = None
 
     def __str__(self) -> str:
         if self.line is not None:
             return f"{self.name}:{self.line}"
-        return self.name if self.index is None else f"{self.name}[{self.index}]"
+        if self.index is not None:
+            return f"{self.name}[{self.index}]"
+        return self.name if self.offset is None else f"{self.name}@{self.offset}"  # a spooled request
 
 
 @dataclass(slots=True)

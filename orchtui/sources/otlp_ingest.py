@@ -6,7 +6,8 @@ answer is sent. Both hand the raw body to one `Ingest`, which
 - decompresses (HTTP's Content-Encoding; gRPC's own compression is undone by gRPC), decodes and bounds it on worker
   threads in two lanes (bodies up to `large_body`, and larger ones on a worker of their own), so one huge or hostile
   request never stalls the other clients and small requests never queue behind it;
-- appends it to the spool before the answer goes out (a crash loses nothing acknowledged);
+- appends it to the spool before the answer goes out (a crash loses nothing acknowledged), and makes the spool
+  record its spans' source: their payloads can wait there rather than in memory (parsers/payloads.py);
 - queues the spans for one consumer thread that delivers them in order and survives any span;
 - says what happened as an `Outcome` (accepted, too large, malformed, busy), which each transport turns into its
   own status (200/413/400/503 for HTTP; OK/RESOURCE_EXHAUSTED/INVALID_ARGUMENT/UNAVAILABLE for gRPC).
@@ -22,6 +23,7 @@ import resource
 import threading
 from collections import deque
 from collections.abc import Callable
+from typing import BinaryIO
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -29,7 +31,7 @@ from parsers.span import ReadError, Source, Span
 
 from .defaults import DEFAULT_HOST, DEFAULT_MAX_BODY
 from .otlp_decode import Decoded, Limits, Malformed, TooLarge, decode_json, decode_protobuf, decompress
-from .spool import Spool
+from .spool import PREFIX, Spool
 
 QUEUE_BATCHES = 256  # decoded requests waiting for the consumer; more is answered busy (the client retries)
 
@@ -120,6 +122,26 @@ class _Batch:
     errors: list[ReadError]
 
 
+class SpooledRequest:
+    """Reads one spooled request again, decoded as it was when it arrived (a Source's `reparse`): a JSON line, or
+    a length-prefixed protobuf frame."""
+
+    __slots__ = ("decode", "limits")
+
+    def __init__(self, decode, limits: Limits) -> None:
+        self.decode, self.limits = decode, limits
+
+    def __call__(self, file: BinaryIO, source: Source) -> list[Span]:
+        if self.decode is decode_json:
+            body = file.readline()
+        else:
+            length = int.from_bytes(file.read(PREFIX), "big")
+            if length > self.limits.max_body:
+                raise ValueError(f"a frame of {length:,} bytes is not a spooled request")
+            body = file.read(length)
+        return self.decode(body, source, self.limits).spans
+
+
 class Ingest:
     """Decodes, spools and delivers request bodies for one or more transports (see the module docstring).
 
@@ -144,6 +166,7 @@ class Ingest:
         self.stats = ReceiverStats()
         self.recent_errors: deque[ReadError] = deque(maxlen=100)
         self._decode_limits = Limits(max_body, self.limits.max_spans, self.limits.max_messages)
+        self._spooled = {protobuf: SpooledRequest(decode_protobuf if protobuf else decode_json, self._decode_limits) for protobuf in (False, True)}
         self._stats_lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self._slots = threading.BoundedSemaphore(QUEUE_BATCHES)  # taken before spooling, freed once delivered
@@ -213,7 +236,10 @@ class Ingest:
             return Outcome(BUSY, "ingest is saturated; retry later")
         try:
             if self.spool is not None and (decoded.spans or decoded.rejected):  # an empty request leaves nothing
-                (self.spool.write_proto if protobuf else self.spool.write_json)(body)
+                path, offset = (self.spool.write_proto if protobuf else self.spool.write_json)(body)
+                in_spool = Source(str(path), offset=offset, reparse=self._spooled[protobuf])
+                for span in decoded.spans:  # the spool is their file: payloads can wait there (parsers/payloads.py)
+                    span.source = in_spool
         except OSError as exc:
             self._slots.release()
             self.count(spool_errors=1)

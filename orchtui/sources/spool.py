@@ -129,14 +129,14 @@ class Spool:
             self._pruner = threading.Thread(target=self._prune_loop, name="orchtui-spool-prune", daemon=True)
             self._pruner.start()
 
-    def write_json(self, body: bytes) -> None:
+    def write_json(self, body: bytes) -> tuple[Path, int]:
         """One JSON request as one line. JSON strings cannot hold a raw newline, so a pretty-printed body becomes
-        one line without re-encoding."""
-        self._append(self.json_path, False, body.replace(b"\r", b" ").replace(b"\n", b" ") + b"\n")
+        one line without re-encoding. Returns the file and the offset the record begins at."""
+        return self._append(self.json_path, False, body.replace(b"\r", b" ").replace(b"\n", b" ") + b"\n")
 
-    def write_proto(self, body: bytes) -> None:
-        """One protobuf request as one length-prefixed frame."""
-        self._append(self.proto_path, True, len(body).to_bytes(PREFIX, "big") + body)
+    def write_proto(self, body: bytes) -> tuple[Path, int]:
+        """One protobuf request as one length-prefixed frame. Returns the file and the offset the frame begins at."""
+        return self._append(self.proto_path, True, len(body).to_bytes(PREFIX, "big") + body)
 
     def paths(self) -> list[Path]:
         """The files being written (that exist)."""
@@ -255,7 +255,7 @@ class Spool:
 
     # -- internals ------------------------------------------------------------------------------------------------
 
-    def _append(self, path: Path, framed: bool, record: bytes) -> None:
+    def _append(self, path: Path, framed: bool, record: bytes) -> tuple[Path, int]:
         rolled = False
         with self._lock:
             appender = self._appenders.get(path)
@@ -265,6 +265,7 @@ class Spool:
             if appender is None:
                 appender = self._appenders[path] = self._open(path, framed)
             view = memoryview(record)
+            offset = appender.size
             try:
                 while view:
                     view = view[self._write(appender.fd, view) :]
@@ -274,6 +275,7 @@ class Spool:
             appender.size += len(record)
         if rolled:
             self._wake.set()  # the pruner looks at once
+        return path, offset
 
     def _open(self, path: Path, framed: bool) -> _Appender:
         """An appender holding a shared lock on the file (a pruner, this one or another orchtui's, never deletes
