@@ -42,7 +42,10 @@ def detail_times(app) -> list[float]:
     rng = random.Random(3)
     trace_ids = app.index.store.trace_ids()
     in_file = sum(span.payload_evicted for snapshot in app.index.store.snapshots() for span in snapshot.spans)
-    print(f"payloads in the file, not in memory: {in_file:,} of {app.index.store.span_count:,} spans")
+    print(
+        f"payloads in the file, not in memory: {in_file:,} of {app.index.store.span_count:,} spans "
+        f"({payloads.stats.reads:,} records read back while loading)"
+    )
     reads = payloads.stats.reads
     times = []
     for _ in range(DETAIL_SAMPLES):

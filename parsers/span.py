@@ -3,7 +3,8 @@
 Every wire format (OTLP JSON/protobuf, the SDK console exporter, LangSmith runs, OpenAI Agents SDK exports, ...)
 and every attribute vocabulary (OpenInference, OTel GenAI, traceAI, Vercel AI, ...) is reduced to this shape, so
 the store, the analysis, the evaluators and the UI never look at a producer-specific key again. The raw
-attributes stay attached for the detail pane.
+attributes stay attached for the detail pane: in memory, or, once the span's trace is analysed, in the file the span
+came from (`Span.evict_payload`, parsers/payloads.py: the payload fields read it back on first access).
 
 Spans are built on hot ingest paths (hundreds of thousands per file), so the classes are slotted and the
 expensive parts (chat messages rebuilt from flattened attributes) are computed on first access only.
