@@ -26,15 +26,16 @@ class AnalysingSink:
     """A SpanSink (orchtui/loading.py) in front of a store: each batch is stored, its traces analysed, their
     payloads evicted."""
 
-    def __init__(self, store: SpanStore, analyzer: Analyzer | None = None) -> None:
+    def __init__(self, store: SpanStore, analyzer: Analyzer | None = None, evict: bool = True) -> None:
         self.store = store
         self.analyzer = analyzer if analyzer is not None else Analyzer(store)
+        self.evict = evict  # False: analysed as it goes, payloads kept (a command that reads them all again)
 
     def add(self, spans: list[Span]) -> set[str]:
         changed = self.store.add(spans)
         for trace_id in changed:
             analysis = self.analyzer.get(trace_id)
-            if analysis is not None:
+            if analysis is not None and self.evict:
                 evict_payloads(analysis)
         return changed
 

@@ -195,11 +195,13 @@ def run_completion(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load(paths: list[str]) -> tuple[SpanStore, LoadReport, list[TraceAnalysis]]:
+def _load(paths: list[str], keep_payloads: bool = False) -> tuple[SpanStore, LoadReport, list[TraceAnalysis]]:
     """Every trace of the inputs, analysed, oldest first (the order reports list them in). A headless command
-    builds its whole heap, reports and exits: a bulk load (orchtui/bulk.py) spares it the collector's passes."""
+    builds its whole heap, reports and exits: a bulk load (orchtui/bulk.py) spares it the collector's passes.
+    Payloads of analysed traces go back to their files (orchtui/analysing_sink.py), unless the command reads them
+    all again (`keep_payloads`: the evaluators), which would parse every line twice."""
     store = SpanStore()
-    sink = AnalysingSink(store)  # payloads of analysed traces stay in their files (orchtui/analysing_sink.py)
+    sink = AnalysingSink(store, evict=not keep_payloads)
     with bulk_load():
         report = load_paths(paths, sink)
         analyses = sink.analyses()
@@ -277,7 +279,7 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"orchtui eval: unknown evaluator(s) {', '.join(unknown)}; known: {', '.join(EVALUATORS)}", file=sys.stderr)
         return EXIT_USAGE
     routes = _gate(args.spec, "eval")
-    store, report, analyses = _load(args.paths)
+    store, report, analyses = _load(args.paths, keep_payloads=True)
     if args.trace:
         analyses = [a for a in analyses if a.trace_id.startswith(args.trace.lower()) or a.name == args.trace]
         if not analyses:
