@@ -48,6 +48,9 @@ from .widgets.step_tree import StepTree
 from .widgets.trace_list import TraceList
 
 POLL_SECONDS = 0.1
+# While saved files load, the newest trace changes with every batch; rebuilding the step tree and the detail for
+# each took the UI thread from the parser for most of a 1M-span load: the selection is shown at most this often.
+SHOW_WHILE_LOADING_SECONDS = 0.5
 TOAST_EVERY_SECONDS = 2.0  # at most one "new critical finding" toast per this many seconds
 TOAST_CHARS = 300  # a toast shows at most this many characters of a message (a name can be megabytes)
 FILTER_ORDER = list(QUICK_FILTERS)[1:] + ["all"]  # f: errors -> loops -> stop reasons -> all
@@ -130,6 +133,7 @@ class OrchApp(App[None]):
         self._seen_generation = -1
         self._rows_requested = 0
         self._rows_applied = 0
+        self._show_timer = None  # a deferred show of the selected trace while files load (_show_later)
         self.live = any(source.live for source in self.sources)  # demo, followed files, receivers, polled stores
         self.paused = False
         self._held: list[Span] = []
@@ -330,7 +334,7 @@ class OrchApp(App[None]):
             current = self.trace_list.current
             shown = self.step_tree.analysis
             if current is not None and shown is not None and current.trace_id == shown.trace_id and current.version != shown.version:
-                self._show_trace(current)
+                self._show_trace(current) if self.load_finished else self._show_later()
         self._update_status()
 
     @property
@@ -357,7 +361,24 @@ class OrchApp(App[None]):
 
     @on(TraceList.Highlighted)
     def _trace_highlighted(self, event: TraceList.Highlighted) -> None:
+        if event.followed and not self.load_finished and self.step_tree.analysis is not None:
+            self._show_later()
+            return
         analysis = self.index.get(event.trace_id) if event.trace_id else None
+        self._show_trace(analysis)
+
+    def _show_later(self) -> None:
+        """Show the selected trace in SHOW_WHILE_LOADING_SECONDS (once, however often it changes meanwhile)."""
+        if self._show_timer is None:
+            self._show_timer = self.set_timer(SHOW_WHILE_LOADING_SECONDS, self._show_selected)
+
+    def _show_selected(self) -> None:
+        self._show_timer = None
+        current = self.trace_list.current
+        analysis = self.index.get(current.trace_id) if current is not None else None
+        shown = self.step_tree.analysis
+        if analysis is not None and shown is not None and (shown.trace_id, shown.version) == (analysis.trace_id, analysis.version):
+            return  # already shown (the user got there first): the tree keeps its cursor
         self._show_trace(analysis)
 
     def _show_trace(self, analysis: TraceAnalysis | None) -> None:

@@ -65,11 +65,13 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
     ages = reactive(False, repaint=False)  # the start column shows ages ("12s ago"), not clock times
 
     class Highlighted(Message):
-        """The cursor moved to another trace (or the list emptied: trace_id None)."""
+        """The cursor moved to another trace (or the list emptied: trace_id None). `followed`: the list moved it
+        to the newest trace as rows arrived, not the user."""
 
-        def __init__(self, trace_id: str | None) -> None:
+        def __init__(self, trace_id: str | None, followed: bool = False) -> None:
             super().__init__()
             self.trace_id = trace_id
+            self.followed = followed
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -81,6 +83,7 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         self._newest: str | None = None
         self.services: tuple[str, ...] = ()  # the services in the data; a column and `v` when several
         self._moved = False  # the user moved the cursor: stop snapping to the newest trace
+        self._following = False  # set_rows is moving the cursor (not the user)
         self._serial = 0  # bumps with every new row list: the layout of the visible rows is cached per serial
         self._layout: tuple[tuple, ListLayout] | None = None
         self._now_ns = time_ns()  # the moment the ages on screen are counted to
@@ -97,6 +100,13 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         """Replace the rows (`positions`: trace id -> row, built with them off the UI thread). Following, or until
         the user first moves, the newest trace is selected (`rows.newest`, found by the row worker); otherwise
         the cursor stays on the same trace when it is still listed."""
+        self._following = True  # the cursor moves below are the list's own
+        try:
+            self._set_rows(rows, positions)
+        finally:
+            self._following = False
+
+    def _set_rows(self, rows: list[TraceAnalysis], positions: dict[str, int]) -> None:
         current = self.current
         self.rows = rows
         self._positions = positions
@@ -245,7 +255,7 @@ class TraceList(RowCursor, ScrollView, can_focus=True):
         trace_id = current.trace_id if current is not None else None
         if trace_id != self._announced:
             self._announced = trace_id
-            self.post_message(self.Highlighted(trace_id))
+            self.post_message(self.Highlighted(trace_id, followed=self._following))
 
     @property
     def layout(self) -> ListLayout:
