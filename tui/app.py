@@ -49,7 +49,8 @@ from .widgets.trace_list import TraceList
 
 POLL_SECONDS = 0.1
 # While saved files load, the newest trace changes with every batch; rebuilding the step tree and the detail for
-# each took the UI thread from the parser for most of a 1M-span load: the selection is shown at most this often.
+# each, and listing every trace ten times a second, took the UI thread from the parser for most of a 1M-span load:
+# the selection is shown, and the list refreshed, at most this often until loading is done.
 SHOW_WHILE_LOADING_SECONDS = 0.5
 TOAST_EVERY_SECONDS = 2.0  # at most one "new critical finding" toast per this many seconds
 TOAST_CHARS = 300  # a toast shows at most this many characters of a message (a name can be megabytes)
@@ -134,6 +135,7 @@ class OrchApp(App[None]):
         self._rows_requested = 0
         self._rows_applied = 0
         self._show_timer = None  # a deferred show of the selected trace while files load (_show_later)
+        self._listed_at = 0.0  # when _poll last asked for the rows (at most every SHOW_WHILE_LOADING_SECONDS then)
         self.live = any(source.live for source in self.sources)  # demo, followed files, receivers, polled stores
         self.paused = False
         self._held: list[Span] = []
@@ -294,8 +296,11 @@ class OrchApp(App[None]):
         # fire while the app shuts down, when the stack is already empty and `screen` raises.
         stack = self.screen_stack
         covered = bool(stack) and isinstance(stack[-1], (RoutesScreen, CompareScreen))
-        if generation != self._seen_generation and not covered:
+        now = time.monotonic()
+        due = self.load_finished or not self.trace_list.rows or now - self._listed_at >= SHOW_WHILE_LOADING_SECONDS
+        if generation != self._seen_generation and not covered and due:
             self._seen_generation = generation
+            self._listed_at = now
             self.request_rows()
         if self.live:
             self._announce_critical()
