@@ -57,6 +57,9 @@ def parse_lines(
     return result
 
 
+MAX_REREAD_BYTES = 1 << 28  # a line read back longer than this is not the line that was read (256 MiB)
+
+
 class LineReader:
     """Reads one line of a file again and parses it as it was parsed the first time (a Source's `reparse`)."""
 
@@ -66,7 +69,8 @@ class LineReader:
         self.parse_record = parse_record
 
     def __call__(self, file: BinaryIO, source: Source) -> list[Span]:
-        return self.parse_record(orjson.loads(file.readline()), source)
+        # Bounded: the file may have been rewritten since, with one endless line where this one stood.
+        return self.parse_record(orjson.loads(file.readline(MAX_REREAD_BYTES)), source)
 
 
 _LINE_READERS: dict[RecordParser, LineReader] = {}

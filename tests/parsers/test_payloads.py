@@ -144,3 +144,17 @@ def test_check_leaves_payloads_in_the_file_and_eval_keeps_them() -> None:
         store, _, analyses = _load([fixture], keep_payloads=keep_payloads)
         spans = [span for snapshot in store.snapshots() for span in snapshot.spans]
         assert analyses and spans and {span.payload_evicted for span in spans} == {evicted}
+
+
+def test_a_line_rewritten_as_something_hostile_costs_its_payload_only(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("parsers.jsonl.MAX_REREAD_BYTES", 4096)
+    path = tmp_path / "spans.jsonl"
+    shutil.copy(ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl", path)
+    spans = read_spans(path)
+    for span in spans:
+        span.evict_payload()
+    size = path.stat().st_size
+    nested = b"[" * 100_000 + b"]" * 100_000  # deeper than any parser goes
+    path.write_bytes((b'{"resourceSpans": "' + b"x" * 10_000 + b'"}\n' + nested + b"\n").ljust(size, b" "))
+    for span in spans:  # an endless line, a nest too deep: each read as lost, none raises
+        assert payloads.LOST_KEY in span.attributes and span.events == [] and span.output is None
