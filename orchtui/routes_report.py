@@ -341,7 +341,6 @@ def _delta_cell(value: float | None, show) -> Cell:
 
 def print_diff(comparison: Comparison, out: IO[str], others: Sequence[TraceAnalysis] = ()) -> None:
     """The comparison as a table; `others` (traces of B's family) name the kinds of a golden route's steps."""
-    from rich.table import Table
     from rich.text import Text
 
     console = make_console(out, piped_width=140)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import re
 import unicodedata
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
@@ -349,22 +348,22 @@ def run(trajectory: Trajectory, reference: Reference, *, threshold: float) -> Ev
     )
     findings: list[Finding] = []
     truncated = []
-    detectors = {source: _detectors(source, system) for source in {field.source for field in fields}}
-    for field in fields:
-        if len(field.text) > MAX_CHARS:
-            truncated.append(_place(field))
-        if field.source in _READ_SOURCES and _quiet(field.text):
+    detectors = {source: _detectors(source, system) for source in {part.source for part in fields}}
+    for part in fields:
+        if len(part.text) > MAX_CHARS:
+            truncated.append(_place(part))
+        if part.source in _READ_SOURCES and _quiet(part.text):
             continue  # most tool output: no detector of a text the model reads can match (see _quiet)
         best: dict[str, tuple[_Hit, str]] = {}
-        for hit, hidden_in in _scan(field, detectors[field.source]):
+        for hit, hidden_in in _scan(part, detectors[part.source]):
             if hit.detector not in best or hit.confidence > best[hit.detector][0].confidence:
                 best[hit.detector] = (hit, hidden_in)
-        findings += [_finding(field, hit, hidden_in) for hit, hidden_in in best.values()]
+        findings += [_finding(part, hit, hidden_in) for hit, hidden_in in best.values()]
     findings.sort(key=lambda f: -f.evidence["confidence"])
     risk = max((f.evidence["confidence"] for f in findings), default=0.0)
     scanned: dict[str, int] = {}
-    for field in fields:
-        scanned[field.source] = scanned.get(field.source, 0) + 1
+    for part in fields:
+        scanned[part.source] = scanned.get(part.source, 0) + 1
     details = {
         "risk": risk,
         "scanned": scanned,

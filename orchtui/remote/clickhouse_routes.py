@@ -206,9 +206,9 @@ def span_columns(schema: Schema, with_events: bool, v: Vocabulary) -> list[list[
                      f"{generation.format(chr(39) + 'kwargs' + chr(39) + ', ')}, {generation.format('')} != '', {generation.format('')}, "
                      "JSONExtractString(output, 'llm_output', 'model_name')), JSONExtractString(output, 'model'))")
     args = v.first(cv.TOOL_ARGS_KEYS)
-    unwrapped = (f"if(JSONType(args, 'kwargs') = 'Object' AND arrayAll(x -> x IN ('args', 'kwargs', 'sanitize_inputs_outputs'), "
-                 f"JSONExtractKeys(args)) AND JSONExtractRaw(args, 'args') IN ('', '[]', 'null', 'false', '0', '\"\"', '{{}}'), "
-                 f"JSONExtractRaw(args, 'kwargs'), args)")
+    unwrapped = ("if(JSONType(args, 'kwargs') = 'Object' AND arrayAll(x -> x IN ('args', 'kwargs', 'sanitize_inputs_outputs'), "
+                 "JSONExtractKeys(args)) AND JSONExtractRaw(args, 'args') IN ('', '[]', 'null', 'false', '0', '\"\"', '{}'), "
+                 "JSONExtractRaw(args, 'kwargs'), args)")
     target = "multiIf(" + ", ".join(
         f"trimBoth(JSONExtractString(uargs, {q(k)})) != '', trimBoth(JSONExtractString(uargs, {q(k)}))" for k in cv.HANDOFF_TARGET_ARGS
     ) + ", '')"
@@ -237,8 +237,8 @@ def span_columns(schema: Schema, with_events: bool, v: Vocabulary) -> list[list[
             ("toString(SpanName)" if schema.has("SpanName") else "''") + " AS name",
             f"{schema.start_ns} AS s",
             f"if({schema.duration} BETWEEN 0 AND {1 << 62}, s + {schema.duration}, s) AS e",
-            (f"multiIf(upper(toString(StatusCode)) IN ('STATUS_CODE_ERROR', 'ERROR', '2'), 'error', "
-             f"upper(toString(StatusCode)) IN ('STATUS_CODE_OK', 'OK', '1'), 'ok', 'unset')" if schema.has("StatusCode") else "'unset'") + " AS base",
+            ("multiIf(upper(toString(StatusCode)) IN ('STATUS_CODE_ERROR', 'ERROR', '2'), 'error', "
+             "upper(toString(StatusCode)) IN ('STATUS_CODE_OK', 'OK', '1'), 'ok', 'unset')" if schema.has("StatusCode") else "'unset'") + " AS base",
             ("StatusMessage" if schema.has("StatusMessage") else "''") + " AS message",
             f"{kind_sql(v)} AS raw_kind",
             f"{tool_name_keys} AS tool_keys",

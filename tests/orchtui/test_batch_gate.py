@@ -13,7 +13,7 @@ from orchtui.evaluation import evaluate_trace
 from orchtui.gate import GateError, load_gate
 from parsers.span import Tokens
 from tests.orchtui.test_cli_check import run
-from tests.spans import analyse, llm, root, span, tool
+from tests.spans import analyse, llm, span, tool
 
 LIMITS_GATE = """
 [[route]]

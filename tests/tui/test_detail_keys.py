@@ -14,7 +14,7 @@ from orchtui.live import TraceIndex
 from tests.spans import root, span
 from tests.tui.conftest import settle
 from tui.app import OrchApp
-from tui.widgets.detail import EVALS_HINT, DetailPane
+from tui.widgets.detail import EVALS_HINT
 from tui.widgets.value_menu import ValueMenu
 
 SMALL = (80, 24)

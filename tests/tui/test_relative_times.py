@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui.conftest import DEMO_START_NS, TerminalMirror, demo_index, settle
+from tests.tui.conftest import TerminalMirror, demo_index, settle
 from tui.app import OrchApp
 from tui.screens.help import GROUPS
 from tui.widgets import trace_list
