@@ -45,6 +45,7 @@ from parsers.span import ERROR, OK, UNSET, Source, Span, SpanEvent
 from parsers.values import normalize_id, text_field, time_field
 
 from .base import RemoteError
+from .http import parse_duration as parse_http_duration
 
 FORMAT = "clickhouse"
 PASSWORD_ENV = "CLICKHOUSE_PASSWORD"
@@ -62,8 +63,6 @@ SEEN_CAP = 200_000  # span ids remembered for de-duplication at most
 GRACE_S = 3600  # a trace is in the window when its first span is: spans this much before the window are looked at
 MESSAGE_LIMIT = 500  # characters of a server's error message kept
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
-_UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.$-]{0,200}$")
 _STATUS = {"STATUS_CODE_ERROR": ERROR, "ERROR": ERROR, "2": ERROR, "STATUS_CODE_OK": OK, "OK": OK, "1": OK}
 _QUERY_KEYS = {"table", "since", "limit", "trace", "lag", "pushdown", "timeout", "interval"}
@@ -102,14 +101,9 @@ class ClickHouseURL:
 
 
 def parse_duration(text: str) -> int | None:
-    """`90s`, `15m`, `1h`, `7d`, `2w`, a bare number of seconds; `all` (or 0) for no bound."""
-    if text.strip().lower() in ("all", "0", "none", ""):
-        return None
-    match = _DURATION.match(text)
-    if not match:
-        raise RemoteError(f"since={text!r}: use a duration such as 90s, 15m, 1h, 7d, or all")
-    seconds = int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower() or None])
-    return seconds or None
+    """`since`: whole seconds, as the SQL takes them (`90s`, `15m`, `1h`, `7d`, `2w`, `all` or 0 for no bound)."""
+    seconds = parse_http_duration(text, "since")
+    return int(seconds) or None if seconds is not None else None
 
 
 def parse_url(url: str) -> ClickHouseURL:
@@ -151,21 +145,19 @@ def parse_url(url: str) -> ClickHouseURL:
         since_s=parse_duration(query["since"]) if "since" in query else DEFAULT_SINCE_S,
         limit=_positive(query.get("limit"), "limit", DEFAULT_LIMIT),
         trace=normalize_id(query["trace"]) if query.get("trace") else None,
-        lag_s=_seconds(query.get("lag"), "lag", DEFAULT_LAG_S),
+        lag_s=int(_seconds(query.get("lag"), "lag", DEFAULT_LAG_S)),
         pushdown=query.get("pushdown", "1").strip().lower() not in ("0", "false", "no", "off"),
         timeout_s=float(_seconds(query.get("timeout"), "timeout", DEFAULT_TIMEOUT_S) or DEFAULT_TIMEOUT_S),
         interval_s=float(_seconds(query.get("interval"), "interval", DEFAULT_INTERVAL_S) or DEFAULT_INTERVAL_S),
     )
 
 
-def _seconds(text: str | None, name: str, default: float) -> int | float:
-    """A duration parameter (`lag=10m`, `timeout=90`); 0 is allowed."""
+def _seconds(text: str | None, name: str, default: float) -> float:
+    """A duration parameter (`lag=10m`, `timeout=90`, `interval=500ms`), as every store URL spells them; 0 is
+    allowed."""
     if text is None or text == "":
         return default
-    try:
-        return parse_duration(text) or 0
-    except RemoteError:
-        raise RemoteError(f"{name}={text!r}: use a duration such as 30s, 10m or 1h") from None
+    return parse_http_duration(text, name) or 0
 
 
 def _positive(text: str | None, name: str, default: int, zero: bool = False) -> int:

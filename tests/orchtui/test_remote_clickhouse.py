@@ -77,6 +77,9 @@ def test_url_defaults_and_parameters():
     tls = ch.parse_url("clickhouse+https://db.example/otel?since=all&pushdown=0")
     assert (tls.port, tls.https, tls.since_s, tls.user, tls.table, tls.pushdown) == (8443, True, None, "default", "otel_traces", False)
     assert ch.parse_url("clickhouse://h").database == "otel" and ch.parse_url("clickhouse://h").since_s == 3600
+    # Durations are spelled as for every store URL: a live poll can be sub-second, the SQL's `since` whole seconds.
+    assert ch.parse_url("clickhouse://h?interval=500ms").interval_s == 0.5
+    assert (ch.parse_url("clickhouse://h?interval=0.25&since=90.5").interval_s, ch.parse_url("clickhouse://h?since=90.5").since_s) == (0.25, 90)
 
 
 @pytest.mark.parametrize("url, says", [
@@ -85,6 +88,7 @@ def test_url_defaults_and_parameters():
     ("clickhouse://h/otel?tabel=x", "unknown clickhouse URL parameter"),
     ("clickhouse://h/otel?table=x;DROP TABLE y", "letters, digits"),
     ("clickhouse://h/otel?since=yesterday", "since="),
+    ("clickhouse://h/otel?interval=soon", "interval="),
     ("clickhouse://h/otel?limit=0", "limit="),
     ("clickhouse:///otel", "needs a host"),
 ])
