@@ -10,7 +10,8 @@ whole, parsed exactly once, errors named `file:line`), so:
 - an unfinished last record withdrawn by its writer (the spool cutting off a torn record) is read again from
   where it began, once whole: nothing already shown is read twice;
 - rotation (rename + a new file at the same path) finishes the renamed file's last lines, then follows the new
-  file from its start;
+  file from its start; when the renamed file shows up in a followed directory (the spool's roll-over, a log's
+  `x.jsonl.1`) it goes on from where it was, never read again from its start;
 - a file that does not exist yet, or a new file in a followed directory or matching a followed glob, is picked
   up when it appears;
 - a file that cannot be read (permission withdrawn, an I/O error) is reported once, retried, and followed again
@@ -44,6 +45,7 @@ STEP_MS = 10  # watchfiles default: 50
 RESCAN_SECONDS = 1.0  # fallback re-check when no event arrived
 TRUNCATIONS = "truncated files read again from the start"  # `skipped` counts: not read errors
 WITHDRAWN = "unfinished records withdrawn by their writer"
+MOVED_AWAY_KEPT = 64  # rotated files remembered, to go on from where they were if they show up under a new name
 
 Deliver = Callable[[list[Span]], object]
 Report = Callable[[list[ReadError], dict[str, int]], None]
@@ -73,6 +75,7 @@ class FileFollower:
         self.from_end = from_end
         self.files: dict[Path, FollowedFile] = {}
         self._problems: dict[tuple[str, str], str] = {}  # (what, path or target) -> the problem said last
+        self._moved_away: dict[tuple[int, int], TrackedFile] = {}  # rotated files: where their reading ended
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.run, name="orchtui-follow", daemon=True)
         self._lock = threading.Lock()
@@ -155,12 +158,33 @@ class FileFollower:
             for path in self._matching_files():
                 followed = self.files.get(path)
                 if followed is None:
-                    followed = self.files[path] = FollowedFile(TrackedFile(path), RecordReader(str(path)))
+                    followed = self.files[path] = self._new_file(path)
                     if initial and self.from_end:
                         followed.history_end = _size(path)
                     self._read(followed)
                 elif changed is None or path in changed or _resolved(path) in changed or ("read", str(path)) in self._problems:
                     self._read(followed)
+
+    def _new_file(self, path: Path) -> FollowedFile:
+        """A path seen for the first time. In a followed directory it may be a followed file renamed by a rotation
+        (a log's `x.jsonl.1`, the spool's `<base>.<n>.otlp.pb`): then it goes on from where that file was, so
+        nothing is read twice; otherwise it is read from its start."""
+        try:
+            identity = _identity_of(os.stat(path))
+        except OSError:
+            identity = None
+        if identity is not None:
+            for old_path, followed in list(self.files.items()):
+                if followed.tracked.identity == identity and not _names_identity(old_path, identity):
+                    del self.files[old_path]  # renamed before the old path's own rotation was seen
+                    followed.tracked.path, followed.reader.name = path, str(path)
+                    return followed
+            moved = self._moved_away.pop(identity, None)
+            if moved is not None:
+                tracked = TrackedFile(path)
+                if tracked.adopt(moved):
+                    return FollowedFile(tracked, RecordReader(str(path)))
+        return FollowedFile(TrackedFile(path), RecordReader(str(path)))
 
     # -- reading ------------------------------------------------------------------------------------------------
 
@@ -188,6 +212,11 @@ class FileFollower:
             self.report([ReadError(followed.where(), restart.problem)], {})
         if restart.reason == ROTATED:
             self._emit(followed, followed.reader.finish())
+            moved = followed.tracked.rotated_away
+            if moved is not None and moved.identity is not None:  # its new name may appear in a followed directory
+                self._moved_away[moved.identity] = moved
+                while len(self._moved_away) > MOVED_AWAY_KEPT:
+                    self._moved_away.pop(next(iter(self._moved_away)))
         else:
             followed.reader.restart()
             self.report([], {TRUNCATIONS: 1})
@@ -233,6 +262,18 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def _identity_of(stat: os.stat_result) -> tuple[int, int]:
+    return stat.st_dev, stat.st_ino
+
+
+def _names_identity(path: Path, identity: tuple[int, int]) -> bool:
+    """Does `path` still name the file `identity` (a second name, a hard link), rather than having lost it?"""
+    try:
+        return _identity_of(os.stat(path)) == identity
+    except OSError:
+        return False
 
 
 def _glob_root(pattern: str) -> str:

@@ -53,6 +53,23 @@ class TrackedFile:
     head: bytes = b""  # the first bytes read
     tail: bytes = b""  # the last bytes read, ending at `offset`
     settled: bool = False  # the last read reached the end without an error
+    rotated_away: "TrackedFile | None" = None  # after a rotation: where reading of the renamed file ended
+
+    def adopt(self, moved: "TrackedFile") -> bool:
+        """Take over the position of a followed file that now has this path (renamed into a followed directory),
+        if this path holds the same bytes (an inode number can be reused by another file); True when it did."""
+        try:
+            with open(self.path, "rb") as handle:
+                stat = os.fstat(handle.fileno())
+                if _identity(stat) != moved.identity or stat.st_size < moved.offset:
+                    return False
+                self.offset, self.identity, self.head, self.tail = moved.offset, moved.identity, moved.head, moved.tail
+                if not self._unchanged(handle.fileno(), moved.offset):
+                    self.offset, self.identity, self.head, self.tail = 0, None, b"", b""
+                    return False
+        except OSError:
+            return False
+        return True
 
     def read(self, unfinished: int = 0) -> Iterator[bytes | Restart | CutBack]:
         """The new bytes in order, with a Restart before bytes that start the file over. `unfinished`: how many
@@ -72,6 +89,7 @@ class TrackedFile:
             stat = os.fstat(handle.fileno())
             if self.identity is not None and _identity(stat) != self.identity:
                 problem = yield from self._drain_rotated()
+                self.rotated_away = TrackedFile(self.path, self.offset, self.identity, head=self.head, tail=self.tail)
                 self._start_over()
                 yield Restart(ROTATED, problem)
             elif self.identity is not None and self.offset > 0:
@@ -123,7 +141,7 @@ class TrackedFile:
             with open(old, "rb") as handle:
                 handle.seek(self.offset)
                 while chunk := handle.read(READ_CHUNK):
-                    self.offset += len(chunk)
+                    self._advance(chunk)  # offset and probes: where reading of the renamed file ended
                     yield chunk
         except OSError as exc:
             return f"the rotated file's last records could not be read ({exc.strerror or exc})"
