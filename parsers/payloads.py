@@ -3,32 +3,36 @@
 A trace file is mostly payload: prompts, completions, flattened chat messages and raw attributes are about the
 size of the file again once decoded into strings. Lists, trees, flags and routes need none of it once a trace is
 analysed; the detail pane, the evaluators and `y` export need it for a few spans at a time. So a span read from a
-line of a plain file (its Source has the line's byte offset and the format's `reparse`) can drop its payload
-(`Span.evict_payload`), and the first read of any payload field comes here: the line is read again at its offset,
-decoded and parsed by the same parser, and the span with the same ids hands over its payload. Lines just read are
-kept in a small LRU, because siblings in one request line are usually read together (a tree's detail panes, an
-evaluator walking a trace).
+record of a plain file (a line of an OTLP/JSON file, a request in the receiver's spool: its Source has the record's
+byte offset and a `reparse` that reads it again) can drop its payload (`Span.evict_payload`), and the first read
+of any payload field comes here: the record is read again at its offset, decoded as it was the first time, and the
+span with the same ids hands over its payload. Records just read are kept in a small LRU, because siblings in one
+request are usually read together (a tree's detail panes, an evaluator walking a trace); and the payloads read
+back stay in memory for the last RESTORED_SPANS spans only, so browsing a big file trace after trace does not
+bring it all back.
 
 The file is the store, so it can change under us. A followed file or a spool renamed by a rotation is looked for
-beside its old name (the span ids tell the right one); a line that no longer parses or no longer holds the span (a
-file rewritten, truncated or deleted) restores an empty payload that says so in one attribute, `orchtui.payload`,
+beside its old name (the span ids tell the right one); a record that no longer parses or no longer holds the span
+(a file rewritten, truncated or deleted) restores an empty payload that says so in one attribute, `orchtui.payload`,
 which the detail pane shows. Nothing here raises into the caller: a payload read is a property access.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from .issues import collecting
 from .span import PAYLOAD_SLOTS, Source, Span
 
-CACHE_RECORDS = 64  # request lines kept decoded: a collector line holds a batch of spans, read together
+CACHE_RECORDS = 64  # records kept decoded: a collector line or a spooled request holds a batch of spans
 RESTORED_SPANS = 10_000  # spans whose payload is back in memory: past this, the longest restored go back
-ROTATED_CANDIDATES = 8  # renamed copies of a file looked at when its line is no longer where it was
+ROTATED_CANDIDATES = 8  # renamed copies of a file looked at when its record is no longer where it was
 LOST_KEY = "orchtui.payload"
 
 _SLOTS = tuple(PAYLOAD_SLOTS.values())
@@ -39,9 +43,9 @@ _Payload = tuple[Any, ...]  # the PAYLOAD_FIELDS values, in order
 class PayloadStats:
     """How often payloads came back from the file, for benchmarks and the tests that keep reads rare."""
 
-    reads: int = 0  # lines read and parsed again
+    reads: int = 0  # records read and parsed again
     hits: int = 0  # restores served from the LRU
-    lost: int = 0  # spans whose line no longer held them
+    lost: int = 0  # spans whose record no longer held them
 
 
 stats = PayloadStats()
@@ -59,7 +63,7 @@ def restore(span: Span) -> _Payload:
     payload = payloads.get(key) if isinstance(payloads, dict) else None
     if payload is None:
         stats.lost += 1
-        reason = payloads if isinstance(payloads, str) else "the line no longer holds this span"
+        reason = payloads if isinstance(payloads, str) else "the record there no longer holds this span"
         payload = ({LOST_KEY: f"not in {source} any more: {reason}"}, [], None, None, None, None)
     for slot, value in zip(_SLOTS, payload):
         slot.__set__(span, value)
@@ -78,9 +82,9 @@ def _keep_bounded(span: Span) -> None:
 
 
 def _record_payloads(source: Source, wanted: tuple[str, str]) -> dict[tuple[str, str], _Payload] | str:
-    """The payloads of every span of the line at `source` (the one holding span `wanted`), keyed by (trace id,
+    """The payloads of every span of the record at `source` (the one holding span `wanted`), keyed by (trace id,
     span id); a str says why not."""
-    key = id(source)  # one Source a line (its spans share it): two files' line 1s after a rotation differ
+    key = id(source)  # one Source a record (its spans share it): two files' line 1s after a rotation differ
     with _lock:
         cached = _cache.get(key)
         if cached is not None and cached[0] is source:
@@ -106,19 +110,21 @@ def rotated_names(path: Path) -> list[Path]:
     (`traces.jsonl.1`, `traces-20261204.jsonl`) or a spool roll-over (`spool-x.3.otlp.jsonl`); newest first, a
     few only. A span id says whether a candidate is the file: a wrong one is never taken."""
     stem = path.name.split(".", 1)[0]
+    candidates: list[tuple[int, Path]] = []
     try:
-        candidates = [
-            entry
-            for entry in path.parent.iterdir()
-            if entry.name != path.name
-            and entry.name.startswith(stem)
-            and (entry.name.startswith(path.name) or entry.name.endswith(path.suffix))  # same kind of file
-            and not entry.name.endswith(".gz")
-            and entry.is_file()
-        ]
+        for entry in path.parent.iterdir():
+            name = entry.name
+            if name == path.name or not name.startswith(stem) or name.endswith(".gz"):
+                continue
+            if not (name.startswith(path.name) or name.endswith(path.suffix)):  # another kind of file
+                continue
+            with contextlib.suppress(OSError):  # gone meanwhile: not a candidate
+                stat = entry.stat()
+                if S_ISREG(stat.st_mode):
+                    candidates.append((stat.st_mtime_ns, entry))
     except OSError:
         return []
-    return sorted(candidates, key=lambda entry: entry.stat().st_mtime_ns, reverse=True)[:ROTATED_CANDIDATES]
+    return [entry for _, entry in sorted(candidates, reverse=True)[:ROTATED_CANDIDATES]]
 
 
 def _read(source: Source, path: Path) -> dict[tuple[str, str], _Payload] | str:
@@ -138,7 +144,7 @@ def _read(source: Source, path: Path) -> dict[tuple[str, str], _Payload] | str:
 
 
 def forget() -> None:
-    """Drop the decoded lines and the record of what was restored (a test re-writes a file)."""
+    """Drop the decoded records and the list of what was restored (a test re-writes a file)."""
     with _lock:
         _cache.clear()
         _restored.clear()
