@@ -158,3 +158,15 @@ def test_a_line_rewritten_as_something_hostile_costs_its_payload_only(tmp_path, 
     path.write_bytes((b'{"resourceSpans": "' + b"x" * 10_000 + b'"}\n' + nested + b"\n").ljust(size, b" "))
     for span in spans:  # an endless line, a nest too deep: each read as lost, none raises
         assert payloads.LOST_KEY in span.attributes and span.events == [] and span.output is None
+
+
+@pytest.mark.parametrize("fixture", STREAMED, ids=str)
+def test_y_exports_the_same_trace_from_the_file(fixture: Path) -> None:
+    """`y` writes a trace as an OTLP request: from spans whose payloads are in the file, the same bytes."""
+    from orchtui.export import trace_request
+
+    kept = read_spans(ROOT / fixture)
+    evicted = read_spans(ROOT / fixture)
+    for span in evicted:
+        span.evict_payload()
+    assert orjson.dumps(trace_request(evicted)) == orjson.dumps(trace_request(kept))
