@@ -1,7 +1,7 @@
 """Loading that analyses as it goes and leaves each analysed trace's payloads in its file.
 
-A headless command (`check`, `eval`, `routes`, `diff`) needs every trace analysed, and the analysis is the only
-step that reads prompts, outputs and messages in bulk. Analysing each chunk's traces as they arrive, then evicting
+A headless command (`check`, `routes`, `diff`) needs every trace analysed, and the analysis is the only step
+that reads prompts, outputs and messages in bulk (`eval` reads them all again, so it loads with `evict=False`). Analysing each chunk's traces as they arrive, then evicting
 their spans' payloads (parsers/payloads.py), keeps one chunk of payload in memory instead of the whole file's: the
 spans keep ids, times, names, models, tokens and stop reasons, and the payload is read back from the file by
 whoever asks later (an evaluator, a report). A trace that continues in a later chunk is analysed again then, with

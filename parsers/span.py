@@ -249,7 +249,6 @@ PAYLOAD_FIELDS = ("attributes", "events", "input", "output", "_input_messages", 
 def _payload_property(name: str) -> property:
     slot = Span.__dict__[name]
     get, put = slot.__get__, slot.__set__
-
     index = PAYLOAD_FIELDS.index(name)
 
     def read(span: Span) -> Any:
