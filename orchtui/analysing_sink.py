@@ -1,11 +1,14 @@
-"""Loading that analyses as it goes and leaves each analysed trace's payloads in its file.
+"""Loading that analyses each trace as it completes and leaves its payloads in its file.
 
 A headless command (`check`, `routes`, `diff`) needs every trace analysed, and the analysis is the only step
-that reads prompts, outputs and messages in bulk (`eval` reads them all again, so it loads with `evict=False`). Analysing each chunk's traces as they arrive, then evicting
-their spans' payloads (parsers/payloads.py), keeps one chunk of payload in memory instead of the whole file's: the
-spans keep ids, times, names, models, tokens and stop reasons, and the payload is read back from the file by
-whoever asks later (an evaluator, a report). A trace that continues in a later chunk is analysed again then, with
-its earlier spans' payloads read back; the Analyzer's per-version cache keeps the final analysis of every other.
+that reads prompts, outputs and messages in bulk (`eval` reads them all again, so it loads with `evict=False`).
+Spans are exported as they end, so a trace's root comes last: when a batch brings a trace's ended root, the trace
+is analysed and its spans' payloads evicted (parsers/payloads.py). Memory then holds the payloads of the traces
+still arriving, not the whole file's; the spans keep ids, times, names, models, tokens and stop reasons, and the
+payload is read back from the file by whoever asks later. A trace is analysed once, when it completes: a trace
+spread over many lines of a collector file is not analysed (and its payloads read back) at every chunk. Traces
+whose root never comes, and the rare span after its root, are analysed at the end (`analyses`, which then
+evicts their payloads too), where the Analyzer's per-version cache keeps every analysis that is still current.
 """
 
 from __future__ import annotations
@@ -23,25 +26,31 @@ def evict_payloads(analysis: TraceAnalysis) -> None:
 
 
 class AnalysingSink:
-    """A SpanSink (orchtui/loading.py) in front of a store: each batch is stored, its traces analysed, their
-    payloads evicted."""
+    """A SpanSink (orchtui/loading.py) in front of a store: each batch is stored, and the traces it completes are
+    analysed and their payloads evicted."""
 
     def __init__(self, store: SpanStore, analyzer: Analyzer | None = None, evict: bool = True) -> None:
         self.store = store
         self.analyzer = analyzer if analyzer is not None else Analyzer(store)
-        self.evict = evict  # False: analysed as it goes, payloads kept (a command that reads them all again)
+        self.evict = evict  # False: payloads kept and analysed at the end (a command that reads them all again)
 
     def add(self, spans: list[Span]) -> set[str]:
         changed = self.store.add(spans)
-        for trace_id in changed:
-            analysis = self.analyzer.get(trace_id)
-            if analysis is not None and self.evict:
-                evict_payloads(analysis)
+        if self.evict:
+            for trace_id in {span.trace_id for span in spans if span.parent_id is None and span.end_ns is not None}:
+                analysis = self.analyzer.get(trace_id)  # complete: its root ended
+                if analysis is not None:
+                    evict_payloads(analysis)
         return changed
 
     def add_errors(self, errors: list[ReadError], skipped: dict[str, int] | None = None) -> None:
         self.store.add_errors(errors, skipped)
 
     def analyses(self) -> list[TraceAnalysis]:
-        """Every trace analysed, oldest first (the order reports list them in)."""
-        return sorted(self.analyzer.all(), key=lambda a: (a.start_ns or 0, a.trace_id))
+        """Every trace analysed, oldest first (the order reports list them in); now the payloads of the traces
+        that never completed go back to the file too."""
+        analyses = sorted(self.analyzer.all(), key=lambda a: (a.start_ns or 0, a.trace_id))
+        if self.evict:
+            for analysis in analyses:
+                evict_payloads(analysis)
+        return analyses

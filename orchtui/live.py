@@ -4,8 +4,9 @@ Sources deliver span batches from worker threads (`ingest`); each batch goes int
 changed are re-analysed right there (never on the UI's event loop), and the index keeps them ordered newest
 first. A UI polls `generation` on a timer and, when it moved, takes one consistent `rows()` view and repaints once:
 many batches between two frames cost one repaint (coalescing), and readers never wait for analysis.
-Once a trace is analysed, its spans' payloads go back to their file when they can (orchtui/analysing_sink.py):
-the detail pane reads them back on demand, so a big file costs its hot fields in memory, not its prompts.
+Once a trace is complete and analysed, its spans' payloads go back to their file when they can
+(orchtui/analysing_sink.py): the detail pane reads them back on demand, so a big file costs its hot fields in
+memory, not its prompts.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ class TraceIndex:
         analyses = [analysis for trace_id in changed if (analysis := self._analyzer.get(trace_id)) is not None]
         for analysis in analyses:  # before the generation moves, so a view that sees it reads current routes
             self.routes.update(analysis)
-            evict_payloads(analysis)  # what the list, tree and flags need is analysed; the rest waits in the file
+            if not analysis.in_progress:  # complete: what the list, tree and flags need is analysed, the rest
+                evict_payloads(analysis)  # waits in the file (a running trace is analysed again at each batch)
         with self._lock:
             for trace_id in evicted:
                 self._remove(trace_id)
