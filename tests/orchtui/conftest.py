@@ -1,11 +1,21 @@
-"""Fixtures shared by the receiver's tests (protocol, abuse, spool, gRPC)."""
+"""Fixtures shared by the engine's tests: the demo written as a file, and the receivers (protocol, abuse, spool,
+gRPC)."""
 
 from __future__ import annotations
 
 import pytest
 
+from orchtui.demo import write_demo_file
 from orchtui.sources.otlp_http import OtlpReceiver, Spool
 from orchtui.store import SpanStore
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> str:
+    """The bundled demo's traces as an OTLP/JSON Lines file (a path string, as the CLI takes it), one per module."""
+    path = tmp_path_factory.mktemp("demo") / "demo.otlp.jsonl"
+    write_demo_file(path)
+    return str(path)
 
 
 def _starter(endpoint_class, spool_base):

@@ -8,17 +8,10 @@ import sys
 
 import pytest
 
-from orchtui.demo import write_demo_file
 from orchtui.formatting import cost_decimals, format_cost
 from tests.conftest import ROOT
 from tests.orchtui.test_cli_check import run
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("demo") / "demo.otlp.jsonl"
-    write_demo_file(path)
-    return str(path)
 
 
 @pytest.mark.parametrize("width", [80, 120])

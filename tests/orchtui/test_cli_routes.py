@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from orchtui.demo import write_demo_file
 from tests.conftest import DATA
 from tests.orchtui.test_cli_check import run
 
@@ -28,12 +27,6 @@ max_loop_rate = 0
 min_pass_rate = 0.9
 """
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("demo") / "demo.otlp.jsonl"
-    write_demo_file(path)
-    return str(path)
 
 
 @pytest.fixture

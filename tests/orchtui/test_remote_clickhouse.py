@@ -26,14 +26,6 @@ MCP = DATA / "frameworks/mcp-openinference.otlp.jsonl"
 FILES = [LANGGRAPH, MCP]
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    from orchtui.demo import write_demo_file
-
-    path = tmp_path_factory.mktemp("demo") / "demo.otlp.jsonl"
-    write_demo_file(path)
-    return path
-
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory, demo):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import orjson
 import pytest
@@ -92,7 +93,7 @@ def json_rows(path) -> list[dict]:
     """The JSON exporter's rows for an OTLP/JSON Lines file: the Map exporter's rows (the shim) with the attribute
     columns as typed JSON objects and the attribute-keys columns."""
     rows = []
-    for line in path.read_bytes().splitlines():
+    for line in Path(path).read_bytes().splitlines():
         if not line.strip():
             continue
         request = orjson.loads(line)
@@ -110,14 +111,6 @@ def json_rows(path) -> list[dict]:
             rows.append(row)
     return rows
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from orchtui.demo import write_demo_file
-
-    path = tmp_path_factory.mktemp("demo") / "demo.otlp.jsonl"
-    write_demo_file(path)
-    return path
 
 
 @pytest.fixture(scope="module")
