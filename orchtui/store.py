@@ -28,6 +28,19 @@ class TraceRecord:
     version: int = 0
     updated: int = 0  # store tick of the last change: eviction order
     duplicates: int = 0  # spans that arrived again with an id already present (the newer copy wins)
+    shared: bool = False  # `spans` was handed to a snapshot: copy it before the next change (copy-on-write)
+
+    def writable_spans(self) -> dict[str, Span]:
+        if self.shared:
+            self.spans = dict(self.spans)
+            self.shared = False
+        return self.spans
+
+    def snapshot(self) -> "TraceSnapshot":
+        """The trace as it is now. The analysis links spans by id through the record's own dict, so a trace
+        analysed once holds one id index, not two; the record copies it if the trace changes afterwards."""
+        self.shared = True
+        return TraceSnapshot(self.trace_id, self.version, tuple(self.spans.values()), self.duplicates, self.spans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +51,7 @@ class TraceSnapshot:
     version: int
     spans: tuple[Span, ...]
     duplicates: int = 0
+    by_id: dict[str, Span] | None = None  # `spans` by id, in the same order; never changed after the snapshot
 
 
 class SpanStore:
@@ -68,12 +82,13 @@ class SpanStore:
                 record = traces.get(span.trace_id)
                 if record is None:
                     record = traces[span.trace_id] = TraceRecord(span.trace_id)
-                previous = record.spans.get(span.span_id)
+                spans_by_id = record.writable_spans()
+                previous = spans_by_id.get(span.span_id)
                 if previous is None:
                     self._span_count += 1
                 elif previous is not span:
                     record.duplicates += 1
-                record.spans[span.span_id] = span
+                spans_by_id[span.span_id] = span
                 if record.updated != tick:
                     record.updated = tick
                     record.version += 1
@@ -131,14 +146,11 @@ class SpanStore:
             record = self._traces.get(trace_id)
             if record is None:
                 return None
-            return TraceSnapshot(record.trace_id, record.version, tuple(record.spans.values()), record.duplicates)
+            return record.snapshot()
 
     def snapshots(self) -> list[TraceSnapshot]:
         with self._lock:
-            return [
-                TraceSnapshot(r.trace_id, r.version, tuple(r.spans.values()), r.duplicates)
-                for r in self._traces.values()
-            ]
+            return [record.snapshot() for record in self._traces.values()]
 
 
 def _share_parent_ids(batch: list[Span], traces: dict[str, TraceRecord]) -> None:

@@ -76,8 +76,12 @@ def _json_escape(match: re.Match[str]) -> str:
 def json_bytes(document: object) -> bytes:
     """`document` as indented JSON whose every acting or invisible character is a `\\u` escape. The data is the
     same (JSON reads `\\u202e` as U+202E) but printing it to a terminal cannot act: the encoder escapes only C0
-    controls and leaves DEL, C1 controls and bidi overrides raw. Such characters occur only inside strings."""
+    controls and leaves DEL, C1 controls and bidi overrides raw. Such characters occur only inside strings, and
+    the only ASCII one is DEL: a document without them is written as encoded, with no copy (a `check --json` of
+    100k spans is megabytes, and its copies were the command's peak memory)."""
     import orjson
 
-    text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
-    return UNSAFE.sub(_json_escape, text).encode() + b"\n"
+    encoded = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    if encoded.isascii() and b"\x7f" not in encoded:
+        return encoded
+    return UNSAFE.sub(_json_escape, encoded.decode()).encode()

@@ -1,4 +1,5 @@
-"""Payloads that stay in the file: a span's attributes, events, input, output and messages, read back on demand.
+"""Payloads that stay in the file: a span's attributes, events, input, output, tool arguments and messages, read
+back on demand.
 
 A trace file is mostly payload: prompts, completions, flattened chat messages and raw attributes are about the
 size of the file again once decoded into strings. Lists, trees, flags and routes need none of it once a trace is
@@ -64,7 +65,7 @@ def restore(span: Span) -> _Payload:
     if payload is None:
         stats.lost += 1
         reason = payloads if isinstance(payloads, str) else "the record there no longer holds this span"
-        payload = ({LOST_KEY: f"not in {source} any more: {reason}"}, [], None, None, None, None)
+        payload = ({LOST_KEY: f"not in {source} any more: {reason}"}, [], None, None, None, None, None)
     for slot, value in zip(_SLOTS, payload):
         slot.__set__(span, value)
     _keep_bounded(span)

@@ -165,8 +165,8 @@ class Span:
     _messages_loader: MessagesLoader | None = None
 
     def evict_payload(self) -> bool:
-        """Drop the payload (attributes, events, input, output, messages) from memory when the record can be read
-        back from its file; the next read of any of them restores all of them (parsers/payloads.py)."""
+        """Drop the payload (attributes, events, input, output, tool arguments, messages) from memory when the
+        record can be read back from its file; the next read of any of them restores all of them (parsers/payloads.py)."""
         source = self.source
         if source is None or source.offset is None or source.reparse is None:
             return False
@@ -241,9 +241,10 @@ class _Evicted:
 
 EVICTED = _Evicted()
 
-# Payload fields, the bulk of a span's memory (attribute strings alone are about the size of the file). Each is a
-# property over its slot: a read that finds EVICTED re-reads the record (parsers/payloads.py) and fills them all.
-PAYLOAD_FIELDS = ("attributes", "events", "input", "output", "_input_messages", "_output_messages")
+# Payload fields, the bulk of a span's memory (attribute strings alone are about the size of the file; a tool's
+# parsed arguments come next). Each is a property over its slot: a read that finds EVICTED re-reads the record
+# (parsers/payloads.py) and fills them all.
+PAYLOAD_FIELDS = ("attributes", "events", "input", "output", "tool_args", "_input_messages", "_output_messages")
 
 
 def _payload_property(name: str) -> property:

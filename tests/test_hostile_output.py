@@ -149,6 +149,15 @@ def test_json_output_escapes_the_characters_the_encoder_leaves_raw_and_keeps_the
     assert_inert(raw.decode(), "json")
 
 
+def test_json_output_without_acting_characters_is_the_encoders_own_and_del_is_escaped():
+    plain = {"name": "tool café ✓", "n": 3}
+    assert json_bytes(plain) == orjson.dumps(plain, option=orjson.OPT_INDENT_2) + b"\n"
+    ascii_doc = {"name": "ok", "n": [1, 2]}
+    assert json_bytes(ascii_doc) == orjson.dumps(ascii_doc, option=orjson.OPT_INDENT_2) + b"\n"
+    raw = json_bytes({"name": "a\x7fb"})
+    assert b"\x7f" not in raw and b"\\u007f" in raw and orjson.loads(raw) == {"name": "a\x7fb"}
+
+
 # -- the terminal UI ----------------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ canonical JSON signature: sorted keys, compact, so `{"a":1,"b":2}` and `{"b":2,"
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -28,18 +27,73 @@ def canonical_json(value: Any) -> str:
         return str(value)
 
 
-@dataclass(slots=True)
+_FROM_SPAN: Any = object()  # a value the call reads from its span when asked
+
+
 class ToolCall:
-    name: str
-    args: Any
-    kind: str  # tool | retriever | handoff
-    status: str  # ok | error | unknown
-    span_id: str | None
-    start_ns: int | None = None
-    result: str | None = None
-    error: str | None = None
-    call_id: str | None = None
-    executed: bool = True  # False when only requested by an LLM (no tool span in the trace)
+    """One tool call: executed (read from its tool span) or requested by an LLM, or handed in (a trajectory).
+
+    A call built from a span reads its arguments and result from the span on each access instead of holding
+    them: they are payload (a tool's arguments and output are the biggest things a tool span carries), so after
+    the trace's analysis they go back to the file with the span's other payload (parsers/payloads.py), and the
+    analysis kept in memory holds none of them.
+    """
+
+    __slots__ = ("name", "_args", "kind", "status", "span_id", "start_ns", "_result", "error", "call_id", "executed", "span")
+
+    def __init__(
+        self,
+        name: str,
+        args: Any = _FROM_SPAN,
+        kind: str = TOOL,
+        status: str = "unknown",
+        span_id: str | None = None,
+        start_ns: int | None = None,
+        result: str | None = _FROM_SPAN,
+        error: str | None = None,
+        call_id: str | None = None,
+        executed: bool = True,  # False when only requested by an LLM (no tool span in the trace)
+        span: Span | None = None,  # the executed span, for arguments and result not handed in
+    ) -> None:
+        if span is None and (args is _FROM_SPAN or result is _FROM_SPAN):
+            args = None if args is _FROM_SPAN else args
+            result = None if result is _FROM_SPAN else result
+        self.name, self._args, self.kind, self.status, self.span_id = name, args, kind, status, span_id
+        self.start_ns, self._result, self.error, self.call_id, self.executed, self.span = (
+            start_ns, result, error, call_id, executed, span
+        )
+
+    @property
+    def args(self) -> Any:
+        args = self._args
+        if args is not _FROM_SPAN:
+            return args
+        span = self.span
+        if self.kind == HANDOFF:
+            return None
+        if self.kind == RETRIEVER and span.tool_args is None:  # a retriever's query is its argument
+            return span.input
+        return span.tool_args
+
+    @args.setter
+    def args(self, value: Any) -> None:
+        self._args = value
+
+    @property
+    def result(self) -> str | None:
+        result = self._result
+        return self.span.output if result is _FROM_SPAN else result
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ToolCall):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _COMPARED)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _COMPARED)
+        return f"ToolCall({fields})"
 
     @property
     def signature(self) -> str:
@@ -53,28 +107,25 @@ class ToolCall:
         return f"{self.name}{args}" if isinstance(self.args, dict) else f"{self.name}({args})"
 
 
+_COMPARED = ("name", "args", "kind", "status", "span_id", "start_ns", "result", "error", "call_id", "executed")
+
+
 def tool_call_from_span(span: Span) -> ToolCall:
-    if span.kind == TOOL:
-        name = span.tool_name or span.name
-        args = span.tool_args
-    elif span.kind == HANDOFF:  # a hand-off tool names its target in its arguments
+    if span.kind == HANDOFF:  # a hand-off tool names its target in its arguments
         target = handoff_target(span.tool_args)
         name = f"handoff to {target}" if target else span.name
-        args = None
-    else:  # retriever: the query is its argument
+    else:
         name = span.tool_name or span.name
-        args = span.tool_args if span.tool_args is not None else span.input
     status = ERROR if span.status == ERROR else (OK if span.end_ns is not None else "unknown")
     return ToolCall(
         name=name,
-        args=args,
         kind=span.kind,
         status=status,
         span_id=span.span_id,
         start_ns=span.start_ns,
-        result=span.output,
         error=span.status_message if span.status == ERROR else None,
         call_id=span.tool_call_id,
+        span=span,
     )
 
 

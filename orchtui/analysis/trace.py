@@ -125,7 +125,7 @@ class TraceAnalysis:
 def analyze(snapshot: TraceSnapshot, final: bool = True) -> TraceAnalysis:
     """`final`: no more spans will arrive (a saved file read to its end, as `check` reads it), so a trace whose
     root never came is as complete as it will get, not running. A live view passes False until its sources end."""
-    tree = build_tree(snapshot.spans)
+    tree = build_tree(snapshot.spans, snapshot.by_id)
     ordered = tree.ordered
     root = tree.root
     llms, duplicate_calls = llm_calls(ordered)

@@ -33,12 +33,12 @@ class StepTree:
     """Spans of one trace linked into a forest, with a placeholder for what has no reachable root."""
 
     spans: dict[str, Span]
-    children: dict[str, list[str]] = field(default_factory=dict)  # parent id (or PLACEHOLDER_ID) -> ordered ids
+    children: dict[str, tuple[str, ...]] = field(default_factory=dict)  # parent (or PLACEHOLDER_ID) -> ordered ids
     roots: list[str] = field(default_factory=list)  # real roots (no parent), ordered
     orphans: list[str] = field(default_factory=list)  # spans whose parent never arrived
     cycle_members: list[str] = field(default_factory=list)  # spans re-attached to break a parent cycle
     ordered: list[Span] = field(default_factory=list)  # every span in start order
-    adopted: set[str] = field(default_factory=set)  # orphans and cycle members: children of the placeholder
+    adopted: frozenset[str] = frozenset()  # orphans and cycle members: children of the placeholder
 
     @property
     def top_level(self) -> list[str]:
@@ -76,13 +76,12 @@ class StepTree:
         return self.spans[span_id].parent_id
 
 
-def build_tree(spans: tuple[Span, ...] | list[Span]) -> StepTree:
-    """Link `spans` (one trace) into a StepTree in O(n log n)."""
-    by_id: dict[str, Span] = {}
-    arrival: dict[str, int] = {}
-    for index, span in enumerate(spans):
-        by_id[span.span_id] = span
-        arrival[span.span_id] = index
+def build_tree(spans: tuple[Span, ...] | list[Span], by_id: dict[str, Span] | None = None) -> StepTree:
+    """Link `spans` (one trace) into a StepTree in O(n log n). `by_id`, the same spans by id in the same order
+    (the store's own index, never changed afterwards), becomes the tree's index instead of a copy."""
+    if by_id is None:
+        by_id = {span.span_id: span for span in spans}
+    arrival = {span_id: index for index, span_id in enumerate(by_id)}
     tree = StepTree(spans=by_id)
     children = tree.children
     for span_id, span in by_id.items():
@@ -110,13 +109,13 @@ def build_tree(spans: tuple[Span, ...] | list[Span]) -> StepTree:
         _break_cycles(tree, reachable, arrival)
 
     key = lambda span_id: order_key(by_id[span_id], arrival[span_id])  # noqa: E731
-    for kids in children.values():
-        kids.sort(key=key)
+    for parent, kids in children.items():  # tuples from here on: a trace holds about one per two spans
+        children[parent] = tuple(sorted(kids, key=key))
     tree.roots.sort(key=key)
     adopted = sorted([*tree.orphans, *tree.cycle_members], key=key)
     if adopted:
-        children[PLACEHOLDER_ID] = adopted
-        tree.adopted = set(adopted)
+        children[PLACEHOLDER_ID] = tuple(adopted)
+        tree.adopted = frozenset(adopted)
     tree.ordered = sorted(by_id.values(), key=lambda s: order_key(s, arrival[s.span_id]))
     return tree
 
@@ -142,7 +141,7 @@ def _break_cycles(tree: StepTree, reachable: set[str], arrival: dict[str, int]) 
         cut = min(cycle, key=arrival.__getitem__)
         parent = by_id[cut].parent_id
         if parent is not None and cut in children.get(parent, ()):
-            children[parent].remove(cut)
+            children[parent] = [kid for kid in children[parent] if kid != cut]
         tree.cycle_members.append(cut)
         stack = [cut]
         while stack:
@@ -153,7 +152,7 @@ def _break_cycles(tree: StepTree, reachable: set[str], arrival: dict[str, int]) 
             stack.extend(children.get(current, ()))
 
 
-def walk_depth_first(top_level: list[str], children: dict[str, list[str]]) -> Iterator[tuple[str, int]]:
+def walk_depth_first(top_level: list[str], children: dict[str, tuple[str, ...]] | dict[str, list[str]]) -> Iterator[tuple[str, int]]:
     """(node, depth) in display order, depth-first, without recursion (10,000-deep chains are real): shared by the
     trace's tree and the UI's filtered views of it."""
     stack = [(node, 0) for node in reversed(top_level)]

@@ -5,17 +5,21 @@ over many chunks must not be analysed, and its payloads read back, at every chun
 
 from __future__ import annotations
 
+import gc
+
 import orjson
 import pytest
 
 import parsers.read
 from orchtui.analysing_sink import AnalysingSink
+from orchtui.analysis.calls import canonical_json
 from orchtui.demo import demo_requests
 from orchtui.live import TraceIndex
 from orchtui.loading import load_paths
 from orchtui.report import check_document
 from orchtui.store import SpanStore
 from parsers import payloads
+from parsers.span import Span
 
 START_NS = 1_764_000_000_000_000_000
 
@@ -80,6 +84,39 @@ def test_an_interleaved_file_is_analysed_once_a_trace_and_never_read_back(tmp_pa
     spans = [span for snapshot in store.snapshots() for span in snapshot.spans]
     assert all(span.payload_evicted for span in spans)
     assert check_document(analyses, store.errors) == check_document(expected, expected_store.errors)
+
+
+def reachable_without_spans(roots: list) -> set[str]:
+    """Every string the analyses reach without going through a span (whose payload is in the file)."""
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (Span, type)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str):
+            found.add(obj)
+        else:
+            stack.extend(gc.get_referents(obj))
+    return found
+
+
+def test_an_analysed_trace_holds_no_payload_and_reads_it_back_when_asked(tmp_path) -> None:
+    path = tmp_path / "requests.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(request) + b"\n" for request in demo_requests(start_ns=START_NS)))
+    _, analyses = load(path)
+    kept_sink = AnalysingSink(SpanStore(), evict=False)
+    load_paths([str(path)], kept_sink)
+    kept = kept_sink.analyses()
+    calls = [call for analysis in analyses for call in analysis.tool_calls]
+    kept_calls = [call for analysis in kept for call in analysis.tool_calls]
+    payload_texts = {text for call in kept_calls for text in (call.result, canonical_json(call.args)) if text and len(text) > 12}
+    assert len(payload_texts) > 10
+    assert not reachable_without_spans(analyses) & payload_texts
+    assert all(call.span.payload_evicted for call in calls)
+    assert calls == kept_calls  # arguments and results read back from the file
 
 
 def test_the_live_index_keeps_a_running_traces_payloads_until_it_completes(tmp_path) -> None:

@@ -75,6 +75,20 @@ def test_duplicate_span_ids_keep_the_newest_copy_and_count_it():
     assert store.version("dup") > first_version
 
 
+def test_a_snapshot_and_its_tree_keep_their_spans_when_the_trace_changes_afterwards():
+    store = SpanStore()
+    store.add([span("root", None, span_id="r", trace="T", start=0, end=10)])
+    first = store.snapshot("T")
+    tree = build_tree(first.spans, first.by_id)
+    assert tree.spans is first.by_id  # one id index for the store and the analysed tree, not two
+    store.add([span("late", "r", span_id="l", trace="T", start=1, end=2)])
+    assert list(first.by_id) == list(tree.spans) == ["r"]
+    assert tree.children == {}
+    second = store.snapshot("T")
+    assert list(second.by_id) == ["r", "l"]
+    assert build_tree(second.spans, second.by_id).children == {"r": ("l",)}
+
+
 def test_versions_change_only_for_traces_that_changed():
     store = SpanStore()
     changed = store.add([span("a", None, trace="A"), span("b", None, trace="B")])
