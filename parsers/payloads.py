@@ -26,18 +26,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any
 
 from .issues import collecting
-from .span import PAYLOAD_SLOTS, Source, Span
+from .span import Payload, Source, Span
 
 CACHE_RECORDS = 64  # records kept decoded: a collector line or a spooled request holds a batch of spans
 RESTORED_SPANS = 10_000  # spans whose payload is back in memory: past this, the longest restored go back
 ROTATED_CANDIDATES = 8  # renamed copies of a file looked at when its record is no longer where it was
 LOST_KEY = "orchtui.payload"
 
-_SLOTS = tuple(PAYLOAD_SLOTS.values())
-_Payload = tuple[Any, ...]  # the PAYLOAD_FIELDS values, in order
 
 
 @dataclass(slots=True)
@@ -50,13 +47,13 @@ class PayloadStats:
 
 
 stats = PayloadStats()
-_cache: OrderedDict[int, tuple[Source, dict[tuple[str, str], _Payload] | str]] = OrderedDict()
+_cache: OrderedDict[int, tuple[Source, dict[tuple[str, str], Payload] | str]] = OrderedDict()
 _restored: OrderedDict[int, Span] = OrderedDict()  # id -> span, oldest restore first
 _lock = threading.Lock()
 
 
-def restore(span: Span) -> _Payload:
-    """Fill every payload slot of an evicted span from its record in the file; the values filled in."""
+def restore(span: Span) -> Payload:
+    """Give an evicted span its payload back from its record in the file; the payload given."""
     source = span.source
     assert source is not None and source.offset is not None
     key = (span.trace_id, span.span_id)
@@ -65,9 +62,8 @@ def restore(span: Span) -> _Payload:
     if payload is None:
         stats.lost += 1
         reason = payloads if isinstance(payloads, str) else "the record there no longer holds this span"
-        payload = ({LOST_KEY: f"not in {source} any more: {reason}"}, [], None, None, None, None, None)
-    for slot, value in zip(_SLOTS, payload):
-        slot.__set__(span, value)
+        payload = Payload({LOST_KEY: f"not in {source} any more: {reason}"}, [], None, None, None)
+    span._payload = payload
     _keep_bounded(span)
     return payload
 
@@ -82,7 +78,7 @@ def _keep_bounded(span: Span) -> None:
         old.evict_payload()
 
 
-def _record_payloads(source: Source, wanted: tuple[str, str]) -> dict[tuple[str, str], _Payload] | str:
+def _record_payloads(source: Source, wanted: tuple[str, str]) -> dict[tuple[str, str], Payload] | str:
     """The payloads of every span of the record at `source` (the one holding span `wanted`), keyed by (trace id,
     span id); a str says why not."""
     key = id(source)  # one Source a record (its spans share it): two files' line 1s after a rotation differ
@@ -128,7 +124,7 @@ def rotated_names(path: Path) -> list[Path]:
     return [entry for _, entry in sorted(candidates, reverse=True)[:ROTATED_CANDIDATES]]
 
 
-def _read(source: Source, path: Path) -> dict[tuple[str, str], _Payload] | str:
+def _read(source: Source, path: Path) -> dict[tuple[str, str], Payload] | str:
     assert source.offset is not None and source.reparse is not None
     try:
         with open(path, "rb") as file, collecting():  # the record's problems were reported when it was first read
@@ -138,9 +134,9 @@ def _read(source: Source, path: Path) -> dict[tuple[str, str], _Payload] | str:
         return f"cannot read it ({exc.strerror or exc})"
     except Exception as exc:  # noqa: BLE001 - a rewritten file may hold anything at this offset
         return f"the record there does not parse ({type(exc).__name__})"
-    payloads: dict[tuple[str, str], _Payload] = {}
+    payloads: dict[tuple[str, str], Payload] = {}
     for fresh in spans:  # the last copy of a span id wins, as in the store
-        payloads[(fresh.trace_id, fresh.span_id)] = tuple(slot.__get__(fresh, Span) for slot in _SLOTS)
+        payloads[(fresh.trace_id, fresh.span_id)] = fresh.payload
     return payloads
 
 

@@ -12,7 +12,7 @@ expensive parts (chat messages rebuilt from flattened attributes) are computed o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any, BinaryIO, Callable
 
 # Step kinds, as plain strings so they serialize and compare cheaply.
@@ -141,12 +141,12 @@ class Span:
     tokens: Tokens | None = None
     cost_usd: float | None = None  # as reported by the producer; computed cost lives in the analysis
     tool_name: str | None = None
-    tool_args: Any = None  # parsed when JSON, else the raw text
+    tool_args: InitVar[Any] = None  # parsed when JSON, else the raw text (payload)
     tool_call_id: str | None = None
     finish_reasons: tuple[str, ...] = ()  # raw strings, in order
     stop_reason: str | None = None  # normalized (STOP_REASONS); None for non-LLM spans
-    input: str | None = None
-    output: str | None = None
+    input: InitVar[str | None] = None  # payload
+    output: InitVar[str | None] = None  # payload
     graph_step: int | None = None  # LangGraph superstep / Agents SDK turn / agent.trajectory.step
     graph_node: str | None = None
     session_id: str | None = None
@@ -157,12 +157,15 @@ class Span:
     retry_attempt: int | None = None  # explicit retry marker (LangChain retry:attempt:N, retry events, resend count)
     records_finish_reason: bool = True  # False when the producer never records one (parsers/producers.py)
     stop_reason_inferred: bool = False  # the stop reason was inferred (requested tool calls, max tokens reached)
-    events: list[SpanEvent] = field(default_factory=list)
-    attributes: dict[str, Any] = field(default_factory=dict)
+    events: InitVar[list[SpanEvent] | None] = None  # payload
+    attributes: InitVar[dict[str, Any] | None] = None  # payload
     source: Source | None = None
-    _input_messages: list[Message] | None = None
-    _output_messages: list[Message] | None = None
-    _messages_loader: MessagesLoader | None = None
+    _payload: "Payload | _Evicted" = field(init=False, repr=False)
+
+    def __post_init__(self, tool_args: Any, input: str | None, output: str | None, events: list[SpanEvent] | None, attributes: dict[str, Any] | None) -> None:  # noqa: A002
+        self._payload = Payload(
+            {} if attributes is None else attributes, [] if events is None else events, input, output, tool_args
+        )
 
     def evict_payload(self) -> bool:
         """Drop the payload (attributes, events, input, output, tool arguments, messages) from memory when the
@@ -170,13 +173,22 @@ class Span:
         source = self.source
         if source is None or source.offset is None or source.reparse is None:
             return False
-        for slot in _PAYLOAD_SLOTS:
-            slot.__set__(self, EVICTED)
+        self._payload = EVICTED
         return True
 
     @property
     def payload_evicted(self) -> bool:
-        return _ATTRIBUTES_SLOT.__get__(self, Span) is EVICTED
+        return self._payload is EVICTED
+
+    @property
+    def payload(self) -> "Payload":
+        """The payload, read back from the file if it was evicted."""
+        payload = self._payload
+        if payload is EVICTED:
+            from .payloads import restore
+
+            payload = restore(self)  # the restored object itself: another thread may evict the span meanwhile
+        return payload
 
     @property
     def duration_ns(self) -> int | None:
@@ -190,8 +202,9 @@ class Span:
 
     def set_messages(self, input_messages: list[Message], output_messages: list[Message]) -> None:
         """Parsers that see structured messages (LangSmith, Agents SDK) set them directly."""
-        self._input_messages = input_messages
-        self._output_messages = output_messages
+        payload = self.payload
+        payload.input_messages = input_messages
+        payload.output_messages = output_messages
 
     def set_messages_loader(self, loader: MessagesLoader) -> None:
         """Parsers whose messages hide in flattened attributes defer the rebuild until someone looks.
@@ -199,21 +212,23 @@ class Span:
         The loader is called with `output=False` or `output=True`: the analysis reads every LLM call's response
         but rarely its (much larger) request, so the two halves load separately.
         """
-        self._messages_loader = loader
+        self.payload.messages_loader = loader
 
     @property
     def input_messages(self) -> list[Message]:
-        if self._input_messages is None:
-            loader = self._messages_loader
-            self._input_messages = loader(self, False) if loader is not None else []
-        return self._input_messages
+        payload = self.payload
+        if payload.input_messages is None:
+            loader = payload.messages_loader
+            payload.input_messages = loader(self, False) if loader is not None else []
+        return payload.input_messages
 
     @property
     def output_messages(self) -> list[Message]:
-        if self._output_messages is None:
-            loader = self._messages_loader
-            self._output_messages = loader(self, True) if loader is not None else []
-        return self._output_messages
+        payload = self.payload
+        if payload.output_messages is None:
+            loader = payload.messages_loader
+            payload.output_messages = loader(self, True) if loader is not None else []
+        return payload.output_messages
 
     @property
     def messages(self) -> list[Message]:
@@ -230,8 +245,31 @@ class Span:
         return [event for event in self.events if event.name == "exception"]
 
 
+class Payload:
+    """What a span carries beyond its hot fields: attributes, events, input, output, tool arguments and chat
+    messages. It is the bulk of a span's memory (attribute strings alone are about the size of the file), and what
+    only the detail pane, the evaluators and exports read; one object, so a span whose payload went back to its
+    file holds one reference (`Span.evict_payload`), not one a field."""
+
+    __slots__ = ("attributes", "events", "input", "output", "tool_args", "input_messages", "output_messages", "messages_loader")
+
+    def __init__(
+        self,
+        attributes: dict[str, Any],
+        events: list[SpanEvent],
+        input: str | None,  # noqa: A002
+        output: str | None,
+        tool_args: Any,
+        input_messages: list[Message] | None = None,
+        output_messages: list[Message] | None = None,
+        messages_loader: MessagesLoader | None = None,
+    ) -> None:
+        self.attributes, self.events, self.input, self.output, self.tool_args = attributes, events, input, output, tool_args
+        self.input_messages, self.output_messages, self.messages_loader = input_messages, output_messages, messages_loader
+
+
 class _Evicted:
-    """The value of a payload slot whose content is in the file, not in memory."""
+    """The value of a span's payload when its content is in the file, not in memory."""
 
     __slots__ = ()
 
@@ -241,32 +279,23 @@ class _Evicted:
 
 EVICTED = _Evicted()
 
-# Payload fields, the bulk of a span's memory (attribute strings alone are about the size of the file; a tool's
-# parsed arguments come next). Each is a property over its slot: a read that finds EVICTED re-reads the record
-# (parsers/payloads.py) and fills them all.
-PAYLOAD_FIELDS = ("attributes", "events", "input", "output", "tool_args", "_input_messages", "_output_messages")
+PAYLOAD_FIELDS = ("attributes", "events", "input", "output", "tool_args")
 
 
 def _payload_property(name: str) -> property:
-    slot = Span.__dict__[name]
-    get, put = slot.__get__, slot.__set__
-    index = PAYLOAD_FIELDS.index(name)
+    """`span.<name>` reads and writes the payload's field, reading the payload back from the file first if needed."""
+    get, put = Payload.__dict__[name].__get__, Payload.__dict__[name].__set__
 
     def read(span: Span) -> Any:
-        value = get(span, Span)
-        if value is EVICTED:
-            from .payloads import restore
+        return get(span.payload)
 
-            value = restore(span)[index]  # from what was restored: another thread may evict it again meanwhile
-        return value
+    def write(span: Span, value: Any) -> None:
+        put(span.payload, value)
 
-    read.__doc__ = f"The span's {name.lstrip('_')} (read back from the file if it was evicted)."
-    return property(read, put)
+    read.__doc__ = f"The span's {name} (payload: read back from the file if it was evicted)."
+    return property(read, write)
 
 
-_PAYLOAD_SLOTS = tuple(Span.__dict__[name] for name in PAYLOAD_FIELDS)
-_ATTRIBUTES_SLOT = Span.__dict__["attributes"]
-PAYLOAD_SLOTS = dict(zip(PAYLOAD_FIELDS, _PAYLOAD_SLOTS))  # the raw slots, for payloads.restore
 for _name in PAYLOAD_FIELDS:
     setattr(Span, _name, _payload_property(_name))
 del _name

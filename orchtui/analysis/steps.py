@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
 from operator import attrgetter
 from sys import intern
@@ -140,11 +141,13 @@ def collapse(steps: list[Step]) -> tuple[PathStep, ...]:
 
 def path_of(signature: Signature) -> tuple[PathStep, ...]:
     """A step signature collapsed: consecutive repeats of one (kind, name), i.e. one key, become one path step.
-    Keys and labels are interned: a route book holds a path per trace, made of the same few steps."""
-    return tuple(
-        PathStep(intern(step_key(kind, name)), intern(step_label(kind, name)), sum(1 for _ in run))
-        for (kind, name), run in groupby(signature)
-    )
+    A route book holds a path per trace, made of the same few steps: each step is made once and shared."""
+    return tuple(_path_step(kind, name, sum(1 for _ in run)) for (kind, name), run in groupby(signature))
+
+
+@lru_cache(maxsize=4096)
+def _path_step(kind: str, name: str, count: int) -> PathStep:
+    return PathStep(intern(step_key(kind, name)), intern(step_label(kind, name)), count)
 
 
 def path_text(path: tuple[PathStep, ...]) -> str:

@@ -44,7 +44,7 @@ def _fresh_cache(monkeypatch):
 
 def payload_of(span: Span) -> dict:
     """Everything payload-shaped a reader can see, messages rebuilt from it included."""
-    seen = {name: getattr(span, name) for name in ("attributes", "events", "input", "output")}
+    seen = {name: getattr(span, name) for name in ("attributes", "events", "input", "output", "tool_args")}
     seen["input_messages"] = span.input_messages
     seen["output_messages"] = span.output_messages
     return seen
@@ -57,6 +57,17 @@ def test_an_evicted_payload_reads_back_identical(fixture: Path) -> None:
     assert sum(span.evict_payload() for span in evicted) == len(evicted)
     assert [payload_of(span) for span in evicted] == kept
     assert payloads.stats.lost == 0
+
+
+def test_a_write_to_an_evicted_span_keeps_the_rest_of_its_payload() -> None:
+    kept = read_spans(ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl")
+    spans = read_spans(ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl")
+    span = next(span for span in spans if span.attributes)
+    expected = payload_of(kept[spans.index(span)])
+    assert span.evict_payload() and span.payload_evicted
+    span.output = "rewritten"
+    assert not span.payload_evicted
+    assert payload_of(span) == {**expected, "output": "rewritten"}
 
 
 def test_only_lines_of_plain_files_are_evictable(tmp_path: Path) -> None:
