@@ -13,6 +13,9 @@ evicts their payloads too), where the Analyzer's per-version cache keeps every a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from parsers.span import ReadError, Span
 
 from .analysis import Analyzer, TraceAnalysis
@@ -23,6 +26,16 @@ def evict_payloads(analysis: TraceAnalysis) -> None:
     """Drop the payloads of an analysed trace's spans that can be read back from their file."""
     for span in analysis.tree.ordered:
         span.evict_payload()
+
+
+@dataclass(slots=True)
+class AssembledTrace:
+    """A trace read, assembled and analysed elsewhere (the other half of a file, orchtui/split_load.py)."""
+
+    trace_id: str
+    spans: dict[str, Span]  # by id, in arrival order
+    duplicates: int
+    analysis: TraceAnalysis | None  # None: its analysis failed there (a read error says so)
 
 
 class AnalysingSink:
@@ -45,6 +58,16 @@ class AnalysingSink:
 
     def add_errors(self, errors: list[ReadError], skipped: dict[str, int] | None = None) -> None:
         self.store.add_errors(errors, skipped)
+
+    def adopt(self, traces: Iterable[AssembledTrace]) -> None:
+        """Take traces assembled and analysed elsewhere, after everything read here: a trace this store has not
+        seen is taken with its analysis; one that also has spans here gets them added, and is analysed again
+        with all of them (its payloads read back from the file)."""
+        for trace in traces:
+            if self.store.adopt(trace.trace_id, trace.spans, trace.duplicates):
+                self.analyzer.adopt(trace.trace_id, trace.analysis)
+            else:
+                self.add(list(trace.spans.values()))
 
     def analyses(self) -> list[TraceAnalysis]:
         """Every trace analysed, oldest first (the order reports list them in); now the payloads of the traces

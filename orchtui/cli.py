@@ -14,7 +14,9 @@ from . import __version__
 from .analysis import TraceAnalysis
 from .analysing_sink import AnalysingSink
 from .bulk import bulk_load
-from .loading import LoadReport, load_paths
+from .loading import LoadReport, load_sources
+from .sources.factory import sources_for
+from .sources.files import FileSource
 from .exposure import exposure_warning
 from .report import check_document, exceeds, print_tables
 from .textsafe import json_bytes, printable
@@ -202,8 +204,12 @@ def _load(paths: list[str], keep_payloads: bool = False) -> tuple[SpanStore, Loa
     all again (`keep_payloads`: the evaluators), which would parse every line twice."""
     store = SpanStore()
     sink = AnalysingSink(store, evict=not keep_payloads)
+    sources = sources_for(paths)
+    for source in sources:
+        if isinstance(source, FileSource) and not keep_payloads:  # eval's payloads would all cross the pipe
+            source.two_processes = True  # big files on two cores (orchtui/split_load.py)
     with bulk_load():
-        report = load_paths(paths, sink)
+        report = load_sources(sources, sink)
         analyses = sink.analyses()
     return store, report, analyses
 

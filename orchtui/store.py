@@ -98,6 +98,25 @@ class SpanStore:
                 self._evict(protect=changed)
         return changed
 
+    def adopt(self, trace_id: str, spans: dict[str, Span], duplicates: int) -> bool:
+        """Take a whole trace assembled elsewhere (by id, in arrival order: a worker process's store), its dict
+        kept as the record's own; False, and nothing taken, when the store already holds spans of the trace."""
+        with self._lock:
+            if trace_id in self._traces:
+                return False
+            self._tick += 1
+            record = self._traces[trace_id] = TraceRecord(trace_id, spans, 1, self._tick, duplicates, shared=True)
+            self._span_count += len(record.spans)
+            return True
+
+    def discard(self, trace_id: str) -> None:
+        """Forget a trace that was handed on whole (a worker's store, orchtui/split_load.py); not counted as
+        evicted."""
+        with self._lock:
+            record = self._traces.pop(trace_id, None)
+            if record is not None:
+                self._span_count -= len(record.spans)
+
     def add_errors(self, errors: Iterable[ReadError], skipped: dict[str, int] | None = None) -> None:
         with self._lock:
             self.errors.extend(errors)

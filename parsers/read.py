@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import importlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -18,6 +18,7 @@ import orjson
 from . import sniff as sniffing
 from .jsonl import parse_lines
 from .result import ParseResult
+from .span import ReadError
 
 # Big line-oriented files are parsed in chunks, so the first traces show up at once and only one chunk's payloads
 # are in memory before their traces are analysed and the payloads go back to the file: a 1 MiB chunk in flight was
@@ -134,21 +135,102 @@ def iter_read_path(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator
             return
         # Byte offsets of lines in a plain file let their payloads stay in the file (parsers/payloads.py); in a
         # gzip file they would point into the decompressed stream, which cannot be read from the middle.
-        carry, line, data = b"", 1, first
         offset = None if compressed else 0
-        while data:
-            buffer = carry + data
-            cut = buffer.rfind(b"\n") + 1
-            chunk, carry = buffer[:cut], buffer[cut:]
-            if chunk:
-                yield _parse_chunk(chunk, source_name, name, module, line, offset), raw.tell()
-                line += chunk.count(b"\n")
-                if offset is not None:
-                    offset += len(chunk)
-            data = reader.read(chunk_bytes)
-        final = _parse_chunk(carry, source_name, name, module, line, offset) if carry.strip() else ParseResult(format=name)
-        final.errors.extend(reader.errors)
-        yield final, raw.tell()
+        yield from _stream_lines(reader.read, first, chunk_bytes, source_name, name, module, 1, offset, raw.tell, reader.errors)
+
+
+def _stream_lines(
+    read: Callable[[int], bytes],
+    data: bytes,
+    chunk_bytes: int,
+    source_name: str,
+    name: str,
+    module,
+    line: int,
+    offset: int | None,
+    consumed: Callable[[], int],
+    read_errors: list[ReadError],
+) -> Iterator[tuple[ParseResult, int]]:
+    """Parse `data` and what `read` gives after it, cut at line ends (a partial line carried over); the reader's
+    own errors (a truncated gzip stream) come with the last result."""
+    carry = b""
+    while data:
+        buffer = carry + data
+        cut = buffer.rfind(b"\n") + 1
+        chunk, carry = buffer[:cut], buffer[cut:]
+        if chunk:
+            yield _parse_chunk(chunk, source_name, name, module, line, offset), consumed()
+            line += chunk.count(b"\n")
+            if offset is not None:
+                offset += len(chunk)
+        data = read(chunk_bytes)
+    final = _parse_chunk(carry, source_name, name, module, line, offset) if carry.strip() else ParseResult(format=name)
+    final.errors.extend(read_errors)
+    yield final, consumed()
+
+
+def streamable_format(path: str | Path) -> str | None:
+    """The format of a plain (not compressed) file whose lines stand alone (a module's `STREAMABLE`), else None:
+    such a file can be read in byte ranges (`iter_read_range`), each on its own."""
+    try:
+        with open(path, "rb") as raw:
+            first = raw.read(CHUNK_BYTES)
+            while b"\n" not in first and (more := raw.read(CHUNK_BYTES)):
+                first += more
+    except OSError:
+        return None
+    if first[:2] == sniffing.GZIP_MAGIC or not first.strip():
+        return None
+    name = sniffing.sniff(first)
+    module = parser_for(name) if name is not None else None
+    if module is None or not getattr(module, "STREAMABLE", False) or not _first_line_is_a_record(first):
+        return None
+    return name
+
+
+def line_start_after(path: str | Path, offset: int) -> int:
+    """The offset of the first line that starts at or after `offset` (the file's size when none does)."""
+    with open(path, "rb") as raw:
+        if offset <= 0:
+            return 0
+        raw.seek(offset - 1)
+        raw.readline()  # to the end of the line holding offset - 1
+        return raw.tell()
+
+
+def lines_before(path: str | Path, offset: int) -> int:
+    """How many line ends the file has before `offset`."""
+    count = 0
+    with open(path, "rb") as raw:
+        remaining = offset
+        while remaining > 0 and (block := raw.read(min(remaining, 1 << 22))):
+            count += block.count(b"\n")
+            remaining -= len(block)
+    return count
+
+
+def iter_read_range(
+    path: str | Path, format_name: str, start: int, end: int, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[tuple[ParseResult, int]]:
+    """The lines of bytes [start, end) of a plain file in a streamable format (`streamable_format`), `start` and
+    `end` at line starts, read as `iter_read_path` reads the whole file: the same spans, the same line numbers and
+    offsets in errors and sources. Yields (result, bytes of the range consumed so far)."""
+    module = parser_for(format_name)
+    first_line = 1 + lines_before(path, start)
+    with open(path, "rb") as raw:
+        raw.seek(start)
+        remaining = end - start
+
+        def read(size: int) -> bytes:
+            nonlocal remaining
+            data = raw.read(min(size, remaining))
+            remaining -= len(data)
+            return data
+
+        def consumed() -> int:
+            return end - start - remaining
+
+        yield from _stream_lines(read, read(chunk_bytes), chunk_bytes, str(path), format_name, module, first_line, start, consumed, [])
 
 
 def _parse_chunk(chunk: bytes, source_name: str, name: str, module, first_line: int, offset: int | None) -> ParseResult:

@@ -309,6 +309,9 @@ class _Evicted:
     def __repr__(self) -> str:
         return "<in the file>"
 
+    def __reduce__(self) -> str:
+        return "EVICTED"  # one instance, also across a pickle (a worker process hands spans back: split_load.py)
+
 
 EVICTED = _Evicted()
 

@@ -305,5 +305,17 @@ class Analyzer:
     def forget(self, trace_id: str) -> None:
         self._cache.pop(trace_id, None)
 
+    def adopt(self, trace_id: str, analysis: TraceAnalysis | None) -> None:
+        """Take the analysis of a trace the store adopted (`SpanStore.adopt`), made where its spans were read;
+        None: its analysis failed there (and said so), so it is not tried again."""
+        version = self.store.version(trace_id)
+        if version is None:
+            return
+        if analysis is None:
+            self._failed[trace_id] = version
+        else:
+            analysis.version = version
+            self._cache[trace_id] = analysis
+
     def all(self) -> list[TraceAnalysis]:
         return [a for trace_id in self.store.trace_ids() if (a := self.get(trace_id)) is not None]

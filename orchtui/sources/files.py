@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from parsers.read import iter_read_path
+from parsers.result import ParseResult
 from parsers.span import ReadError, Span
 
+from ..analysing_sink import AnalysingSink
 from ..bulk import bulk_load
+from ..split_load import can_split, read_in_two
 from .base import FOLLOW, ONCE, Source, SpanSink, expand
 from .follow import FileFollower
 
@@ -23,6 +26,7 @@ class FileSource(Source):
 
     kind = "files"
     mode = ONCE
+    two_processes = False  # a headless command's big files are read on two cores (orchtui/split_load.py)
 
     def __init__(self, names: list[str]) -> None:
         super().__init__(_label(names), [Path(name).name for name in names])
@@ -47,7 +51,8 @@ class FileSource(Source):
         report.spans[name] = 0
         report.files[name] = None
         errors: list[ReadError] = []
-        for result, consumed in iter_read_path(path):
+
+        def take(result: ParseResult, consumed: int) -> None:
             if result.format is not None:
                 report.files[name] = result.format
             report.spans[name] += len(result.spans)
@@ -57,8 +62,16 @@ class FileSource(Source):
                 status.spans += len(result.spans)
             sink.add_errors(result.errors, result.skipped)
             status.progress = f"loading {path.name} {100 * consumed // max(1, size)}%"
-            if self.stopping:
-                break
+
+        if self.two_processes and isinstance(sink, AnalysingSink) and (format_name := can_split(path, size)):
+            adopted = read_in_two(path, format_name, size, sink, take)
+            report.spans[name] += adopted
+            status.spans += adopted
+        else:
+            for result, consumed in iter_read_path(path):
+                take(result, consumed)
+                if self.stopping:
+                    break
         if report.files[name] is None and report.spans[name] == 0:
             report.unreadable.extend(errors or [ReadError(name, "nothing readable in this file")])
 

@@ -1,0 +1,177 @@
+"""A big trace file read on two cores by a headless command: its second part by a forked worker process.
+
+`check`, `routes` and `diff` spend ~36 µs a span parsing, assembling and analysing, on one core. A plain file whose
+lines stand alone (OTLP/JSON lines) can be cut at a line start and each part read on its own
+(parsers/read.py `iter_read_range`), so a forked child reads, assembles and analyses the second part while this
+process reads the first. The child sends each trace down a pipe as soon as it is complete and analysed, and
+forgets it, so it never holds its whole part; a thread here only collects the bytes (the pipe would otherwise fill
+and stop the child), and they are unpickled once this process has read its own part. Pickling costs ~11 µs a span
+to write and ~6 µs to read back (measured on the ingest benchmark's traces), so the child's share is the smaller.
+
+The child's spans have already left their payloads in the file (parsers/payloads.py): what crosses the pipe is
+the hot fields and the analyses. A trace with spans in both parts is merged here and analysed again with all of
+them (orchtui/analysing_sink.py `adopt`); every other trace keeps the child's analysis. The result is the same as
+one process reading the whole file (tests/orchtui/test_split_load.py compares them).
+
+Only where it is safe and pays: a headless command (no threads yet to fork under), a file of at least
+SPLIT_MIN_BYTES, more than one CPU, `fork` available, and `ORCHTUI_JOBS` not set to 1. If the child fails in any
+way (killed, out of memory, a pipe cut short), this process reads the second part itself: the same result, later.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from parsers.read import iter_read_range, line_start_after, streamable_format
+from parsers.result import ParseResult
+from parsers.span import Span
+
+from .analysing_sink import AnalysingSink, AssembledTrace, evict_payloads
+from .store import SpanStore
+
+SPLIT_MIN_BYTES = 32 << 20  # below this the fork, the line count and the pickling are not worth it
+CHILD_SHARE = 0.45  # of the file the child reads: it also pickles what it read, which this process unpickles
+BATCH_TRACES = 256  # traces a pickle: a pickler's memo of what it wrote stays small
+JOBS_ENV = "ORCHTUI_JOBS"  # 1: one process (the default uses two when there are two CPUs)
+
+Progress = Callable[[ParseResult, int], None]  # a result read, and the bytes of the file read so far
+
+
+def can_split(path: Path, size: int) -> str | None:
+    """The file's format when reading it in two processes is safe and pays, else None."""
+    if size < SPLIT_MIN_BYTES or not hasattr(os, "fork") or threading.active_count() > 1:
+        return None
+    if os.environ.get(JOBS_ENV, "").strip() == "1" or len(os.sched_getaffinity(0)) < 2:
+        return None
+    return streamable_format(path)
+
+
+def read_in_two(path: Path, format_name: str, size: int, sink: AnalysingSink, progress: Progress) -> int:
+    """Read `path` into `sink`: its first part here, each result through `progress` (which hands it to the
+    sink), its second in a forked child, whose traces are adopted and its read errors handed to `progress` last.
+    The number of spans adopted (not in any result)."""
+    split = line_start_after(path, int(size * (1 - CHILD_SHARE)))
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        _child(path, format_name, split, size, sink.evict, write_end)
+    os.close(write_end)
+    received: list[bytes] = []
+    collector = threading.Thread(target=_collect, args=(read_end, received), name="orchtui-split", daemon=True)
+    collector.start()
+    finished = False
+    try:
+        for result, consumed in iter_read_range(path, format_name, 0, split):
+            progress(result, consumed)
+        finished = True
+    finally:
+        if not finished:  # interrupted: the child's part is not wanted any more
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        collector.join()
+        os.close(read_end)
+    handed = _unpickle(received) if status == 0 else None
+    if handed is None:  # the child did not finish: read its part here
+        for result, consumed in iter_read_range(path, format_name, split, size):
+            progress(result, split + consumed)
+        return 0
+    traces, errors = handed
+    sink.adopt(traces)
+    progress(errors, size)
+    return sum(len(trace.spans) for trace in traces)
+
+
+def _collect(read_end: int, received: list[bytes]) -> None:
+    """Take the child's bytes as they come (the read releases the GIL), so the child never waits on the pipe."""
+    try:
+        while data := os.read(read_end, 1 << 20):
+            received.append(data)
+    except OSError:
+        return
+
+
+def _unpickle(received: list[bytes]) -> tuple[list[AssembledTrace], ParseResult] | None:
+    """The child's traces and read errors, or None when it did not hand them all over. The pieces received are
+    let go as they are joined: the bytes are held once."""
+    stream = io.BytesIO(b"".join(received))
+    received.clear()
+    traces: list[AssembledTrace] = []
+    try:
+        while True:
+            batch = pickle.load(stream)  # noqa: S301 - our own child's, through a pipe only it held
+            if isinstance(batch, ParseResult):  # the last thing sent: every trace came before it
+                return traces, batch
+            traces.extend(batch)
+    except Exception:  # noqa: BLE001 - a child that died mid-way: its part is read here instead
+        return None
+
+
+class _HandingSink(AnalysingSink):
+    """The child's sink: each trace, once complete and analysed, goes down the pipe and out of this process."""
+
+    def __init__(self, pipe: BinaryIO, evict: bool) -> None:
+        super().__init__(SpanStore(), evict=evict)
+        self.pipe = pipe
+        self.outbox: list[AssembledTrace] = []
+
+    def add(self, spans: list[Span]) -> set[str]:
+        changed = super().add(spans)
+        for trace_id in {span.trace_id for span in spans if span.parent_id is None and span.end_ns is not None}:
+            self._hand_on(trace_id)
+        if len(self.outbox) >= BATCH_TRACES:
+            self._send()
+        return changed
+
+    def finish(self, format_name: str) -> None:
+        """The traces that never completed, analysed as `analyses` would, then the read errors, last."""
+        for analysis in self.analyzer.all():
+            if self.evict:
+                evict_payloads(analysis)
+        for trace_id in self.store.trace_ids():
+            self._hand_on(trace_id)
+        self._send()
+        errors = ParseResult(format=format_name, errors=self.store.errors, skipped=self.store.skipped)
+        pickle.dump(errors, self.pipe, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _hand_on(self, trace_id: str) -> None:
+        snapshot = self.store.snapshot(trace_id)
+        if snapshot is None:
+            return
+        analysis = self.analyzer.get(trace_id)  # cached: analysed when its root came (or by `finish`)
+        self.outbox.append(AssembledTrace(trace_id, snapshot.by_id or {}, snapshot.duplicates, analysis))
+        self.store.discard(trace_id)  # a span of it arriving later starts a new record, merged by the parent
+        self.analyzer.forget(trace_id)
+
+    def _send(self) -> None:
+        # In batches: a pickler remembers every object it wrote (to write shared ones once), and one pickle of a
+        # whole part held a memo bigger than the part.
+        if self.outbox:
+            pickle.dump(self.outbox, self.pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            self.outbox = []
+
+
+def _child(path: Path, format_name: str, start: int, end: int, evict: bool, write_end: int) -> None:
+    """Read [start, end) and hand every trace to the parent; then exit at once (no atexit handlers, no flushing of
+    buffers inherited from the parent)."""
+    code = 70
+    try:
+        with os.fdopen(write_end, "wb") as pipe:
+            sink = _HandingSink(pipe, evict)
+            for result, _ in iter_read_range(path, format_name, start, end):
+                if result.spans:
+                    sink.add(result.spans)
+                sink.add_errors(result.errors, result.skipped)
+            sink.finish(format_name)
+        code = 0
+    except BaseException:  # noqa: BLE001, S110 - any failure: the parent reads this part itself
+        pass
+    finally:
+        os._exit(code)

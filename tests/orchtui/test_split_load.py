@@ -1,0 +1,169 @@
+"""A file read on two cores (orchtui/split_load.py) reads exactly as one process reading it whole: the same
+traces, analyses, read errors with their line numbers, and payloads back from the file; a child that fails costs
+time, not data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+import orchtui.split_load as split_load
+from orchtui.cli import _load
+from orchtui.report import check_document
+from parsers import payloads
+from parsers.read import streamable_format
+from tests.golden import ROOT, fixtures
+from tests.orchtui.test_analysing_sink import interleaved_lines
+
+STREAMED = [f for f in fixtures() if streamable_format(ROOT / f) is not None]
+
+
+@pytest.fixture(autouse=True)
+def _split_every_file(monkeypatch):
+    """Split files of any size, and count the splits: a test that did not split proves nothing."""
+    monkeypatch.setattr(split_load, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.delenv(split_load.JOBS_ENV, raising=False)
+    monkeypatch.setattr(split_load.os, "sched_getaffinity", lambda pid: {0, 1})
+    # Threads other tests left idle here (receivers, pollers) would make `check` refuse to fork; they hold no lock
+    # the child takes. That it refuses with a live thread is tested on its own, below.
+    monkeypatch.setattr(split_load.threading, "active_count", lambda: 1)
+    calls = []
+    real = split_load.read_in_two
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("orchtui.sources.files.read_in_two", counting)
+    payloads.forget()
+    yield calls
+    payloads.forget()
+
+
+def loaded(path: Path, jobs: str, monkeypatch) -> tuple[dict, list, list]:
+    """The check document, the read errors and the payloads of every span, as `check` loads `path`."""
+    monkeypatch.setenv(split_load.JOBS_ENV, jobs)
+    store, _, analyses = _load([str(path)])
+    spans = sorted((span for analysis in analyses for span in analysis.tree.ordered), key=lambda s: (s.trace_id, s.span_id))
+    seen = [(span.trace_id, span.span_id, span.source.line if span.source else None, span.attributes, span.output) for span in spans]
+    return check_document(analyses, store.errors), [(e.source, e.message) for e in store.errors], seen
+
+
+def assert_same_in_two(path: Path, calls: list, monkeypatch) -> None:
+    one = loaded(path, "1", monkeypatch)
+    assert calls == []
+    two = loaded(path, "2", monkeypatch)
+    assert calls == [path]
+    assert two == one
+
+
+@pytest.mark.parametrize("fixture", STREAMED, ids=str)
+def test_every_streamed_fixture_reads_the_same_in_two_processes(fixture, _split_every_file, monkeypatch):
+    assert_same_in_two(ROOT / fixture, _split_every_file, monkeypatch)
+
+
+def write_interleaved(tmp_path: Path) -> Path:
+    """The demo's traces one span a line, interleaved: nearly every trace has spans on both sides of the cut."""
+    path = tmp_path / "interleaved.jsonl"
+    path.write_bytes(interleaved_lines())
+    return path
+
+
+def test_traces_cut_in_two_are_merged_and_analysed_with_all_their_spans(tmp_path, _split_every_file, monkeypatch):
+    assert_same_in_two(write_interleaved(tmp_path), _split_every_file, monkeypatch)
+
+
+def test_bad_lines_duplicates_and_late_spans_across_the_cut(tmp_path, _split_every_file, monkeypatch):
+    lines = interleaved_lines().splitlines()
+    first, last = lines[: len(lines) // 3], lines[len(lines) // 3 :]
+    repeated = lines[5]  # a span sent twice: once in each part, the later copy wins and is counted
+    damaged = [b'{"resourceSpans": [', b"not json", b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": 7}]}]}]}']
+    path = tmp_path / "damaged.jsonl"
+    path.write_bytes(b"\n".join([*first, *damaged[:1], *last, repeated, *damaged[1:], lines[0]]) + b"\n")
+    assert_same_in_two(path, _split_every_file, monkeypatch)
+    document, errors, _ = loaded(path, "2", monkeypatch)
+    assert len(errors) >= 3 and all(source.startswith(str(path)) for source, _ in errors)
+
+
+def test_a_child_that_fails_costs_time_not_data(tmp_path, _split_every_file, monkeypatch):
+    path = write_interleaved(tmp_path)
+    expected = loaded(path, "1", monkeypatch)
+    monkeypatch.setattr(split_load, "_child", lambda *args: os._exit(70))
+    assert loaded(path, "2", monkeypatch) == expected
+    assert _split_every_file == [path]
+
+
+def test_a_child_that_stops_before_its_last_word_is_not_believed(tmp_path, _split_every_file, monkeypatch):
+    path = write_interleaved(tmp_path)
+    expected = loaded(path, "1", monkeypatch)
+    monkeypatch.setattr(split_load, "BATCH_TRACES", 1)  # some traces are sent, then it exits cleanly, errors unsent
+    monkeypatch.setattr(split_load._HandingSink, "finish", lambda self, format_name: os._exit(0))
+    assert loaded(path, "2", monkeypatch) == expected
+    assert _split_every_file == [path]
+
+
+def test_one_job_or_a_small_file_reads_in_one_process(tmp_path, _split_every_file, monkeypatch):
+    path = write_interleaved(tmp_path)
+    loaded(path, "1", monkeypatch)
+    monkeypatch.setattr(split_load, "SPLIT_MIN_BYTES", path.stat().st_size + 1)
+    loaded(path, "2", monkeypatch)
+    assert _split_every_file == []
+
+
+def test_no_fork_while_another_thread_runs(tmp_path, monkeypatch):
+    path = write_interleaved(tmp_path)
+    assert split_load.can_split(path, path.stat().st_size) == "otlp-json"
+    monkeypatch.setattr(split_load.threading, "active_count", lambda: 2)
+    assert split_load.can_split(path, path.stat().st_size) is None
+
+
+def test_adopted_spans_read_their_payload_back_from_the_file(tmp_path, _split_every_file, monkeypatch):
+    path = tmp_path / "requests.jsonl"
+    shutil.copy(write_interleaved(tmp_path), path)
+    monkeypatch.setenv(split_load.JOBS_ENV, "2")
+    _, _, analyses = _load([str(path)])
+    spans = [span for analysis in analyses for span in analysis.tree.ordered]
+    assert _split_every_file == [path] and all(span.payload_evicted for span in spans)
+    by_line = {}
+    for line_number, line in enumerate(path.read_bytes().splitlines(), 1):
+        for resource in orjson.loads(line)["resourceSpans"]:
+            for scope in resource["scopeSpans"]:
+                for raw in scope["spans"]:
+                    by_line[raw["spanId"]] = line_number
+    assert {span.span_id: span.source.line for span in spans} == by_line
+    assert all(isinstance(span.attributes, dict) and span.attributes for span in spans)
+    assert payloads.stats.lost == 0
+
+
+def test_the_cut_is_at_a_line_start(tmp_path):
+    path = write_interleaved(tmp_path)
+    data = path.read_bytes()
+    for offset in (1, len(data) // 2, len(data) - 1):
+        cut = split_load.line_start_after(path, offset)
+        assert data[cut - 1 : cut] == b"\n"
+
+
+@pytest.mark.slow
+def test_the_command_prints_the_same_bytes_and_status_in_two_processes(tmp_path):
+    """The real command on a file past the size where it forks: same output, same exit status, nothing of the
+    child's on stdout."""
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from ingest import generate
+
+    path = tmp_path / "big.jsonl"
+    generate(path, 25_000)
+    assert path.stat().st_size >= split_load.SPLIT_MIN_BYTES
+    runs = {}
+    for jobs in ("1", "2"):
+        env = {**os.environ, split_load.JOBS_ENV: jobs, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        done = subprocess.run([sys.executable, "-m", "orchtui", "check", "--json", str(path)], capture_output=True, env=env, check=False)
+        runs[jobs] = (done.returncode, done.stdout, done.stderr)
+    assert runs["2"] == runs["1"]
+    assert runs["1"][0] == 0 and len(orjson.loads(runs["1"][1])["traces"]) > 1000
