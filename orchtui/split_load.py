@@ -14,7 +14,7 @@ them (orchtui/analysing_sink.py `adopt`); every other trace keeps the child's an
 one process reading the whole file (tests/orchtui/test_split_load.py compares them).
 
 Only where it is safe and pays: a headless command (no threads yet to fork under), a file of at least
-SPLIT_MIN_BYTES, more than one CPU, `fork` available, and `ORCHTUI_JOBS` not set to 1. If the child fails in any
+SPLIT_MIN_BYTES, more than one CPU, Linux, and `ORCHTUI_JOBS` not set to 1. If the child fails in any
 way (killed, out of memory, a pipe cut short), this process reads the second part itself: the same result, later.
 """
 
@@ -24,6 +24,7 @@ import io
 import os
 import pickle
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -45,8 +46,9 @@ Progress = Callable[[ParseResult, int], None]  # a result read, and the bytes of
 
 
 def can_split(path: Path, size: int) -> str | None:
-    """The file's format when reading it in two processes is safe and pays, else None."""
-    if size < SPLIT_MIN_BYTES or not hasattr(os, "fork") or threading.active_count() > 1:
+    """The file's format when reading it in two processes is safe and pays, else None. Linux only: macOS
+    frameworks are not safe in a forked child (Python itself spawns there), and Windows cannot fork."""
+    if size < SPLIT_MIN_BYTES or not sys.platform.startswith("linux") or threading.active_count() > 1:
         return None
     if os.environ.get(JOBS_ENV, "").strip() == "1" or len(os.sched_getaffinity(0)) < 2:
         return None

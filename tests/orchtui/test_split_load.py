@@ -114,10 +114,13 @@ def test_one_job_or_a_small_file_reads_in_one_process(tmp_path, _split_every_fil
     assert _split_every_file == []
 
 
-def test_no_fork_while_another_thread_runs(tmp_path, monkeypatch):
+def test_no_fork_while_another_thread_runs_or_off_linux(tmp_path, monkeypatch):
     path = write_interleaved(tmp_path)
     assert split_load.can_split(path, path.stat().st_size) == "otlp-json"
     monkeypatch.setattr(split_load.threading, "active_count", lambda: 2)
+    assert split_load.can_split(path, path.stat().st_size) is None
+    monkeypatch.setattr(split_load.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(split_load.sys, "platform", "darwin")
     assert split_load.can_split(path, path.stat().st_size) is None
 
 
