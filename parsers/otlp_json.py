@@ -135,10 +135,8 @@ def span_from_otlp(obj: dict[str, Any], service: str | None, source: Source | No
         service=service,
         scope=scope,
         source=source,
+        events=_events(events) if (events := obj.get("events")) else None,
     )
-    events = obj.get("events")
-    if events:
-        span.events = _events(events)
     apply_attributes(span, decode_attributes(obj.get("attributes")))
     return span
 
