@@ -4,9 +4,10 @@ For each size (default 10k, 100k and 1M spans of the ingest benchmark's realisti
 and alternating to share the machine's noise:
 
   baseline  a fresh `python` process that reads the file and `orjson.loads` every line (the floor)
-  orchtui   a fresh `orchtui check --json FILE` process
+  orchtui   a fresh `orchtui check --json FILE` process (files of 32 MiB and more on two cores: orchtui/split_load.py)
+  one core  the same with `ORCHTUI_JOBS=1`
 
-and prints the median wall times, their ratio (target: 3.0x or less), the cost per span (linear growth shows as
+and prints the median wall times, their ratios (target: 3.0x or less), the cost per span (linear growth shows as
 a flat µs/span column), and the memory held: peak RSS minus the peak RSS of the same command on a 5-line file,
 over the file size (target: 0.5x or less). Each file is read once before it is timed. Startup: `orchtui check` on a 5-line file against `python -c pass`
 (target: under 0.3 s).
@@ -81,18 +82,23 @@ def main() -> None:
             f"startup: check on a 5-line file {startup['check'][0]:.3f} s, python -c pass "
             f"{startup['python -c pass'][0]:.3f} s (target: under 0.3 s)"
         )
-        print(f"{'spans':>10}  {'file MB':>8}  {'orjson s':>8}  {'check s':>8}  {'ratio':>6}  {'µs/span':>8}  {'held MB':>8}  {'held/file':>9}")
+        print(
+            f"{'spans':>10}  {'file MB':>8}  {'orjson s':>8}  {'check s':>8}  {'ratio':>6}  {'µs/span':>8}  "
+            f"{'1 core s':>8}  {'ratio':>6}  {'held MB':>8}  {'held/file':>9}"
+        )
         for spans in args.spans:
             path = Path(tmp) / f"bench-{spans}.otlp.jsonl"
             count = generate(path, spans)
             size = path.stat().st_size
             run([*check, str(path)])  # warm-up: the page cache, and the price cache for the file's models
-            result = medians({"orjson": [python, "-c", ORJSON_LOOP, str(path)], "check": [*check, str(path)]}, args.rounds)
-            (base, _), (ours, rss) = result["orjson"], result["check"]
+            one_core = ["env", "ORCHTUI_JOBS=1", *check, str(path)]
+            commands = {"orjson": [python, "-c", ORJSON_LOOP, str(path)], "check": [*check, str(path)], "one core": one_core}
+            result = medians(commands, args.rounds)
+            (base, _), (ours, rss), (single, _) = result["orjson"], result["check"], result["one core"]
             held = max(0, rss - tiny_rss)
             print(
                 f"{count:>10,}  {size / 1e6:>8.1f}  {base:>8.2f}  {ours:>8.2f}  {ours / base:>5.2f}x  "
-                f"{ours / count * 1e6:>8.1f}  {held / 1e6:>8.1f}  {held / size:>8.2f}x",
+                f"{ours / count * 1e6:>8.1f}  {single:>8.2f}  {single / base:>5.2f}x  {held / 1e6:>8.1f}  {held / size:>8.2f}x",
                 flush=True,
             )
             path.unlink()
