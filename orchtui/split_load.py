@@ -4,9 +4,10 @@
 lines stand alone (OTLP/JSON lines) can be cut at a line start and each part read on its own
 (parsers/read.py `iter_read_range`), so a forked child reads, assembles and analyses the second part while this
 process reads the first. The child sends each trace down a pipe as soon as it is complete and analysed, and
-forgets it, so it never holds its whole part; a thread here only collects the bytes (the pipe would otherwise fill
-and stop the child), and they are unpickled once this process has read its own part. Pickling costs ~11 µs a span
-to write and ~6 µs to read back (measured on the ingest benchmark's traces), so the child's share is the smaller.
+forgets it, so it never holds its whole part; a thread here unpickles them as they come (the pipe would otherwise
+fill and stop the child), and they are adopted once this process has read its own part and the child has said
+its last word. Pickling costs ~11 µs a span to write and ~6 µs to read back (measured on the ingest benchmark's
+traces), so the child's share is the smaller.
 
 The child's spans have already left their payloads in the file (parsers/payloads.py): what crosses the pipe is
 the hot fields and the analyses. A trace with spans in both parts is merged here and analysed again with all of
@@ -20,7 +21,6 @@ way (killed, out of memory, a pipe cut short), this process reads the second par
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import signal
@@ -66,8 +66,8 @@ def read_in_two(path: Path, format_name: str, size: int, sink: AnalysingSink, pr
         os.close(read_end)
         _child(path, format_name, split, size, sink.evict, write_end)
     os.close(write_end)
-    received: list[bytes] = []
-    collector = threading.Thread(target=_collect, args=(read_end, received), name="orchtui-split", daemon=True)
+    handed = _Handed()
+    collector = threading.Thread(target=handed.receive, args=(read_end,), name="orchtui-split", daemon=True)
     collector.start()
     finished = False
     try:
@@ -80,40 +80,34 @@ def read_in_two(path: Path, format_name: str, size: int, sink: AnalysingSink, pr
         _, status = os.waitpid(pid, 0)
         collector.join()
         os.close(read_end)
-    handed = _unpickle(received) if status == 0 else None
-    if handed is None:  # the child did not finish: read its part here
+    if status != 0 or handed.errors is None:  # the child did not finish: read its part here
         for result, consumed in iter_read_range(path, format_name, split, size):
             progress(result, split + consumed)
         return 0
-    traces, errors = handed
-    sink.adopt(traces)
-    progress(errors, size)
-    return sum(len(trace.spans) for trace in traces)
+    sink.adopt(handed.traces)
+    progress(handed.errors, size)
+    return sum(len(trace.spans) for trace in handed.traces)
 
 
-def _collect(read_end: int, received: list[bytes]) -> None:
-    """Take the child's bytes as they come (the read releases the GIL), so the child never waits on the pipe."""
-    try:
-        while data := os.read(read_end, 1 << 20):
-            received.append(data)
-    except OSError:
-        return
+class _Handed:
+    """What the child handed over, unpickled as it arrives (the read releases the GIL, and the pipe never fills
+    to stop the child), kept aside until it is all there: nothing is adopted from a child that did not finish."""
 
+    def __init__(self) -> None:
+        self.traces: list[AssembledTrace] = []
+        self.errors: ParseResult | None = None  # the child's last word: set only when everything came
 
-def _unpickle(received: list[bytes]) -> tuple[list[AssembledTrace], ParseResult] | None:
-    """The child's traces and read errors, or None when it did not hand them all over. The pieces received are
-    let go as they are joined: the bytes are held once."""
-    stream = io.BytesIO(b"".join(received))
-    received.clear()
-    traces: list[AssembledTrace] = []
-    try:
-        while True:
-            batch = pickle.load(stream)  # noqa: S301 - our own child's, through a pipe only it held
-            if isinstance(batch, ParseResult):  # the last thing sent: every trace came before it
-                return traces, batch
-            traces.extend(batch)
-    except Exception:  # noqa: BLE001 - a child that died mid-way: its part is read here instead
-        return None
+    def receive(self, read_end: int) -> None:
+        try:
+            with os.fdopen(read_end, "rb", closefd=False) as pipe:
+                while True:
+                    batch = pickle.load(pipe)  # noqa: S301 - our own child's, through a pipe only it holds
+                    if isinstance(batch, ParseResult):
+                        self.errors = batch
+                        return
+                    self.traces.extend(batch)
+        except Exception:  # noqa: BLE001 - a child that died mid-way: its part is read here instead
+            self.traces = []
 
 
 class _HandingSink(AnalysingSink):
