@@ -8,7 +8,10 @@ the same run, is the baseline ratio. Then the detail of random steps all over th
 every tab rendered, from a cold payload cache, so each step's payload is read back from the file
 (parsers/payloads.py).
 
-    python bench/open_large.py [--spans 1000000] [--max-spans N] [--file existing.jsonl]
+The file is opened as `orchtui open` opens it: its second part read by a worker process forked before the app
+starts (orchtui/split_load.py); `--one-process` reads it all in the app's process.
+
+    python bench/open_large.py [--spans 1000000] [--max-spans N] [--file existing.jsonl] [--one-process]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ sys.path.insert(0, str(HERE))
 from ingest import generate  # noqa: E402
 
 from orchtui.sources.factory import sources_for  # noqa: E402
+from orchtui.sources.files import start_file_workers  # noqa: E402
 from parsers import payloads  # noqa: E402
 from tui.app import make_app  # noqa: E402
 from tui.widgets.detail import TABS  # noqa: E402
@@ -61,11 +65,17 @@ def detail_times(app) -> list[float]:
     return times
 
 
-async def open_file(path: Path, max_spans: int | None, details: list[float] | None = None) -> tuple[float, float, int, int]:
+async def open_file(
+    path: Path, max_spans: int | None, details: list[float] | None = None, workers: bool = True
+) -> tuple[float, float, int, int]:
     """(seconds to first rows on screen, seconds to fully loaded, traces listed, spans held); with `details`,
-    the detail times of random steps are appended to it."""
+    the detail times of random steps are appended to it. As `orchtui open` opens it: a big file's second part
+    read by a worker process (orchtui/split_load.py), unless `workers` is False."""
     began = time.perf_counter()
-    app = make_app(sources_for([str(path)]), max_spans=max_spans, save_dir=path.parent)
+    sources = sources_for([str(path)])
+    if workers:
+        start_file_workers(sources)
+    app = make_app(sources, max_spans=max_spans, save_dir=path.parent)
     first = None
     async with app.run_test(size=(160, 50)):
         while True:
@@ -88,6 +98,7 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--max-spans", type=int, default=None, help="bound the store (whole-trace eviction)")
     parser.add_argument("--file", type=Path, help="open this file instead of generating one")
+    parser.add_argument("--one-process", action="store_true", help="no worker process (ORCHTUI_JOBS=1)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,7 +113,7 @@ def main() -> None:
         baseline_first, _, _, _ = asyncio.run(open_file(small, None))
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         details: list[float] = []
-        first, loaded, traces, held = asyncio.run(open_file(big, args.max_spans, details))
+        first, loaded, traces, held = asyncio.run(open_file(big, args.max_spans, details, workers=not args.one_process))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         size = big.stat().st_size
         print(f"first traces on screen: {first:.2f}s ({first / baseline_first:.2f}x a 1,000-span file's {baseline_first:.2f}s)")

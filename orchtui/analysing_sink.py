@@ -64,8 +64,9 @@ class AnalysingSink:
         seen is taken with its analysis; one that also has spans here gets them added, and is analysed again
         with all of them (its payloads read back from the file)."""
         for trace in traces:
-            if self.store.adopt(trace.trace_id, trace.spans, trace.duplicates):
-                self.analyzer.adopt(trace.trace_id, trace.analysis)
+            version = self.store.adopt(trace.trace_id, trace.spans, trace.duplicates)
+            if version is not None:
+                self.analyzer.adopt(trace.trace_id, trace.analysis, version)
             else:
                 self.add(list(trace.spans.values()))
 

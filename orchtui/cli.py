@@ -16,7 +16,7 @@ from .analysing_sink import AnalysingSink
 from .bulk import bulk_load
 from .loading import LoadReport, load_sources
 from .sources.factory import sources_for
-from .sources.files import FileSource
+from .sources.files import FileSource, start_file_workers
 from .exposure import exposure_warning
 from .report import check_document, exceeds, print_tables
 from .textsafe import json_bytes, printable
@@ -733,6 +733,7 @@ def run_open(args: argparse.Namespace) -> int:
     from .sources.factory import sources_for
 
     sources = sources_for([*urls, *(str(f) for f in files)])  # read once, each source on its own thread
+    start_file_workers(sources)  # big files on two cores, forked before the app starts its threads
     make_app(sources, max_spans=_max_spans(args), spec=args.spec, judge=judge_from_args(args)).run()
     return EXIT_OK
 

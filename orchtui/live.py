@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from parsers.span import ReadError, Span
 
-from .analysing_sink import evict_payloads
+from .analysing_sink import AssembledTrace, evict_payloads
 from .analysis import Analyzer, Finding, TraceAnalysis
 from .analysis.routes import BY_PATH, RouteBook
 from .analysis.trace import FLAG_ERROR, FLAG_LOOP, FLAG_STOP
@@ -122,6 +122,30 @@ class TraceIndex:
             self._finding_count -= _notable(removed)
         self._analyzer.forget(trace_id)
         self.routes.remove(trace_id)
+
+    def adopt(self, traces: Iterable[AssembledTrace]) -> None:
+        """Traces read, assembled and analysed by a worker process (orchtui/split_load.py), listed with their
+        analyses; a trace that also has spans here gets them added, and is analysed again."""
+        adopted = []
+        for trace in traces:
+            version = self.store.adopt(trace.trace_id, trace.spans, trace.duplicates)
+            if version is None:
+                self.add(list(trace.spans.values()))
+                continue
+            self._analyzer.adopt(trace.trace_id, trace.analysis, version)
+            if trace.analysis is not None:
+                adopted.append(trace.analysis)
+        evicted = set(self.store.take_evicted())  # a bounded store makes room as traces come, as `add` does
+        adopted = [analysis for analysis in adopted if analysis.trace_id not in evicted]
+        for analysis in adopted:
+            self.routes.update(analysis)
+        with self._lock:
+            for trace_id in evicted:
+                self._remove(trace_id)
+            for analysis in adopted:
+                self._alert_new_critical(None, analysis)
+                self._place(analysis)
+            self.generation += 1
 
     def add_errors(self, errors: list[ReadError], skipped: dict[str, int] | None = None) -> None:
         self.store.add_errors(errors, skipped)

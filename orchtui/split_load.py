@@ -21,14 +21,16 @@ way (killed, out of memory, a pipe cut short), this process reads the second par
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from parsers.read import iter_read_range, line_start_after, streamable_format
 from parsers.result import ParseResult
@@ -45,6 +47,12 @@ JOBS_ENV = "ORCHTUI_JOBS"  # 1: one process (the default uses two when there are
 Progress = Callable[[ParseResult, int], None]  # a result read, and the bytes of the file read so far
 
 
+class Adopter(Protocol):
+    """A sink that takes traces assembled elsewhere: the headless AnalysingSink, the app's TraceIndex."""
+
+    def adopt(self, traces: list[AssembledTrace]) -> object: ...
+
+
 def can_split(path: Path, size: int) -> str | None:
     """The file's format when reading it in two processes is safe and pays, else None. Linux only: macOS
     frameworks are not safe in a forked child (Python itself spawns there), and Windows cannot fork."""
@@ -55,34 +63,63 @@ def can_split(path: Path, size: int) -> str | None:
     return streamable_format(path)
 
 
-def read_in_two(path: Path, format_name: str, size: int, sink: AnalysingSink, progress: Progress) -> int:
-    """Read `path` into `sink`: its first part here, each result through `progress` (which hands it to the
-    sink), its second in a forked child, whose traces are adopted and its read errors handed to `progress` last.
-    The number of spans adopted (not in any result)."""
+@dataclass(slots=True)
+class Worker:
+    """A forked child reading the part of a file from `split` on (started by `start_worker`)."""
+
+    pid: int
+    read_end: int
+    split: int
+    format_name: str
+
+
+def start_worker(path: Path, format_name: str, size: int) -> Worker:
+    """Fork the child that reads the second part of `path`: now, while this process has one thread (`orchtui
+    open` starts its workers before the app starts its threads; a headless command when it reaches the file)."""
     split = line_start_after(path, int(size * (1 - CHILD_SHARE)))
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
-        _child(path, format_name, split, size, sink.evict, write_end)
+        _child(path, format_name, split, size, write_end)
     os.close(write_end)
+    return Worker(pid, read_end, split, format_name)
+
+
+def stop_worker(worker: Worker) -> None:
+    """Stop a worker whose part is not wanted (the source stopped before it read the file)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(worker.pid, signal.SIGKILL)
+    os.waitpid(worker.pid, 0)
+    os.close(worker.read_end)
+
+
+def read_in_two(path: Path, size: int, sink: Adopter, progress: Progress, worker: Worker, stopping: Callable[[], bool]) -> int:
+    """Read `path` into `sink`: its first part here, each result through `progress` (which hands it to the
+    sink), its second from `worker`, whose traces are adopted and its read errors handed to `progress` last.
+    The number of spans adopted (not in any result)."""
+    split, format_name = worker.split, worker.format_name
     handed = _Handed()
-    collector = threading.Thread(target=handed.receive, args=(read_end,), name="orchtui-split", daemon=True)
+    collector = threading.Thread(target=handed.receive, args=(worker.read_end,), name="orchtui-split", daemon=True)
     collector.start()
     finished = False
     try:
         for result, consumed in iter_read_range(path, format_name, 0, split):
             progress(result, consumed)
+            if stopping():
+                return 0
         finished = True
     finally:
-        if not finished:  # interrupted: the child's part is not wanted any more
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
+        if not finished:  # stopped or interrupted: the child's part is not wanted any more
+            os.kill(worker.pid, signal.SIGKILL)
+        _, status = os.waitpid(worker.pid, 0)
         collector.join()
-        os.close(read_end)
+        os.close(worker.read_end)
     if status != 0 or handed.errors is None:  # the child did not finish: read its part here
         for result, consumed in iter_read_range(path, format_name, split, size):
             progress(result, split + consumed)
+            if stopping():
+                break
         return 0
     sink.adopt(handed.traces)
     progress(handed.errors, size)
@@ -113,8 +150,8 @@ class _Handed:
 class _HandingSink(AnalysingSink):
     """The child's sink: each trace, once complete and analysed, goes down the pipe and out of this process."""
 
-    def __init__(self, pipe: BinaryIO, evict: bool) -> None:
-        super().__init__(SpanStore(), evict=evict)
+    def __init__(self, pipe: BinaryIO) -> None:
+        super().__init__(SpanStore())
         self.pipe = pipe
         self.outbox: list[AssembledTrace] = []
 
@@ -129,8 +166,7 @@ class _HandingSink(AnalysingSink):
     def finish(self, format_name: str) -> None:
         """The traces that never completed, analysed as `analyses` would, then the read errors, last."""
         for analysis in self.analyzer.all():
-            if self.evict:
-                evict_payloads(analysis)
+            evict_payloads(analysis)
         for trace_id in self.store.trace_ids():
             self._hand_on(trace_id)
         self._send()
@@ -154,13 +190,13 @@ class _HandingSink(AnalysingSink):
             self.outbox = []
 
 
-def _child(path: Path, format_name: str, start: int, end: int, evict: bool, write_end: int) -> None:
+def _child(path: Path, format_name: str, start: int, end: int, write_end: int) -> None:
     """Read [start, end) and hand every trace to the parent; then exit at once (no atexit handlers, no flushing of
     buffers inherited from the parent)."""
     code = 70
     try:
         with os.fdopen(write_end, "wb") as pipe:
-            sink = _HandingSink(pipe, evict)
+            sink = _HandingSink(pipe)
             for result, _ in iter_read_range(path, format_name, start, end):
                 if result.spans:
                     sink.add(result.spans)

@@ -98,16 +98,19 @@ class SpanStore:
                 self._evict(protect=changed)
         return changed
 
-    def adopt(self, trace_id: str, spans: dict[str, Span], duplicates: int) -> bool:
+    def adopt(self, trace_id: str, spans: dict[str, Span], duplicates: int) -> int | None:
         """Take a whole trace assembled elsewhere (by id, in arrival order: a worker process's store), its dict
-        kept as the record's own; False, and nothing taken, when the store already holds spans of the trace."""
+        kept as the record's own; its version here, or None, and nothing taken, when the store already holds
+        spans of the trace."""
         with self._lock:
             if trace_id in self._traces:
-                return False
+                return None
             self._tick += 1
             record = self._traces[trace_id] = TraceRecord(trace_id, spans, 1, self._tick, duplicates, shared=True)
             self._span_count += len(record.spans)
-            return True
+            if self._max_spans is not None and self._span_count > self._max_spans:
+                self._evict(protect={trace_id})
+            return record.version
 
     def discard(self, trace_id: str) -> None:
         """Forget a trace that was handed on whole (a worker's store, orchtui/split_load.py); not counted as

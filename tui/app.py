@@ -707,11 +707,13 @@ def describe_sources(sources: list[Source]) -> str:
 
 
 class _AppSink:
-    """What the app's sources deliver to: spans through `deliver` (held while paused), errors to the index."""
+    """What the app's sources deliver to: spans through `deliver` (held while paused), errors and the traces a
+    worker process read (orchtui/split_load.py) to the index."""
 
     def __init__(self, app: OrchApp) -> None:
         self.add = app.deliver
         self.add_errors = app.index.add_errors
+        self.adopt = app.index.adopt
 
 
 def binding_ids() -> set[str]:

@@ -305,12 +305,10 @@ class Analyzer:
     def forget(self, trace_id: str) -> None:
         self._cache.pop(trace_id, None)
 
-    def adopt(self, trace_id: str, analysis: TraceAnalysis | None) -> None:
-        """Take the analysis of a trace the store adopted (`SpanStore.adopt`), made where its spans were read;
-        None: its analysis failed there (and said so), so it is not tried again."""
-        version = self.store.version(trace_id)
-        if version is None:
-            return
+    def adopt(self, trace_id: str, analysis: TraceAnalysis | None, version: int) -> None:
+        """Take the analysis of a trace the store adopted at `version` (`SpanStore.adopt`), made where its spans
+        were read; None: its analysis failed there (and said so), so it is not tried again. Spans added since
+        (another source, on another thread) move the store's version on, and the trace is analysed again."""
         if analysis is None:
             self._failed[trace_id] = version
         else:

@@ -11,7 +11,7 @@ from parsers.span import ReadError, Span
 
 from ..analysing_sink import AnalysingSink
 from ..bulk import bulk_load
-from ..split_load import can_split, read_in_two
+from ..split_load import Worker, can_split, read_in_two, start_worker, stop_worker
 from .base import FOLLOW, ONCE, Source, SpanSink, expand
 from .follow import FileFollower
 
@@ -31,6 +31,16 @@ class FileSource(Source):
     def __init__(self, names: list[str]) -> None:
         super().__init__(_label(names), [Path(name).name for name in names])
         self.names = list(names)
+        self._workers: dict[Path, Worker] = {}  # started before the app's threads (`start_workers`)
+
+    def start_workers(self) -> None:
+        """Fork now, while the process has one thread, the workers that will read the second part of each big
+        file (orchtui/split_load.py): `orchtui open` calls this before the app starts its threads."""
+        files, _ = expand(self.names)
+        for path in files:
+            size = path.stat().st_size if path.exists() else 0
+            if path not in self._workers and (format_name := can_split(path, size)):
+                self._workers[path] = start_worker(path, format_name, size)
 
     def run(self, sink: SpanSink) -> None:
         report = self.report
@@ -38,11 +48,16 @@ class FileSource(Source):
         report.unreadable.extend(missing)
         sink.add_errors(missing)
         # No collector passes over the heap being built (orchtui/bulk.py); a headless command freezes it after.
-        with bulk_load(freeze=False):
-            for path in files:
-                if self.stopping:
-                    return
-                self._read(path, sink)
+        try:
+            with bulk_load(freeze=False):
+                for path in files:
+                    if self.stopping:
+                        return
+                    self._read(path, sink)
+        finally:
+            for worker in self._workers.values():  # files not reached (stopped): their workers are not wanted
+                stop_worker(worker)
+            self._workers.clear()
 
     def _read(self, path: Path, sink: SpanSink) -> None:
         report, status = self.report, self.status
@@ -63,8 +78,14 @@ class FileSource(Source):
             sink.add_errors(result.errors, result.skipped)
             status.progress = f"loading {path.name} {100 * consumed // max(1, size)}%"
 
-        if self.two_processes and isinstance(sink, AnalysingSink) and (format_name := can_split(path, size)):
-            adopted = read_in_two(path, format_name, size, sink, take)
+        worker = self._workers.pop(path, None)
+        if worker is not None and not hasattr(sink, "adopt"):  # a sink that cannot take the worker's traces
+            stop_worker(worker)
+            worker = None
+        if worker is None and self.two_processes and isinstance(sink, AnalysingSink):
+            worker = start_worker(path, format_name, size) if (format_name := can_split(path, size)) else None
+        if worker is not None:
+            adopted = read_in_two(path, size, sink, take, worker, lambda: self.stopping)  # type: ignore[arg-type]
             report.spans[name] += adopted
             status.spans += adopted
         else:
@@ -74,6 +95,14 @@ class FileSource(Source):
                     break
         if report.files[name] is None and report.spans[name] == 0:
             report.unreadable.extend(errors or [ReadError(name, "nothing readable in this file")])
+
+
+def start_file_workers(sources: list[Source]) -> None:
+    """Before an app starts its threads: fork the workers that will read the second part of each big file of the
+    file sources among `sources` (`orchtui open`)."""
+    for source in sources:
+        if isinstance(source, FileSource):
+            source.start_workers()
 
 
 class FollowSource(Source):
