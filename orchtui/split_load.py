@@ -1,6 +1,6 @@
-"""A big trace file read on two cores by a headless command: its second part by a forked worker process.
+"""A big trace file read on two cores: its second part by a forked worker process.
 
-`check`, `routes` and `diff` spend ~36 µs a span parsing, assembling and analysing, on one core. A plain file whose
+`check`, `routes`, `diff` and `open` spend ~36 µs a span parsing, assembling and analysing, on one core. A plain file whose
 lines stand alone (OTLP/JSON lines) can be cut at a line start and each part read on its own
 (parsers/read.py `iter_read_range`), so a forked child reads, assembles and analyses the second part while this
 process reads the first. The child sends each trace down a pipe as soon as it is complete and analysed, and
@@ -14,9 +14,11 @@ the hot fields and the analyses. A trace with spans in both parts is merged here
 them (orchtui/analysing_sink.py `adopt`); every other trace keeps the child's analysis. The result is the same as
 one process reading the whole file (tests/orchtui/test_split_load.py compares them).
 
-Only where it is safe and pays: a headless command (no threads yet to fork under), a file of at least
-SPLIT_MIN_BYTES, more than one CPU, Linux, and `ORCHTUI_JOBS` not set to 1. If the child fails in any
-way (killed, out of memory, a pipe cut short), this process reads the second part itself: the same result, later.
+Only where it is safe and pays: no thread yet to fork under (a headless command when it reaches the file;
+`orchtui open` before the app starts, orchtui/sources/files.py `start_file_workers`), a file of at least
+SPLIT_MIN_BYTES, more than one CPU, Linux, and `ORCHTUI_JOBS` not set to 1. The app's live index adopts the
+child's traces as the headless sink does (orchtui/live.py `adopt`). If the child fails in any way (killed, out of
+memory, a pipe cut short), this process reads the second part itself: the same result, later.
 """
 
 from __future__ import annotations
