@@ -13,7 +13,7 @@ evicts their payloads too), where the Analyzer's per-version cache keeps every a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from parsers.span import ReadError, Span
@@ -36,6 +36,24 @@ class AssembledTrace:
     spans: dict[str, Span]  # by id, in arrival order
     duplicates: int
     analysis: TraceAnalysis | None  # None: its analysis failed there (a read error says so)
+
+
+def adopt_traces(
+    traces: Iterable[AssembledTrace], store: SpanStore, analyzer: Analyzer, add: Callable[[list[Span]], object]
+) -> list[TraceAnalysis]:
+    """Put traces assembled elsewhere into `store` and their analyses into `analyzer`; a trace the store already
+    holds spans of gets its spans through `add` instead (and is analysed again with all of them). The analyses
+    taken, for a caller that lists them."""
+    adopted = []
+    for trace in traces:
+        version = store.adopt(trace.trace_id, trace.spans, trace.duplicates)
+        if version is None:
+            add(list(trace.spans.values()))
+            continue
+        analyzer.adopt(trace.trace_id, trace.analysis, version)
+        if trace.analysis is not None:
+            adopted.append(trace.analysis)
+    return adopted
 
 
 class AnalysingSink:
@@ -63,12 +81,7 @@ class AnalysingSink:
         """Take traces assembled and analysed elsewhere, after everything read here: a trace this store has not
         seen is taken with its analysis; one that also has spans here gets them added, and is analysed again
         with all of them (its payloads read back from the file)."""
-        for trace in traces:
-            version = self.store.adopt(trace.trace_id, trace.spans, trace.duplicates)
-            if version is not None:
-                self.analyzer.adopt(trace.trace_id, trace.analysis, version)
-            else:
-                self.add(list(trace.spans.values()))
+        adopt_traces(traces, self.store, self.analyzer, self.add)
 
     def analyses(self) -> list[TraceAnalysis]:
         """Every trace analysed, oldest first (the order reports list them in); now the payloads of the traces

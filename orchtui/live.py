@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from parsers.span import ReadError, Span
 
-from .analysing_sink import AssembledTrace, evict_payloads
+from .analysing_sink import AssembledTrace, adopt_traces, evict_payloads
 from .analysis import Analyzer, Finding, TraceAnalysis
 from .analysis.routes import BY_PATH, RouteBook
 from .analysis.trace import FLAG_ERROR, FLAG_LOOP, FLAG_STOP
@@ -126,15 +126,7 @@ class TraceIndex:
     def adopt(self, traces: Iterable[AssembledTrace]) -> None:
         """Traces read, assembled and analysed by a worker process (orchtui/split_load.py), listed with their
         analyses; a trace that also has spans here gets them added, and is analysed again."""
-        adopted = []
-        for trace in traces:
-            version = self.store.adopt(trace.trace_id, trace.spans, trace.duplicates)
-            if version is None:
-                self.add(list(trace.spans.values()))
-                continue
-            self._analyzer.adopt(trace.trace_id, trace.analysis, version)
-            if trace.analysis is not None:
-                adopted.append(trace.analysis)
+        adopted = adopt_traces(traces, self.store, self._analyzer, self.add)
         evicted = set(self.store.take_evicted())  # a bounded store makes room as traces come, as `add` does
         adopted = [analysis for analysis in adopted if analysis.trace_id not in evicted]
         for analysis in adopted:

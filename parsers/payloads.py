@@ -36,7 +36,6 @@ ROTATED_CANDIDATES = 8  # renamed copies of a file looked at when its record is 
 LOST_KEY = "orchtui.payload"
 
 
-
 @dataclass(slots=True)
 class PayloadStats:
     """How often payloads came back from the file, for benchmarks and the tests that keep reads rare."""

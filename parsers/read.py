@@ -122,12 +122,9 @@ def iter_read_path(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator
         raw.seek(0)
         stream = gzip.GzipFile(fileobj=raw) if compressed else raw
         reader = _SafeReader(stream, source_name)
-        first = reader.read(chunk_bytes)
-        while b"\n" not in first and (more := reader.read(chunk_bytes)):  # one whole first line to sniff
-            first += more
-        name = sniffing.sniff(first) if first.strip() else None
-        module = parser_for(name) if name is not None else None
-        if module is None or not getattr(module, "STREAMABLE", False) or not _first_line_is_a_record(first):
+        first = _through_first_line(reader.read, chunk_bytes)
+        name, module = _sniff_lines(first)
+        if module is None:
             whole = first + reader.read()
             result = parse_bytes(whole, source_name, name) if whole.strip() else ParseResult(format=name)
             result.errors.extend(reader.errors)
@@ -174,18 +171,31 @@ def streamable_format(path: str | Path) -> str | None:
     such a file can be read in byte ranges (`iter_read_range`), each on its own."""
     try:
         with open(path, "rb") as raw:
-            first = raw.read(CHUNK_BYTES)
-            while b"\n" not in first and (more := raw.read(CHUNK_BYTES)):
-                first += more
+            first = _through_first_line(raw.read, CHUNK_BYTES)
     except OSError:
         return None
-    if first[:2] == sniffing.GZIP_MAGIC or not first.strip():
+    if first[:2] == sniffing.GZIP_MAGIC:
         return None
-    name = sniffing.sniff(first)
+    name, module = _sniff_lines(first)
+    return name if module is not None else None
+
+
+def _through_first_line(read: Callable[[int], bytes], chunk_bytes: int) -> bytes:
+    """The start of a file, read in chunks until it holds one whole first line (to sniff)."""
+    first = read(chunk_bytes)
+    while b"\n" not in first and (more := read(chunk_bytes)):
+        first += more
+    return first
+
+
+def _sniff_lines(first: bytes) -> tuple[str | None, object | None]:
+    """The format of a file that starts with `first`, and its parser module when its lines stand alone (the
+    module's `STREAMABLE`, and the first line a whole record), else None: such a file is read line by line."""
+    name = sniffing.sniff(first) if first.strip() else None
     module = parser_for(name) if name is not None else None
     if module is None or not getattr(module, "STREAMABLE", False) or not _first_line_is_a_record(first):
-        return None
-    return name
+        return name, None
+    return name, module
 
 
 def line_start_after(path: str | Path, offset: int) -> int:
