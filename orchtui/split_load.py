@@ -46,7 +46,9 @@ CHILD_SHARE = 0.45  # of the file the child reads: it also pickles what it read,
 BATCH_TRACES = 256  # traces a pickle: a pickler's memo of what it wrote stays small
 JOBS_ENV = "ORCHTUI_JOBS"  # 1: one process (the default uses two when there are two CPUs)
 
-Progress = Callable[[ParseResult, int], None]  # a result read, and the bytes of the file read so far
+# A result read (None: no new result, the count moved) and the bytes of the file read so far, by both processes.
+Progress = Callable[[ParseResult | None, int], None]
+WAIT_TICK = 0.2  # seconds between progress updates while this process waits for the child's last traces
 
 
 class Adopter(Protocol):
@@ -99,6 +101,8 @@ def stop_worker(worker: Worker) -> None:
 def read_in_two(path: Path, size: int, sink: Adopter, progress: Progress, worker: Worker, stopping: Callable[[], bool]) -> int:
     """Read `path` into `sink`: its first part here, each result through `progress` (which hands it to the
     sink), its second from `worker`, whose traces are adopted and its read errors handed to `progress` last.
+    The bytes passed to `progress` count both processes' reading, so a viewer's percentage moves through the
+    whole file, also while this process waits for the child (below 100% until the child's traces are adopted).
     The number of spans adopted (not in any result)."""
     split, format_name = worker.split, worker.format_name
     handed = _Handed()
@@ -107,9 +111,16 @@ def read_in_two(path: Path, size: int, sink: Adopter, progress: Progress, worker
     finished = False
     try:
         for result, consumed in iter_read_range(path, format_name, 0, split):
-            progress(result, consumed)
+            progress(result, min(size - 1, consumed + handed.consumed))
             if stopping():
                 return 0
+        while True:  # until the child's part is all here: its progress shown, a stop heard
+            collector.join(WAIT_TICK)
+            progress(None, min(size - 1, split + handed.consumed))
+            if stopping():
+                return 0
+            if not collector.is_alive():
+                break
         finished = True
     finally:
         if not finished:  # stopped or interrupted: the child's part is not wanted any more
@@ -135,6 +146,7 @@ class _Handed:
     def __init__(self) -> None:
         self.traces: list[AssembledTrace] = []
         self.errors: ParseResult | None = None  # the child's last word: set only when everything came
+        self.consumed = 0  # bytes of its part the child had read when it sent its latest batch
 
     def receive(self, read_end: int) -> None:
         try:
@@ -144,7 +156,9 @@ class _Handed:
                     if isinstance(batch, ParseResult):
                         self.errors = batch
                         return
-                    self.traces.extend(batch)
+                    consumed, traces = batch
+                    self.traces.extend(traces)
+                    self.consumed = consumed
         except Exception:  # noqa: BLE001 - a child that died mid-way: its part is read here instead
             self.traces = []
 
@@ -156,6 +170,7 @@ class _HandingSink(AnalysingSink):
         super().__init__(SpanStore())
         self.pipe = pipe
         self.outbox: list[AssembledTrace] = []
+        self.consumed = 0  # bytes of the part read so far: sent with each batch, for the parent's progress
 
     def add(self, spans: list[Span]) -> set[str]:
         changed = super().add(spans)
@@ -188,7 +203,7 @@ class _HandingSink(AnalysingSink):
         # In batches: a pickler remembers every object it wrote (to write shared ones once), and one pickle of a
         # whole part held a memo bigger than the part.
         if self.outbox:
-            pickle.dump(self.outbox, self.pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((self.consumed, self.outbox), self.pipe, protocol=pickle.HIGHEST_PROTOCOL)
             self.outbox = []
 
 
@@ -199,7 +214,8 @@ def _child(path: Path, format_name: str, start: int, end: int, write_end: int) -
     try:
         with os.fdopen(write_end, "wb") as pipe:
             sink = _HandingSink(pipe)
-            for result, _ in iter_read_range(path, format_name, start, end):
+            for result, consumed in iter_read_range(path, format_name, start, end):
+                sink.consumed = consumed
                 if result.spans:
                     sink.add(result.spans)
                 sink.add_errors(result.errors, result.skipped)

@@ -47,27 +47,32 @@ class FileSource(Source):
         files, missing = expand(self.names)
         report.unreadable.extend(missing)
         sink.add_errors(missing)
-        # No collector passes over the heap being built (orchtui/bulk.py); a headless command freezes it after.
+        # No collector passes over the heap being built (orchtui/bulk.py); a headless command freezes it after, and
+        # so does a read stopped (the app quits: a pass over what was read would only hold the quit).
         try:
-            with bulk_load(freeze=False):
+            with bulk_load(freeze=lambda: self.stopping):
                 for path in files:
                     if self.stopping:
                         return
-                    self._read(path, sink)
+                    self._read(path, sink, several=len(files) > 1)
         finally:
             for worker in self._workers.values():  # files not reached (stopped): their workers are not wanted
                 stop_worker(worker)
             self._workers.clear()
 
-    def _read(self, path: Path, sink: SpanSink) -> None:
+    def _read(self, path: Path, sink: SpanSink, several: bool) -> None:
         report, status = self.report, self.status
         name = str(path)
+        progress_name = f"{path.name} " if several else ""  # one file: the source's label already names it
         size = path.stat().st_size if path.exists() else 0
         report.spans[name] = 0
         report.files[name] = None
         errors: list[ReadError] = []
 
-        def take(result: ParseResult, consumed: int) -> None:
+        def take(result: ParseResult | None, consumed: int) -> None:
+            status.progress = f"loading {progress_name}{100 * consumed // max(1, size)}%"
+            if result is None:  # only the count moved (the file's other part is read by a worker)
+                return
             if result.format is not None:
                 report.files[name] = result.format
             report.spans[name] += len(result.spans)
@@ -76,7 +81,6 @@ class FileSource(Source):
                 sink.add(result.spans)
                 status.spans += len(result.spans)
             sink.add_errors(result.errors, result.skipped)
-            status.progress = f"loading {path.name} {100 * consumed // max(1, size)}%"
 
         worker = self._workers.pop(path, None)
         if worker is not None and not hasattr(sink, "adopt"):  # a sink that cannot take the worker's traces

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import orjson
 import pytest
 
 import orchtui.split_load as split_load
+from orchtui.analysing_sink import AnalysingSink
 from orchtui.cli import _load
 from orchtui.report import check_document
+from orchtui.store import SpanStore
 from parsers import payloads
 from parsers.read import streamable_format
 from tests.golden import ROOT, fixtures
@@ -170,3 +173,47 @@ def test_the_command_prints_the_same_bytes_and_status_in_two_processes(tmp_path)
         runs[jobs] = (done.returncode, done.stdout, done.stderr)
     assert runs["2"] == runs["1"]
     assert runs["1"][0] == 0 and len(orjson.loads(runs["1"][1])["traces"]) > 1000
+
+
+def test_progress_counts_both_processes_and_reaches_the_whole_file_only_when_adopted(tmp_path, monkeypatch):
+    """A viewer's percentage moves through the child's part too (its bytes come with each batch), never goes back,
+    and says 100% only once the child's traces are in the sink."""
+    path = write_interleaved(tmp_path)
+    size = path.stat().st_size
+    monkeypatch.setattr(split_load, "BATCH_TRACES", 1)
+    worker = split_load.start_worker(path, "otlp-json", size)
+    sink = AnalysingSink(SpanStore())
+    seen: list[tuple[int, int]] = []  # (bytes said, spans in the sink then)
+
+    def progress(result, consumed):
+        seen.append((consumed, sink.store.span_count))
+        if result is not None:
+            sink.add(result.spans)
+            sink.add_errors(result.errors, result.skipped)
+
+    adopted = split_load.read_in_two(path, size, sink, progress, worker, lambda: False)
+    said = [consumed for consumed, _ in seen]
+    assert adopted > 0 and said == sorted(said)
+    assert said[-1] == size and said[-2] == size - 1  # the child's whole part counted before it was adopted
+    assert seen[-2][1] < sink.store.span_count == len(path.read_bytes().splitlines())  # ...and 100% waited for them
+
+
+def test_a_stop_while_waiting_for_the_child_kills_it(tmp_path, monkeypatch):
+    path = write_interleaved(tmp_path)
+    size = path.stat().st_size
+    monkeypatch.setattr(split_load, "_child", lambda *args: (time.sleep(60), os._exit(0)))
+    worker = split_load.start_worker(path, "otlp-json", size)
+    sink = AnalysingSink(SpanStore())
+    stop = {"now": False}
+
+    def progress(result, consumed):
+        if result is None:  # this process has read its part and waits for the child
+            stop["now"] = True
+        else:
+            sink.add(result.spans)
+
+    started = time.monotonic()
+    assert split_load.read_in_two(path, size, sink, progress, worker, lambda: stop["now"]) == 0
+    assert time.monotonic() - started < 30  # not the child's minute
+    with pytest.raises(ChildProcessError):
+        os.waitpid(worker.pid, os.WNOHANG)  # killed and reaped

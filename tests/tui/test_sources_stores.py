@@ -55,8 +55,9 @@ async def test_bang_lists_each_store_with_its_state_interval_spans_and_last_poll
         ], follow=True))
         try:
             async with app.run_test(size=(80, 24)) as pilot:
-                # cut to make room for the counts (the `!` screen has it whole), keeping how many more sources there are
-                status = "jaeger 127.0.0.… +3 more  4 traces · 78 spans · 6 findings · 2 read errors (! lists)"
+                # cut to make room for the counts (the `!` screen has it whole), keeping how many more sources there are;
+                # the `!` hint goes first (an ephemeral port has five digits)
+                status = f"jaeger 127.0.0.1:{str(ok.port)[:2]}… +3 more  4 traces · 78 spans · 6 findings · 2 read errors"
                 await _until(pilot, lambda: _status(app) == status and hung.requests, "the first polls listed")
                 await pilot.resize_terminal(160, 24)
                 await _until(pilot, lambda: _status(app).startswith(f"jaeger 127.0.0.1:{ok.port} service=vendor-assistant +3 more  4"), "the whole label")

@@ -11,6 +11,8 @@ from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.widgets import Static
 
+from orchtui.formatting import format_count
+
 from ..render import safe
 
 
@@ -48,38 +50,73 @@ class StatusBar(Static):
         head = Text()
         if warning:  # first: it must not be the part the ellipsis cuts
             head.append(f"⚠ {warning}  ", style="bold red")
-        traces = counts["traces"]
-        tail = Text()
         if waiting and not counts["spans"]:
             head.append("waiting for spans on ", style="bold cyan")
-        else:
-            tail.append("  ")
-            tail.append(plural(traces, "trace") if listed == traces else f"{listed:,}/{plural(traces, 'trace')}")
-            tail.append(f" · {plural(counts['spans'], 'span')}")
-            tail.append(f" · {plural(counts['findings'], 'finding')}", style="yellow" if counts["findings"] else "")
-        if counts["errors"]:
-            tail.append(f" · {plural(counts['errors'], 'read error')} (! lists)", style="bold red")
-        elif not waiting or counts["spans"]:
-            tail.append(" · 0 read errors")
-        if counts.get("evicted"):
-            tail.append(f" · {counts['evicted']:,} evicted", style="yellow")
-        if quick_filter != "all":
-            tail.append(f"  [filter: {quick_filter}]", style="bold cyan")
-        if text_filter:
-            tail.append(f"  [/{safe(text_filter, True)}]", style="bold cyan")
-        if route_filter:
-            tail.append(f"  [route: {safe(route_filter, True)}]", style="bold cyan")
-        if marked:
-            tail.append(f"  ⚑ {safe(marked, True)}", style="bold magenta")
-        if loading:
-            tail.append(f"  {safe(loading, True)}", style="bold magenta")
-        if paused is not None:
-            tail.append(f"  ⏸ paused, {plural(paused, 'span')} queued (p resumes)", style="bold yellow")
+        parts = dict(
+            counts=counts, listed=listed, quick_filter=quick_filter, text_filter=text_filter, loading=loading,
+            route_filter=route_filter, marked=marked, paused=paused, waiting=waiting,
+        )
+        room = width - head.cell_len - min(SOURCES_MIN, cell_len(sources))
+        # Narrow terminal: first "0 read errors" and the `!` hint go, then the counts shorten (1.0M), then the listed
+        # share and the span count go; what is still too long is cut at the end, so the loading percentage is first.
+        for spare, short, lean in ((True, False, False), (False, False, False), (False, True, False), (False, True, True)):
+            tail = _tail(**parts, spare=spare, short=short, lean=lean)
+            if tail.cell_len <= room:
+                break
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append_text(head)
         line.append(fit(safe(sources, True), width - head.cell_len - tail.cell_len), style="bold")
         line.append_text(tail)
         self.update(line, layout=False)
+
+
+def _tail(
+    *,
+    counts: dict[str, int],
+    listed: int,
+    quick_filter: str,
+    text_filter: str,
+    loading: str | None,
+    route_filter: str | None,
+    marked: str | None,
+    paused: int | None,
+    waiting: bool,
+    spare: bool,
+    short: bool,
+    lean: bool,
+) -> Text:
+    """Everything after the sources label. `spare`: with the parts that go first; `short`: counts as 1.0M; `lean`:
+    without the listed share and the span count."""
+    number = format_count if short else (lambda n: f"{n:,}")
+    tail = Text()
+    if loading:
+        tail.append(f"  {safe(loading, True)}", style="bold magenta")
+    if not waiting or counts["spans"]:
+        traces = counts["traces"]
+        listed_part = "" if listed == traces or lean else f"{number(listed)}/"
+        tail.append(f"  {listed_part}{number(traces)} {noun(traces, 'trace')}")
+        if not lean:
+            tail.append(f" · {number(counts['spans'])} {noun(counts['spans'], 'span')}")
+        findings = counts["findings"]
+        tail.append(f" · {number(findings)} {noun(findings, 'finding')}", style="yellow" if findings else "")
+    if counts["errors"]:
+        errors = counts["errors"]
+        tail.append(f" · {number(errors)} {noun(errors, 'read error')}{' (! lists)' if spare else ''}", style="bold red")
+    elif spare and (not waiting or counts["spans"]):
+        tail.append(" · 0 read errors")
+    if counts.get("evicted"):
+        tail.append(f" · {number(counts['evicted'])} evicted", style="yellow")
+    if quick_filter != "all":
+        tail.append(f"  [filter: {quick_filter}]", style="bold cyan")
+    if text_filter:
+        tail.append(f"  [/{safe(text_filter, True)}]", style="bold cyan")
+    if route_filter:
+        tail.append(f"  [route: {safe(route_filter, True)}]", style="bold cyan")
+    if marked:
+        tail.append(f"  ⚑ {safe(marked, True)}", style="bold magenta")
+    if paused is not None:
+        tail.append(f"  ⏸ paused, {plural(paused, 'span')} queued (p resumes)", style="bold yellow")
+    return tail
 
 
 def fit(label: str, room: int) -> str:
@@ -96,5 +133,9 @@ def fit(label: str, room: int) -> str:
     return set_cell_size(head, max(1, keep)) + "…" + suffix
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {noun(count, word)}"
+
+
+def noun(count: int, word: str) -> str:
+    return word if count == 1 else f"{word}s"
