@@ -1,7 +1,5 @@
-"""`python -m orchtui` runs the command line."""
+"""`python -m orchtui` runs the command line, as the `orchtui` script does."""
 
-import sys
+from .entry import run
 
-from .cli import main
-
-sys.exit(main())
+run()
