@@ -66,10 +66,11 @@ def detail_times(app) -> list[float]:
 
 
 async def open_file(
-    path: Path, max_spans: int | None, details: list[float] | None = None, workers: bool = True
+    path: Path, max_spans: int | None, details: list[float] | None = None, workers: bool = True, stalls: list[float] | None = None
 ) -> tuple[float, float, int, int]:
     """(seconds to first rows on screen, seconds to fully loaded, traces listed, spans held); with `details`,
-    the detail times of random steps are appended to it. As `orchtui open` opens it: a big file's second part
+    the detail times of random steps are appended to it; with `stalls`, the time between turns of the app's event
+    loop while loading (asked every 10 ms: a long one is a frozen screen). As `orchtui open` opens it: a big file's second part
     read by a worker process (orchtui/split_load.py), unless `workers` is False."""
     began = time.perf_counter()
     sources = sources_for([str(path)])
@@ -77,9 +78,14 @@ async def open_file(
         start_file_workers(sources)
     app = make_app(sources, max_spans=max_spans, save_dir=path.parent)
     first = None
+    gaps = stalls if stalls is not None else []
     async with app.run_test(size=(160, 50)):
+        tick = time.perf_counter()
         while True:
             await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - tick)
+            tick = now
             if first is None and app.trace_list.rows:
                 first = time.perf_counter() - began
             if first is not None and app.load_finished:
@@ -87,6 +93,11 @@ async def open_file(
         app.request_rows()
         while not app.rows_settled:  # the last row listing reached the screen
             await asyncio.sleep(0.01)
+        for _ in range(100):  # and a second after: the collector's first pass over what was loaded comes then
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - tick)
+            tick = now
         loaded = time.perf_counter() - began
         if details is not None:
             details.extend(detail_times(app))
@@ -113,7 +124,8 @@ def main() -> None:
         baseline_first, _, _, _ = asyncio.run(open_file(small, None))
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         details: list[float] = []
-        first, loaded, traces, held = asyncio.run(open_file(big, args.max_spans, details, workers=not args.one_process))
+        stalls: list[float] = []
+        first, loaded, traces, held = asyncio.run(open_file(big, args.max_spans, details, not args.one_process, stalls))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         size = big.stat().st_size
         print(f"first traces on screen: {first:.2f}s ({first / baseline_first:.2f}x a 1,000-span file's {baseline_first:.2f}s)")
@@ -121,6 +133,10 @@ def main() -> None:
         print(
             f"peak RSS: {peak / 1e6:,.0f} MB = {peak / size:.2f}x the file size; opening it added "
             f"{(peak - rss_before) / 1e6:,.0f} MB = {(peak - rss_before) / size:.2f}x (target: 0.5x)"
+        )
+        print(
+            f"the app's event loop while loading, asked every 10 ms: longest stall {max(stalls) * 1e3:,.0f} ms, "
+            f"p99 {statistics.quantiles(stalls, n=100)[98] * 1e3:.0f} ms over {len(stalls):,} turns"
         )
         cut = statistics.quantiles(details, n=20)
         print(

@@ -1,4 +1,4 @@
-"""Building a large, long-lived heap without the cyclic garbage collector re-scanning it: for headless commands.
+"""Building a large, long-lived heap without the cyclic garbage collector re-scanning it.
 
 Loading a trace file allocates millions of objects that all stay alive (spans, their attributes, analyses). The
 collector runs a full pass each time the long-lived heap grows by a quarter, and every pass walks the whole heap:
@@ -7,19 +7,20 @@ collector is paused, and afterwards everything loaded is frozen (moved out of th
 collections only look at objects made since. Reference counting still frees everything that is not in a cycle;
 the loaders make few cycles (a few hundred objects over every fixture).
 
-The TUI loads with `freeze=False`: the collector is global and the UI thread makes cyclic garbage (widgets,
-render caches) all the time; frozen, the garbage made during a minute-long load would be kept for good. Unfrozen,
-it is collected by the first pass after the load, and the load still runs without passes (a 1M-span open: fully
-loaded in 76 s paused, 164 s with the collector running; peak RSS 2.0x and 1.9x the file). A load stopped
-because the app quits is frozen all the same: the first pass over a half-read million spans held the quit for a
-second, and nothing is left to collect garbage for.
+A file read in the TUI is frozen too, when it ends (or is stopped because the app quits). Unfrozen, the
+collector's first pass after the load walked everything loaded while holding the interpreter lock: on 1M spans a
+gen-0 then a gen-1 pass froze the screen for 2.0 s, to free 100k objects of cyclic garbage the UI thread had made
+meanwhile (widgets, render caches). The freeze keeps those instead, and costs nothing measurable: the app held
+844 MB after the load frozen, 845 MB collected (freed memory stays with the allocator). The longest stall of the
+app's event loop while loading went from 2,076 ms to 80 ms, and later passes never walk the loaded heap again,
+whatever a live source adds.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 _lock = threading.Lock()
@@ -28,9 +29,9 @@ _collector_was_enabled = True
 
 
 @contextmanager
-def bulk_load(freeze: bool | Callable[[], bool] = True) -> Iterator[None]:
+def bulk_load() -> Iterator[None]:
     """Pause the collector for the block (nestable, thread-safe); when the last block ends, freeze what was built
-    (`freeze`, or what it answers then) and let the collector run again."""
+    and let the collector run again."""
     global _active, _collector_was_enabled
     with _lock:
         if _active == 0:
@@ -43,7 +44,6 @@ def bulk_load(freeze: bool | Callable[[], bool] = True) -> Iterator[None]:
         with _lock:
             _active -= 1
             if _active == 0:
-                if freeze() if callable(freeze) else freeze:
-                    gc.freeze()
+                gc.freeze()
                 if _collector_was_enabled:
                     gc.enable()

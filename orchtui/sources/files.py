@@ -47,10 +47,9 @@ class FileSource(Source):
         files, missing = expand(self.names)
         report.unreadable.extend(missing)
         sink.add_errors(missing)
-        # No collector passes over the heap being built (orchtui/bulk.py); a headless command freezes it after, and
-        # so does a read stopped (the app quits: a pass over what was read would only hold the quit).
+        # No collector passes over the heap being built, and none over it after: it is frozen (orchtui/bulk.py).
         try:
-            with bulk_load(freeze=lambda: self.stopping):
+            with bulk_load():
                 for path in files:
                     if self.stopping:
                         return

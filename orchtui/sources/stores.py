@@ -70,7 +70,7 @@ class StoreSource(Source):
         report.spans[name] = 0
         report.files[name] = None
         try:
-            with bulk_load(freeze=False):
+            with bulk_load():
                 for result in source.read_once():
                     report.files[name] = result.format or report.files[name]
                     report.spans[name] += len(result.spans)
