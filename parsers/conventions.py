@@ -99,9 +99,12 @@ KIND_MARKER_KEYS = {"pydantic_ai.model_request.attempt": LLM}
 # MCP spans (mcp.method.name): a tools/call is a tool call, on the client (`MCP send tools/call X`) as on the server.
 MCP_TOOL_METHOD = "tools/call"
 # Producer-specific kind keys and their values (upper-cased): traceAI's Claude Agent SDK and pydantic-ai.
+# The pieces of a streamed answer (is_stream_chunk) are never steps of their own, whatever else they carry.
 EXTRA_KIND_VALUES = {
     "claude_agent.span_kind": {"CONVERSATION": AGENT, "ASSISTANT_TURN": LLM, "TOOL_EXECUTION": TOOL, "SUBAGENT": AGENT},
     "pydantic_ai.span_kind": {"AGENT_RUN": AGENT},
+    "mastra.span.type": {"MODEL_CHUNK": OTHER},
+    "gen_ai.operation.name": {"MODEL_CHUNK": OTHER},
 }
 # LLM span names that end in the model: `model request attempt gpt-4o` (pydantic-ai), `chat gpt-4o` (GenAI).
 MODEL_NAME_PREFIXES = ("model request attempt ", "chat ", "generate_content ")
@@ -673,6 +676,10 @@ STREAM_CHUNK_TYPES = frozenset({"model_chunk"})
 
 
 def is_stream_chunk(span: Span) -> bool:
+    """Chunks are OTHER spans (`_kind`), so a span of any other kind is told without reading its payload back from
+    the file: the step tree asks this of the children of every node it shows."""
+    if span.kind != OTHER:
+        return False
     attrs = span.attributes
     return attrs.get("mastra.span.type") in STREAM_CHUNK_TYPES or attrs.get("gen_ai.operation.name") in STREAM_CHUNK_TYPES
 

@@ -14,14 +14,14 @@ TRACE = ROOT / "tests" / "data" / "frameworks" / "anthropic-native-openinference
 
 def orchtui(*args: str, cache) -> subprocess.CompletedProcess:
     env = {"XDG_CACHE_HOME": str(cache), "HOME": str(cache), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "orchtui", *args], cwd=ROOT, env=env, capture_output=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "orchtui", *args], cwd=ROOT, env=env, capture_output=True, timeout=120, check=False)
 
 
 def python_exit(*args: str, cache) -> subprocess.CompletedProcess:
     """The same command ended by Python's own exit."""
     env = {"XDG_CACHE_HOME": str(cache), "HOME": str(cache), "PATH": "/usr/bin:/bin"}
     probe = "import sys\nfrom orchtui.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-    return subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, env=env, capture_output=True, timeout=120)
+    return subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, env=env, capture_output=True, timeout=120, check=False)
 
 
 def test_the_status_and_every_byte_of_output_are_kept(tmp_path):
@@ -44,7 +44,7 @@ def test_the_heap_is_not_taken_apart(tmp_path):
         "kept = Kept()\nsys.argv = ['orchtui', 'demo', '--write', sys.argv[1]]\nrun()\n"
     )
     written = tmp_path / "demo.jsonl"
-    done = subprocess.run([sys.executable, "-c", probe, str(written)], cwd=ROOT, capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", probe, str(written)], cwd=ROOT, capture_output=True, timeout=60, check=False)
     assert done.returncode == EXIT_OK and done.stdout.startswith(b"wrote the demo traces") and written.stat().st_size
     assert b"freed" not in done.stderr
 

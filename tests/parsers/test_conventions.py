@@ -6,8 +6,14 @@ import json
 
 import pytest
 
-from parsers.conventions import apply_attributes, finish_reasons_from_payload, normalize_stop_reason
-from parsers.span import Span
+from parsers.conventions import (
+    apply_attributes,
+    finish_reasons_from_payload,
+    is_stream_chunk,
+    normalize_stop_reason,
+)
+from parsers.read import read_path
+from parsers.span import LLM, OTHER, Span
 from tests.conftest import DATA
 
 VOCABULARIES = [
@@ -188,3 +194,17 @@ def test_tool_arguments_are_unwrapped_to_what_the_tool_received():
     positional = {"args": ["A-1"], "kwargs": {}}
     assert unwrap_tool_args(positional) == positional  # nothing to drop without losing the positional value
     assert unwrap_tool_args({"kwargs": {"a": 1}, "other": 2}) == {"kwargs": {"a": 1}, "other": 2}  # a real argument
+
+
+def test_a_streamed_chunk_is_never_a_step_of_its_own_whatever_else_it_carries():
+    """Mastra's `model_chunk` spans (recorded): OTHER, also with a model on them, so the step tree can tell every
+    other span is no chunk without reading its payload back (conventions.is_stream_chunk)."""
+    spans = read_path(DATA / "frameworks" / "mastra-native.otlp.jsonl").spans
+    chunks = [span for span in spans if span.attributes.get("mastra.span.type") == "model_chunk"]
+    assert chunks and all(span.kind == OTHER and is_stream_chunk(span) for span in chunks)
+    chunk = chunks[0]
+    for key in ("mastra.span.type", "gen_ai.operation.name"):
+        attrs = {"gen_ai.request.model": "gpt-4o-mini", key: "model_chunk"}
+        assert normalized(attrs, chunk.name).kind == OTHER
+        assert normalized({"gen_ai.request.model": "gpt-4o-mini"}, chunk.name).kind == LLM
+    assert not any(is_stream_chunk(span) for span in spans if span.kind != OTHER)

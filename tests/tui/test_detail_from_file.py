@@ -56,3 +56,27 @@ async def test_the_detail_reads_payloads_back_from_the_file(tmp_path) -> None:
 
     assert rows_before_source(shown.pop("summary")) == rows_before_source(expected.pop("summary"))
     assert shown == expected
+
+
+async def test_going_through_the_traces_reads_back_only_the_step_shown_in_detail(tmp_path) -> None:
+    """The step tree asks of every node's children whether they are streamed chunks; only OTHER spans can be, so
+    the steps of trace after trace show from what stays in memory (a 1M-span open read 2,875 records back). What
+    is read back is the one step the detail pane shows."""
+    path = tmp_path / "demo.otlp.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(request) + b"\n" for request in demo_requests(start_ns=DEMO_START_NS)))
+    app = OrchApp(sources=sources_for([str(path)]), save_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(200):
+            if app.load_finished and len(app.trace_list.rows) == len(app.index.store):
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+        payloads.forget()
+        restores = lambda: payloads.stats.reads + payloads.stats.hits
+        before, shown = restores(), {app.step_tree.analysis.trace_id}
+        for _ in app.trace_list.rows[1:]:
+            await pilot.press("j")
+            await settle(pilot)
+            shown.add(app.step_tree.analysis.trace_id)
+        assert len(shown) == len(app.trace_list.rows) > 5  # every trace's steps were shown
+        assert restores() - before <= len(shown) - 1  # the detail's step, once a trace (16 when the tree read too)

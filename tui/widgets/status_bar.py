@@ -15,7 +15,6 @@ from orchtui.formatting import format_count
 
 from ..render import safe
 
-
 SOURCES_MIN = 24  # cells of the sources label kept however narrow the terminal
 
 
@@ -52,10 +51,10 @@ class StatusBar(Static):
             head.append(f"⚠ {warning}  ", style="bold red")
         if waiting and not counts["spans"]:
             head.append("waiting for spans on ", style="bold cyan")
-        parts = dict(
-            counts=counts, listed=listed, quick_filter=quick_filter, text_filter=text_filter, loading=loading,
-            route_filter=route_filter, marked=marked, paused=paused, waiting=waiting,
-        )
+        parts = {
+            "counts": counts, "listed": listed, "quick_filter": quick_filter, "text_filter": text_filter,
+            "loading": loading, "route_filter": route_filter, "marked": marked, "paused": paused, "waiting": waiting,
+        }
         room = width - head.cell_len - min(SOURCES_MIN, cell_len(sources))
         # Narrow terminal: first "0 read errors" and the `!` hint go, then the counts shorten (1.0M), then the listed
         # share and the span count go; what is still too long is cut at the end, so the loading percentage is first.
