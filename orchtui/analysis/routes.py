@@ -24,7 +24,6 @@ expensive branch), a known cost or latency on both sides, and a route value abov
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter
@@ -47,9 +46,6 @@ BY_FAMILY = "family"
 GROUPINGS = (BY_PATH, BY_FAMILY)
 EXPENSIVE_FACTOR = 2.0
 
-_TIMEOUT_TEXT = re.compile(r"timed?[\s_-]?out|deadline|\b(?:http|status|code)\b[\s:=]*(?:408|504)\b", re.IGNORECASE)
-_TIMEOUT_CODES = frozenset({408, 504})
-_STATUS_KEYS = ("http.status_code", "http.response.status_code", "status_code", "error.type")
 
 
 def route_id(family: str, path: tuple[PathStep, ...]) -> str:
@@ -99,8 +95,6 @@ def trace_route(analysis: TraceAnalysis) -> TraceRoute | None:
     path, path_id, models = shape(family, signature)
     executed = [call for call in analysis.tool_calls if call.executed]
     errors = [call for call in executed if call.status == ERROR]
-    spans = analysis.tree.spans
-    timeouts = sum(1 for call in errors if _is_timeout(call.error, spans.get(call.span_id) if call.span_id else None))
     flags = analysis.flags
     return TraceRoute(
         trace_id=analysis.trace_id,
@@ -114,7 +108,7 @@ def trace_route(analysis: TraceAnalysis) -> TraceRoute | None:
         retries=analysis.retries,
         tool_calls=len(executed),
         tool_errors=len(errors),
-        timeouts=timeouts,
+        timeouts=analysis.tool_timeouts,
         loop=FLAG_LOOP in flags,
         stop_problem=FLAG_STOP in flags,
         success=analysis.status != ERROR,
@@ -131,26 +125,6 @@ def _route_shape(family: str, signature: Signature) -> tuple[tuple[PathStep, ...
     each is collapsed and hashed once and its path shared by every trace that took it."""
     path = path_of(signature)
     return path, route_id(family, path), tuple(models_of(signature))
-
-
-def _is_timeout(message: str | None, span: Any) -> bool:
-    texts = [message] if message else []
-    if span is not None:
-        if span.status_message:
-            texts.append(span.status_message)
-        for event in span.events:
-            if event.name == "exception":
-                texts.extend(str(event.attributes.get(key, "")) for key in ("exception.type", "exception.message"))
-        for key in _STATUS_KEYS:
-            value = span.attributes.get(key)
-            if value is None:
-                continue
-            try:
-                if int(value) in _TIMEOUT_CODES:
-                    return True
-            except (TypeError, ValueError):
-                texts.append(str(value))
-    return any(_TIMEOUT_TEXT.search(text) for text in texts)
 
 
 # -- statistics ------------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .loops import detect_loops
 from .model_calls import llm_calls
 from .retries import retry_attempts, retry_findings
 from .stop_reasons import infer_tool_call_stops, stop_reason_findings
+from .timeouts import tool_timeouts
 from .tree import StepTree, build_tree
 
 # Kinds whose failure means the run failed (a tool or LLM error may have been recovered from).
@@ -59,6 +60,7 @@ class TraceAnalysis:
     duplicate_calls: dict[str, str] = field(default_factory=dict)  # LLM span id -> the span counted for its request
     findings: list[Finding] = field(default_factory=list)
     findings_by_span: dict[str, list[Finding]] = field(default_factory=dict)
+    tool_timeouts: int = 0  # executed tool calls that failed by timing out (timeouts.py)
 
     @property
     def span_count(self) -> int:
@@ -197,6 +199,7 @@ def analyze(snapshot: TraceSnapshot, final: bool = True) -> TraceAnalysis:
         duplicate_calls=duplicate_calls,
         findings=findings,
         findings_by_span=by_span,
+        tool_timeouts=tool_timeouts(calls, tree.spans),
     )
 
 

@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import pytest
 
+from orchtui.analysing_sink import AnalysingSink
 from orchtui.analysis import Analyzer
 from orchtui.analysis import routes as routes_module
 from orchtui.analysis.routes import (
@@ -23,10 +24,12 @@ from orchtui.analysis.routes import (
     trace_route,
 )
 from orchtui.analysis.steps import PathStep, collapse, trace_steps
-from orchtui.demo import demo_spans
+from orchtui.demo import demo_spans, write_demo_file
+from orchtui.loading import load_paths
 from orchtui.live import TraceIndex
 from orchtui.stats import nearest_rank
 from orchtui.store import SpanStore
+from parsers import payloads
 from parsers.span import ERROR, Tokens
 from tests.orchtui.route_batches import Truth, generated_batch
 from tests.orchtui.test_fixture_traces import LANGGRAPH, all_analyses
@@ -365,6 +368,29 @@ def test_timeouts_are_recognised_by_status_code_and_exception_type():
     assert one_tool("failed", attributes={"error.type": "ReadTimeout"}) == 1
     assert one_tool("deadline exceeded") == 1
     assert one_tool("HTTP 500 internal error", attributes={"http.status_code": 500}) == 0
+
+
+def test_a_route_is_taken_without_reading_payloads_back(tmp_path):
+    """Timeouts are told from events and attributes when the trace is analysed, while its spans hold them: the
+    routes of traces whose payloads went back to the file (a worker's traces, adopted) read nothing back."""
+    path = tmp_path / "demo.jsonl"
+    write_demo_file(str(path))
+    in_memory = {route.trace_id: route for route in map(trace_route, all_analyses_of(path, evict=False))}
+    analyses = all_analyses_of(path, evict=True)
+    assert all(span.payload_evicted for analysis in analyses for span in analysis.tree.ordered)
+    payloads.forget()
+    reads = payloads.stats.reads
+    routes = [trace_route(analysis) for analysis in analyses]
+    assert payloads.stats.reads == reads
+    assert sum(route.tool_errors for route in routes) > 0  # failed tool calls were looked at
+    assert {route.trace_id: route for route in routes} == in_memory
+
+
+def all_analyses_of(path, evict: bool) -> list:
+    store = SpanStore()
+    sink = AnalysingSink(store, evict=evict)
+    load_paths([str(path)], sink)
+    return sink.analyses()
 
 
 # -- the expensive branch --------------------------------------------------------------------------------------------
