@@ -9,11 +9,12 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .analysis import TraceAnalysis
 from .analysing_sink import AnalysingSink
-from .bulk import bulk_load
+from .bulk import bulk_load, freeze_after_full_collections
 from .loading import LoadReport, load_sources
 from .sources.factory import sources_for
 from .sources.files import FileSource, start_file_workers
@@ -582,7 +583,7 @@ def run_tail(args: argparse.Namespace) -> int:
         spool_family=_spool_family(args),
         max_body=args.max_body,
     )
-    make_app(sources, max_spans=_max_spans(args), spec=args.spec, judge=judge_from_args(args)).run()
+    _run_app(make_app(sources, max_spans=_max_spans(args), spec=args.spec, judge=judge_from_args(args)))
     if spool is not None:
         receiver = next(source for source in sources if source.kind == "otlp")
         _say_spool(receiver.spool)
@@ -734,8 +735,15 @@ def run_open(args: argparse.Namespace) -> int:
 
     sources = sources_for([*urls, *(str(f) for f in files)])  # read once, each source on its own thread
     start_file_workers(sources)  # big files on two cores, forked before the app starts its threads
-    make_app(sources, max_spans=_max_spans(args), spec=args.spec, judge=judge_from_args(args)).run()
+    _run_app(make_app(sources, max_spans=_max_spans(args), spec=args.spec, judge=judge_from_args(args)))
     return EXIT_OK
+
+
+def _run_app(app: Any) -> None:  # an OrchApp: the UI stack is imported only for interactive commands
+    """Run the app for the rest of the process. Its heap grows with every span it follows, so full collections
+    freeze what survived them (orchtui/bulk.py)."""
+    freeze_after_full_collections()
+    app.run()
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -749,7 +757,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from .sources.factory import sources_for
 
-    make_app(sources_for(demo=args.seconds), spec=args.spec, judge=judge_from_args(args)).run()
+    _run_app(make_app(sources_for(demo=args.seconds), spec=args.spec, judge=judge_from_args(args)))
     return EXIT_OK
 
 

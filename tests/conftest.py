@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
@@ -21,3 +22,12 @@ os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="orchtui-test-cache-")
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(autouse=True)
+def _collector_callbacks_restored():
+    """`orchtui open`, `tail` and `demo` install a collector callback for their process (orchtui/bulk.py); a test
+    that runs them in this one must not leave it to freeze the heap of every later test."""
+    callbacks = list(gc.callbacks)
+    yield
+    gc.callbacks[:] = callbacks

@@ -6,7 +6,8 @@ import gc
 
 import pytest
 
-from orchtui.bulk import bulk_load
+from orchtui import cli
+from orchtui.bulk import _freeze_after_full, bulk_load, freeze_after_full_collections
 from orchtui.demo import write_demo_file
 from orchtui.sources.files import FileSource
 from orchtui.store import SpanStore
@@ -64,3 +65,30 @@ def test_a_file_read_is_frozen_for_the_app_too(tmp_path, stopped):
         sink.add = sink.store.add
     source.run(sink)
     assert sink.store.span_count and gc.get_freeze_count() > 0 and gc.isenabled()
+
+
+def test_what_survives_a_full_collection_is_frozen_once_installed():
+    gc.collect()
+    assert gc.get_freeze_count() == 0  # not before
+    freeze_after_full_collections()
+    freeze_after_full_collections()
+    assert gc.callbacks.count(_freeze_after_full) == 1
+    kept = [[index] for index in range(1000)]
+    gc.collect(1)
+    assert gc.get_freeze_count() == 0  # a younger pass freezes nothing
+    gc.collect()
+    assert gc.get_freeze_count() >= len(kept)
+
+
+def test_the_app_runs_with_full_collections_freezing(monkeypatch):
+    import tui.app
+
+    seen = []
+
+    class Stub:
+        def run(self) -> None:
+            seen.append(_freeze_after_full in gc.callbacks)
+
+    monkeypatch.setattr(tui.app, "make_app", lambda *args, **options: Stub())
+    assert cli.main(["demo", "--seconds", "0"]) == cli.EXIT_OK
+    assert seen == [True]
