@@ -49,6 +49,15 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+async def until_listed(pilot, seconds: float = 10) -> None:
+    """Until the app's sources have read everything once and its list holds every trace of the store."""
+    app = pilot.app
+    for _ in range(int(seconds / 0.05)):
+        if app.load_finished and len(app.trace_list.rows) == len(app.index.store):
+            return
+        await pilot.pause(0.05)
+
+
 class TerminalMirror:
     """What the terminal shows: every frame the app displays, applied to a grid of (character, style) cells.
 

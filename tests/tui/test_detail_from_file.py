@@ -8,7 +8,7 @@ import orjson
 from orchtui.demo import demo_requests
 from orchtui.sources.factory import sources_for
 from parsers import payloads
-from tests.tui.conftest import DEMO_START_NS, demo_index, settle
+from tests.tui.conftest import DEMO_START_NS, demo_index, settle, until_listed
 from tui.app import OrchApp
 from tui.widgets.detail import TABS, DetailPane
 
@@ -34,10 +34,7 @@ async def test_the_detail_reads_payloads_back_from_the_file(tmp_path) -> None:
     path.write_bytes(b"".join(orjson.dumps(request) + b"\n" for request in demo_requests(start_ns=DEMO_START_NS)))
     from_file = OrchApp(sources=sources_for([str(path)]), save_dir=tmp_path)
     async with from_file.run_test(size=SIZE) as pilot:
-        for _ in range(200):  # loaded, and the 10 Hz tick has listed every trace
-            if from_file.load_finished and len(from_file.trace_list.rows) == len(from_file.index.store):
-                break
-            await pilot.pause(0.05)
+        await until_listed(pilot)  # loaded, and the 10 Hz tick has listed every trace
         await settle(pilot)
         spans = [span for snapshot in from_file.index.store.snapshots() for span in snapshot.spans]
         assert sum(span.payload_evicted for span in spans) > len(spans) // 2  # analysed, then back to the file
@@ -66,10 +63,7 @@ async def test_going_through_the_traces_reads_back_only_the_step_shown_in_detail
     path.write_bytes(b"".join(orjson.dumps(request) + b"\n" for request in demo_requests(start_ns=DEMO_START_NS)))
     app = OrchApp(sources=sources_for([str(path)]), save_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(200):
-            if app.load_finished and len(app.trace_list.rows) == len(app.index.store):
-                break
-            await pilot.pause(0.05)
+        await until_listed(pilot)
         await settle(pilot)
         payloads.forget()
         restores = lambda: payloads.stats.reads + payloads.stats.hits

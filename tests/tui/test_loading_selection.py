@@ -11,7 +11,7 @@ import orjson
 import parsers.read
 from orchtui.demo import demo_requests
 from orchtui.sources.factory import sources_for
-from tests.tui.conftest import DEMO_START_NS, settle
+from tests.tui.conftest import DEMO_START_NS, settle, until_listed
 from tui import app as app_module
 from tui.app import OrchApp
 
@@ -59,10 +59,7 @@ async def test_the_selection_is_shown_every_half_second_while_loading_then_the_n
     monkeypatch.setattr(OrchApp, "request_rows", counted_listing)
     app = OrchApp(sources=sources_for([str(path)]), save_dir=tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(400):
-            if app.load_finished and len(app.trace_list.rows) == len(app.index.store):
-                break
-            await pilot.pause(0.05)
+        await until_listed(pilot, seconds=20)
         await pilot.pause(app_module.SHOW_WHILE_LOADING_SECONDS + 0.1)
         await settle(pilot)
         assert len(app.trace_list.rows) == COPIES * 8

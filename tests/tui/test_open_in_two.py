@@ -13,7 +13,7 @@ from orchtui.sources.factory import sources_for
 from orchtui.sources.files import FileSource
 from parsers import payloads
 from tests.orchtui.test_analysing_sink import START_NS, interleaved_lines
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, until_listed
 from tui.app import OrchApp
 
 SIZE = (120, 40)
@@ -32,10 +32,7 @@ async def _opened(path, tmp_path, in_two: bool, monkeypatch) -> tuple[list, list
             assert len(source._workers) == 1
     app = OrchApp(sources=sources, save_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(200):
-            if app.load_finished and len(app.trace_list.rows) == len(app.index.store):
-                break
-            await pilot.pause(0.05)
+        await until_listed(pilot)
         await settle(pilot)
         rows = [(row.trace_id, row.name) for row in app.trace_list.rows]
         analyses = sorted((app.index.get(trace_id).to_json() for trace_id, _ in rows), key=lambda a: a["trace_id"])
