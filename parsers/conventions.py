@@ -1039,7 +1039,7 @@ def messages_from_payload(payload: Any) -> list[Message]:
 
 def _group_indexed(attrs: dict[str, Any], prefix: str) -> dict[int, dict[str, Any]]:
     """`prefix.N.rest` keys -> {N: {rest: value}}. The keys are filtered in one comprehension first: an LLM span
-    has a few dozen attributes and few of them carry the prefix (messages built 11.0 -> 9.1 µs a call)."""
+    has a few dozen attributes and few of them carry the prefix (an LLM span's output messages built in 9.4 µs, was 11.0)."""
     groups: dict[int, dict[str, Any]] = {}
     plen = len(prefix)
     for key in [key for key in attrs if key.startswith(prefix)]:

@@ -19,13 +19,9 @@ _TIMEOUT_CODES = frozenset({408, 504})
 _STATUS_KEYS = ("http.status_code", "http.response.status_code", "status_code", "error.type")
 
 
-def tool_timeouts(calls: list[ToolCall], spans: dict[str, Span]) -> int:
-    """How many of the executed `calls` failed by timing out."""
-    return sum(
-        1
-        for call in calls
-        if call.executed and call.status == ERROR and is_timeout(call.error, spans.get(call.span_id) if call.span_id else None)
-    )
+def tool_timeouts(calls: list[ToolCall]) -> int:
+    """How many of the executed `calls` failed by timing out (each read from its span)."""
+    return sum(1 for call in calls if call.executed and call.status == ERROR and is_timeout(call.error, call.span))
 
 
 def is_timeout(message: str | None, span: Span | None) -> bool:

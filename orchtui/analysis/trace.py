@@ -199,7 +199,7 @@ def analyze(snapshot: TraceSnapshot, final: bool = True) -> TraceAnalysis:
         duplicate_calls=duplicate_calls,
         findings=findings,
         findings_by_span=by_span,
-        tool_timeouts=tool_timeouts(calls, tree.spans),
+        tool_timeouts=tool_timeouts(calls),
     )
 
 

@@ -6,6 +6,7 @@ it, so an empty list reads as "nothing arrived", not as "nothing matched"."""
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
@@ -51,15 +52,15 @@ class StatusBar(Static):
             head.append(f"⚠ {warning}  ", style="bold red")
         if waiting and not counts["spans"]:
             head.append("waiting for spans on ", style="bold cyan")
-        parts = {
-            "counts": counts, "listed": listed, "quick_filter": quick_filter, "text_filter": text_filter,
-            "loading": loading, "route_filter": route_filter, "marked": marked, "paused": paused, "waiting": waiting,
-        }
+        tail_of = partial(
+            _tail, counts=counts, listed=listed, quick_filter=quick_filter, text_filter=text_filter, loading=loading,
+            route_filter=route_filter, marked=marked, paused=paused, waiting=waiting,
+        )
         room = width - head.cell_len - min(SOURCES_MIN, cell_len(sources))
         # Narrow terminal: first "0 read errors" and the `!` hint go, then the counts shorten (1.0M), then the listed
         # share and the span count go; what is still too long is cut at the end, so the loading percentage is first.
         for spare, short, lean in ((True, False, False), (False, False, False), (False, True, False), (False, True, True)):
-            tail = _tail(**parts, spare=spare, short=short, lean=lean)
+            tail = tail_of(spare=spare, short=short, lean=lean)
             if tail.cell_len <= room:
                 break
         line = Text(no_wrap=True, overflow="ellipsis")
