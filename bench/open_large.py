@@ -79,26 +79,30 @@ async def open_file(
     app = make_app(sources, max_spans=max_spans, save_dir=path.parent)
     first = None
     gaps = stalls if stalls is not None else []
+    tick = time.perf_counter()
+
+    async def turn() -> None:
+        """Let the app's event loop run for 10 ms; the time that took goes to `gaps`."""
+        nonlocal tick
+        await asyncio.sleep(0.01)
+        now = time.perf_counter()
+        gaps.append(now - tick)
+        tick = now
+
     async with app.run_test(size=(160, 50)):
         tick = time.perf_counter()
         while True:
-            await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - tick)
-            tick = now
+            await turn()
             if first is None and app.trace_list.rows:
                 first = time.perf_counter() - began
             if first is not None and app.load_finished:
                 break
         app.request_rows()
         while not app.rows_settled:  # the last row listing reached the screen
-            await asyncio.sleep(0.01)
-        for _ in range(100):  # and a second after: the collector's first pass over what was loaded comes then
-            await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - tick)
-            tick = now
+            await turn()
         loaded = time.perf_counter() - began
+        for _ in range(100):  # and a second more: a collection pass over what was loaded would come now
+            await turn()
         if details is not None:
             details.extend(detail_times(app))
         return first, loaded, len(app.trace_list.rows), app.index.store.span_count
