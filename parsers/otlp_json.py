@@ -87,8 +87,8 @@ def decode_attributes(key_values: Any, depth: int = 0) -> dict[str, Any]:
         return {}
     attributes = {}
     for kv in key_values:
-        key = kv.get("key") if isinstance(kv, dict) else None
-        if not isinstance(key, str):
+        key = kv.get("key") if kv.__class__ is dict or isinstance(kv, dict) else None
+        if key.__class__ is not str and not isinstance(key, str):
             report("attributes", "an entry without a text key", "skipped")
             continue
         # Keys repeat on every span: interned, a million spans share one copy of each instead of a million.

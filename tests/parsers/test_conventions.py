@@ -208,3 +208,28 @@ def test_a_streamed_chunk_is_never_a_step_of_its_own_whatever_else_it_carries():
         assert normalized(attrs, chunk.name).kind == OTHER
         assert normalized({"gen_ai.request.model": "gpt-4o-mini"}, chunk.name).kind == LLM
     assert not any(is_stream_chunk(span) for span in spans if span.kind != OTHER)
+
+
+def test_facts_from_a_remembered_key_set_equal_a_scan_of_every_key(monkeypatch):
+    """`gather` works out once per key set which keys feed which fact; the answer must be the scan's, including a
+    better key that is empty on one span (the next key then counts) and a full plan cache (the scan itself)."""
+    from parsers import conventions
+
+    spans = [
+        {"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o", "gen_ai.request.model": "gpt-4o-mini",
+         "llm.token_count.prompt": 12, "gen_ai.usage.input_tokens": 11, "input.value": "hi"},
+        {"openinference.span.kind": "LLM", "llm.model_name": "", "gen_ai.request.model": "gpt-4o-mini",
+         "llm.token_count.prompt": None, "gen_ai.usage.input_tokens": 11, "input.value": "hi"},
+        {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search", "unrelated": "x"},
+    ]
+    monkeypatch.setattr(conventions, "_PLANS", {})
+    for attrs in spans + spans:  # the second time each key set is planned already
+        assert conventions.gather(attrs) == conventions._gather_by_scan(attrs)
+    assert conventions.gather(spans[1])["model"] == "gpt-4o-mini"
+    assert conventions.gather(spans[1])["tokens.prompt"] == 11
+    assert len(conventions._PLANS) == 2  # the first two spans share one key set
+
+    monkeypatch.setattr(conventions, "MAX_PLANS", 2)
+    ever_new = {"gen_ai.tool.name": "lookup", "key.never.seen.before": 1}
+    assert conventions.gather(ever_new) == {"tool_name": "lookup"}
+    assert len(conventions._PLANS) == 2
