@@ -266,10 +266,11 @@ def _gate(spec: str | None, command: str):
 
 def run_check(args: argparse.Namespace) -> int:
     store, report, analyses = _load(args.paths)
+    errors = _record_errors(store, report)
     if args.json:
         _write_json(check_document(analyses, store.errors))
-    elif analyses:
-        print_tables(analyses, _record_errors(store, report), store.skipped, sys.stdout)
+    elif analyses or errors:  # a trace the analysis failed on is named among the errors, not only "no traces"
+        print_tables(analyses, errors, store.skipped, sys.stdout)
     if _unreadable(report) | _no_traces("check", args.paths, report, analyses):
         return EXIT_USAGE
     return EXIT_FINDINGS if exceeds(analyses, _fail_on(args)) else EXIT_OK

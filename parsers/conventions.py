@@ -1085,15 +1085,32 @@ def messages_from_payload(payload: Any) -> list[Message]:
 
 
 def _group_indexed(attrs: dict[str, Any], prefix: str) -> dict[int, dict[str, Any]]:
-    """`prefix.N.rest` keys -> {N: {rest: value}}. The keys are filtered in one comprehension first: an LLM span
-    has a few dozen attributes and few of them carry the prefix (an LLM span's output messages built in 9.4 µs, was 11.0)."""
-    groups: dict[int, dict[str, Any]] = {}
+    """`prefix.N.rest` keys -> {N: {rest: value}}, in key order. Which keys go where depends only on the keys, and
+    the spans of one producer repeat a few key sets, so the grouping is worked out once per key set and prefix
+    (an LLM span's output messages built in 6.3 µs instead of 8.7 µs). Bounded like `gather`'s plans."""
+    shape = (prefix, *attrs)
+    layout = _LAYOUTS.get(shape)
+    if layout is None:
+        layout = _layout(attrs, prefix)
+        if len(_LAYOUTS) < MAX_LAYOUTS:
+            _LAYOUTS[shape] = layout
+    return {index: {rest: attrs[key] for rest, key in fields} for index, fields in layout}
+
+
+_LAYOUTS: dict[tuple[str, ...], tuple[tuple[int, tuple[tuple[str, str], ...]], ...]] = {}
+MAX_LAYOUTS = 2048
+
+
+def _layout(attrs: dict[str, Any], prefix: str) -> tuple[tuple[int, tuple[tuple[str, str], ...]], ...]:
+    """For each index N of `prefix.N.rest` keys, in the order first met: its (rest, key) pairs, in key order."""
+    groups: dict[int, list[tuple[str, str]]] = {}
     plen = len(prefix)
-    for key in [key for key in attrs if key.startswith(prefix)]:
-        index, _, rest = key[plen:].partition(".")
-        if rest and index.isdigit():
-            groups.setdefault(int(index), {})[rest] = attrs[key]
-    return groups
+    for key in attrs:
+        if key.startswith(prefix):
+            index, _, rest = key[plen:].partition(".")
+            if rest and index.isdecimal():  # not isdigit: int() refuses superscripts, which pass it
+                groups.setdefault(int(index), []).append((rest, key))
+    return tuple((index, tuple(fields)) for index, fields in groups.items())
 
 
 def _flat_messages(groups: dict[int, dict[str, Any]]) -> list[Message]:

@@ -101,6 +101,6 @@ def _lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     items = {key: _lists(value) for key, value in node.items()}
-    if items and all(key.isdigit() for key in items) and sorted(map(int, items)) == list(range(len(items))):
+    if items and set(items) == {str(index) for index in range(len(items))}:  # exactly "0".."n-1": no "00", no "²"
         return [items[str(index)] for index in range(len(items))]
     return items

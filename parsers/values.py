@@ -57,7 +57,7 @@ def iso_to_ns(text: str) -> int | None:
     dot = text.find(".")
     if dot != -1:
         end = dot + 1
-        while end < len(text) and text[end].isdigit():
+        while end < len(text) and text[end].isdecimal():  # isdigit passes "²", which int refuses
             end += 1
         digits = text[dot + 1 : end]
         fraction_ns = int((digits + "000000000")[:9]) if digits else 0
@@ -84,7 +84,7 @@ def to_ns(value: Any) -> int | None:
 
 
 def _to_ns(value: Any) -> int | None:
-    if value.__class__ is str and len(value) == 19 and value.isdigit():  # OTLP/JSON nanos: the common case
+    if value.__class__ is str and len(value) == 19 and value.isdecimal():  # OTLP/JSON nanos: the common case
         return int(value)
     if value is None or isinstance(value, bool):
         return None
@@ -98,7 +98,7 @@ def _to_ns(value: Any) -> int | None:
     text = str(value).strip()
     if not text:
         return None
-    if text.isdigit():
+    if text.isdecimal():
         return _number_to_ns(int(text))
     return iso_to_ns(text)
 

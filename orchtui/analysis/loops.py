@@ -135,7 +135,11 @@ def step_limit(ordered: list[Span]) -> list[Finding]:
     """D6 for agents that stop quietly at their step cap: as many steps ran as the agent span says it allows."""
     findings = []
     for span in ordered:
-        limit = next((span.attributes[key] for key in STEP_LIMIT_KEYS if key in span.attributes), None)
+        attributes, limit = span.attributes, None
+        for key in STEP_LIMIT_KEYS:  # a plain loop: asked of every span of every trace, nearly always in vain
+            if key in attributes:
+                limit = attributes[key]
+                break
         try:
             limit = int(limit) if limit is not None else None
         except (TypeError, ValueError):

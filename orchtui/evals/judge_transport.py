@@ -96,7 +96,7 @@ def _exchange(url: str, body: bytes, headers: dict[str, str], timeout: float, li
         with httpx.stream("POST", url, content=body, headers={**headers, "Content-Type": "application/json"}, timeout=timeout) as response:
             ok = response.status_code == 200
             declared = response.headers.get("content-length", "")
-            if ok and declared.isdigit() and int(declared) > limit:
+            if ok and declared.isdecimal() and int(declared) > limit:
                 raise JudgeError(f"reply of {int(declared)} bytes is over the {limit}-byte limit")
             budget = limit if ok else EXCERPT_BYTES
             chunks, size = [], 0

@@ -389,7 +389,7 @@ def _flat(value: Any, prefix: str = "", out: dict[str, Any] | None = None) -> di
 def _int(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
+    if isinstance(value, str) and value.lstrip("-").isdecimal():  # not isdigit: int() refuses "²"
         return int(value)
     return None
 

@@ -221,3 +221,54 @@ def test_a_trace_the_analysis_cannot_handle_costs_itself_only(monkeypatch):
     analyses = Analyzer(store).all()
     assert len(analyses) == 2
     assert [e.source for e in store.errors] == [f"trace {2:032x}"] and "ZeroDivisionError" in store.errors[0].message
+
+
+def test_a_message_index_int_cannot_read_costs_that_key_only(tmp_path):
+    """`str.isdigit` passes a superscript, which `int` refuses: the trace was lost from `check` ("no traces") by
+    a ValueError in rebuilding the LLM call's messages. Such a key is now not a message index."""
+    doc = request()
+    llm_span(doc)["attributes"] += [
+        {"key": "llm.output_messages.\u00b2.message.role", "value": {"stringValue": "assistant"}},
+        {"key": "llm.output_messages.0.message.content", "value": {"stringValue": "done"}},
+    ]
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(doc) + "\n")
+    code, out, err = run("check", "--json", str(path))
+    document = json.loads(out)
+    assert code == 0, err
+    assert [trace["trace_id"] for trace in document["traces"]] == [TRACE] and document["errors"] == []
+
+
+def test_check_names_a_trace_it_could_not_analyse_when_it_was_the_only_one(tmp_path, monkeypatch):
+    """Not only "no traces": the table of errors says which trace failed and why (exit 2, not 1)."""
+    from orchtui.analysis import trace as trace_module
+
+    def broken(snapshot, final=True):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(trace_module, "analyze", broken)
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(request()) + "\n")
+    code, out, err = run("check", str(path))
+    assert code == 2
+    assert f"trace {TRACE}: could not be analysed (ZeroDivisionError: boom)" in out.replace("\n", " ")
+    assert "no traces" in err
+
+
+@pytest.mark.parametrize("key", ["\u00b2", "00"])
+def test_digit_like_keys_of_a_phoenix_answer_stay_an_object(key):
+    """Phoenix flattens lists into objects keyed "0".."n-1"; a key `int` reads as an index but that is not one of
+    those ("²" passes isdigit and int refuses it; "00" reads as 0) is an object key, not a crash."""
+    from parsers.phoenix_rest import _lists
+
+    assert _lists({"0": {"a": 1}, "1": {"b": 2}}) == [{"a": 1}, {"b": 2}]
+    assert _lists({key: "x", "1": "y"}) == {key: "x", "1": "y"}
+
+
+def test_digit_like_numbers_in_any_field_read_as_unknown():
+    from orchtui.remote.clickhouse import _int
+    from parsers.values import to_ns
+
+    assert to_ns("\u00b2" * 19) is None and to_ns("2025-01-01T00:00:00.1\u00b2Z") is None
+    assert to_ns("1760000000000000000") == 1760000000000000000
+    assert _int("-\u00b2") is None and _int("-12") == -12

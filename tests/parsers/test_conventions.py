@@ -233,3 +233,28 @@ def test_facts_from_a_remembered_key_set_equal_a_scan_of_every_key(monkeypatch):
     ever_new = {"gen_ai.tool.name": "lookup", "key.never.seen.before": 1}
     assert conventions.gather(ever_new) == {"tool_name": "lookup"}
     assert len(conventions._PLANS) == 2
+
+
+def test_indexed_keys_grouped_from_a_remembered_layout_equal_a_fresh_grouping(monkeypatch):
+    """`_group_indexed` remembers where each key of a key set goes; a span with the same keys and other values
+    gets its own values, a new key set its own layout, and a full cache still groups (without remembering)."""
+    from parsers import conventions
+
+    monkeypatch.setattr(conventions, "_LAYOUTS", {})
+    prefix = "llm.output_messages."
+    first = {"llm.output_messages.1.message.role": "assistant", "other": 1, "llm.output_messages.0.message.role": "user",
+             "llm.output_messages.0.message.content": "hi", "llm.output_messages.x.message.role": "not an index",
+             "llm.output_messages.\u00b2.message.role": "superscript, not an index", "llm.output_messages.3": "no field"}
+    second = {key: f"{value}!" if isinstance(value, str) else value for key, value in first.items()}
+    expected = {1: {"message.role": "assistant"}, 0: {"message.role": "user", "message.content": "hi"}}
+    assert conventions._group_indexed(first, prefix) == expected
+    assert list(conventions._group_indexed(first, prefix)) == [1, 0]  # in the order the keys come
+    assert conventions._group_indexed(second, prefix) == {
+        index: {rest: f"{value}!" for rest, value in fields.items()} for index, fields in expected.items()
+    }
+    assert len(conventions._LAYOUTS) == 1
+    assert conventions._group_indexed({"llm.output_messages.2.message.role": "tool"}, prefix) == {2: {"message.role": "tool"}}
+
+    monkeypatch.setattr(conventions, "MAX_LAYOUTS", 2)
+    assert conventions._group_indexed({"llm.output_messages.5.message.name": "n"}, prefix) == {5: {"message.name": "n"}}
+    assert len(conventions._LAYOUTS) == 2
