@@ -134,7 +134,7 @@ def _outside(data: bytes, begin: int, end: int, source_name: str, lines: _LineCo
 
 
 def _add(record: Any, source: Source, result: ParseResult) -> None:
-    result.read_record(str(source), lambda: parse_record(record, source))
+    result.read_record(source, lambda: parse_record(record, source))
 
 
 class _LineCounter:

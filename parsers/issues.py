@@ -12,8 +12,6 @@ format, and each thread (the follower, the receiver's ingest) collects its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 _current: ContextVar[list[str] | None] = ContextVar("orchtui_field_issues", default=None)
@@ -26,11 +24,16 @@ def report(field: str, problem: str, outcome: str = "read as unknown") -> None:
         issues.append(f"{field}: {problem}; {outcome}")
 
 
-@contextmanager
-def collecting() -> Iterator[list[str]]:
-    """Collect the reports made while one record is read."""
-    token = _current.set([])
-    try:
-        yield _current.get()  # type: ignore[misc]
-    finally:
-        _current.reset(token)
+class collecting:  # noqa: N801 - used as a function: `with collecting() as issues`
+    """Collect the reports made while one record is read. A class, not a @contextmanager generator: it is opened
+    around every record read (0.2 µs instead of 0.86 µs a record)."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> list[str]:
+        issues: list[str] = []
+        self._token = _current.set(issues)
+        return issues
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.reset(self._token)

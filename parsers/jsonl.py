@@ -53,7 +53,7 @@ def parse_lines(
             else:
                 result.error(str(source), f"not valid JSON: {exc}")
             continue
-        result.read_record(str(source), lambda: parse_record(record, source))
+        result.read_record(source, lambda: parse_record(record, source))
     return result
 
 
@@ -116,7 +116,7 @@ def parse_lines_or_document(data: bytes, source_name: str, parse_record: RecordP
     items = document if isinstance(document, list) else [document]
     for index, item in enumerate(items):
         source = Source(source_name) if len(items) == 1 else Source(source_name, index=index)
-        result.read_record(str(source), lambda: parse_record(item, source))
+        result.read_record(source, lambda: parse_record(item, source))
     return result
 
 

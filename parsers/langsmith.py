@@ -93,7 +93,7 @@ def parse(data: bytes, source_name: str) -> ParseResult:
 
     parse_lines_or_document(data, source_name, collect, result)
     for run, source in runs.values():
-        result.read_record(str(source), lambda: [span_from_run(run, source)])
+        result.read_record(source, lambda: [span_from_run(run, source)])
     return result
 
 

@@ -100,5 +100,5 @@ def parse(data: bytes, source_name: str) -> ParseResult:
     items = document if isinstance(document, list) else [document]
     for index, item in enumerate(items):
         source = Source(source_name, index=index) if isinstance(document, list) else Source(source_name)
-        result.read_record(str(source), lambda: parse_record(item, source))
+        result.read_record(source, lambda: parse_record(item, source))
     return result

@@ -37,9 +37,10 @@ class ParseResult:
     def error(self, source: str, message: str) -> None:
         self.errors.append(ReadError(source, message))
 
-    def read_record(self, source: str, read: Callable[[], list[Span]]) -> None:
+    def read_record(self, source: object, read: Callable[[], list[Span]]) -> None:
         """Read one record in isolation: its spans are kept, fields it held with the wrong type are reported (the
-        record is kept with them unknown), and a record no parser rule expected costs itself only."""
+        record is kept with them unknown), and a record no parser rule expected costs itself only. `source` names
+        the record (a Source or text): made into text only when there is something to report."""
         with collecting() as issues:
             try:
                 spans = read()
@@ -47,14 +48,14 @@ class ParseResult:
                 self.skip(skipped.what)
                 return
             except RecursionError:
-                self.error(source, "unexpected record shape: values nested too deep")
+                self.error(str(source), "unexpected record shape: values nested too deep")
                 return
             except Exception as exc:  # noqa: BLE001 - one bad record costs nothing else
-                self.error(source, f"unexpected record shape: {describe(exc)}")
+                self.error(str(source), f"unexpected record shape: {describe(exc)}")
                 return
         self.spans.extend(spans)
         for issue in issues:
-            self.error(source, issue)
+            self.error(str(source), issue)
 
     def merge(self, other: "ParseResult") -> None:
         self.spans.extend(other.spans)

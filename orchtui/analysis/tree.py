@@ -81,7 +81,8 @@ def build_tree(spans: tuple[Span, ...] | list[Span], by_id: dict[str, Span] | No
     (the store's own index, never changed afterwards), becomes the tree's index instead of a copy."""
     if by_id is None:
         by_id = {span.span_id: span for span in spans}
-    arrival = {span_id: index for index, span_id in enumerate(by_id)}
+    # Each span's sort key made once: sorting then asks a dict (in C), not a Python function per comparison key.
+    keys = {span_id: order_key(span, arrival) for arrival, (span_id, span) in enumerate(by_id.items())}
     tree = StepTree(spans=by_id)
     children = tree.children
     for span_id, span in by_id.items():
@@ -106,9 +107,9 @@ def build_tree(spans: tuple[Span, ...] | list[Span], by_id: dict[str, Span] | No
         reachable.add(node)
         stack.extend(children.get(node, ()))
     if len(reachable) < len(by_id):
-        _break_cycles(tree, reachable, arrival)
+        _break_cycles(tree, reachable, {span_id: arrival for arrival, span_id in enumerate(by_id)})
 
-    key = lambda span_id: order_key(by_id[span_id], arrival[span_id])  # noqa: E731
+    key = keys.__getitem__
     for parent, kids in children.items():  # tuples from here on: a trace holds about one per two spans
         children[parent] = tuple(sorted(kids, key=key))
     tree.roots.sort(key=key)
@@ -116,7 +117,7 @@ def build_tree(spans: tuple[Span, ...] | list[Span], by_id: dict[str, Span] | No
     if adopted:
         children[PLACEHOLDER_ID] = tuple(adopted)
         tree.adopted = frozenset(adopted)
-    tree.ordered = sorted(by_id.values(), key=lambda s: order_key(s, arrival[s.span_id]))
+    tree.ordered = [by_id[span_id] for span_id in sorted(by_id, key=key)]
     return tree
 
 
