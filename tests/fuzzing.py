@@ -43,6 +43,11 @@ NASTY: list[Any] = [
 ]
 
 
+# Characters str.isdigit() or str.isdecimal() accept that int() may refuse or read as another number: a message
+# index `llm.output_messages.².…` once cost its whole trace.
+DIGIT_LIKE = ["\u00b2", "\u0663", "\uff11", "\U0001d7d8", "\u2460"]
+
+
 @dataclass
 class Outcome:
     cases: int = 0
@@ -68,6 +73,8 @@ def mutate_json(value: Any, rng: random.Random) -> Any:
     if not nodes:
         return rng.choice(NASTY)
     container, key = rng.choice(nodes)
+    if rng.random() < 0.1 and _respell_digits(nodes, rng):
+        return value
     if rng.random() < 0.05:
         deep: Any = "x"
         for _ in range(rng.choice((70, 300))):
@@ -76,6 +83,28 @@ def mutate_json(value: Any, rng: random.Random) -> Any:
     else:
         container[key] = rng.choice(NASTY)
     return value
+
+
+def _respell_digits(nodes: list[tuple[Any, Any]], rng: random.Random) -> bool:
+    """An attribute key or a value with its digits spelled otherwise ("²", "٣", "１"): an index in a flattened
+    key (`llm.output_messages.0.…`), a number in text. Keys are picked first: they name the fields parsers split."""
+    def respelled(text: str) -> str:
+        other = rng.choice(DIGIT_LIKE)
+        return "".join(other if ch.isdigit() else ch for ch in text)
+
+    keys = [(c, k) for c, k in nodes if isinstance(k, str) and any(ch.isdigit() for ch in k)]  # {"a.0.b": …}
+    named = [(c, k) for c, k in nodes if k == "key" and isinstance(c[k], str) and any(ch.isdigit() for ch in c[k])]
+    texts = [(c, k) for c, k in nodes if isinstance(c[k], str) and any(ch.isdigit() for ch in c[k])]
+    pools = [pool for pool in (keys, named, texts) if pool]
+    if not pools:
+        return False
+    pool = pools[0] if rng.random() < 0.7 else rng.choice(pools)
+    container, key = rng.choice(pool)
+    if pool is keys:
+        container[respelled(key)] = container.pop(key)
+    else:
+        container[key] = respelled(container[key])
+    return True
 
 
 def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
@@ -155,6 +184,11 @@ def run_case(format_name: str, data: bytes, rng: random.Random, outcome: Outcome
     except Exception as exc:  # noqa: BLE001 - what the fuzzer exists to find
         outcome.crashes.append(f"{format_name}: {type(exc).__name__}: {exc}"[:300])
         return
+    # The analyser turns its own exceptions into an error naming the trace (the trace then lists nowhere): for
+    # the fuzzer that is a crash like any other.
+    for error in store.errors:
+        if "could not be analysed" in error.message:
+            outcome.crashes.append(f"{format_name}: {error.source} {error.message}"[:300])
     if neighbours is not None and line is not None:
         read = {span.span_id for span in result.spans}
         expected = set().union(*(ids for index, ids in enumerate(neighbours) if index != line))
