@@ -1,7 +1,8 @@
 """Loading that analyses each trace as it completes and leaves its payloads in its file.
 
 A headless command (`check`, `routes`, `diff`) needs every trace analysed, and the analysis is the only step
-that reads prompts, outputs and messages in bulk (`eval` reads them all again, so it loads with `evict=False`).
+that reads prompts, outputs and messages in bulk (`eval` reads them all again: it evaluates each trace as it is
+analysed, through `on_analysed`, before the payloads go).
 Spans are exported as they end, so a trace's root comes last: when a batch brings a trace's ended root, the trace
 is analysed and its spans' payloads evicted (parsers/payloads.py). Memory then holds the payloads of the traces
 still arriving, not the whole file's; the spans keep ids, times, names, models, tokens and stop reasons, and the
@@ -60,10 +61,20 @@ class AnalysingSink:
     """A SpanSink (orchtui/loading.py) in front of a store: each batch is stored, and the traces it completes are
     analysed and their payloads evicted."""
 
-    def __init__(self, store: SpanStore, analyzer: Analyzer | None = None, evict: bool = True) -> None:
+    def __init__(
+        self,
+        store: SpanStore,
+        analyzer: Analyzer | None = None,
+        evict: bool = True,
+        on_analysed: Callable[[TraceAnalysis], object] | None = None,
+    ) -> None:
         self.store = store
         self.analyzer = analyzer if analyzer is not None else Analyzer(store)
-        self.evict = evict  # False: payloads kept and analysed at the end (a command that reads them all again)
+        self.evict = evict  # False: payloads kept and analysed at the end (the in-memory reference in tests)
+        # Called with each analysis made here, before its payloads go back to the file: `eval` evaluates the trace
+        # then, so it reads no payload back and holds no file's worth of them (orchtui/evaluating.py).
+        self.on_analysed = on_analysed
+        self._handed_on: dict[str, int] = {}  # trace id -> the version last given to `on_analysed`
 
     def add(self, spans: list[Span]) -> set[str]:
         changed = self.store.add(spans)
@@ -71,8 +82,14 @@ class AnalysingSink:
             for trace_id in {span.trace_id for span in spans if span.parent_id is None and span.end_ns is not None}:
                 analysis = self.analyzer.get(trace_id)  # complete: its root ended
                 if analysis is not None:
+                    self._tell(analysis)
                     evict_payloads(analysis)
         return changed
+
+    def _tell(self, analysis: TraceAnalysis) -> None:
+        if self.on_analysed is not None and self._handed_on.get(analysis.trace_id) != analysis.version:
+            self._handed_on[analysis.trace_id] = analysis.version
+            self.on_analysed(analysis)
 
     def add_errors(self, errors: list[ReadError], skipped: dict[str, int] | None = None) -> None:
         self.store.add_errors(errors, skipped)
@@ -87,7 +104,8 @@ class AnalysingSink:
         """Every trace analysed, oldest first (the order reports list them in); now the payloads of the traces
         that never completed go back to the file too."""
         analyses = sorted(self.analyzer.all(), key=lambda a: (a.start_ns or 0, a.trace_id))
-        if self.evict:
-            for analysis in analyses:
+        for analysis in analyses:
+            self._tell(analysis)
+            if self.evict:
                 evict_payloads(analysis)
         return analyses

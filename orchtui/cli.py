@@ -7,7 +7,7 @@ import math
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,16 +198,18 @@ def run_completion(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load(paths: list[str], keep_payloads: bool = False) -> tuple[SpanStore, LoadReport, list[TraceAnalysis]]:
+def _load(
+    paths: list[str], on_analysed: Callable[[TraceAnalysis], object] | None = None
+) -> tuple[SpanStore, LoadReport, list[TraceAnalysis]]:
     """Every trace of the inputs, analysed, oldest first (the order reports list them in). A headless command
     builds its whole heap, reports and exits: a bulk load (orchtui/bulk.py) spares it the collector's passes.
-    Payloads of analysed traces go back to their files (orchtui/analysing_sink.py), unless the command reads them
-    all again (`keep_payloads`: the evaluators), which would parse every line twice."""
+    Payloads of analysed traces go back to their files (orchtui/analysing_sink.py); `on_analysed` sees each
+    analysis before they go (`eval`, which then runs in this one process: orchtui/evaluating.py)."""
     store = SpanStore()
-    sink = AnalysingSink(store, evict=not keep_payloads)
+    sink = AnalysingSink(store, on_analysed=on_analysed)
     sources = sources_for(paths)
     for source in sources:
-        if isinstance(source, FileSource) and not keep_payloads:  # eval's payloads would all cross the pipe
+        if isinstance(source, FileSource) and on_analysed is None:
             source.two_processes = True  # big files on two cores (orchtui/split_load.py)
     with bulk_load():
         report = load_sources(sources, sink)
@@ -280,6 +282,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from .batch_gate import limit_results
     from .evals import EVALUATORS
     from .eval_report import print_eval_tables
+    from .evaluating import EvaluateAsAnalysed
     from .evaluation import eval_document, evaluate_trace, junit_xml
 
     unknown = [name for name in args.evaluator or [] if name not in EVALUATORS]
@@ -287,15 +290,22 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"orchtui eval: unknown evaluator(s) {', '.join(unknown)}; known: {', '.join(EVALUATORS)}", file=sys.stderr)
         return EXIT_USAGE
     routes = _gate(args.spec, "eval")
-    store, report, analyses = _load(args.paths, keep_payloads=True)
+    judge = judge_from_args(args)
+    fallback = None if args.profile else _user_config().profile  # below the gate's: config file, ORCHTUI_PROFILE
+
+    def wanted(analysis: TraceAnalysis) -> bool:
+        return not args.trace or analysis.trace_id.startswith(args.trace.lower()) or analysis.name == args.trace
+
+    evaluating = EvaluateAsAnalysed(
+        lambda a: evaluate_trace(a, routes, args.evaluator, judge, profile=args.profile, default_profile=fallback), wanted
+    )
+    store, report, analyses = _load(args.paths, on_analysed=evaluating)
     if args.trace:
-        analyses = [a for a in analyses if a.trace_id.startswith(args.trace.lower()) or a.name == args.trace]
+        analyses = [a for a in analyses if wanted(a)]
         if not analyses:
             print(f"orchtui eval: no trace matches {args.trace!r}", file=sys.stderr)
             return EXIT_USAGE
-    judge = judge_from_args(args)
-    fallback = None if args.profile else _user_config().profile  # below the gate's: config file, ORCHTUI_PROFILE
-    evaluations = [evaluate_trace(a, routes, args.evaluator, judge, profile=args.profile, default_profile=fallback) for a in analyses]
+    evaluations = evaluating.results(analyses)
     limits = limit_results(routes, evaluations) if routes else []
     if args.json:
         _write_json(eval_document(evaluations, store.errors, limits))

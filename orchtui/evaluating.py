@@ -1,0 +1,49 @@
+"""`orchtui eval` over a file without holding its payloads: each trace is evaluated when it is analysed.
+
+The evaluators read every prompt, output and message of a trace. Loaded whole, a file's payloads cost ~2.7x its
+size in memory (477 MB for a 174 MB file of 100k spans); evicted and read back for the evaluators, every line is
+parsed twice. The load (orchtui/analysing_sink.py) analyses a trace as soon as it completes, so the evaluators
+run right then, while its payloads are still in memory, and the payloads go back to the file after. A trace that
+changes afterwards (a span after its root, a trace whose root never came) is evaluated again at the end, reading
+what it needs back from the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .analysis import TraceAnalysis
+from .evaluation import TraceEvaluation
+
+
+class EvaluateAsAnalysed:
+    """An `on_analysed` hook for AnalysingSink: keeps the evaluation of each wanted trace's latest analysis."""
+
+    def __init__(self, evaluate: Callable[[TraceAnalysis], TraceEvaluation], wanted: Callable[[TraceAnalysis], bool]) -> None:
+        self._evaluate = evaluate
+        self._wanted = wanted
+        self._made: dict[str, tuple[int, TraceEvaluation]] = {}  # trace id -> (analysis version, evaluation)
+        self._failure: Exception | None = None
+
+    def __call__(self, analysis: TraceAnalysis) -> None:
+        """Evaluate now. A failure is kept for `results`, not raised into the load (it would read as the file
+        failing to load) and nothing more is evaluated."""
+        if self._failure is not None or not self._wanted(analysis):
+            return
+        try:
+            self._made[analysis.trace_id] = (analysis.version, self._evaluate(analysis))
+        except Exception as exc:  # noqa: BLE001 - raised again by `results`, after the load
+            self._failure = exc
+
+    def results(self, analyses: list[TraceAnalysis]) -> list[TraceEvaluation]:
+        """The evaluations of `analyses` (the final ones, in report order): those made while loading where the
+        analysis has not changed since, the others made now."""
+        if self._failure is not None:
+            raise self._failure
+        return [self._current(analysis) for analysis in analyses]
+
+    def _current(self, analysis: TraceAnalysis) -> TraceEvaluation:
+        made = self._made.get(analysis.trace_id)
+        if made is not None and made[0] == analysis.version:
+            return made[1]
+        return self._evaluate(analysis)
