@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from parsers.span import ReadError, Span
 
@@ -29,6 +30,19 @@ def evict_payloads(analysis: TraceAnalysis) -> None:
         span.evict_payload()
 
 
+class AnalysisHook(Protocol):
+    """Work done on each analysis while its trace's payloads are still in memory (`eval`'s evaluators,
+    orchtui/evaluating.py), also in a worker process, which hands what it made over with the trace."""
+
+    def __call__(self, analysis: TraceAnalysis) -> object: ...
+
+    def hand_over(self, analysis: TraceAnalysis) -> object | None:
+        """What was made of `analysis` here, forgotten here: it goes to another process with the trace."""
+
+    def take(self, analysis: TraceAnalysis, made: object) -> None:
+        """What another process made of `analysis`."""
+
+
 @dataclass(slots=True)
 class AssembledTrace:
     """A trace read, assembled and analysed elsewhere (the other half of a file, orchtui/split_load.py)."""
@@ -37,6 +51,7 @@ class AssembledTrace:
     spans: dict[str, Span]  # by id, in arrival order
     duplicates: int
     analysis: TraceAnalysis | None  # None: its analysis failed there (a read error says so)
+    made: object = None  # what the sink's AnalysisHook made of the analysis there (None: nothing)
 
 
 def adopt_traces(
@@ -66,7 +81,7 @@ class AnalysingSink:
         store: SpanStore,
         analyzer: Analyzer | None = None,
         evict: bool = True,
-        on_analysed: Callable[[TraceAnalysis], object] | None = None,
+        on_analysed: AnalysisHook | None = None,
     ) -> None:
         self.store = store
         self.analyzer = analyzer if analyzer is not None else Analyzer(store)
@@ -98,7 +113,15 @@ class AnalysingSink:
         """Take traces assembled and analysed elsewhere, after everything read here: a trace this store has not
         seen is taken with its analysis; one that also has spans here gets them added, and is analysed again
         with all of them (its payloads read back from the file)."""
-        adopt_traces(traces, self.store, self.analyzer, self.add)
+        traces = list(traces)
+        adopted = {id(analysis) for analysis in adopt_traces(traces, self.store, self.analyzer, self.add)}
+        if self.on_analysed is None:
+            return
+        for trace in traces:  # the hook ran on these where they were analysed: what it made comes with them
+            if trace.analysis is not None and id(trace.analysis) in adopted:
+                self._handed_on[trace.trace_id] = trace.analysis.version
+                if trace.made is not None:
+                    self.on_analysed.take(trace.analysis, trace.made)
 
     def analyses(self) -> list[TraceAnalysis]:
         """Every trace analysed, oldest first (the order reports list them in); now the payloads of the traces

@@ -7,13 +7,13 @@ import math
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .analysis import TraceAnalysis
-from .analysing_sink import AnalysingSink
+from .analysing_sink import AnalysingSink, AnalysisHook
 from .bulk import bulk_load, freeze_after_full_collections
 from .loading import LoadReport, load_sources
 from .sources.factory import sources_for
@@ -199,17 +199,17 @@ def run_completion(args: argparse.Namespace) -> int:
 
 
 def _load(
-    paths: list[str], on_analysed: Callable[[TraceAnalysis], object] | None = None
+    paths: list[str], on_analysed: AnalysisHook | None = None
 ) -> tuple[SpanStore, LoadReport, list[TraceAnalysis]]:
     """Every trace of the inputs, analysed, oldest first (the order reports list them in). A headless command
     builds its whole heap, reports and exits: a bulk load (orchtui/bulk.py) spares it the collector's passes.
     Payloads of analysed traces go back to their files (orchtui/analysing_sink.py); `on_analysed` sees each
-    analysis before they go (`eval`, which then runs in this one process: orchtui/evaluating.py)."""
+    analysis before they go, in whichever process made it (`eval`: orchtui/evaluating.py)."""
     store = SpanStore()
     sink = AnalysingSink(store, on_analysed=on_analysed)
     sources = sources_for(paths)
     for source in sources:
-        if isinstance(source, FileSource) and on_analysed is None:
+        if isinstance(source, FileSource):
             source.two_processes = True  # big files on two cores (orchtui/split_load.py)
     with bulk_load():
         report = load_sources(sources, sink)

@@ -38,7 +38,7 @@ from parsers.read import iter_read_range, line_start_after, streamable_format
 from parsers.result import ParseResult
 from parsers.span import Span
 
-from .analysing_sink import AnalysingSink, AssembledTrace, evict_payloads
+from .analysing_sink import AnalysingSink, AnalysisHook, AssembledTrace, evict_payloads
 from .store import SpanStore
 
 SPLIT_MIN_BYTES = 32 << 20  # below this the fork, the line count and the pickling are not worth it
@@ -77,15 +77,16 @@ class Worker:
     format_name: str
 
 
-def start_worker(path: Path, format_name: str, size: int) -> Worker:
+def start_worker(path: Path, format_name: str, size: int, on_analysed: AnalysisHook | None = None) -> Worker:
     """Fork the child that reads the second part of `path`: now, while this process has one thread (`orchtui
-    open` starts its workers before the app starts its threads; a headless command when it reaches the file)."""
+    open` starts its workers before the app starts its threads; a headless command when it reaches the file).
+    `on_analysed`: the sink's hook, run in the child too, what it made sent with each trace (`eval`)."""
     split = line_start_after(path, int(size * (1 - CHILD_SHARE)))
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
-        _child(path, format_name, split, size, write_end)
+        _child(path, format_name, split, size, write_end, on_analysed)
     os.close(write_end)
     return Worker(pid, read_end, split, format_name)
 
@@ -166,8 +167,8 @@ class _Handed:
 class _HandingSink(AnalysingSink):
     """The child's sink: each trace, once complete and analysed, goes down the pipe and out of this process."""
 
-    def __init__(self, pipe: BinaryIO) -> None:
-        super().__init__(SpanStore())
+    def __init__(self, pipe: BinaryIO, on_analysed: AnalysisHook | None = None) -> None:
+        super().__init__(SpanStore(), on_analysed=on_analysed)
         self.pipe = pipe
         self.outbox: list[AssembledTrace] = []
         self.consumed = 0  # bytes of the part read so far: sent with each batch, for the parent's progress
@@ -183,6 +184,7 @@ class _HandingSink(AnalysingSink):
     def finish(self, format_name: str) -> None:
         """The traces that never completed, analysed as `analyses` would, then the read errors, last."""
         for analysis in self.analyzer.all():
+            self._tell(analysis)
             evict_payloads(analysis)
         for trace_id in self.store.trace_ids():
             self._hand_on(trace_id)
@@ -195,7 +197,8 @@ class _HandingSink(AnalysingSink):
         if snapshot is None:
             return
         analysis = self.analyzer.get(trace_id)  # cached: analysed when its root came (or by `finish`)
-        self.outbox.append(AssembledTrace(trace_id, snapshot.by_id or {}, snapshot.duplicates, analysis))
+        made = self.on_analysed.hand_over(analysis) if self.on_analysed is not None and analysis is not None else None
+        self.outbox.append(AssembledTrace(trace_id, snapshot.by_id or {}, snapshot.duplicates, analysis, made))
         self.store.discard(trace_id)  # a span of it arriving later starts a new record, merged by the parent
         self.analyzer.forget(trace_id)
 
@@ -207,13 +210,13 @@ class _HandingSink(AnalysingSink):
             self.outbox = []
 
 
-def _child(path: Path, format_name: str, start: int, end: int, write_end: int) -> None:
+def _child(path: Path, format_name: str, start: int, end: int, write_end: int, on_analysed: AnalysisHook | None) -> None:
     """Read [start, end) and hand every trace to the parent; then exit at once (no atexit handlers, no flushing of
     buffers inherited from the parent)."""
     code = 70
     try:
         with os.fdopen(write_end, "wb") as pipe:
-            sink = _HandingSink(pipe)
+            sink = _HandingSink(pipe, on_analysed)
             for result, consumed in iter_read_range(path, format_name, start, end):
                 sink.consumed = consumed
                 if result.spans:

@@ -9,6 +9,7 @@ import pytest
 
 from orchtui import evaluating
 from orchtui.evaluating import EvaluateAsAnalysed
+from orchtui.evaluation import TraceEvaluation
 from tests.conftest import DATA
 from tests.orchtui.test_cli_check import run
 
@@ -30,10 +31,24 @@ def test_an_unchanged_trace_is_evaluated_once_and_a_changed_one_again():
         return f"{analysis.trace_id}@{analysis.version}"
 
     hook = EvaluateAsAnalysed(evaluate, wanted=lambda analysis: analysis.trace_id != "skipped")
-    for analysis in (Analysis("a", 1), Analysis("b", 1), Analysis("skipped", 1)):
+    a, b = Analysis("a", 1), Analysis("b", 1)
+    for analysis in (a, b, Analysis("skipped", 1)):
         hook(analysis)
-    assert hook.results([Analysis("a", 1), Analysis("b", 2)]) == ["a@1", "b@2"]
+    assert hook.results([a, Analysis("b", 2)]) == ["a@1", "b@2"]  # b changed after it was evaluated
     assert made == [("a", 1), ("b", 1), ("b", 2)]
+
+
+def test_a_worker_hands_its_evaluation_over_with_the_analysis_it_was_made_of():
+    worker = EvaluateAsAnalysed(lambda analysis: TraceEvaluation(analysis, None, []), lambda _: True)
+    mine = EvaluateAsAnalysed(lambda analysis: pytest.fail("evaluated again here"), lambda _: True)
+    a = Analysis("a", 1)
+    worker(a)
+    assert worker.hand_over(Analysis("a", 1)) is None  # not the analysis it was made of
+    worker(a)
+    evaluation = worker.hand_over(a)
+    assert isinstance(evaluation, TraceEvaluation) and worker.hand_over(a) is None  # forgotten once handed over
+    mine.take(a, evaluation)
+    assert mine.results([a]) == [evaluation]
 
 
 def test_a_failing_evaluation_is_raised_after_the_load_not_into_it():

@@ -4,6 +4,8 @@ time, not data."""
 
 from __future__ import annotations
 
+import json
+
 import os
 import shutil
 import time
@@ -67,6 +69,44 @@ def assert_same_in_two(path: Path, calls: list, monkeypatch) -> None:
 @pytest.mark.parametrize("fixture", STREAMED, ids=str)
 def test_every_streamed_fixture_reads_the_same_in_two_processes(fixture, _split_every_file, monkeypatch):
     assert_same_in_two(ROOT / fixture, _split_every_file, monkeypatch)
+
+
+def evaluated(path: Path, jobs: str, monkeypatch) -> tuple[int, str, list[str]]:
+    """`eval --json` on `path`, and the traces the evaluators ran on in this process (not the worker)."""
+    from orchtui.evaluating import EvaluateAsAnalysed
+    from tests.orchtui.test_cli_check import run
+
+    here, parent = [], os.getpid()
+    real = EvaluateAsAnalysed.__init__
+
+    def spy(self, evaluate, wanted):
+        def noting(analysis):
+            if os.getpid() == parent:
+                here.append(analysis.trace_id)
+            return evaluate(analysis)
+
+        real(self, noting, wanted)
+
+    monkeypatch.setattr(EvaluateAsAnalysed, "__init__", spy)
+    monkeypatch.setenv(split_load.JOBS_ENV, jobs)
+    code, out, err = run("eval", "--json", str(path))
+    assert code in (0, 1), err
+    return code, out, here
+
+
+@pytest.mark.parametrize("fixture", ["tests/data/langgraph/langgraph-openinference.otlp.jsonl", "interleaved"])
+def test_eval_in_two_processes_evaluates_on_both_and_prints_the_same(fixture, tmp_path, _split_every_file, monkeypatch):
+    """The worker evaluates its traces and hands the evaluations over with them: the parent evaluates only its
+    own part and the traces cut in two (analysed again here with all their spans)."""
+    path = write_interleaved(tmp_path) if fixture == "interleaved" else ROOT / fixture
+    code_one, out_one, here_one = evaluated(path, "1", monkeypatch)
+    code_two, out_two, here_two = evaluated(path, "2", monkeypatch)
+    assert _split_every_file == [path]
+    assert (code_two, out_two) == (code_one, out_one)
+    traces = {result["trace_id"] for result in json.loads(out_one)["results"]}
+    assert set(here_one) == traces
+    if fixture != "interleaved":  # whole traces on each side: the worker's are not evaluated again here
+        assert len(set(here_two)) < len(traces)
 
 
 def write_interleaved(tmp_path: Path) -> Path:
@@ -155,8 +195,8 @@ def test_the_cut_is_at_a_line_start(tmp_path):
 
 @pytest.mark.slow
 def test_the_command_prints_the_same_bytes_and_status_in_two_processes(tmp_path):
-    """The real command on a file past the size where it forks: same output, same exit status, nothing of the
-    child's on stdout."""
+    """The real commands on a file past the size where they fork: same output, same exit status, nothing of the
+    child's on stdout (`eval`: the worker's evaluations handed over with its traces)."""
     import subprocess
     import sys
 
@@ -167,12 +207,15 @@ def test_the_command_prints_the_same_bytes_and_status_in_two_processes(tmp_path)
     generate(path, 25_000)
     assert path.stat().st_size >= split_load.SPLIT_MIN_BYTES
     runs = {}
-    for jobs in ("1", "2"):
-        env = {**os.environ, split_load.JOBS_ENV: jobs, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-        done = subprocess.run([sys.executable, "-m", "orchtui", "check", "--json", str(path)], capture_output=True, env=env, check=False)
-        runs[jobs] = (done.returncode, done.stdout, done.stderr)
-    assert runs["2"] == runs["1"]
-    assert runs["1"][0] == 0 and len(orjson.loads(runs["1"][1])["traces"]) > 1000
+    for command in ("check", "eval"):
+        for jobs in ("1", "2"):
+            env = {**os.environ, split_load.JOBS_ENV: jobs, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+            argv = [sys.executable, "-m", "orchtui", command, "--json", str(path)]
+            done = subprocess.run(argv, capture_output=True, env=env, check=False)
+            runs[command, jobs] = (done.returncode, done.stdout, done.stderr)
+        assert runs[command, "2"] == runs[command, "1"]
+    assert runs["check", "1"][0] == 0 and len(orjson.loads(runs["check", "1"][1])["traces"]) > 1000
+    assert runs["eval", "1"][0] in (0, 1) and len(orjson.loads(runs["eval", "1"][1])["results"]) > 9000
 
 
 def test_progress_counts_both_processes_and_reaches_the_whole_file_only_when_adopted(tmp_path, monkeypatch):
