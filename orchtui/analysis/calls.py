@@ -27,7 +27,16 @@ def canonical_json(value: Any) -> str:
         return str(value)
 
 
-_FROM_SPAN: Any = object()  # a value the call reads from its span when asked
+class _FromSpan:
+    """A value the call reads from its span when asked."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_FROM_SPAN"  # one instance, also across a pickle: a worker process hands its analyses over
+
+
+_FROM_SPAN: Any = _FromSpan()
 
 
 class ToolCall:

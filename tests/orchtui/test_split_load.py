@@ -49,13 +49,16 @@ def _split_every_file(monkeypatch):
     payloads.forget()
 
 
-def loaded(path: Path, jobs: str, monkeypatch) -> tuple[dict, list, list]:
-    """The check document, the read errors and the payloads of every span, as `check` loads `path`."""
+def loaded(path: Path, jobs: str, monkeypatch) -> tuple[dict, list, list, list]:
+    """The check document, the read errors, the payloads of every span and every tool call's arguments and
+    result, as `check` loads `path`."""
     monkeypatch.setenv(split_load.JOBS_ENV, jobs)
     store, _, analyses = _load([str(path)])
     spans = sorted((span for analysis in analyses for span in analysis.tree.ordered), key=lambda s: (s.trace_id, s.span_id))
     seen = [(span.trace_id, span.span_id, span.source.line if span.source else None, span.attributes, span.output) for span in spans]
-    return check_document(analyses, store.errors), [(e.source, e.message) for e in store.errors], seen
+    # Tool calls read their arguments and results from their spans when asked: also those the child analysed.
+    calls = sorted((a.trace_id, [(c.name, c.span_id, repr(c.args), repr(c.result)) for c in a.tool_calls]) for a in analyses)
+    return check_document(analyses, store.errors), [(e.source, e.message) for e in store.errors], seen, calls
 
 
 def assert_same_in_two(path: Path, calls: list, monkeypatch) -> None:
@@ -128,7 +131,7 @@ def test_bad_lines_duplicates_and_late_spans_across_the_cut(tmp_path, _split_eve
     path = tmp_path / "damaged.jsonl"
     path.write_bytes(b"\n".join([*first, *damaged[:1], *last, repeated, *damaged[1:], lines[0]]) + b"\n")
     assert_same_in_two(path, _split_every_file, monkeypatch)
-    document, errors, _ = loaded(path, "2", monkeypatch)
+    _, errors, _, _ = loaded(path, "2", monkeypatch)
     assert len(errors) >= 3 and all(source.startswith(str(path)) for source, _ in errors)
 
 
@@ -260,3 +263,19 @@ def test_a_stop_while_waiting_for_the_child_kills_it(tmp_path, monkeypatch):
     assert time.monotonic() - started < 30  # not the child's minute
     with pytest.raises(ChildProcessError):
         os.waitpid(worker.pid, os.WNOHANG)  # killed and reaped
+
+
+def test_evaluators_run_here_on_the_childs_traces_read_what_one_process_reads(_split_every_file, monkeypatch):
+    """As the app's `e` does on a trace the worker read: tool calls read their arguments and results from their
+    spans. Their marker for "read it from the span" once came back from the pickle as another object, so the
+    evaluators saw `<object object at …>` (or raised) for every tool call of the file's second part."""
+    from orchtui.evaluation import eval_document, evaluate_trace
+
+    path = ROOT / "tests/data/langgraph/langgraph-openinference.otlp.jsonl"
+    documents = []
+    for jobs in ("1", "2"):
+        monkeypatch.setenv(split_load.JOBS_ENV, jobs)
+        store, _, analyses = _load([str(path)])
+        documents.append(eval_document([evaluate_trace(analysis) for analysis in analyses], store.errors))
+    assert _split_every_file == [path]
+    assert documents[1] == documents[0] and "object at" not in json.dumps(documents[0])
