@@ -329,19 +329,24 @@ def run_routes(args: argparse.Namespace) -> int:
         if (code := routes_command(args)) is not None:
             return code
     gate = _gate(args.spec, "routes")
-    store, report, analyses = _load(args.paths)
+    evaluating = None
+    if gate:  # the gate's evaluators run as each trace is analysed, with its payloads in memory (orchtui/evaluating.py)
+        from .evaluating import EvaluateAsAnalysed
+        from .evaluation import evaluate_trace
+
+        fallback = _user_config().profile
+        evaluating = EvaluateAsAnalysed(lambda a: evaluate_trace(a, gate, default_profile=fallback), lambda a: True)
+    store, report, analyses = _load(args.paths, on_analysed=evaluating)
     book = RouteBook()
     for analysis in analyses:
         book.update(analysis)
     stats = book.stats(args.by)
     limits, step_failures = [], None
-    if gate:
+    if gate and evaluating is not None:
         from .batch_gate import limit_results
-        from .evaluation import evaluate_trace
         from .route_evals import step_fail_rates
 
-        fallback = _user_config().profile
-        evaluations = [evaluate_trace(analysis, gate, default_profile=fallback) for analysis in analyses]
+        evaluations = evaluating.results(analyses)
         limits = limit_results(gate, evaluations)
         step_failures = step_fail_rates(evaluations) if args.by == BY_PATH else None
     if args.json:

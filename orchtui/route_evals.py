@@ -133,7 +133,7 @@ def step_fail_rates(evaluations: Iterable[TraceEvaluation]) -> dict[str, RouteSt
         analysis = evaluation.analysis
         if analysis.in_progress:
             continue
-        steps = trace_steps(analysis)
+        steps = trace_steps(analysis, with_args=False)
         path = collapse(steps)
         key = route_id(analysis.name, path)
         tally = tallies.get(key)

@@ -293,7 +293,7 @@ def golden_kinds(comparison: Comparison, others: Sequence[TraceAnalysis] = ()) -
     route lists names only, so without this a retriever it expects would read as a tool."""
     kinds: dict[str, str] = {}
     for analysis in others:
-        kinds.update((step.name, step.kind) for step in trace_steps(analysis))
+        kinds.update((step.name, step.kind) for step in trace_steps(analysis, with_args=False))
     kinds.update((step.name, step.kind) for step in comparison.b.steps)
     return kinds
 

@@ -77,12 +77,14 @@ class PathStep:
         return self.label if self.count == 1 else f"{self.label} x{self.count}"
 
 
-def trace_steps(analysis: Any) -> list[Step]:
-    """The route steps of an analysed trace (a TraceAnalysis), in display order (module docstring)."""
+def trace_steps(analysis: Any, *, with_args: bool = True) -> list[Step]:
+    """The route steps of an analysed trace (a TraceAnalysis), in display order (module docstring). Without
+    `with_args` no step carries its tool's arguments, which are payload: read back from the file for a trace whose
+    payloads went back there (a route's step fail rates and kinds need only each step's key)."""
     costs = analysis.span_costs
     steps: list[Step] = []
     for kind, name, span, call in _step_sources(analysis):
-        args = call.args if call is not None else None
+        args = call.args if call is not None and with_args else None
         if span is None:  # a tool call an LLM requested, with no span to show it ran
             steps.append(Step(TOOL, name, None, args, "unknown", executed=False))
         elif kind == LLM:

@@ -153,3 +153,14 @@ def test_diff_names_ids_and_errors(demo):
     assert code == 2 and "no trace has the id or name 'nope'" in err
     code, _, err = run("diff", "golden", "refund_request", demo)
     assert code == 2 and "'golden'" in err  # without --spec, golden is just a name
+
+
+def test_routes_with_a_gate_evaluates_each_trace_as_it_is_read(demo, gate, monkeypatch):
+    """The gate's evaluators run while each trace's payloads are in memory (orchtui/evaluating.py): no line of the
+    file is parsed a second time to evaluate it."""
+    from parsers import payloads
+
+    monkeypatch.setattr(payloads, "stats", payloads.PayloadStats())
+    code, out, _ = run("routes", demo, "--spec", gate, "--json")
+    assert code == 1 and any("evaluations" in route for route in json.loads(out)["routes"])
+    assert payloads.stats.reads == 0
