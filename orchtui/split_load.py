@@ -18,7 +18,8 @@ Only where it is safe and pays: no thread yet to fork under (a headless command 
 `orchtui open` before the app starts, orchtui/sources/files.py `start_file_workers`), a file of at least
 SPLIT_MIN_BYTES, more than one CPU, Linux, and `ORCHTUI_JOBS` not set to 1. The app's live index adopts the
 child's traces as the headless sink does (orchtui/live.py `adopt`). If the child fails in any way (killed, out of
-memory, a pipe cut short), this process reads the second part itself: the same result, later.
+memory, a pipe cut short), this process reads the second part itself: the same result, later; why goes into
+`fallbacks` (the child's exception when it could send it), which the tests hold empty.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ SPLIT_MIN_BYTES = 32 << 20  # below this the fork, the line count and the pickli
 CHILD_SHARE = 0.45  # of the file the child reads: it also pickles what it read, which this process unpickles
 BATCH_TRACES = 256  # traces a pickle: a pickler's memo of what it wrote stays small
 JOBS_ENV = "ORCHTUI_JOBS"  # 1: one process (the default uses two when there are two CPUs)
+
+# Why a child's part was read again here, newest last (its exception, or how it ended): the result is the same, so
+# nothing else shows it; the tests read it, so a bug in the child cannot hide behind the fallback.
+fallbacks: list[str] = []
 
 # A result read (None: no new result, the count moved) and the bytes of the file read so far, by both processes.
 Progress = Callable[[ParseResult | None, int], None]
@@ -130,6 +135,8 @@ def read_in_two(path: Path, size: int, sink: Adopter, progress: Progress, worker
         collector.join()
         os.close(worker.read_end)
     if status != 0 or handed.errors is None:  # the child did not finish: read its part here
+        fallbacks.append(handed.failure or f"the worker ended with wait status {status} before its last word")
+        del fallbacks[:-16]
         for result, consumed in iter_read_range(path, format_name, split, size):
             progress(result, split + consumed)
             if stopping():
@@ -148,6 +155,7 @@ class _Handed:
         self.traces: list[AssembledTrace] = []
         self.errors: ParseResult | None = None  # the child's last word: set only when everything came
         self.consumed = 0  # bytes of its part the child had read when it sent its latest batch
+        self.failure: str | None = None  # what the child said failed, when it could say it
 
     def receive(self, read_end: int) -> None:
         try:
@@ -156,6 +164,9 @@ class _Handed:
                     batch = pickle.load(pipe)  # noqa: S301 - our own child's, through a pipe only it holds
                     if isinstance(batch, ParseResult):
                         self.errors = batch
+                        return
+                    if isinstance(batch, str):  # the child failed: why
+                        self.failure = batch
                         return
                     consumed, traces = batch
                     self.traces.extend(traces)
@@ -217,12 +228,16 @@ def _child(path: Path, format_name: str, start: int, end: int, write_end: int, o
     try:
         with os.fdopen(write_end, "wb") as pipe:
             sink = _HandingSink(pipe, on_analysed)
-            for result, consumed in iter_read_range(path, format_name, start, end):
-                sink.consumed = consumed
-                if result.spans:
-                    sink.add(result.spans)
-                sink.add_errors(result.errors, result.skipped)
-            sink.finish(format_name)
+            try:
+                for result, consumed in iter_read_range(path, format_name, start, end):
+                    sink.consumed = consumed
+                    if result.spans:
+                        sink.add(result.spans)
+                    sink.add_errors(result.errors, result.skipped)
+                sink.finish(format_name)
+            except Exception as exc:  # the parent reads this part itself; it is told why (`fallbacks`)
+                pickle.dump(f"the worker failed: {type(exc).__name__}: {exc}"[:500], pipe)
+                raise
         code = 0
     except BaseException:  # noqa: BLE001, S110 - any failure: the parent reads this part itself
         pass

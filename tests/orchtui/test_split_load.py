@@ -45,8 +45,11 @@ def _split_every_file(monkeypatch):
 
     monkeypatch.setattr("orchtui.sources.files.read_in_two", counting)
     payloads.forget()
+    split_load.fallbacks.clear()
     yield calls
     payloads.forget()
+    # Reading the child's part again gives the same result, so only this shows a child that failed on a bug.
+    assert split_load.fallbacks == [], "a worker fell back to reading its part here"
 
 
 def loaded(path: Path, jobs: str, monkeypatch) -> tuple[dict, list, list, list]:
@@ -141,6 +144,21 @@ def test_a_child_that_fails_costs_time_not_data(tmp_path, _split_every_file, mon
     monkeypatch.setattr(split_load, "_child", lambda *args: os._exit(70))
     assert loaded(path, "2", monkeypatch) == expected
     assert _split_every_file == [path]
+    assert split_load.fallbacks == ["the worker ended with wait status 17920 before its last word"]  # exit 70
+    split_load.fallbacks.clear()
+
+
+def test_a_child_that_raises_says_why_and_its_part_is_read_here(tmp_path, _split_every_file, monkeypatch):
+    path = write_interleaved(tmp_path)
+    expected = loaded(path, "1", monkeypatch)
+
+    def broken(self, spans):
+        raise ZeroDivisionError("a bug in the worker")
+
+    monkeypatch.setattr(split_load._HandingSink, "add", broken)
+    assert loaded(path, "2", monkeypatch) == expected
+    assert split_load.fallbacks == ["the worker failed: ZeroDivisionError: a bug in the worker"]
+    split_load.fallbacks.clear()
 
 
 def test_a_child_that_stops_before_its_last_word_is_not_believed(tmp_path, _split_every_file, monkeypatch):
@@ -150,6 +168,8 @@ def test_a_child_that_stops_before_its_last_word_is_not_believed(tmp_path, _spli
     monkeypatch.setattr(split_load._HandingSink, "finish", lambda self, format_name: os._exit(0))
     assert loaded(path, "2", monkeypatch) == expected
     assert _split_every_file == [path]
+    assert split_load.fallbacks == ["the worker ended with wait status 0 before its last word"]
+    split_load.fallbacks.clear()
 
 
 def test_one_job_or_a_small_file_reads_in_one_process(tmp_path, _split_every_file, monkeypatch):

@@ -23,6 +23,7 @@ async def _opened(path, tmp_path, in_two: bool, monkeypatch) -> tuple[list, list
     """Rows, analyses and the attributes of every span, once the app has loaded `path`."""
     sources = sources_for([str(path)])
     if in_two:
+        split_load.fallbacks.clear()
         monkeypatch.setattr(split_load, "SPLIT_MIN_BYTES", 0)
         monkeypatch.setattr(split_load.os, "sched_getaffinity", lambda pid: {0, 1})
         monkeypatch.setattr(split_load.threading, "active_count", lambda: 1)  # threads other tests left idle
@@ -37,6 +38,7 @@ async def _opened(path, tmp_path, in_two: bool, monkeypatch) -> tuple[list, list
         rows = [(row.trace_id, row.name) for row in app.trace_list.rows]
         analyses = sorted((app.index.get(trace_id).to_json() for trace_id, _ in rows), key=lambda a: a["trace_id"])
         spans = {span.span_id: span.attributes for snapshot in app.index.store.snapshots() for span in snapshot.spans}
+    assert split_load.fallbacks == []  # the worker's traces came from the worker, not from reading its part again
     return rows, analyses, spans
 
 
