@@ -335,14 +335,14 @@ def run_routes(args: argparse.Namespace) -> int:
         from .evaluation import evaluate_trace
 
         fallback = _user_config().profile
-        evaluating = EvaluateAsAnalysed(lambda a: evaluate_trace(a, gate, default_profile=fallback), lambda a: True)
+        evaluating = EvaluateAsAnalysed(lambda a: evaluate_trace(a, gate, default_profile=fallback))
     store, report, analyses = _load(args.paths, on_analysed=evaluating)
     book = RouteBook()
     for analysis in analyses:
         book.update(analysis)
     stats = book.stats(args.by)
     limits, step_failures = [], None
-    if gate and evaluating is not None:
+    if gate and evaluating is not None:  # (evaluating exactly when there is a gate)
         from .batch_gate import limit_results
         from .route_evals import step_fail_rates
 

@@ -23,9 +23,11 @@ class EvaluateAsAnalysed:
     process reading part of the file (orchtui/split_load.py) runs a copy of it and hands its evaluations over
     with its traces, so the evaluators run on both cores."""
 
-    def __init__(self, evaluate: Callable[[TraceAnalysis], TraceEvaluation], wanted: Callable[[TraceAnalysis], bool]) -> None:
+    def __init__(
+        self, evaluate: Callable[[TraceAnalysis], TraceEvaluation], wanted: Callable[[TraceAnalysis], bool] | None = None
+    ) -> None:
         self._evaluate = evaluate
-        self._wanted = wanted
+        self._wanted = wanted or (lambda analysis: True)  # None: every trace
         # trace id -> (the analysis evaluated, its evaluation): current while the analysis is the trace's final one
         self._made: dict[str, tuple[TraceAnalysis, TraceEvaluation]] = {}
         self._failure: Exception | None = None

@@ -86,8 +86,8 @@ class FileSource(Source):
             stop_worker(worker)
             worker = None
         if worker is None and self.two_processes and isinstance(sink, AnalysingSink):
-            hook = sink.on_analysed
-            worker = start_worker(path, format_name, size, hook) if (format_name := can_split(path, size)) else None
+            format_name = can_split(path, size)
+            worker = start_worker(path, format_name, size, sink.on_analysed) if format_name else None
         if worker is not None:
             adopted = read_in_two(path, size, sink, take, worker, lambda: self.stopping)  # type: ignore[arg-type]
             report.spans[name] += adopted

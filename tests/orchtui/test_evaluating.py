@@ -98,7 +98,7 @@ def test_trace_filter_evaluates_only_the_matching_trace(monkeypatch):
     evaluated = []
     real = evaluating.EvaluateAsAnalysed.__init__
 
-    def spy(self, evaluate, wanted):
+    def spy(self, evaluate, wanted=None):
         def counting(analysis):
             evaluated.append(analysis.name)
             return evaluate(analysis)

@@ -85,7 +85,7 @@ def evaluated(path: Path, jobs: str, monkeypatch) -> tuple[int, str, list[str]]:
     here, parent = [], os.getpid()
     real = EvaluateAsAnalysed.__init__
 
-    def spy(self, evaluate, wanted):
+    def spy(self, evaluate, wanted=None):
         def noting(analysis):
             if os.getpid() == parent:
                 here.append(analysis.trace_id)
