@@ -258,3 +258,18 @@ def test_indexed_keys_grouped_from_a_remembered_layout_equal_a_fresh_grouping(mo
     monkeypatch.setattr(conventions, "MAX_LAYOUTS", 2)
     assert conventions._group_indexed({"llm.output_messages.5.message.name": "n"}, prefix) == {5: {"message.name": "n"}}
     assert len(conventions._LAYOUTS) == 2
+
+
+def test_key_sets_too_big_to_remember_are_read_without_remembering(monkeypatch):
+    """A span with thousands of attributes (hostile, or a very long flattened conversation) is read by a scan: a
+    stream of them cannot make the remembered key sets hold their keys."""
+    from parsers import conventions
+
+    monkeypatch.setattr(conventions, "_PLANS", {})
+    monkeypatch.setattr(conventions, "_LAYOUTS", {})
+    attrs = {f"llm.output_messages.{i}.message.content": f"m{i}" for i in range(conventions.MAX_SHAPE_KEYS + 1)}
+    attrs["llm.model_name"] = "gpt-4o"
+    assert conventions.gather(attrs) == conventions._gather_by_scan(attrs) == {"model": "gpt-4o"}
+    groups = conventions._group_indexed(attrs, "llm.output_messages.")
+    assert len(groups) == conventions.MAX_SHAPE_KEYS + 1 and groups[7] == {"message.content": "m7"}
+    assert conventions._PLANS == {} and conventions._LAYOUTS == {}
