@@ -240,6 +240,8 @@ def _no_traces(command: str, paths: list[str], report: LoadReport, analyses: lis
     read = [name for name, format_ in report.files.items() if format_ is not None]
     if not report.files and not report.unreadable:
         print(f"orchtui {command}: no files in {where}", file=sys.stderr)
+    elif read and any(report.spans.values()):  # spans read, but every trace's analysis failed (a bug of ours)
+        print(f"orchtui {command}: no trace of {where} could be analysed (the errors say why)", file=sys.stderr)
     elif read:
         print(f"orchtui {command}: no traces in {where}", file=sys.stderr)
     return True
