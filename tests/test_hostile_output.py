@@ -158,6 +158,28 @@ def test_json_output_without_acting_characters_is_the_encoders_own_and_del_is_es
     assert b"\x7f" not in raw and b"\\u007f" in raw and orjson.loads(raw) == {"name": "a\x7fb"}
 
 
+def test_json_output_with_only_harmless_non_ascii_skips_the_escaping_pass(monkeypatch):
+    """An `eval` report's dashes and a trace's accents made every report go through the regex (decoded, copied
+    twice); only documents holding an acting character do now."""
+    from orchtui import textsafe
+
+    class Watched:
+        def search(self, text):
+            return UNSAFE.search(text)
+
+        def sub(self, *args):
+            raise AssertionError("an escaping pass over a document with nothing to escape")
+
+    document = {"explanation": "Task completion 1.00 — ended normally", "name": "café ✓ 日本 𝄞"}
+    monkeypatch.setattr(textsafe, "UNSAFE", Watched())
+    assert json_bytes(document) == orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    monkeypatch.undo()
+    hostile = {**document, "tail": "— \u202e \U000e0041 \x85"}
+    raw = json_bytes(hostile)
+    assert orjson.loads(raw) == hostile and b"\\u202e" in raw and b"\\u0085" in raw
+    assert_inert(raw.decode(), "json")
+
+
 # -- the terminal UI ----------------------------------------------------------------------------------------------
 
 
