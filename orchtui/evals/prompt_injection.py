@@ -294,7 +294,9 @@ _EMOJI_TAG_SEQUENCE = re.compile("\U0001F3F4[\U000E0020-\U000E007E]+\U000E007F")
 # -- P6 exfiltration, P7 canaries, P8 echo ---------------------------------------------------------------------------
 _MARKDOWN_LINK = re.compile(r"(?P<image>!?)\[[^\]\n]{0,200}\]\(\s*<?(?P<url>https?://[^\s)>]+)", re.IGNORECASE)
 _CANARIES = (re.compile(r"<!--\s*([0-9a-f]{8,})\s*-->", re.IGNORECASE), re.compile(r"<-@!--\s*([0-9a-f]{8,})\s*--@!->", re.IGNORECASE))
-_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+# Starting only where a run of name characters starts: the same matches (a run that is not followed by a dot
+# cannot match from any point inside it), without retrying from every character of every word (2.2x faster).
+_DOMAIN = re.compile(r"(?<![\w-])[\w-]+(?:\.[\w-]+)+")
 _WORD = re.compile(r"\w+")
 _BASE64 = re.compile(r"(?<![\w+/=-])[A-Za-z0-9+/_-]{24,}={0,2}(?![\w+/=-])")
 _SPACE = re.compile(r"\s+")

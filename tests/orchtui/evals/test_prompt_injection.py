@@ -10,6 +10,8 @@ import base64
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchtui.evals import Context, Trajectory, evaluate
 from orchtui.evals.prompt_injection import MAX_CHARS
@@ -426,3 +428,15 @@ def test_the_literal_prefilter_never_changes_which_jailbreak_patterns_match():
         assert {hit.note for hit in _jailbreak(text)} == expected, text
         covered |= expected
     assert covered == {name for _, name, _ in _JAILBREAK}  # every pattern was exercised
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab-._ .x\u00e9\u4e2d1\n/:", max_size=40))
+def test_domains_are_found_only_from_where_a_name_starts_with_the_same_matches(text):
+    """The known-hosts pattern starts only where a run of name characters starts (2.2x faster on prose): the
+    matches must be those of the plain pattern, which retried from every character of every word."""
+    import re
+
+    from orchtui.evals.prompt_injection import _DOMAIN
+
+    assert _DOMAIN.findall(text) == re.findall(r"[\w-]+(?:\.[\w-]+)+", text)
