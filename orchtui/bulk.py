@@ -50,6 +50,15 @@ def bulk_load() -> Iterator[None]:
                     gc.enable()
 
 
+def sweep_young() -> None:
+    """Free the cyclic garbage made since the last freeze, then freeze what survived. During a bulk load nothing
+    else frees cycles, and work done on the loaded data while it loads (`eval`'s evaluators, orchtui/evaluating.py)
+    makes some: an HTTP exchange with a judge left ~32 KB each, 400 MB over 1,580 traces. The pass walks only what
+    was made since the last freeze, never the heap already loaded."""
+    gc.collect(0)
+    gc.freeze()
+
+
 def freeze_after_full_collections() -> None:
     """For the app, whose heap grows for as long as it follows live sources: after each full collection, what
     survived it is frozen, so the next full pass walks only what was made since. Unfrozen, a full pass walks every

@@ -299,7 +299,9 @@ def run_eval(args: argparse.Namespace) -> int:
         return not args.trace or analysis.trace_id.startswith(args.trace.lower()) or analysis.name == args.trace
 
     evaluating = EvaluateAsAnalysed(
-        lambda a: evaluate_trace(a, routes, args.evaluator, judge, profile=args.profile, default_profile=fallback), wanted
+        lambda a: evaluate_trace(a, routes, args.evaluator, judge, profile=args.profile, default_profile=fallback),
+        wanted,
+        sweep=judge is not None,
     )
     store, report, analyses = _load(args.paths, on_analysed=evaluating)
     if args.trace:

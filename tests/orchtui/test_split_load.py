@@ -85,13 +85,13 @@ def evaluated(path: Path, jobs: str, monkeypatch) -> tuple[int, str, list[str]]:
     here, parent = [], os.getpid()
     real = EvaluateAsAnalysed.__init__
 
-    def spy(self, evaluate, wanted=None):
+    def spy(self, evaluate, wanted=None, sweep=False):
         def noting(analysis):
             if os.getpid() == parent:
                 here.append(analysis.trace_id)
             return evaluate(analysis)
 
-        real(self, noting, wanted)
+        real(self, noting, wanted, sweep)
 
     monkeypatch.setattr(EvaluateAsAnalysed, "__init__", spy)
     monkeypatch.setenv(split_load.JOBS_ENV, jobs)

@@ -231,3 +231,21 @@ def test_redaction_shapes():
     assert redact("bearer bonds and basic arithmetic stay") == "bearer bonds and basic arithmetic stay"  # no digit: prose
     assert redact("short key k stays readable", "k") == "short key k stays readable"  # too short to match blindly
     assert excerpt(b"a" * 300) == "a" * 200 + "…" and excerpt(b"ok") == "ok"
+
+
+def test_one_http_client_per_process_serves_every_request(server, tmp_path, monkeypatch):  # noqa: F811
+    """A client per request built an SSL context each time (most of a loopback verdict's time: 100 traces took
+    27 s, now 2.4 s) and left cycles for the collector. A forked worker makes its own: never the parent's sockets."""
+    from orchtui.evals import judge_transport
+
+    monkeypatch.setattr(judge_transport, "_clients", {})
+    server.script = [("reply", '{"reasoning": "ok", "score": 1}')] * 3
+    judge = make_judge(server, tmp_path)
+    evaluate("TaskCompletion", finished(), judge=judge)
+    (client,) = judge_transport._clients.values()
+    evaluate("TaskCompletion", finished(output="Refund issued."), judge=judge)
+    assert list(judge_transport._clients.values()) == [client] and len(server.requests) == 2
+    monkeypatch.setattr(judge_transport.os, "getpid", lambda: -1)  # as in a forked worker
+    evaluate("TaskCompletion", finished(output="Refund done."), judge=judge)
+    assert list(judge_transport._clients) == [-1] and judge_transport._clients[-1] is not client
+    assert len(server.requests) == 3
