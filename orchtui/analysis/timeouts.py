@@ -21,10 +21,10 @@ _STATUS_KEYS = ("http.status_code", "http.response.status_code", "status_code", 
 
 def tool_timeouts(calls: list[ToolCall]) -> int:
     """How many of the executed `calls` failed by timing out (each read from its span)."""
-    return sum(1 for call in calls if call.executed and call.status == ERROR and is_timeout(call.error, call.span))
+    return sum(1 for call in calls if call.executed and call.status == ERROR and _is_timeout(call.error, call.span))
 
 
-def is_timeout(message: str | None, span: Span | None) -> bool:
+def _is_timeout(message: str | None, span: Span | None) -> bool:
     texts = [message] if message else []
     if span is not None:
         if span.status_message:
