@@ -20,7 +20,7 @@ from .sources.factory import sources_for
 from .sources.files import FileSource, start_file_workers
 from .exposure import exposure_warning
 from .report import check_document, exceeds, print_tables
-from .textsafe import json_bytes, printable
+from .textsafe import Streamed, printable, write_json
 from .store import SpanStore
 
 EXIT_OK = 0
@@ -248,7 +248,7 @@ def _no_traces(command: str, paths: list[str], report: LoadReport, analyses: lis
 
 
 def _write_json(document: dict) -> None:
-    sys.stdout.buffer.write(json_bytes(document))  # trace text escaped: the JSON cannot act on a terminal
+    write_json(sys.stdout.buffer, document)  # trace text escaped: the JSON cannot act on a terminal
     sys.stdout.flush()
 
 
@@ -272,7 +272,7 @@ def run_check(args: argparse.Namespace) -> int:
     store, report, analyses = _load(args.paths)
     errors = _record_errors(store, report)
     if args.json:
-        _write_json(check_document(analyses, store.errors))
+        _write_json(check_document(analyses, store.errors, collect=Streamed))
     elif analyses or errors:  # a trace the analysis failed on is named among the errors, not only "no traces"
         print_tables(analyses, errors, store.skipped, sys.stdout)
     if _unreadable(report) | _no_traces("check", args.paths, report, analyses):
@@ -312,7 +312,7 @@ def run_eval(args: argparse.Namespace) -> int:
     evaluations = evaluating.results(analyses)
     limits = limit_results(routes, evaluations) if routes else []
     if args.json:
-        _write_json(eval_document(evaluations, store.errors, limits))
+        _write_json(eval_document(evaluations, store.errors, limits, collect=Streamed))
     elif evaluations:
         print_eval_tables(evaluations, _record_errors(store, report), sys.stdout, limits)
     if args.junit:

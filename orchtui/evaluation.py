@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from parsers.span import ReadError
@@ -107,15 +107,24 @@ def evaluate_trace(
     return TraceEvaluation(analysis, route, results, chosen)
 
 
-def eval_document(evaluations: list[TraceEvaluation], errors: list[ReadError], limits: Sequence[LimitResult] = ()) -> dict[str, Any]:
+def eval_document(
+    evaluations: list[TraceEvaluation],
+    errors: list[ReadError],
+    limits: Sequence[LimitResult] = (),
+    collect: Callable[[Iterator[dict[str, Any]]], object] = list,
+) -> dict[str, Any]:
+    """The `eval --json` document. `collect` makes the results' value from their generator: a list, or
+    `textsafe.Streamed` for the CLI, which writes them a batch at a time (a result per trace and evaluator is
+    tens of MB of dicts for a 100k-span file)."""
+    results = (
+        {"trace_id": e.analysis.trace_id, "trace": e.analysis.name, "route": e.route.match if e.route else None,
+         "profile": e.profile_of(r.evaluator), **r.to_json()}
+        for e in evaluations
+        for r in e.results
+    )
     return {
         "version": JSON_VERSION,
-        "results": [
-            {"trace_id": e.analysis.trace_id, "trace": e.analysis.name, "route": e.route.match if e.route else None,
-             "profile": e.profile_of(r.evaluator), **r.to_json()}
-            for e in evaluations
-            for r in e.results
-        ],
+        "results": collect(results),
         "route_limits": [limit.to_json() for limit in limits],
         "errors": [{"source": error.source, "message": error.message} for error in errors],
     }

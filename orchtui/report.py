@@ -7,6 +7,7 @@ through `printable` and into `rich.text.Text` (never a markup string): trace tex
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from parsers.span import ReadError
@@ -27,10 +28,14 @@ def sort_traces(analyses: list[TraceAnalysis]) -> list[TraceAnalysis]:
     return sorted(analyses, key=lambda a: (a.start_ns if a.start_ns is not None else 0, a.trace_id))
 
 
-def check_document(analyses: list[TraceAnalysis], errors: list[ReadError]) -> dict[str, Any]:
+def check_document(
+    analyses: list[TraceAnalysis], errors: list[ReadError], collect: Callable[[Iterator[dict[str, Any]]], object] = list
+) -> dict[str, Any]:
+    """The `check --json` document. `collect` makes the traces' value from their generator: a list, or
+    `textsafe.Streamed` for the CLI, which writes them a batch at a time."""
     return {
         "version": JSON_VERSION,
-        "traces": [analysis.to_json() for analysis in sort_traces(analyses)],
+        "traces": collect(analysis.to_json() for analysis in sort_traces(analyses)),
         "errors": [{"source": error.source, "message": error.message} for error in errors],
     }
 

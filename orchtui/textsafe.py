@@ -15,6 +15,8 @@ Rich and Textual markup is never parsed from trace text: callers put the result 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import BinaryIO
 
 # Unicode categories Cc (controls), Cf (format: bidi, zero-width, tags, soft hyphen...), Cs (lone surrogates, which
 # cannot even be encoded), Zl/Zp (line and paragraph separators, newlines to some terminals), as of Unicode 14;
@@ -79,14 +81,73 @@ _ASCII = bytes(range(128))
 def json_bytes(document: object) -> bytes:
     """`document` as indented JSON whose every acting or invisible character is a `\\u` escape. The data is the
     same (JSON reads `\\u202e` as U+202E) but printing it to a terminal cannot act: the encoder escapes only C0
-    controls and leaves DEL, C1 controls and bidi overrides raw. Such characters occur only inside strings, and
-    the only ASCII one is DEL: a document without them is written as encoded, with no copy (a `check --json` of
-    100k spans is megabytes, and its copies were the command's peak memory). Whether it has any is asked of its
-    multi-byte characters alone (every ASCII byte deleted): an `eval` report's dashes had sent every report
-    through the regex (0.3 s and two copies for 30k spans)."""
+    controls and leaves DEL, C1 controls and bidi overrides raw."""
     import orjson
 
-    encoded = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    return _inert_json(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+
+
+def _inert_json(encoded: bytes) -> bytes:
+    """Encoded JSON with its acting characters escaped. Such characters occur only inside strings, and the only
+    ASCII one is DEL: JSON without them is returned as encoded, with no copy (a `check --json` of 100k spans is
+    megabytes, and its copies were the command's peak memory). Whether it has any is asked of its multi-byte
+    characters alone (every ASCII byte deleted): an `eval` report's dashes had sent every report through the
+    regex (0.3 s and two copies for 30k spans)."""
     if b"\x7f" not in encoded and not UNSAFE.search(encoded.translate(None, _ASCII).decode()):
         return encoded
     return UNSAFE.sub(_json_escape, encoded.decode()).encode()
+
+
+class Streamed:
+    """A document's long list, given as the items it will hold and encoded a batch at a time by `write_json`:
+    the results of `eval` over a big file never exist all at once as dicts, nor as one string of JSON."""
+
+    def __init__(self, items: Iterable[object]) -> None:
+        self.items = items
+
+
+STREAM_BATCH = 256  # items encoded and written together
+
+
+def write_json(out: BinaryIO, document: dict[str, object]) -> None:
+    """`document` written exactly as `json_bytes` writes it (the same bytes: tests/test_hostile_output.py), but
+    a value given as `Streamed` is written a batch of items at a time."""
+    import orjson
+
+    if not any(isinstance(value, Streamed) for value in document.values()):
+        out.write(json_bytes(document))
+        return
+    if not document:
+        out.write(b"{}\n")
+        return
+    out.write(b"{\n")
+    for index, (key, value) in enumerate(document.items()):
+        out.write(b"  " + _inert_json(orjson.dumps(key)) + b": ")
+        if isinstance(value, Streamed):
+            _write_items(out, value.items)
+        else:
+            out.write(_indented(value, 2))
+        out.write(b",\n" if index < len(document) - 1 else b"\n}\n")
+
+
+def _write_items(out: BinaryIO, items: Iterable[object]) -> None:
+    """A list at the document's first level: `[`, each item indented four spaces, `]` under its key."""
+    batch: list[bytes] = []
+    written = False
+    for item in items:
+        batch.append(b"    " + _indented(item, 4))
+        if len(batch) == STREAM_BATCH:
+            out.write((b",\n" if written else b"[\n") + b",\n".join(batch))
+            batch, written = [], True
+    if batch:
+        out.write((b",\n" if written else b"[\n") + b",\n".join(batch))
+        written = True
+    out.write(b"\n  ]" if written else b"[]")
+
+
+def _indented(value: object, depth: int) -> bytes:
+    """`value` encoded as it reads `depth` spaces in: newlines occur in indented JSON only between tokens (a
+    string's are escaped), so each gains the depth."""
+    import orjson
+
+    return _inert_json(orjson.dumps(value, option=orjson.OPT_INDENT_2)).replace(b"\n", b"\n" + b" " * depth)
