@@ -285,7 +285,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from .evals import EVALUATORS
     from .eval_report import print_eval_tables
     from .evaluating import EvaluateAsAnalysed
-    from .evaluation import eval_document, evaluate_trace, junit_xml
+    from .evaluation import eval_document, evaluate_trace, write_junit
 
     unknown = [name for name in args.evaluator or [] if name not in EVALUATORS]
     if unknown:
@@ -316,7 +316,8 @@ def run_eval(args: argparse.Namespace) -> int:
     elif evaluations:
         print_eval_tables(evaluations, _record_errors(store, report), sys.stdout, limits)
     if args.junit:
-        Path(args.junit).write_text(junit_xml(evaluations, limits))
+        with Path(args.junit).open("w", encoding="utf-8") as junit:  # as its declaration says
+            write_junit(junit, evaluations, limits)
     if _unreadable(report) | _no_traces("eval", args.paths, report, analyses):
         return EXIT_USAGE
     passed = all(e.passed for e in evaluations) and all(limit.passed is not False for limit in limits)

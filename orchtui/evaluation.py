@@ -14,7 +14,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from parsers.span import ReadError
 
@@ -130,49 +130,69 @@ def eval_document(
     }
 
 
-def junit_xml(evaluations: list[TraceEvaluation], limits: Sequence[LimitResult] = ()) -> str:
-    """One testcase per trace x evaluator, then one per route limit; `warn` and `fail` are failures, `n/a` is
-    skipped."""
-    cases = [(e, r) for e in evaluations for r in e.results]
-    suites = ElementTree.Element("testsuites")
-    suite = ElementTree.SubElement(
-        suites,
-        "testsuite",
-        name="orchtui eval",
-        tests=str(len(cases)),
-        failures=str(sum(1 for _, r in cases if r.passed is False)),
-        skipped=str(sum(1 for _, r in cases if r.passed is None)),
+def write_junit(out: TextIO, evaluations: list[TraceEvaluation], limits: Sequence[LimitResult] = ()) -> None:
+    """JUnit XML: one testcase per trace x evaluator, then one per route limit; `warn` and `fail` are failures,
+    `n/a` is skipped. Written a testcase at a time (a 100k-span file's report as one element tree was 40 MB)."""
+    out.write("<?xml version='1.0' encoding='utf-8'?>\n<testsuites>")
+    results = [result for evaluation in evaluations for result in evaluation.results]
+    _write_suite(
+        out,
+        {
+            "name": "orchtui eval",
+            "tests": str(len(results)),
+            "failures": str(sum(1 for r in results if r.passed is False)),
+            "skipped": str(sum(1 for r in results if r.passed is None)),
+        },
+        (_result_case(evaluation, result) for evaluation in evaluations for result in evaluation.results),
     )
-    for evaluation, result in cases:
-        case = ElementTree.SubElement(
-            suite, "testcase", classname=_xml_text(evaluation.analysis.name), name=_xml_text(f"{result.evaluator} [{evaluation.analysis.trace_id[:16]}]")
-        )
-        if result.passed is False:
-            score = "n/a" if result.score is None else f"{result.score:.4f}"
-            failure = ElementTree.SubElement(case, "failure", message=_xml_text(f"{result.label}: score {score} < {result.threshold}"))
-            failure.text = _xml_text(result.explanation)
-        elif result.passed is None:
-            ElementTree.SubElement(case, "skipped", message=_xml_text(result.explanation.splitlines()[0]))
     if limits:
-        _junit_limits(suites, limits)
-    return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)
+        _write_suite(
+            out,
+            {
+                "name": "orchtui route limits",
+                "tests": str(len(limits)),
+                "failures": str(sum(1 for limit in limits if limit.passed is False)),
+                "skipped": str(sum(1 for limit in limits if limit.passed is None)),
+            },
+            (_limit_case(limit) for limit in limits),
+        )
+    out.write("</testsuites>")
 
 
-def _junit_limits(suites: ElementTree.Element, limits: Sequence[LimitResult]) -> None:
-    suite = ElementTree.SubElement(
-        suites,
-        "testsuite",
-        name="orchtui route limits",
-        tests=str(len(limits)),
-        failures=str(sum(1 for limit in limits if limit.passed is False)),
-        skipped=str(sum(1 for limit in limits if limit.passed is None)),
+def _write_suite(out: TextIO, attributes: dict[str, str], cases: Iterator[ElementTree.Element]) -> None:
+    """A testsuite element, its testcases serialized one by one (as ElementTree writes a whole tree: the start
+    tag is an empty element's, opened)."""
+    empty = ElementTree.tostring(ElementTree.Element("testsuite", attributes), encoding="unicode")
+    first = next(cases, None)
+    if first is None:
+        out.write(empty)
+        return
+    out.write(empty.removesuffix(" />") + ">")
+    out.write(ElementTree.tostring(first, encoding="unicode"))
+    out.writelines(ElementTree.tostring(case, encoding="unicode") for case in cases)
+    out.write("</testsuite>")
+
+
+def _result_case(evaluation: TraceEvaluation, result: EvalResult) -> ElementTree.Element:
+    case = ElementTree.Element(
+        "testcase", classname=_xml_text(evaluation.analysis.name), name=_xml_text(f"{result.evaluator} [{evaluation.analysis.trace_id[:16]}]")
     )
-    for limit in limits:
-        case = ElementTree.SubElement(suite, "testcase", classname=_xml_text(f"route {limit.route.match}"), name=_xml_text(limit.limit))
-        if limit.passed is False:
-            ElementTree.SubElement(case, "failure", message=_xml_text(limit.explanation))
-        elif limit.passed is None:
-            ElementTree.SubElement(case, "skipped", message=_xml_text(limit.explanation))
+    if result.passed is False:
+        score = "n/a" if result.score is None else f"{result.score:.4f}"
+        failure = ElementTree.SubElement(case, "failure", message=_xml_text(f"{result.label}: score {score} < {result.threshold}"))
+        failure.text = _xml_text(result.explanation)
+    elif result.passed is None:
+        ElementTree.SubElement(case, "skipped", message=_xml_text(result.explanation.splitlines()[0]))
+    return case
+
+
+def _limit_case(limit: LimitResult) -> ElementTree.Element:
+    case = ElementTree.Element("testcase", classname=_xml_text(f"route {limit.route.match}"), name=_xml_text(limit.limit))
+    if limit.passed is False:
+        ElementTree.SubElement(case, "failure", message=_xml_text(limit.explanation))
+    elif limit.passed is None:
+        ElementTree.SubElement(case, "skipped", message=_xml_text(limit.explanation))
+    return case
 
 
 def _xml_text(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +64,28 @@ def test_junit_has_one_testcase_per_trace_and_evaluator(tmp_path):
     assert ("policy_loop", "LoopDetection") in failed and ("vendor_exception", "TaskCompletion") not in failed
     assert int(suite.get("failures")) == len(failed)
     assert "policy_loop" in out and code == 1
+
+
+def test_junit_written_case_by_case_reads_as_one_tree():
+    """`write_junit` serializes a testcase at a time; the file must parse as the whole tree ElementTree would
+    write, with an empty suite closed in place."""
+    import io
+
+    from orchtui.evaluation import evaluate_trace, write_junit
+    from tests.framework_truth import analyse_file
+
+    evaluations = [evaluate_trace(analysis, []) for analysis in analyse_file(Path(LANGGRAPH))]
+    out = io.StringIO()
+    write_junit(out, evaluations)
+    root = ElementTree.fromstring(out.getvalue().split("\n", 1)[1])
+    rewritten = ElementTree.tostring(root, encoding="unicode", xml_declaration=True)
+    assert out.getvalue() == rewritten
+    assert len(root.find("testsuite").findall("testcase")) == sum(len(e.results) for e in evaluations)
+    out = io.StringIO()
+    write_junit(out, [])
+    assert out.getvalue() == "<?xml version='1.0' encoding='utf-8'?>\n<testsuites>" + (
+        '<testsuite name="orchtui eval" tests="0" failures="0" skipped="0" /></testsuites>'
+    )
 
 
 @pytest.mark.parametrize(
