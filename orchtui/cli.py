@@ -19,6 +19,7 @@ from .loading import LoadReport, load_sources
 from .sources.factory import sources_for
 from .sources.files import FileSource, start_file_workers
 from .exposure import exposure_warning
+from .cli_tables import LIST_EVERY_TRACE_UP_TO
 from .report import check_document, exceeds, print_tables
 from .textsafe import Streamed, printable, write_json
 from .store import SpanStore
@@ -52,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="trace files, directories or glob patterns")
     check.add_argument("--json", action="store_true", help="print the stable JSON document instead of tables")
+    check.add_argument(
+        "--all",
+        action="store_true",
+        help=f"list every trace in the table (a file of more than {LIST_EVERY_TRACE_UP_TO} traces lists those with findings)",
+    )
     check.add_argument(
         "--fail-on",
         choices=("info", "warn", "critical"),
@@ -93,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     eval_.add_argument("--evaluator", action="append", metavar="NAME", help="run only these evaluators (repeatable)")
     eval_.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     eval_.add_argument("--junit", metavar="FILE", help="also write JUnit XML (one testcase per trace x evaluator)")
+    eval_.add_argument(
+        "--all",
+        action="store_true",
+        help=f"list every trace in the table (of more than {LIST_EVERY_TRACE_UP_TO} traces, those with a warn or fail verdict)",
+    )
     from .evals import PROFILES
 
     eval_.add_argument(
@@ -274,7 +285,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.json:
         _write_json(check_document(analyses, store.errors, collect=Streamed))
     elif analyses or errors:  # a trace the analysis failed on is named among the errors, not only "no traces"
-        print_tables(analyses, errors, store.skipped, sys.stdout)
+        print_tables(analyses, errors, store.skipped, sys.stdout, list_all=args.all)
     if _unreadable(report) | _no_traces("check", args.paths, report, analyses):
         return EXIT_USAGE
     return EXIT_FINDINGS if exceeds(analyses, _fail_on(args)) else EXIT_OK
@@ -314,7 +325,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.json:
         _write_json(eval_document(evaluations, store.errors, limits, collect=Streamed))
     elif evaluations:
-        print_eval_tables(evaluations, _record_errors(store, report), sys.stdout, limits)
+        print_eval_tables(evaluations, _record_errors(store, report), sys.stdout, limits, list_all=args.all)
     if args.junit:
         with Path(args.junit).open("w", encoding="utf-8") as junit:  # as its declaration says
             write_junit(junit, evaluations, limits)

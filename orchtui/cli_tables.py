@@ -16,6 +16,16 @@ from typing import IO, Any
 NARROW_NOTE = "not shown at {width} columns: {names} (a wider terminal or --json shows them)"
 
 
+# A table of more traces than this lists only the ones with something to say (`--all` lists every one): a row per
+# trace of a 100k-span file is 5,000 lines nobody reads, and Rich drew them in 40% of `check`'s time.
+LIST_EVERY_TRACE_UP_TO = 100
+
+
+def count_traces(count: int, more: str = "") -> str:
+    """`1 trace`, `1,406 more traces`: the note under a table that did not list them all."""
+    return f"{count:,} {more}{'trace' if count == 1 else 'traces'}"
+
+
 @dataclass(frozen=True)
 class Column:
     header: str

@@ -16,7 +16,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 from parsers.span import ReadError
 
-from .cli_tables import Column, fit_table, make_console
+from .cli_tables import (
+    LIST_EVERY_TRACE_UP_TO,
+    Column,
+    count_traces,
+    fit_table,
+    make_console,
+)
 from .evaluation import DEFAULT_PROFILE, PROFILE_EVALUATORS, PROFILE_TITLES
 from .textsafe import printable
 
@@ -42,7 +48,15 @@ PROFILE_MARK = "*"  # after an evaluator's name: it ran under a profile other th
 WORST_FIRST = ("fail", "warn", "n/a", "pass")
 
 
-def print_eval_tables(evaluations: list[TraceEvaluation], errors: list[ReadError], out: IO[str], limits: Sequence[LimitResult] = ()) -> None:
+def print_eval_tables(
+    evaluations: list[TraceEvaluation],
+    errors: list[ReadError],
+    out: IO[str],
+    limits: Sequence[LimitResult] = (),
+    list_all: bool = False,
+) -> None:
+    """The grid (or stacked verdicts), the profile notes, each failure's explanation, the route limits. Of more
+    than LIST_EVERY_TRACE_UP_TO traces, only those with a `warn` or `fail` verdict are rows unless `list_all`."""
     from rich.text import Text
 
     console = make_console(out, piped_width=140)
@@ -51,8 +65,16 @@ def print_eval_tables(evaluations: list[TraceEvaluation], errors: list[ReadError
         for result in evaluation.results:
             if result.evaluator not in names:
                 names.append(result.evaluator)
-    table, dropped = _grid(console, evaluations, names)
-    console.print(_stacked(console, evaluations) if dropped else table)
+    listed = evaluations
+    if not list_all and len(evaluations) > LIST_EVERY_TRACE_UP_TO:
+        listed = [e for e in evaluations if any(r.label in ("warn", "fail") for r in e.results)]
+    unlisted = len(evaluations) - len(listed)
+    if listed:
+        table, dropped = _grid(console, listed, names)
+        console.print(_stacked(console, listed) if dropped else table)
+    if unlisted:
+        what = f"and {count_traces(unlisted, 'more ')}" if listed else f"orchtui eval: {count_traces(unlisted)}, all"
+        console.print(Text(f"{what} with every verdict pass or n/a (--all lists them)", style="dim"))
     for note in profile_notes(evaluations):
         console.print(Text(note, style="dim"))
     for evaluation in evaluations:

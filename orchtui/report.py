@@ -14,7 +14,14 @@ from parsers.span import ReadError
 
 from .analysis import TraceAnalysis
 from .analysis.findings import SEVERITY_RANK
-from .cli_tables import Column, fit_table, make_console, narrow_note
+from .cli_tables import (
+    LIST_EVERY_TRACE_UP_TO,
+    Column,
+    count_traces,
+    fit_table,
+    make_console,
+    narrow_note,
+)
 from .formatting import cost_decimals, format_cost, format_duration, format_tokens
 from .textsafe import printable
 
@@ -66,7 +73,9 @@ CHECK_COLUMNS = (
 )
 
 
-def print_tables(analyses: list[TraceAnalysis], errors: list[ReadError], skipped: dict[str, int], out: IO[str]) -> None:
+def print_tables(
+    analyses: list[TraceAnalysis], errors: list[ReadError], skipped: dict[str, int], out: IO[str], list_all: bool = False
+) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -75,7 +84,15 @@ def print_tables(analyses: list[TraceAnalysis], errors: list[ReadError], skipped
     for analysis in sort_traces(analyses):
         by_file[source_of(analysis)].append(analysis)
 
-    for source, traces in by_file.items():
+    for source, every in by_file.items():
+        traces = every if list_all or len(every) <= LIST_EVERY_TRACE_UP_TO else [a for a in every if a.findings]
+        title = Text(printable(source, single_line=True), style="bold")
+        unlisted = len(every) - len(traces)
+        if not traces:
+            console.print(title)
+            console.print(Text(f"{count_traces(unlisted)}, none with findings (--all lists them)", style="dim"))
+            console.print()
+            continue
         decimals = cost_decimals(analysis.cost_usd for analysis in traces if analysis.cost_usd is not None)
         rows = []
         for analysis in traces:
@@ -93,9 +110,10 @@ def print_tables(analyses: list[TraceAnalysis], errors: list[ReadError], skipped
                 Text(printable(analysis.stop_reason or "–", True)),
                 flags,
             ])
-        title = Text(printable(source, single_line=True), style="bold")
         table, dropped = fit_table(console, list(CHECK_COLUMNS), rows, title=title, title_justify="left", expand=False)
         console.print(table)
+        if unlisted:
+            console.print(Text(f"and {count_traces(unlisted, 'more ')} without findings (--all lists them)", style="dim"))
         if dropped:
             console.print(narrow_note(console, dropped))
         for analysis in traces:

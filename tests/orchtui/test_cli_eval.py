@@ -66,6 +66,23 @@ def test_junit_has_one_testcase_per_trace_and_evaluator(tmp_path):
     assert "policy_loop" in out and code == 1
 
 
+def test_many_traces_list_those_with_a_warn_or_fail_verdict_and_all_lists_every_one(monkeypatch):
+    from orchtui import eval_report
+
+    monkeypatch.setattr(eval_report, "LIST_EVERY_TRACE_UP_TO", 3)
+    only = ["--evaluator", "LoopDetection"]  # fails policy_loop alone
+    code, out, _ = run("eval", LANGGRAPH, *only)
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    assert code == 1 and len(rows) == 1 and "policy_loop" in rows[0]
+    assert "and 3 more traces with every verdict pass or n/a (--all lists them)" in out
+    code, out, _ = run("eval", LANGGRAPH, *only, "--all")
+    assert len([line for line in out.splitlines() if line.startswith("│")]) == 4 and "more trace" not in out
+    code, out, _ = run("eval", LANGGRAPH, "--evaluator", "PromptInjection")
+    assert code == 0 and out.strip() == "orchtui eval: 4 traces, all with every verdict pass or n/a (--all lists them)"
+    code, out, _ = run("eval", LANGGRAPH, *only, "--json")
+    assert len(json.loads(out)["results"]) == 4
+
+
 def test_junit_written_case_by_case_reads_as_one_tree():
     """`write_junit` serializes a testcase at a time; the file must parse as the whole tree ElementTree would
     write, with an empty suite closed in place."""
