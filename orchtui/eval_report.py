@@ -73,8 +73,9 @@ def print_eval_tables(
         table, dropped = _grid(console, listed, names)
         console.print(_stacked(console, listed) if dropped else table)
     if unlisted:
-        what = f"and {count_traces(unlisted, 'more ')}" if listed else f"orchtui eval: {count_traces(unlisted)}, all"
-        console.print(Text(f"{what} with every verdict pass or n/a (--all lists them)", style="dim"))
+        what = f"and {count_traces(unlisted, 'more ')} with" if listed else f"orchtui eval: {count_traces(unlisted)},"
+        console.print(Text(f"{what} every verdict pass or n/a (--all lists them)", style="dim"))
+        console.print(verdict_counts(evaluations, names))  # what the rows no longer show, at a glance
     for note in profile_notes(evaluations):
         console.print(Text(note, style="dim"))
     for evaluation in evaluations:
@@ -90,6 +91,30 @@ def print_eval_tables(
         console.print(limits_table(limits))
     if errors:
         console.print(Text(f"{len(errors)} record(s) could not be read (see --json)", style="yellow"))
+
+
+def verdict_counts(evaluations: list[TraceEvaluation], names: list[str]) -> Any:
+    """Per evaluator, how many traces got each verdict: the whole run when the grid lists only some of it."""
+    from rich.table import Table
+    from rich.text import Text
+
+    counts = {name: dict.fromkeys(WORST_FIRST, 0) for name in names}
+    for evaluation in evaluations:
+        for result in evaluation.results:
+            counts[result.evaluator][result.label] += 1
+    table = Table(title=f"verdicts over {count_traces(len(evaluations))}", title_justify="left")
+    table.add_column("evaluator", no_wrap=True)
+    for label in WORST_FIRST:
+        table.add_column(label, justify="right", no_wrap=True)
+    for head, by_label in zip(_heads(evaluations, names), counts.values()):
+        table.add_row(head, *(Text(f"{n:,}", style=LABEL_STYLES[label] if n else "dim") for label, n in by_label.items()))
+    return table
+
+
+def _heads(evaluations: list[TraceEvaluation], names: list[str]) -> list[str]:
+    """The evaluators' short names, marked where any trace ran one under a profile other than the default."""
+    profiled = {name for evaluation in evaluations for name in evaluation.profiled()}
+    return [COLUMN_NAMES.get(name, name) + (PROFILE_MARK if name in profiled else "") for name in names]
 
 
 def profile_notes(evaluations: list[TraceEvaluation]) -> list[str]:
@@ -138,9 +163,7 @@ def _grid(console: Any, evaluations: list[TraceEvaluation], names: list[str]) ->
     marked droppable so `fit_table` says so, and the caller stacks instead)."""
     from rich.text import Text
 
-    profiled = {name for evaluation in evaluations for name in evaluation.profiled()}
-    heads = [COLUMN_NAMES.get(name, name) + (PROFILE_MARK if name in profiled else "") for name in names]
-    columns = [Column("trace", wrap=True), *(Column(head, "center", keep=1) for head in heads)]
+    columns = [Column("trace", wrap=True), *(Column(head, "center", keep=1) for head in _heads(evaluations, names))]
     rows = []
     for evaluation in evaluations:
         by_name = {r.evaluator: r for r in evaluation.results}

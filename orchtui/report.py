@@ -47,6 +47,26 @@ def check_document(
     }
 
 
+def findings_summary(analyses: list[TraceAnalysis]) -> Any:
+    """Each finding code with its severity and how many traces have it, worst and commonest first: the whole run
+    when the tables list only the traces with findings."""
+    from rich.table import Table
+    from rich.text import Text
+
+    traces: dict[tuple[str, str], int] = defaultdict(int)
+    for analysis in analyses:
+        for key in {(finding.severity, finding.code) for finding in analysis.findings}:
+            traces[key] += 1
+    with_findings = sum(1 for analysis in analyses if analysis.findings)
+    table = Table(title=f"findings in {with_findings:,} of {count_traces(len(analyses))}", title_justify="left")
+    table.add_column("severity", no_wrap=True)
+    table.add_column("finding", overflow="fold")
+    table.add_column("traces", justify="right", no_wrap=True)
+    for (severity, code), count in sorted(traces.items(), key=lambda item: (-SEVERITY_RANK[item[0][0]], -item[1], item[0][1])):
+        table.add_row(Text(severity, style=SEVERITY_STYLES[severity]), Text(printable(code, True), style="cyan"), f"{count:,}")
+    return table
+
+
 def exceeds(analyses: list[TraceAnalysis], fail_on: str) -> bool:
     """Is there a finding at or above `fail_on`?"""
     rank = SEVERITY_RANK[fail_on]
@@ -84,10 +104,12 @@ def print_tables(
     for analysis in sort_traces(analyses):
         by_file[source_of(analysis)].append(analysis)
 
+    abbreviated = False
     for source, every in by_file.items():
         traces = every if list_all or len(every) <= LIST_EVERY_TRACE_UP_TO else [a for a in every if a.findings]
         title = Text(printable(source, single_line=True), style="bold")
         unlisted = len(every) - len(traces)
+        abbreviated |= unlisted > 0
         if not traces:
             console.print(title)
             console.print(Text(f"{count_traces(unlisted)}, none with findings (--all lists them)", style="dim"))
@@ -136,6 +158,8 @@ def print_tables(
             console.print(grid)
         console.print()
 
+    if abbreviated:  # what the rows no longer show, at a glance
+        console.print(findings_summary(analyses))
     if skipped:
         console.print(Text("Skipped (not traces): " + ", ".join(f"{n} {what}" for what, n in skipped.items()), style="dim"))
     if errors:

@@ -130,8 +130,10 @@ def test_a_file_of_many_traces_lists_those_with_findings_and_all_lists_every_one
     assert code == 1 and "vendor_exception" not in out
     assert all(name in out for name in ("policy_loop", "flaky_tool", "long_answer"))
     assert "and 1 more trace without findings (--all lists them)" in out
+    summary = [" ".join(line.replace("│", " ").split()) for line in out.split("findings in 3 of 4 traces")[1].splitlines()]
+    assert summary.index("critical loop.runtime_limit 1") < summary.index("warn loop.repeated_call 1")
     code, out, _ = run("check", "--all", LANGGRAPH)
-    assert "vendor_exception" in out and "more trace" not in out
+    assert "vendor_exception" in out and "more trace" not in out and "findings in" not in out
     monkeypatch.setattr(report, "LIST_EVERY_TRACE_UP_TO", 4)
     assert "vendor_exception" in run("check", LANGGRAPH)[1]
     monkeypatch.setattr(report, "LIST_EVERY_TRACE_UP_TO", 0)
