@@ -134,34 +134,26 @@ def write_junit(out: TextIO, evaluations: list[TraceEvaluation], limits: Sequenc
     """JUnit XML: one testcase per trace x evaluator, then one per route limit; `warn` and `fail` are failures,
     `n/a` is skipped. Written a testcase at a time (a 100k-span file's report as one element tree was 40 MB)."""
     out.write("<?xml version='1.0' encoding='utf-8'?>\n<testsuites>")
-    results = [result for evaluation in evaluations for result in evaluation.results]
     _write_suite(
         out,
-        {
-            "name": "orchtui eval",
-            "tests": str(len(results)),
-            "failures": str(sum(1 for r in results if r.passed is False)),
-            "skipped": str(sum(1 for r in results if r.passed is None)),
-        },
+        "orchtui eval",
+        [result.passed for evaluation in evaluations for result in evaluation.results],
         (_result_case(evaluation, result) for evaluation in evaluations for result in evaluation.results),
     )
     if limits:
-        _write_suite(
-            out,
-            {
-                "name": "orchtui route limits",
-                "tests": str(len(limits)),
-                "failures": str(sum(1 for limit in limits if limit.passed is False)),
-                "skipped": str(sum(1 for limit in limits if limit.passed is None)),
-            },
-            (_limit_case(limit) for limit in limits),
-        )
+        _write_suite(out, "orchtui route limits", [limit.passed for limit in limits], (_limit_case(limit) for limit in limits))
     out.write("</testsuites>")
 
 
-def _write_suite(out: TextIO, attributes: dict[str, str], cases: Iterator[ElementTree.Element]) -> None:
-    """A testsuite element, its testcases serialized one by one (as ElementTree writes a whole tree: the start
-    tag is an empty element's, opened)."""
+def _write_suite(out: TextIO, name: str, verdicts: list[bool | None], cases: Iterator[ElementTree.Element]) -> None:
+    """A testsuite element (`verdicts`: each case's passed, for its counts), its testcases serialized one by one,
+    as ElementTree writes a whole tree: the start tag is an empty element's, opened."""
+    attributes = {
+        "name": name,
+        "tests": str(len(verdicts)),
+        "failures": str(sum(1 for passed in verdicts if passed is False)),
+        "skipped": str(sum(1 for passed in verdicts if passed is None)),
+    }
     empty = ElementTree.tostring(ElementTree.Element("testsuite", attributes), encoding="unicode")
     first = next(cases, None)
     if first is None:
