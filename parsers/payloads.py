@@ -26,8 +26,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
+from typing import BinaryIO
 
+from . import gzip_seek
 from .issues import collecting
+from .sniff import GZIP_MAGIC
 from .span import Payload, Source, Span
 
 CACHE_RECORDS = 64  # records kept decoded: a collector line or a spooled request holds a batch of spans
@@ -126,8 +129,7 @@ def rotated_names(path: Path) -> list[Path]:
 def _read(source: Source, path: Path) -> dict[tuple[str, str], Payload] | str:
     assert source.offset is not None and source.reparse is not None
     try:
-        with open(path, "rb") as file, collecting():  # the record's problems were reported when it was first read
-            file.seek(source.offset)
+        with _open_at(path, source.offset) as file, collecting():  # its problems were reported when first read
             spans = source.reparse(file, source)
     except OSError as exc:
         return f"cannot read it ({exc.strerror or exc})"
@@ -137,6 +139,17 @@ def _read(source: Source, path: Path) -> dict[tuple[str, str], Payload] | str:
     for fresh in spans:  # the last copy of a span id wins, as in the store
         payloads[(fresh.trace_id, fresh.span_id)] = fresh.payload
     return payloads
+
+
+def _open_at(path: Path, offset: int) -> BinaryIO | gzip_seek.RecordReader:
+    """The file at `offset`: a gzip file's decompressed stream from its seek points, a plain file seeked."""
+    with path.open("rb") as probe:
+        compressed = probe.read(2) == GZIP_MAGIC
+    if compressed:
+        return gzip_seek.open_at(path, offset)
+    file = path.open("rb")
+    file.seek(offset)
+    return file
 
 
 def forget() -> None:

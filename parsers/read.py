@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 
 from . import sniff as sniffing
+from .gzip_seek import IndexingReader
 from .jsonl import parse_lines
 from .result import ParseResult
 from .span import ReadError
@@ -120,7 +121,9 @@ def iter_read_path(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator
     with raw:
         compressed = raw.read(2) == sniffing.GZIP_MAGIC
         raw.seek(0)
-        stream = gzip.GzipFile(fileobj=raw) if compressed else raw
+        # Gzip is decompressed with seek points saved as it goes, so its lines can be read back from the middle
+        # like a plain file's (parsers/gzip_seek.py).
+        stream = IndexingReader(raw, path) if compressed else raw
         reader = _SafeReader(stream, source_name)
         first = _through_first_line(reader.read, chunk_bytes)
         name, module = _sniff_lines(first)
@@ -130,10 +133,8 @@ def iter_read_path(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator
             result.errors.extend(reader.errors)
             yield result, raw.tell()
             return
-        # Byte offsets of lines in a plain file let their payloads stay in the file (parsers/payloads.py); in a
-        # gzip file they would point into the decompressed stream, which cannot be read from the middle.
-        offset = None if compressed else 0
-        yield from _stream_lines(reader.read, first, chunk_bytes, source_name, name, module, 1, offset, raw.tell, reader.errors)
+        # Byte offsets of lines (in a gzip file, of the decompressed stream) let their payloads stay in the file.
+        yield from _stream_lines(reader.read, first, chunk_bytes, source_name, name, module, 1, 0, raw.tell, reader.errors)
 
 
 def _stream_lines(

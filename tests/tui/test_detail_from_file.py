@@ -3,7 +3,10 @@ prompt, messages and attributes back from the file, and the pane shows exactly w
 
 from __future__ import annotations
 
+import gzip
+
 import orjson
+import pytest
 
 from orchtui.demo import demo_requests
 from orchtui.sources.factory import sources_for
@@ -24,14 +27,17 @@ async def _tabs_of_first_llm_call(app: OrchApp, pilot) -> dict[str, str]:
     detail = app.query_one(DetailPane)
     step = detail.analysis.tree.spans[detail.span_id]
     assert (step.kind, step.name) == ("llm", "ChatOpenAI")
-    assert str(step.source).endswith(("demo.otlp.jsonl:5", "demo"))
+    assert str(step.source).endswith(("demo.otlp.jsonl:5", "demo.otlp.jsonl.gz:5", "demo"))
     console = app.console
     return {tab: "".join(segment.text for segment in console.render(detail.render_tab(tab))) for tab in TABS}
 
 
-async def test_the_detail_reads_payloads_back_from_the_file(tmp_path) -> None:
-    path = tmp_path / "demo.otlp.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(request) + b"\n" for request in demo_requests(start_ns=DEMO_START_NS)))
+@pytest.mark.parametrize("name", ["demo.otlp.jsonl", "demo.otlp.jsonl.gz"])
+async def test_the_detail_reads_payloads_back_from_the_file(tmp_path, name) -> None:
+    """Also from a gzip file, through its seek points (parsers/gzip_seek.py)."""
+    path = tmp_path / name
+    lines = b"".join(orjson.dumps(request) + b"\n" for request in demo_requests(start_ns=DEMO_START_NS))
+    path.write_bytes(gzip.compress(lines) if name.endswith(".gz") else lines)
     from_file = OrchApp(sources=sources_for([str(path)]), save_dir=tmp_path)
     async with from_file.run_test(size=SIZE) as pilot:
         await until_listed(pilot)  # loaded, and the 10 Hz tick has listed every trace

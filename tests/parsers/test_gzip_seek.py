@@ -1,0 +1,143 @@
+"""A gzip file read from the middle (parsers/gzip_seek.py): a line read back at its offset is the line that was
+read, from any seek point, across concatenated members, and a file that changed or was cut says so."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parsers import gzip_seek, payloads
+from parsers.read import iter_read_path
+from parsers.span import Span
+from tests.golden import ROOT
+from tests.parsers.test_payloads import STREAMED, payload_of, read_spans
+
+
+@pytest.fixture(autouse=True)
+def _small_points(monkeypatch):
+    """Seek points every 512 decompressed bytes, input fed 256 bytes at a time: every fixture has many."""
+    monkeypatch.setattr(gzip_seek, "SPACING", 512)
+    monkeypatch.setattr(gzip_seek, "BLOCK", 256)
+    payloads.forget()
+    yield
+    payloads.forget()
+
+
+def members(data: bytes, parts: int = 1) -> bytes:
+    """`data` gzipped as `parts` concatenated members cut at line ends, zero padding between them."""
+    lines = data.splitlines(keepends=True)
+    size = max(1, len(lines) // parts)
+    chunks = [b"".join(lines[i : i + size]) for i in range(0, len(lines), size)]
+    return b"\0\0".join(gzip.compress(chunk, compresslevel=6) for chunk in chunks)
+
+
+@pytest.mark.parametrize("parts", [1, 3], ids=["one member", "three members"])
+@pytest.mark.parametrize("fixture", STREAMED, ids=str)
+def test_an_evicted_payload_of_a_gzip_file_reads_back_identical(tmp_path: Path, fixture: Path, parts: int) -> None:
+    kept = [payload_of(span) for span in read_spans(ROOT / fixture)]
+    zipped = tmp_path / "spans.jsonl.gz"
+    zipped.write_bytes(members((ROOT / fixture).read_bytes(), parts))
+    evicted = read_spans(zipped, chunk_bytes=2048)
+    assert sum(span.evict_payload() for span in evicted) == len(evicted)
+    assert [payload_of(span) for span in reversed(evicted)][::-1] == kept  # read back in any order
+    assert payloads.stats.lost == 0
+    index = gzip_seek.index_of(zipped)
+    assert index is not None and (len(index.points) > 2 or zipped.stat().st_size < 2048)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(st.binary(min_size=0, max_size=300).map(lambda b: b.replace(b"\n", b"")), min_size=1, max_size=40),
+    parts=st.integers(1, 4),
+    spacing=st.integers(1, 2000),
+    block=st.integers(1, 700),
+)
+def test_every_line_reads_back_at_its_offset_from_any_seek_point(tmp_path_factory, lines, parts, spacing, block):
+    data = b"".join(line + b"\n" for line in lines)
+    path = tmp_path_factory.mktemp("gz") / "lines.gz"
+    path.write_bytes(members(data, parts))
+    old = gzip_seek.SPACING, gzip_seek.BLOCK
+    gzip_seek.SPACING, gzip_seek.BLOCK = spacing, block
+    try:
+        with path.open("rb") as raw:
+            reader = gzip_seek.IndexingReader(raw, path)
+            assert reader.read() == data  # read in order, it is the file's content
+        offset = 0
+        for line in lines:
+            with gzip_seek.open_at(path, offset) as record:
+                assert record.readline() == line + b"\n"
+            offset += len(line) + 1
+        outs = gzip_seek.index_of(path).outs
+        assert all(later - earlier >= spacing for earlier, later in zip([0, *outs], outs)) and outs[-1:] <= [len(data)]
+    finally:
+        gzip_seek.SPACING, gzip_seek.BLOCK = old
+        gzip_seek.forget(path)
+
+
+def test_a_read_from_the_middle_goes_on_from_the_last_seek_point_before_it(tmp_path: Path) -> None:
+    data = b"".join(b'{"n": %d}\n' % n for n in range(2000))
+    path = tmp_path / "lines.gz"
+    path.write_bytes(gzip.compress(data))
+    with path.open("rb") as raw:
+        gzip_seek.IndexingReader(raw, path).read()
+    index = gzip_seek.index_of(path)
+    offset = data.index(b'{"n": 1500}')
+    point = index.before(offset)
+    assert point is not None and point.out <= offset
+    assert index.points[index.points.index(point) + 1].out > offset  # the last one before it
+    with gzip_seek.open_at(path, offset) as record:
+        assert record.readline() == b'{"n": 1500}\n'
+        fed = record._raw.tell() - point.into
+    assert 0 < fed <= 2 * gzip_seek.BLOCK  # input from the point on, not from the file's start
+
+
+def test_a_truncated_gzip_file_reads_back_what_was_read_and_reports_the_cut(tmp_path: Path) -> None:
+    source = ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl"
+    whole = gzip.compress(source.read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    results = [result for result, _ in iter_read_path(cut)]
+    spans = [span for result in results for span in result.spans]
+    errors = [error for result in results for error in result.errors]
+    assert spans and any("gzip stream is truncated or corrupt" in error.message for error in errors)
+    kept = {(span.trace_id, span.span_id): payload_of(span) for span in read_spans(source)}
+    assert all(span.evict_payload() for span in spans)
+    assert all(payload_of(span) == kept[(span.trace_id, span.span_id)] for span in spans)
+    assert payloads.stats.lost == 0
+
+
+def test_a_gzip_file_changed_since_it_was_read_gives_a_payload_that_says_so(tmp_path: Path) -> None:
+    source = ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl"
+    path = tmp_path / "spans.jsonl.gz"
+    path.write_bytes(gzip.compress(source.read_bytes()))
+    spans: list[Span] = read_spans(path)
+    span = next(span for span in spans if span.attributes)
+    assert span.evict_payload()
+    path.write_bytes(gzip.compress(source.read_bytes()[::-1]))  # rewritten: another size, another time
+    os.utime(path, ns=(1, 1))
+    assert payloads.LOST_KEY in span.attributes and "changed" in span.attributes[payloads.LOST_KEY]
+    assert payloads.stats.lost == 1
+
+
+def test_a_gzip_file_read_without_an_index_gives_a_payload_that_says_so(tmp_path: Path) -> None:
+    source = ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl"
+    path = tmp_path / "spans.jsonl.gz"
+    path.write_bytes(gzip.compress(source.read_bytes()))
+    span = next(span for span in read_spans(path) if span.attributes)
+    assert span.evict_payload()
+    gzip_seek.forget(path)
+    assert "no index" in span.attributes[payloads.LOST_KEY]
+
+
+def test_corrupt_gzip_data_raises_what_the_reader_reports(tmp_path: Path) -> None:
+    path = tmp_path / "bad.gz"
+    good = gzip.compress(b'{"a": 1}\n' * 50)
+    path.write_bytes(good + b"\x1f\x8bgarbage that is not deflate")
+    with path.open("rb") as raw, pytest.raises((zlib.error, EOFError, OSError)):
+        gzip_seek.IndexingReader(raw, path).read()
