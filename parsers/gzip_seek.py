@@ -27,6 +27,7 @@ from typing import BinaryIO, Self
 
 SPACING = 2 << 20  # decompressed bytes between seek points: a read from the middle decodes at most this (~5 ms)
 BLOCK = 64 << 10  # compressed bytes fed to the decoder at a time
+PIECE = 1 << 20  # decompressed bytes made at a time: what a highly compressed block holds is let out in pieces
 GZIP_WBITS = 31  # zlib's "gzip header and trailer" mode
 
 
@@ -167,14 +168,17 @@ class RecordReader:
 
 
 def _inflate(raw: BinaryIO, decoder, into: int, out: int, index: GzipIndex | None) -> Iterator[bytes]:
-    """Decompressed pieces from compressed offset `into` (`decoder` in the state it had there, `out` bytes
-    decoded before it), across concatenated members; with an `index`, a seek point every SPACING bytes. A stream
-    that stops inside a member raises EOFError, as `gzip` does."""
+    """Decompressed pieces of at most PIECE bytes (a bomb inflates a piece at a time) from compressed offset
+    `into` (`decoder` in the state it had there, `out` bytes decoded before it), across concatenated members; with
+    an `index`, a seek point every SPACING bytes. A stream that stops inside a member raises EOFError, as `gzip`
+    does."""
     raw.seek(into)
     last_point = out
     while True:
         data = raw.read(BLOCK)
         if not data:
+            while not decoder.eof and (piece := decoder.decompress(b"", PIECE)):  # what the last input still holds
+                yield piece
             if not decoder.eof:
                 raise EOFError("Compressed file ended before the end-of-stream marker was reached")
             return
@@ -185,14 +189,15 @@ def _inflate(raw: BinaryIO, decoder, into: int, out: int, index: GzipIndex | Non
                 if not data:
                     break
                 decoder = zlib.decompressobj(GZIP_WBITS)
-            piece = decoder.decompress(data)  # without max_length the decoder takes all of `data`
+            piece = decoder.decompress(data, PIECE)
             out += len(piece)
             if piece:
                 yield piece
-            data = decoder.unused_data if decoder.eof else b""
-        if index is not None and not decoder.eof and out - last_point >= SPACING:
-            index.add(_Point(out, into, decoder.copy()))  # the state with all input before `into` consumed
-            last_point = out
+            data = decoder.unused_data if decoder.eof else decoder.unconsumed_tail
+            if index is not None and not decoder.eof and out - last_point >= SPACING:
+                # The state with the input before `into - len(data)` consumed: a read resumes feeding there.
+                index.add(_Point(out, into - len(data), decoder.copy()))
+                last_point = out
 
 
 def forget(path: str | Path) -> None:

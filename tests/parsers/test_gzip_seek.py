@@ -21,9 +21,11 @@ from tests.parsers.test_payloads import STREAMED, payload_of, read_spans
 
 @pytest.fixture(autouse=True)
 def _small_points(monkeypatch):
-    """Seek points every 512 decompressed bytes, input fed 256 bytes at a time: every fixture has many."""
+    """Seek points every 512 decompressed bytes, input fed 256 bytes at a time and let out 300 at a time: every
+    fixture has many points, and many reads stop mid-block."""
     monkeypatch.setattr(gzip_seek, "SPACING", 512)
     monkeypatch.setattr(gzip_seek, "BLOCK", 256)
+    monkeypatch.setattr(gzip_seek, "PIECE", 300)
     payloads.forget()
     yield
     payloads.forget()
@@ -57,13 +59,14 @@ def test_an_evicted_payload_of_a_gzip_file_reads_back_identical(tmp_path: Path, 
     parts=st.integers(1, 4),
     spacing=st.integers(1, 2000),
     block=st.integers(1, 700),
+    piece=st.integers(1, 900),
 )
-def test_every_line_reads_back_at_its_offset_from_any_seek_point(tmp_path_factory, lines, parts, spacing, block):
+def test_every_line_reads_back_at_its_offset_from_any_seek_point(tmp_path_factory, lines, parts, spacing, block, piece):
     data = b"".join(line + b"\n" for line in lines)
     path = tmp_path_factory.mktemp("gz") / "lines.gz"
     path.write_bytes(members(data, parts))
-    old = gzip_seek.SPACING, gzip_seek.BLOCK
-    gzip_seek.SPACING, gzip_seek.BLOCK = spacing, block
+    old = gzip_seek.SPACING, gzip_seek.BLOCK, gzip_seek.PIECE
+    gzip_seek.SPACING, gzip_seek.BLOCK, gzip_seek.PIECE = spacing, block, piece
     try:
         with path.open("rb") as raw:
             reader = gzip_seek.IndexingReader(raw, path)
@@ -76,7 +79,7 @@ def test_every_line_reads_back_at_its_offset_from_any_seek_point(tmp_path_factor
         outs = gzip_seek.index_of(path).outs
         assert all(later - earlier >= spacing for earlier, later in zip([0, *outs], outs)) and outs[-1:] <= [len(data)]
     finally:
-        gzip_seek.SPACING, gzip_seek.BLOCK = old
+        gzip_seek.SPACING, gzip_seek.BLOCK, gzip_seek.PIECE = old
         gzip_seek.forget(path)
 
 
@@ -133,6 +136,15 @@ def test_a_gzip_file_read_without_an_index_gives_a_payload_that_says_so(tmp_path
     assert span.evict_payload()
     gzip_seek.forget(path)
     assert "no index" in span.attributes[payloads.LOST_KEY]
+
+
+def test_a_bomb_is_let_out_a_piece_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "zeros.gz"
+    path.write_bytes(gzip.compress(b"0" * (8 << 20), compresslevel=9))  # 8 MiB in about 8 KB
+    with path.open("rb") as raw:
+        pieces = gzip_seek._inflate(raw, zlib.decompressobj(gzip_seek.GZIP_WBITS), 0, 0, None)
+        sizes = [len(piece) for piece in pieces]
+    assert sum(sizes) == 8 << 20 and max(sizes) <= gzip_seek.PIECE
 
 
 def test_corrupt_gzip_data_raises_what_the_reader_reports(tmp_path: Path) -> None:
