@@ -26,6 +26,7 @@ def _small_points(monkeypatch):
     monkeypatch.setattr(gzip_seek, "SPACING", 512)
     monkeypatch.setattr(gzip_seek, "BLOCK", 256)
     monkeypatch.setattr(gzip_seek, "PIECE", 300)
+    monkeypatch.setattr(payloads, "stats", payloads.PayloadStats())  # counts of this test only
     payloads.forget()
     yield
     payloads.forget()
