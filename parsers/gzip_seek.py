@@ -9,9 +9,11 @@ holds a copy of the decoder (39 KB measured), so the index of a file is under 2%
 against the payloads, which decode to about twice it.
 
 Concatenated gzip members (`cat a.gz b.gz`, what log rotation and appenders make) are one stream here, as `gzip`
-reads them. The index belongs to the file as it was read: `open_at` refuses a file whose size or modification
-time changed since (parsers/payloads.py then says the payload is gone), and a record past a truncation or a
-corruption was never read, so nothing points there.
+reads them. The index belongs to the file as it was read: `open_at` refuses a file now shorter than it was
+(rewritten or cut; parsers/payloads.py then says the payload is gone), and takes one that grew, since a member
+appended after the read leaves what was read in place; a record past a truncation or a corruption was never read,
+so nothing points there. (A file rewritten at least as long decodes to other records or fails to: the span ids
+read back tell, as for a plain file.)
 """
 
 from __future__ import annotations
@@ -43,8 +45,7 @@ class GzipIndex:
     """The seek points of one gzip file, made while it is read the first time, and looked up by other threads
     meanwhile: a point is appended before its offset, so every offset in `outs` has its point."""
 
-    size: int
-    mtime_ns: int
+    size: int  # of the compressed file when its read began
     points: list[_Point] = field(default_factory=list)
     outs: list[int] = field(default_factory=list)  # each point's `out`, for bisect
 
@@ -80,7 +81,7 @@ class IndexingReader:
 
     def __init__(self, raw: BinaryIO, path: str | os.PathLike[str]) -> None:
         stat = os.fstat(raw.fileno())
-        self.index = GzipIndex(stat.st_size, stat.st_mtime_ns)
+        self.index = GzipIndex(stat.st_size)
         with _lock:
             _indexes[_key(path)] = self.index
         self._pieces = _inflate(raw, zlib.decompressobj(GZIP_WBITS), 0, 0, self.index)
@@ -101,15 +102,14 @@ class IndexingReader:
 
 def open_at(path: str | os.PathLike[str], offset: int) -> RecordReader:
     """A reader of `path`'s decompressed bytes from `offset` on (a line's start, as `iter_read_path` gave it);
-    OSError when the file was not read with an index, or changed since it was."""
+    OSError when the file was not read with an index, or is shorter than it was."""
     index = index_of(path)
     if index is None:
         raise OSError("no index of this gzip file was made when it was read")
     raw = open(path, "rb")  # noqa: SIM115 - owned by the reader, closed with it
     try:
-        stat = os.fstat(raw.fileno())
-        if (stat.st_size, stat.st_mtime_ns) != (index.size, index.mtime_ns):
-            raise OSError("the gzip file changed since it was read")
+        if os.fstat(raw.fileno()).st_size < index.size:
+            raise OSError("the gzip file is shorter than when it was read (rewritten or cut)")
         point = index.before(offset)
         if point is None:
             decoder, into, out = zlib.decompressobj(GZIP_WBITS), 0, 0

@@ -4,7 +4,6 @@ read, from any seek point, across concatenated members, and a file that changed 
 from __future__ import annotations
 
 import gzip
-import os
 import zlib
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from hypothesis import strategies as st
 
 from parsers import gzip_seek, payloads
 from parsers.read import iter_read_path
-from parsers.span import Span
 from tests.golden import ROOT
 from tests.parsers.test_payloads import STREAMED, payload_of, read_spans
 
@@ -116,17 +114,30 @@ def test_a_truncated_gzip_file_reads_back_what_was_read_and_reports_the_cut(tmp_
     assert payloads.stats.lost == 0
 
 
-def test_a_gzip_file_changed_since_it_was_read_gives_a_payload_that_says_so(tmp_path: Path) -> None:
+def test_a_gzip_file_cut_or_rewritten_since_it_was_read_gives_a_payload_that_says_so(tmp_path: Path) -> None:
     source = ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl"
     path = tmp_path / "spans.jsonl.gz"
     path.write_bytes(gzip.compress(source.read_bytes()))
-    spans: list[Span] = read_spans(path)
-    span = next(span for span in spans if span.attributes)
-    assert span.evict_payload()
-    path.write_bytes(gzip.compress(source.read_bytes()[::-1]))  # rewritten: another size, another time
-    os.utime(path, ns=(1, 1))
-    assert payloads.LOST_KEY in span.attributes and "changed" in span.attributes[payloads.LOST_KEY]
-    assert payloads.stats.lost == 1
+    first, second = (next(span for span in read_spans(path)[start:] if span.attributes) for start in (0, 40))
+    assert first.evict_payload() and second.evict_payload()
+    path.write_bytes(path.read_bytes()[:100])  # cut: shorter than it was read
+    assert "shorter than when it was read" in first.attributes[payloads.LOST_KEY]
+    path.write_bytes(gzip.compress(b"\n".join(reversed(source.read_bytes().splitlines())) + b"\n" * 999))  # longer
+    assert payloads.LOST_KEY in second.attributes  # another record there: the span ids tell
+    assert payloads.stats.lost == 2
+
+
+def test_a_gzip_file_grown_by_a_member_since_it_was_read_still_reads_back(tmp_path: Path) -> None:
+    source = ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl"
+    path = tmp_path / "spans.jsonl.gz"
+    path.write_bytes(gzip.compress(source.read_bytes()))
+    kept = {(span.trace_id, span.span_id): payload_of(span) for span in read_spans(source)}
+    spans = read_spans(path)
+    assert all(span.evict_payload() for span in spans)
+    with path.open("ab") as appended:  # an appender's next member
+        appended.write(gzip.compress(b'{"resourceSpans": []}\n'))
+    assert all(payload_of(span) == kept[(span.trace_id, span.span_id)] for span in spans)
+    assert payloads.stats.lost == 0
 
 
 def test_a_gzip_file_read_without_an_index_gives_a_payload_that_says_so(tmp_path: Path) -> None:
