@@ -30,6 +30,19 @@ def _small_points(monkeypatch):
     payloads.forget()
 
 
+COLLECTOR_FILE = ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl"
+
+
+def gzipped_collector_file(tmp_path: Path) -> Path:
+    path = tmp_path / "spans.jsonl.gz"
+    path.write_bytes(gzip.compress(COLLECTOR_FILE.read_bytes()))
+    return path
+
+
+def payloads_by_id(path: Path) -> dict[tuple[str, str], dict]:
+    return {(span.trace_id, span.span_id): payload_of(span) for span in read_spans(path)}
+
+
 def members(data: bytes, parts: int = 1) -> bytes:
     """`data` gzipped as `parts` concatenated members cut at line ends, zero padding between them."""
     lines = data.splitlines(keepends=True)
@@ -100,38 +113,33 @@ def test_a_read_from_the_middle_goes_on_from_the_last_seek_point_before_it(tmp_p
 
 
 def test_a_truncated_gzip_file_reads_back_what_was_read_and_reports_the_cut(tmp_path: Path) -> None:
-    source = ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl"
-    whole = gzip.compress(source.read_bytes())
+    whole = gzip.compress(COLLECTOR_FILE.read_bytes())
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(whole[: len(whole) * 2 // 3])
     results = [result for result, _ in iter_read_path(cut)]
     spans = [span for result in results for span in result.spans]
     errors = [error for result in results for error in result.errors]
     assert spans and any("gzip stream is truncated or corrupt" in error.message for error in errors)
-    kept = {(span.trace_id, span.span_id): payload_of(span) for span in read_spans(source)}
+    kept = payloads_by_id(COLLECTOR_FILE)
     assert all(span.evict_payload() for span in spans)
     assert all(payload_of(span) == kept[(span.trace_id, span.span_id)] for span in spans)
     assert payloads.stats.lost == 0
 
 
 def test_a_gzip_file_cut_or_rewritten_since_it_was_read_gives_a_payload_that_says_so(tmp_path: Path) -> None:
-    source = ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl"
-    path = tmp_path / "spans.jsonl.gz"
-    path.write_bytes(gzip.compress(source.read_bytes()))
+    path = gzipped_collector_file(tmp_path)
     first, second = (next(span for span in read_spans(path)[start:] if span.attributes) for start in (0, 40))
     assert first.evict_payload() and second.evict_payload()
     path.write_bytes(path.read_bytes()[:100])  # cut: shorter than it was read
     assert "shorter than when it was read" in first.attributes[payloads.LOST_KEY]
-    path.write_bytes(gzip.compress(b"\n".join(reversed(source.read_bytes().splitlines())) + b"\n" * 999))  # longer
+    path.write_bytes(gzip.compress(b"\n".join(reversed(COLLECTOR_FILE.read_bytes().splitlines())) + b"\n" * 999))  # longer
     assert payloads.LOST_KEY in second.attributes  # another record there: the span ids tell
     assert payloads.stats.lost == 2
 
 
 def test_a_gzip_file_grown_by_a_member_since_it_was_read_still_reads_back(tmp_path: Path) -> None:
-    source = ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl"
-    path = tmp_path / "spans.jsonl.gz"
-    path.write_bytes(gzip.compress(source.read_bytes()))
-    kept = {(span.trace_id, span.span_id): payload_of(span) for span in read_spans(source)}
+    path = gzipped_collector_file(tmp_path)
+    kept = payloads_by_id(COLLECTOR_FILE)
     spans = read_spans(path)
     assert all(span.evict_payload() for span in spans)
     with path.open("ab") as appended:  # an appender's next member
@@ -141,9 +149,7 @@ def test_a_gzip_file_grown_by_a_member_since_it_was_read_still_reads_back(tmp_pa
 
 
 def test_a_gzip_file_read_without_an_index_gives_a_payload_that_says_so(tmp_path: Path) -> None:
-    source = ROOT / "tests/data/otlp/otel-demo-collector-file-exporter.jsonl"
-    path = tmp_path / "spans.jsonl.gz"
-    path.write_bytes(gzip.compress(source.read_bytes()))
+    path = gzipped_collector_file(tmp_path)
     span = next(span for span in read_spans(path) if span.attributes)
     assert span.evict_payload()
     gzip_seek.forget(path)
