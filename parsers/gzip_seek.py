@@ -46,6 +46,7 @@ class GzipIndex:
     meanwhile: a point is appended before its offset, so every offset in `outs` has its point."""
 
     size: int  # of the compressed file when its read began
+    wanted: bool = True  # False once the reader knows no record will be read back (a whole-document format)
     points: list[_Point] = field(default_factory=list)
     outs: list[int] = field(default_factory=list)  # each point's `out`, for bisect
 
@@ -86,6 +87,15 @@ class IndexingReader:
             _indexes[_key(path)] = self.index
         self._pieces = _inflate(raw, zlib.decompressobj(GZIP_WBITS), 0, 0, self.index)
         self._buffer = b""
+
+    def discard_index(self, path: str | os.PathLike[str]) -> None:
+        """No record of this file will be read back (its format is read whole): no more seek points, none kept."""
+        self.index.wanted = False
+        self.index.points.clear()
+        self.index.outs.clear()
+        with _lock:
+            if _indexes.get(_key(path)) is self.index:
+                del _indexes[_key(path)]
 
     def read(self, size: int = -1) -> bytes:
         while size < 0 or len(self._buffer) < size:
@@ -194,7 +204,7 @@ def _inflate(raw: BinaryIO, decoder, into: int, out: int, index: GzipIndex | Non
             if piece:
                 yield piece
             data = decoder.unused_data if decoder.eof else decoder.unconsumed_tail
-            if index is not None and not decoder.eof and out - last_point >= SPACING:
+            if index is not None and index.wanted and not decoder.eof and out - last_point >= SPACING:
                 # The state with the input before `into - len(data)` consumed: a read resumes feeding there.
                 index.add(_Point(out, into - len(data), decoder.copy()))
                 last_point = out

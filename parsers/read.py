@@ -128,6 +128,8 @@ def iter_read_path(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator
         first = _through_first_line(reader.read, chunk_bytes)
         name, module = _sniff_lines(first)
         if module is None:
+            if isinstance(stream, IndexingReader):  # read whole, its payloads stay in memory: no seek points
+                stream.discard_index(path)
             whole = first + reader.read()
             result = parse_bytes(whole, source_name, name) if whole.strip() else ParseResult(format=name)
             result.errors.extend(reader.errors)

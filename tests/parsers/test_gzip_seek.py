@@ -156,6 +156,15 @@ def test_a_gzip_file_read_without_an_index_gives_a_payload_that_says_so(tmp_path
     assert "no index" in span.attributes[payloads.LOST_KEY]
 
 
+def test_a_gzip_file_of_a_whole_document_format_keeps_no_seek_points(tmp_path: Path) -> None:
+    document = ROOT / "tests/data/langgraph/langgraph-openinference.console.json"  # 300 KB: many points' worth
+    path = tmp_path / "document.json.gz"
+    path.write_bytes(gzip.compress(document.read_bytes()))
+    spans = read_spans(path)
+    assert spans and not any(span.evict_payload() for span in spans)  # read whole: no lines to go back to
+    assert gzip_seek.index_of(path) is None
+
+
 def test_a_bomb_is_let_out_a_piece_at_a_time(tmp_path: Path) -> None:
     path = tmp_path / "zeros.gz"
     path.write_bytes(gzip.compress(b"0" * (8 << 20), compresslevel=9))  # 8 MiB in about 8 KB
