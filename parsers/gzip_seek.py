@@ -98,15 +98,12 @@ class IndexingReader:
                 del _indexes[_key(path)]
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            piece = next(self._pieces, None)
-            if piece is None:
-                break
-            self._buffer += piece
         if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
+            data, self._buffer = self._buffer + b"".join(self._pieces), b""
+            return data
+        while len(self._buffer) < size and (piece := next(self._pieces, None)) is not None:
+            self._buffer += piece  # at most a piece past `size`: pieces are bounded (PIECE)
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
         return data
 
 
