@@ -19,7 +19,7 @@ import orjson
 from parsers.jsonl import iter_lines, parse_lines
 from parsers.read import parser_for
 from parsers.result import ParseResult
-from parsers.sniff import OTLP_PROTO, classify_record
+from parsers.sniff import GZIP_MAGIC, OTLP_PROTO, classify_record
 from parsers.span import Source
 
 LINES = "lines"
@@ -116,6 +116,9 @@ class RecordReader:
         result = ParseResult()
         if not self._unknown_reported:
             self._unknown_reported = True
+            if first == 1 and complete.startswith(GZIP_MAGIC):  # a stream that decodes only whole cannot be followed
+                result.error(f"{self.name}:1", "gzip-compressed: a followed file must be plain text (orchtui open reads a .gz)")
+                return result
             number = next((n for n, _ in iter_lines(complete, first)), first)
             result.error(f"{self.name}:{number}", "not a record of a line-oriented trace format; skipping lines until one is")
         return result

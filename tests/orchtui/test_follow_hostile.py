@@ -337,3 +337,14 @@ def test_a_spool_starting_with_a_blank_line_is_followed_as_lines(tmp_path):
     follower, spans = stepped(path)
     follower.scan()
     assert spans.names == ["after-a-blank-line"] and spans.errors == []
+
+
+def test_a_followed_gzip_file_says_it_cannot_be_followed():
+    """A .gz given to `tail` is not garbage lines: it is a compressed file, which `open` reads."""
+    import gzip
+
+    result = RecordReader("traces.jsonl.gz").feed(gzip.compress(b'{"resourceSpans": []}\n' * 200))
+    assert [error.message for error in result.errors] == [
+        "gzip-compressed: a followed file must be plain text (orchtui open reads a .gz)"
+    ]
+    assert result.errors[0].source == "traces.jsonl.gz:1"
