@@ -369,16 +369,20 @@ class OrchApp(App[None]):
         if event.followed and not self.load_finished and self.step_tree.analysis is not None:
             self._show_later()
             return
-        analysis = self.index.get(event.trace_id) if event.trace_id else None
-        self._show_trace(analysis)
+        self._show_selected()
 
     def _show_later(self) -> None:
         """Show the selected trace in SHOW_WHILE_LOADING_SECONDS (once, however often it changes meanwhile)."""
         if self._show_timer is None:
-            self._show_timer = self.set_timer(SHOW_WHILE_LOADING_SECONDS, self._show_selected)
+            self._show_timer = self.set_timer(SHOW_WHILE_LOADING_SECONDS, self._show_deferred)
+
+    def _show_deferred(self) -> None:
+        self._show_timer = None
+        self._show_selected()
 
     def _show_selected(self) -> None:
-        self._show_timer = None
+        """Show the trace under the list's cursor now, not the one a message named: keys typed fast reach the tree
+        before the list's messages reach the app, and a message about a row the list has since left is stale."""
         current = self.trace_list.current
         analysis = self.index.get(current.trace_id) if current is not None else None
         shown = self.step_tree.analysis
@@ -441,13 +445,18 @@ class OrchApp(App[None]):
 
     def action_open_steps(self) -> None:
         """enter on a trace: its steps. Focus moves while the key is handled (not on a message that would arrive
-        after the keys typed next), so `enter` `/` typed fast searches the steps, not the list."""
+        after the keys typed next), so `enter` `/` typed fast searches the steps, not the list; and the tree shows
+        the trace under the list's cursor first, so `j j j enter j j` typed fast moves in that trace's steps."""
         if self.trace_list.current is not None:
+            self._show_selected()
             self.screen.set_focus(self.step_tree)
 
     @on(StepTree.StepHighlighted)
     def _step_highlighted(self, event: StepTree.StepHighlighted) -> None:
-        self.detail.show(self.step_tree.analysis, event.span_id)
+        # The step under the tree's cursor now: a message the tree posted before it showed another trace names a
+        # step that trace does not have.
+        tree = self.step_tree
+        self.detail.show(tree.analysis, tree.cursor_node.data if tree.cursor_node is not None else event.span_id)
         if self.step_tree.matches is not None:
             self._steps_title()
 

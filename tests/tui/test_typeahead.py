@@ -54,3 +54,18 @@ async def test_the_command_palette_gets_the_letters_typed_right_after_ctrl_p(dem
         await pilot.pause(0.2)
         field = demo_app.screen.query_one(Input)
         assert field.value == "help"
+
+
+async def test_moving_in_the_list_then_into_the_tree_fast_moves_in_the_new_trace(demo_app):
+    """`j j j enter j j` in one burst (a paste, or keys over a slow ssh link): the tree shows the trace the list
+    moved to before the `j`s after `enter` move in it, and the detail shows the step under the tree's cursor (it
+    had shown "No step selected": the `j`s moved the previous trace's tree, then named its steps to the new one)."""
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "j", "j", "j", "enter", "j", "j")
+        await settle(pilot)
+        listed = demo_app.trace_list.current
+        tree = demo_app.step_tree
+        assert demo_app.trace_list.cursor == 3 and tree.analysis.trace_id == listed.trace_id
+        assert tree.cursor_line == 2
+        assert demo_app.detail.analysis is tree.analysis and demo_app.detail.span_id == tree.cursor_node.data
