@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from orchtui.sources.factory import sources_for
 from orchtui.analysis.tree import PLACEHOLDER_ID
@@ -264,6 +265,7 @@ async def test_hostile_names_and_values_render_literally(tmp_path):
         assert "[bold red]pwned[/]" in attributes and "\x1b[2J" not in attributes and "\x07" not in attributes
 
 
+@pytest.mark.slow  # 5.5 s: a 3 MB value rendered clipped, then whole (run by .ci/run)
 async def test_huge_values_are_clipped_until_asked(tmp_path):
     index = TraceIndex()
     index.add([root("big"), span("dump", "root", kind="tool", tool_name="dump", tool_args={}, output="x" * 3_000_000)])

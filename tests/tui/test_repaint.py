@@ -3,6 +3,8 @@ rows its cursor leaves and reaches, and its header; an idle app paints nothing."
 
 from __future__ import annotations
 
+import pytest
+
 from orchtui.live import TraceIndex
 from tests.spans import span
 from tests.tui.conftest import DEMO_START_NS, TerminalMirror, demo_index, settle
@@ -20,6 +22,7 @@ def many_traces(count: int) -> TraceIndex:
     return index
 
 
+@pytest.mark.slow  # 5-6 s each: a hundred keys, every frame mirrored (run by .ci/run)
 async def test_a_scrolled_list_repaints_the_rows_its_cursor_leaves_and_reaches(tmp_path):
     app = OrchApp(many_traces(200), save_dir=tmp_path)
     mirror = TerminalMirror(app, SIZE)
@@ -35,6 +38,7 @@ async def test_a_scrolled_list_repaints_the_rows_its_cursor_leaves_and_reaches(t
         assert highlighted == ["trace-162"]
 
 
+@pytest.mark.slow  # 5-6 s each: a hundred keys, every frame mirrored (run by .ci/run)
 async def test_a_scrolled_list_repaints_its_header(tmp_path):
     app = OrchApp(many_traces(200), save_dir=tmp_path)
     mirror = TerminalMirror(app, SIZE)
@@ -49,6 +53,7 @@ async def test_a_scrolled_list_repaints_its_header(tmp_path):
         assert "FOLLOW" in mirror.line(1)
 
 
+@pytest.mark.slow  # 5-6 s each: a hundred keys, every frame mirrored (run by .ci/run)
 async def test_a_scrolled_routes_table_repaints_the_rows_its_cursor_leaves_and_reaches(tmp_path):
     app = OrchApp(many_traces(120), save_dir=tmp_path)
     mirror = TerminalMirror(app, SIZE)
