@@ -46,6 +46,7 @@ def _listed(app) -> list[str]:
     return [row.trace_id for row in app.trace_list.rows]
 
 
+@pytest.mark.slow  # ~4 s of timers and screens (run by .ci/run after the default suite)
 async def test_tail_clickhouse_shows_inserted_traces_and_later_ones_once(clickhouse, rows):
     from orchtui.sources.factory import sources_for
     from tui.app import make_app

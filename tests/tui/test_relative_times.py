@@ -44,6 +44,7 @@ async def test_t_shows_ages_and_t_again_the_clock(tmp_path, clock):
         assert "start UTC▼" in listing.render_line(0).text and "11-24 16:" in listing.render_line(1).text
 
 
+@pytest.mark.slow  # ~4 s of timers and screens (run by .ci/run after the default suite)
 async def test_ages_stay_current_repainting_only_their_cells(tmp_path, clock):
     app = OrchApp(demo_index(), save_dir=tmp_path, sources_label="demo")
     mirror = TerminalMirror(app, SIZE)

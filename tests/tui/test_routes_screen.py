@@ -52,6 +52,7 @@ async def test_loop_and_stop_rates_are_in_view_beside_success(demo_app, size):
         assert table.visible_columns[:5] == ["family", *HEALTH]
 
 
+@pytest.mark.slow  # ~4 s of timers and screens (run by .ci/run after the default suite)
 async def test_scrolling_sideways_moves_whole_columns(demo_app):
     async with demo_app.run_test(size=(80, 24)) as pilot:
         screen = await open_routes(pilot)

@@ -3,6 +3,8 @@ state that says what the app waits on."""
 
 from __future__ import annotations
 
+import pytest
+
 from orchtui.sources.factory import sources_for
 from orchtui.live import TraceIndex
 from parsers.span import ReadError
@@ -28,6 +30,7 @@ async def open_sources(pilot) -> SourcesScreen:
     return screen
 
 
+@pytest.mark.slow  # ~4 s of timers and screens (run by .ci/run after the default suite)
 async def test_bang_lists_every_read_error_escaped_and_shows_one_in_full(demo_app):
     errors = [ReadError(f"traces.jsonl:{line}", f"not valid JSON #{line}") for line in range(1, 300)]
     errors.insert(1, ReadError("POST /v1/traces #7 \x1b[31m", HOSTILE))
@@ -92,6 +95,7 @@ async def test_nothing_arrived_yet_says_what_it_waits_on(tmp_path):
         assert "0 B read, caught up" in str(screen.query_one("#sources").render())
 
 
+@pytest.mark.slow  # ~4 s of timers and screens (run by .ci/run after the default suite)
 async def test_the_command_palette_opens_the_sources_screen(demo_app):
     async with demo_app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

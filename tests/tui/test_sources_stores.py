@@ -8,6 +8,8 @@ import re
 import threading
 import time
 
+import pytest
+
 from orchtui.remote.poller import FAILING, IDLE, POLLING
 from orchtui.sources.factory import sources_for
 from tests.orchtui.remote_http import REMOTE, Answer, free_port, no_user_config, serve
@@ -38,6 +40,7 @@ def _sources(screen) -> str:
     return str(screen.query_one("#sources").render())
 
 
+@pytest.mark.slow  # ~4 s of timers and screens (run by .ci/run after the default suite)
 async def test_bang_lists_each_store_with_its_state_interval_spans_and_last_poll():
     release = threading.Event()
 
