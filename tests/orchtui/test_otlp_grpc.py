@@ -91,13 +91,25 @@ def frames(path) -> int:
     return count
 
 
-def sdk_grpc_provider(port: int, headers=None, compression=None, timeout: float = 10):
+def sdk_grpc_provider(port: int, headers=None, compression=None, gave_up: list | None = None):
+    """A TracerProvider exporting each span as it ends with the SDK's gRPC exporter. `gave_up` collects the spans
+    whose export the SDK abandoned (it retries UNAVAILABLE a fixed number of times, then drops the batch)."""
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 
-    exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True, headers=headers, compression=compression, timeout=timeout)
+    exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True, headers=headers, compression=compression, timeout=10)
+    if gave_up is not None:
+        export = exporter.export
+
+        def counted(spans):
+            result = export(spans)
+            if result is not SpanExportResult.SUCCESS:
+                gave_up.extend(spans)
+            return result
+
+        exporter.export = counted
     provider = TracerProvider(resource=Resource.create({"service.name": "sdk-grpc-test"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider
@@ -129,16 +141,23 @@ def test_the_official_sdk_grpc_exporter_spans_arrive_once_and_are_spooled(grpc_r
 @pytest.mark.slow
 def test_concurrent_sdk_exporters_over_busy_decoders_store_every_span_exactly_once(grpc_receiver):
     """Eight exporters at once over one worker: some calls are answered UNAVAILABLE, the exporters retry them
-    (RetryInfo), and every span is stored once, in the store and in the spool."""
+    (RetryInfo), and every span whose export succeeded is stored once, in the store and in the spool. The SDK
+    abandons a call after a fixed number of UNAVAILABLE answers (all rejected clients retry in step, a second
+    later), which on a busy CI machine happened to one span in two runs of four: that span was never accepted, so
+    it is the client's loss, counted here, and not the receiver's."""
     server, store = grpc_receiver(limits=ReceiverLimits(workers=1, pending=1))
-    # The exporter retries an UNAVAILABLE call until its timeout: on a busy CI machine 10 s of retries ran out once
-    # (the SDK dropped a span, 119 of 120 arrived), which is the client giving up, not the receiver losing one.
-    emit_concurrently([sdk_grpc_provider(server.port, timeout=60) for _ in range(8)], runs=5)
-    wait_for_spans(store, 8 * 5 * 3)
-    assert len(store) == 40 and all(s.duplicates == 0 and len(s.spans) == 3 for s in store.snapshots())
+    gave_up: list = []
+    emit_concurrently([sdk_grpc_provider(server.port, gave_up=gave_up) for _ in range(8)], runs=5)
+    accepted = 8 * 5 * 3 - len(gave_up)
+    assert server.stats.rejected > 0 and len(gave_up) <= 8  # contention, and retries that mostly got through
+    wait_for_spans(store, accepted)
+    assert all(s.duplicates == 0 for s in store.snapshots())
     spooled = read_path(server.spool.proto_path).spans
-    assert len(spooled) == 120 and len({(span.trace_id, span.span_id) for span in spooled}) == 120
-    assert server.stats.spans == 120
+    assert len(spooled) == accepted and len({(span.trace_id, span.span_id) for span in spooled}) == accepted
+    assert server.stats.spans == accepted
+    stored = {(s.trace_id, s.span_id) for snapshot in store.snapshots() for s in snapshot.spans}
+    dropped = {(f"{span.context.trace_id:032x}", f"{span.context.span_id:016x}") for span in gave_up}
+    assert not stored & dropped and len(stored) == accepted
 
 
 def test_the_request_bytes_are_spooled_as_received(grpc_receiver, client):
