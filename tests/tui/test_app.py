@@ -195,6 +195,7 @@ async def test_help_screen_opens_and_closes(demo_app):
         assert not isinstance(demo_app.screen, HelpScreen)
 
 
+@pytest.mark.slow  # ~3 s of keys and screens (run by .ci/run after the default suite)
 async def test_command_palette_jumps_to_a_trace(demo_app):
     async with demo_app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -49,6 +49,7 @@ async def focus_detail(pilot) -> None:
         await pilot.press("tab")
 
 
+@pytest.mark.slow  # ~3 s of keys and screens (run by .ci/run after the default suite)
 async def test_every_tab_scrolls_from_the_keyboard_down_to_the_more_characters_marker(tmp_path):
     app = long_output_app(tmp_path)
     async with app.run_test(size=SMALL) as pilot:
@@ -107,6 +108,7 @@ async def _evaluate_policy_research(pilot) -> None:
     await pilot.pause()
 
 
+@pytest.mark.slow  # ~3 s of keys and screens (run by .ci/run after the default suite)
 async def test_eval_findings_are_a_tab_stop_and_enter_jumps_to_the_step(demo_app):
     async with demo_app.run_test(size=SMALL) as pilot:
         await _evaluate_policy_research(pilot)
@@ -213,6 +215,7 @@ async def test_attrs_show_values_beside_or_under_long_keys(tmp_path, width):
         assert "llm.input_messages" in text  # the key too, folded rather than dropped
 
 
+@pytest.mark.slow  # ~3 s of keys and screens (run by .ci/run after the default suite)
 async def test_c_opens_a_menu_and_a_letter_copies_that_value(demo_app):
     async with demo_app.run_test(size=SMALL) as pilot:
         await settle(pilot)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from rich.segment import Segment
 
 from orchtui.config import config_path, load_config
@@ -90,6 +91,7 @@ async def test_help_scrolls_with_the_list_keys(tmp_path):
 # -- search inside the trace -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # ~3 s of keys and screens (run by .ci/run after the default suite)
 async def test_slash_in_the_tree_searches_steps_and_n_walks_the_matches(tmp_path):
     app = demo(tmp_path)
     async with app.run_test(size=SMALL) as pilot:
@@ -117,6 +119,7 @@ async def test_slash_in_the_tree_searches_steps_and_n_walks_the_matches(tmp_path
         assert app.focused is app.step_tree
 
 
+@pytest.mark.slow  # ~3 s of keys and screens (run by .ci/run after the default suite)
 async def test_step_search_reads_attribute_values_and_message_text(tmp_path):
     app = demo(tmp_path)
     async with app.run_test(size=SMALL) as pilot:
@@ -140,6 +143,7 @@ async def test_slash_in_the_trace_list_still_filters_traces(tmp_path):
         assert not app.step_search.display
 
 
+@pytest.mark.slow  # ~3 s of keys and screens (run by .ci/run after the default suite)
 async def test_a_search_with_no_match_says_so_and_n_does_not_jump_flags(tmp_path):
     app = demo(tmp_path)
     async with app.run_test(size=SMALL) as pilot:

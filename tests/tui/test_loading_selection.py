@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import orjson
+import pytest
 
 import parsers.read
 from orchtui.demo import demo_requests
@@ -30,6 +31,7 @@ def many_traces() -> bytes:
     return b"".join(lines)
 
 
+@pytest.mark.slow  # ~3 s of keys and screens (run by .ci/run after the default suite)
 async def test_the_selection_is_shown_every_half_second_while_loading_then_the_newest(tmp_path, monkeypatch) -> None:
     path = tmp_path / "many.otlp.jsonl"
     path.write_bytes(many_traces())

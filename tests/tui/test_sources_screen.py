@@ -79,6 +79,7 @@ async def test_read_errors_arriving_while_open_join_the_list(demo_app):
         assert "read errors (1" in screen.query_one("#errors-box").border_title
 
 
+@pytest.mark.slow  # ~3 s of keys and screens (run by .ci/run after the default suite)
 async def test_nothing_arrived_yet_says_what_it_waits_on(tmp_path):
     missing = tmp_path / "agent.jsonl"
     app = OrchApp(TraceIndex(), save_dir=tmp_path, sources=sources_for([str(missing)], follow=True))
