@@ -110,15 +110,12 @@ STREAM_BATCH = 256  # items encoded and written together
 
 
 def write_json(out: BinaryIO, document: dict[str, object]) -> None:
-    """`document` written exactly as `json_bytes` writes it (the same bytes: tests/test_hostile_output.py), but
-    a value given as `Streamed` is written a batch of items at a time."""
+    """`document` written exactly as `json_bytes` writes it (the same bytes: tests/orchtui/test_json_stream.py),
+    but a value given as `Streamed` is written a batch of items at a time."""
     import orjson
 
-    if not any(isinstance(value, Streamed) for value in document.values()):
+    if not any(isinstance(value, Streamed) for value in document.values()):  # an empty document too
         out.write(json_bytes(document))
-        return
-    if not document:
-        out.write(b"{}\n")
         return
     out.write(b"{\n")
     for index, (key, value) in enumerate(document.items()):

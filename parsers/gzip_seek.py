@@ -4,7 +4,7 @@ A deflate stream can only be decoded from its start: each piece refers back to t
 decoder's whole state (that window and its position in the bit stream) can be copied (`zlib` `Decompress.copy`),
 so while a gzip file is read the first time, `IndexingReader` saves the state every SPACING bytes of output, with
 the compressed offset to go on from: a seek point. A record at any decompressed offset is then read from the
-nearest seek point before it, decoding at most SPACING bytes (the zran approach of zlib's examples). A point
+nearest seek point before it, decoding about SPACING bytes at most (the zran approach of zlib's examples). A point
 holds a copy of the decoder (39 KB measured), so the index of a file is under 2% of its decompressed size,
 against the payloads, which decode to about twice it.
 

@@ -456,7 +456,7 @@ class OrchApp(App[None]):
         # The step under the tree's cursor now: a message the tree posted before it showed another trace names a
         # step that trace does not have.
         tree = self.step_tree
-        self.detail.show(tree.analysis, tree.cursor_node.data if tree.cursor_node is not None else event.span_id)
+        self.detail.show(tree.analysis, tree.cursor_node.data if tree.cursor_node is not None else None)
         if self.step_tree.matches is not None:
             self._steps_title()
 
