@@ -6,7 +6,10 @@ counts, tool calls), then times, in the same run and alternating to share the ma
 
   baseline  `orjson.loads` of every line (the floor: any JSON reader has to do this)
   orchtui   read the file into the store (parse to normalized spans, assemble traces) + analyse every trace
-            (tree, totals, cost, retries, loops, stop reasons): what `orchtui check` and the trace list need
+            (tree, totals, cost, retries, loops, stop reasons): what `orchtui check` and the trace list need,
+            on one core
+  2 cores   the same as `orchtui check` loads it: a file of 32 MiB and more has its second part read by a forked
+            worker (orchtui/split_load.py), when the machine has two CPUs
 
 and prints `ingest: X spans/s, N.NNx bare orjson` (target: 2.0x or less). Medians of `--rounds` rounds.
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import statistics
 import sys
@@ -29,6 +33,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from orchtui.analysing_sink import AnalysingSink  # noqa: E402
+from orchtui.cli import _load  # noqa: E402
 from orchtui.export import any_value  # noqa: E402
 from orchtui.store import SpanStore  # noqa: E402
 from orchtui.bulk import bulk_load  # noqa: E402
@@ -171,6 +176,13 @@ def orchtui_ingest(path: Path) -> int:
     return sum(a.span_count for a in analyses)
 
 
+def orchtui_ingest_two_cores(path: Path) -> int:
+    """`orchtui check`'s own load (orchtui.cli._load), which reads a big file on two cores."""
+    store, _, analyses = _load([str(path)])
+    assert not store.errors
+    return sum(a.span_count for a in analyses)
+
+
 def timed(fn, argument) -> tuple[float, int]:
     """One timed run, from a clean collector (a previous run's frozen heap is released first)."""
     gc.unfreeze()
@@ -206,16 +218,23 @@ def main() -> None:
             stats.sort_stats("cumulative").print_stats(20)
             stats.sort_stats("tottime").print_stats(25)
             return
-        baseline, ours = [], []
+        baseline, ours, two_cores = [], [], []
         for _ in range(args.rounds):
             seconds, _ = timed(bare_orjson, data)
             baseline.append(seconds)
             seconds, count = timed(orchtui_ingest, path)
             assert count == spans, (count, spans)
             ours.append(seconds)
-        base, mine = statistics.median(baseline), statistics.median(ours)
+            seconds, count = timed(orchtui_ingest_two_cores, path)
+            assert count == spans, (count, spans)
+            two_cores.append(seconds)
+        base, mine, both = statistics.median(baseline), statistics.median(ours), statistics.median(two_cores)
         print(f"bare orjson.loads: median {base:.3f}s   orchtui parse+assemble+analyse: median {mine:.3f}s")
         print(f"ingest: {spans / mine:,.0f} spans/s, {mine / base:.2f}x bare orjson")
+        print(
+            f"ingest as check loads it ({len(os.sched_getaffinity(0))} CPUs; a second process for files of 32 MiB "
+            f"and more): median {both:.3f}s, {spans / both:,.0f} spans/s, {both / base:.2f}x bare orjson on one core"
+        )
 
 
 if __name__ == "__main__":

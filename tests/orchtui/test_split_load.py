@@ -164,7 +164,7 @@ def test_a_child_that_raises_says_why_and_its_part_is_read_here(tmp_path, _split
 def test_a_child_that_stops_before_its_last_word_is_not_believed(tmp_path, _split_every_file, monkeypatch):
     path = write_interleaved(tmp_path)
     expected = loaded(path, "1", monkeypatch)
-    monkeypatch.setattr(split_load, "BATCH_TRACES", 1)  # some traces are sent, then it exits cleanly, errors unsent
+    monkeypatch.setattr(split_load, "BATCH_SPANS", 1)  # some traces are sent, then it exits cleanly, errors unsent
     monkeypatch.setattr(split_load._HandingSink, "finish", lambda self, format_name: os._exit(0))
     assert loaded(path, "2", monkeypatch) == expected
     assert _split_every_file == [path]
@@ -246,7 +246,7 @@ def test_progress_counts_both_processes_and_reaches_the_whole_file_only_when_ado
     and says 100% only once the child's traces are in the sink."""
     path = write_interleaved(tmp_path)
     size = path.stat().st_size
-    monkeypatch.setattr(split_load, "BATCH_TRACES", 1)
+    monkeypatch.setattr(split_load, "BATCH_SPANS", 1)
     worker = split_load.start_worker(path, "otlp-json", size)
     sink = AnalysingSink(SpanStore())
     seen: list[tuple[int, int]] = []  # (bytes said, spans in the sink then)
@@ -299,3 +299,55 @@ def test_evaluators_run_here_on_the_childs_traces_read_what_one_process_reads(_s
         documents.append(eval_document([evaluate_trace(analysis) for analysis in analyses], store.errors))
     assert _split_every_file == [path]
     assert documents[1] == documents[0] and "object at" not in json.dumps(documents[0])
+
+
+def test_the_pipe_holds_several_batches_so_the_child_does_not_wait_for_the_gil_here(tmp_path):
+    """The thread that drains the pipe runs only when this process's reading lets go of the GIL: with Linux's
+    default 64 KiB buffer the child stalled on full writes for a quarter of its time."""
+    import fcntl
+
+    path = write_interleaved(tmp_path)
+    worker = split_load.start_worker(path, "otlp-json", path.stat().st_size)
+    try:
+        granted = fcntl.fcntl(worker.read_end, fcntl.F_GETPIPE_SZ)
+        cap = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        assert granted == min(split_load.PIPE_BYTES, cap) > 64 << 10
+    finally:
+        split_load.stop_worker(worker)
+
+
+def test_a_pipe_size_refused_leaves_the_default_buffer_and_the_same_result(tmp_path, _split_every_file, monkeypatch):
+    """A user over their pipe quota is refused a bigger buffer (EPERM): the read is slower, not different."""
+    import fcntl
+
+    real = fcntl.fcntl
+
+    def refusing(fd, command, *args):
+        if command == fcntl.F_SETPIPE_SZ:
+            raise PermissionError(1, "Operation not permitted")
+        return real(fd, command, *args)
+
+    monkeypatch.setattr(fcntl, "fcntl", refusing)
+    assert_same_in_two(write_interleaved(tmp_path), _split_every_file, monkeypatch)
+
+
+def test_the_child_sends_batches_of_about_batch_spans_spans(tmp_path, monkeypatch):
+    """Batches are counted in spans, not traces: a batch of 256 traces of 500 spans each would have been 25 MB, a
+    pickler's memo as big, and twenty-five times the pipe."""
+    import io
+    import pickle
+
+    path = write_interleaved(tmp_path)
+    monkeypatch.setattr(split_load, "BATCH_SPANS", 10)
+    pipe = io.BytesIO()
+    sink = split_load._HandingSink(pipe)  # the child's sink, here in this process
+    for result, _ in split_load.iter_read_range(path, "otlp-json", 0, path.stat().st_size):
+        sink.add(result.spans)
+    sink.finish("otlp-json")
+    pipe.seek(0)
+    batches = []
+    while not isinstance(batch := pickle.load(pipe), split_load.ParseResult):  # written just above
+        batches.append([len(trace.spans) for trace in batch[1]])
+    assert len(batches) > 2 and sum(map(sum, batches)) == len(path.read_bytes().splitlines())
+    for sizes in batches[:-1]:  # each full batch: past the limit by less than its last trace; the last, what was left
+        assert sum(sizes[:-1]) < 10 <= sum(sizes)
