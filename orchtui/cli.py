@@ -793,7 +793,20 @@ def run_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ignore_unreadable_terminal_size() -> None:
+    """COLUMNS or LINES that is not a number in ASCII digits is dropped, with a word on stderr. Rich (the tables
+    and Textual's console) tests them with `str.isdigit`, which `²` passes, then calls `int`, which refuses it: a
+    mistyped variable had ended every command with a traceback and "internal error". Without it the terminal is
+    asked, or piped output takes its fixed width."""
+    for name in ("COLUMNS", "LINES"):
+        value = os.environ.get(name)
+        if value is not None and not (value.isascii() and value.isdigit()):
+            del os.environ[name]
+            print(f"orchtui: {name}={printable(value, True, 40)} is not a number; ignored", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _ignore_unreadable_terminal_size()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:

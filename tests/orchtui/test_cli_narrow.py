@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 
 import pytest
+from textual.app import App
 
 from orchtui.formatting import cost_decimals, format_cost
+from orchtui.textsafe import printable
 from tests.conftest import ROOT
 from tests.orchtui.test_cli_check import run
-
 
 
 @pytest.mark.parametrize("width", [80, 120])
@@ -35,6 +37,19 @@ def test_narrow_check_names_the_columns_it_left_out(demo, monkeypatch):
     assert "not shown at 80 columns: spans, stop" in run("check", demo)[1]
     monkeypatch.setenv("COLUMNS", "120")
     assert "not shown" not in run("check", demo)[1]
+
+
+@pytest.mark.parametrize(("name", "value"), [("COLUMNS", "²"), ("LINES", "٣٠"), ("COLUMNS", "\x1b[31m80")])
+def test_a_terminal_size_that_is_not_a_number_is_ignored_not_an_internal_error(demo, monkeypatch, name, value):
+    """Rich accepts what `str.isdigit` accepts and then fails in `int`: a mistyped COLUMNS had made every command,
+    and the app, exit with status 3 and a traceback."""
+    monkeypatch.setenv(name, value)
+    code, out, err = run("check", demo)
+    assert code == 1 and "policy_research" in out  # the demo's findings, as without the variable
+    assert err == f"orchtui: {name}={printable(value, True)} is not a number; ignored\n"
+    assert "\x1b" not in err
+    assert name not in os.environ  # dropped before any command runs: `open`'s app builds its console after
+    App()  # Textual's console reads them too
 
 
 def test_cost_column_precision():
