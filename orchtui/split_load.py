@@ -30,13 +30,20 @@ import pickle
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from parsers.read import iter_read_range, line_start_after, streamable_format
+from parsers.read import (
+    gzip_streamable_format,
+    iter_read_gzip_side,
+    iter_read_range,
+    line_start_after,
+    streamable_format,
+)
 from parsers.result import ParseResult
+from parsers.sniff import GZIP_MAGIC
 from parsers.span import Span
 
 from .analysing_sink import AnalysingSink, AnalysisHook, AssembledTrace, evict_payloads
@@ -66,35 +73,67 @@ class Adopter(Protocol):
 def can_split(path: Path, size: int) -> str | None:
     """The file's format when reading it in two processes is safe and pays, else None. Linux only: macOS
     frameworks are not safe in a forked child (Python itself spawns there), and Windows cannot fork."""
-    if size < SPLIT_MIN_BYTES or not sys.platform.startswith("linux") or threading.active_count() > 1:
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
         return None
     if os.environ.get(JOBS_ENV, "").strip() == "1" or len(os.sched_getaffinity(0)) < 2:
         return None
-    return streamable_format(path)
+    if _is_gzip(path):
+        return gzip_streamable_format(path) if max(size, _gzip_text_size(path)) >= SPLIT_MIN_BYTES else None
+    return streamable_format(path) if size >= SPLIT_MIN_BYTES else None
+
+
+def _is_gzip(path: Path) -> bool:
+    try:
+        with open(path, "rb") as raw:
+            return raw.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def _gzip_text_size(path: Path) -> int:
+    """The decompressed size a gzip file's trailer gives: its last member's, modulo 4 GiB (enough to tell a big
+    file from a small one: a file whose text wraps past 4 GiB is big compressed too)."""
+    try:
+        with open(path, "rb") as raw:
+            raw.seek(-4, os.SEEK_END)
+            return int.from_bytes(raw.read(4), "little")
+    except OSError:  # shorter than a trailer
+        return 0
 
 
 @dataclass(slots=True)
 class Worker:
-    """A forked child reading the part of a file from `split` on (started by `start_worker`)."""
+    """A forked child reading the part of a file from `split` on (started by `start_worker`). In a gzip file
+    (`compressed`) `split` is a compressed offset near which both processes cut the text (parsers/gzip_seek.py
+    `GzipPart`), each decompressing the whole file."""
 
     pid: int
     read_end: int
     split: int
     format_name: str
+    compressed: bool = False
+
+
+def _side(path: Path, format_name: str, split: int, size: int, *, compressed: bool, first: bool):
+    """The (result, bytes consumed) of one side of the file's cut."""
+    if compressed:
+        return iter_read_gzip_side(path, format_name, split, first=first)
+    return iter_read_range(path, format_name, *((0, split) if first else (split, size)))
 
 
 def start_worker(path: Path, format_name: str, size: int, on_analysed: AnalysisHook | None = None) -> Worker:
     """Fork the child that reads the second part of `path`: now, while this process has one thread (`orchtui
     open` starts its workers before the app starts its threads; a headless command when it reaches the file).
     `on_analysed`: the sink's hook, run in the child too, what it made sent with each trace (`eval`)."""
-    split = line_start_after(path, int(size * (1 - CHILD_SHARE)))
+    compressed = _is_gzip(path)
+    split = int(size * (1 - CHILD_SHARE)) if compressed else line_start_after(path, int(size * (1 - CHILD_SHARE)))
     read_end, write_end = _roomy_pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
-        _child(path, format_name, split, size, write_end, on_analysed)
+        _child(_side(path, format_name, split, size, compressed=compressed, first=False), format_name, write_end, on_analysed)
     os.close(write_end)
-    return Worker(pid, read_end, split, format_name)
+    return Worker(pid, read_end, split, format_name, compressed)
 
 
 def _roomy_pipe() -> tuple[int, int]:
@@ -131,7 +170,7 @@ def read_in_two(path: Path, size: int, sink: Adopter, progress: Progress, worker
     collector.start()
     finished = False
     try:
-        for result, consumed in iter_read_range(path, format_name, 0, split):
+        for result, consumed in _side(path, format_name, split, size, compressed=worker.compressed, first=True):
             progress(result, min(size - 1, consumed + handed.consumed))
             if stopping():
                 return 0
@@ -152,7 +191,7 @@ def read_in_two(path: Path, size: int, sink: Adopter, progress: Progress, worker
     if status != 0 or handed.errors is None:  # the child did not finish: read its part here
         fallbacks.append(handed.failure or f"the worker ended with wait status {status} before its last word")
         del fallbacks[:-16]
-        for result, consumed in iter_read_range(path, format_name, split, size):
+        for result, consumed in _side(path, format_name, split, size, compressed=worker.compressed, first=False):
             progress(result, split + consumed)
             if stopping():
                 break
@@ -239,15 +278,15 @@ class _HandingSink(AnalysingSink):
             self.outbox_spans = 0
 
 
-def _child(path: Path, format_name: str, start: int, end: int, write_end: int, on_analysed: AnalysisHook | None) -> None:
-    """Read [start, end) and hand every trace to the parent; then exit at once (no atexit handlers, no flushing of
-    buffers inherited from the parent)."""
+def _child(side: Iterator[tuple[ParseResult, int]], format_name: str, write_end: int, on_analysed: AnalysisHook | None) -> None:
+    """Read the file's second side and hand every trace to the parent; then exit at once (no atexit handlers, no
+    flushing of buffers inherited from the parent)."""
     code = 70
     try:
         with os.fdopen(write_end, "wb") as pipe:
             sink = _HandingSink(pipe, on_analysed)
             try:
-                for result, consumed in iter_read_range(path, format_name, start, end):
+                for result, consumed in side:
                     sink.consumed = consumed
                     if result.spans:
                         sink.add(result.spans)

@@ -19,6 +19,7 @@ read back tell, as for a plain file.)
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import threading
 import zlib
@@ -74,19 +75,53 @@ def _key(path: str | os.PathLike[str]) -> str:
     return os.path.realpath(path)
 
 
-class IndexingReader:
+class _PieceReader:
+    """Reads of any size over a source of bounded pieces (`_piece`). A decoding error raised after some pieces is
+    raised only once what decoded before it has been read: a truncated file keeps every line that decompressed (a
+    chunk's worth of them had been dropped with the error)."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._error: BaseException | None = None
+
+    def _piece(self) -> bytes | None:
+        raise NotImplementedError
+
+    def read(self, size: int = -1) -> bytes:
+        if self._error is not None and not self._buffer:
+            error, self._error = self._error, None
+            raise error
+        pieces = [self._buffer]
+        have = len(self._buffer)
+        try:
+            while (size < 0 or have < size) and (piece := self._piece()) is not None:
+                pieces.append(piece)  # at most a piece past `size`: pieces are bounded (PIECE)
+                have += len(piece)
+        except (EOFError, OSError, zlib.error) as exc:
+            if have == 0:
+                raise
+            self._error = exc
+        data = b"".join(pieces)
+        if size < 0:
+            self._buffer = b""
+            return data
+        data, self._buffer = data[:size], data[size:]
+        return data
+
+
+class IndexingReader(_PieceReader):
     """A gzip file's decompressed bytes, read in order (what `iter_read_path` streams), saving a seek point every
     SPACING bytes; the index is registered for the path at once, so payloads of what was read can be read back
     while the rest of the file is still being read. Decoding errors raise zlib.error, EOFError or OSError, as
     `gzip.GzipFile` raises them (the caller reports them and keeps what decompressed)."""
 
     def __init__(self, raw: BinaryIO, path: str | os.PathLike[str]) -> None:
+        super().__init__()
         stat = os.fstat(raw.fileno())
         self.index = GzipIndex(stat.st_size)
         with _lock:
             _indexes[_key(path)] = self.index
         self._pieces = _inflate(raw, zlib.decompressobj(GZIP_WBITS), 0, 0, self.index)
-        self._buffer = b""
 
     def discard_index(self, path: str | os.PathLike[str]) -> None:
         """No record of this file will be read back (its format is read whole): no more seek points, none kept."""
@@ -97,14 +132,8 @@ class IndexingReader:
             if _indexes.get(_key(path)) is self.index:
                 del _indexes[_key(path)]
 
-    def read(self, size: int = -1) -> bytes:
-        if size < 0:
-            data, self._buffer = self._buffer + b"".join(self._pieces), b""
-            return data
-        while len(self._buffer) < size and (piece := next(self._pieces, None)) is not None:
-            self._buffer += piece  # at most a piece past `size`: pieces are bounded (PIECE)
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
+    def _piece(self) -> bytes | None:
+        return next(self._pieces, None)
 
 
 def open_at(path: str | os.PathLike[str], offset: int) -> RecordReader:
@@ -211,3 +240,94 @@ def forget(path: str | Path) -> None:
     """Drop the index of `path` (a test rewrites the file)."""
     with _lock:
         _indexes.pop(_key(path), None)
+
+
+
+class GzipPart(_PieceReader):
+    """One side of a gzip file cut in two for two processes, each of which decompresses it from the start (a
+    deflate stream cannot be entered in the middle) and parses its side (orchtui/split_load.py).
+
+    The cut needs no word between the processes: both run the same decoder over the same bytes, so they see the
+    same pieces at the same compressed positions. The cut is at the first line start at or after the first byte of
+    the first piece decoded once the compressed input read has reached `cut_into` (`_sides`); a file that ends
+    first leaves the second side empty. `first` reads the bytes before the cut; the other side skips them,
+    counting their line ends (`lines_before`, for line numbers), and reads the rest, from `cut`. A decoding error
+    is raised on the side it cuts short (as `IndexingReader` raises it) and only there: before the cut, the second
+    side just ends. With `indexing`, seek points are saved and the index registered as `IndexingReader` does;
+    `index_the_rest` then decodes the second side too, so this process can read back the other's records."""
+
+    def __init__(self, raw: BinaryIO, path: str | os.PathLike[str], cut_into: int, *, first: bool, indexing: bool) -> None:
+        super().__init__()
+        self._first = first
+        index = GzipIndex(os.fstat(raw.fileno()).st_size) if indexing else None
+        if index is not None:
+            with _lock:
+                _indexes[_key(path)] = index
+        self._sides = _sides(raw, _inflate(raw, zlib.decompressobj(GZIP_WBITS), 0, 0, index), cut_into)
+        self._out = 0  # decompressed bytes taken from `_sides`
+        self._ended = False
+        self.cut: int | None = None  # decompressed offset of the cut, once reached
+        self.lines_before = 0  # line ends before the cut (counted by the second side as it skips them)
+        if not first:
+            self._skip_first_side()
+
+    def index_the_rest(self) -> None:
+        """Decode what is left of the file for its seek points (the first side, once read); a decoding error ends
+        it quietly: the other side reports it."""
+        with contextlib.suppress(EOFError, OSError, zlib.error):
+            for _ in self._sides:
+                pass
+
+    def _piece(self) -> bytes | None:
+        """The next piece of this side, None at its end."""
+        if self._ended:
+            return None
+        piece, before_cut = next(self._sides, (None, True))
+        if piece is not None and before_cut == self._first:
+            self._out += len(piece)
+            return piece
+        self._ended = True
+        if piece is not None:  # the first side's end: the second side's first piece
+            self.cut = self._out
+        return None
+
+    def _skip_first_side(self) -> None:
+        try:
+            for piece, before_cut in self._sides:
+                if not before_cut:
+                    self.cut, self._buffer = self._out, piece
+                    self._out += len(piece)
+                    return
+                self.lines_before += piece.count(b"\n")
+                self._out += len(piece)
+        except (EOFError, OSError, zlib.error):  # before the cut: the first side reports it
+            pass
+        self._ended = True  # no second side
+
+
+def _sides(raw: BinaryIO, pieces: Iterator[bytes], cut_into: int) -> Iterator[tuple[bytes, bool]]:
+    """Each decompressed piece with whether it lies before the cut (see GzipPart), the piece that holds the cut
+    given in two."""
+    searching = False
+    line_start = True  # offset 0 is a line start
+    for piece in pieces:
+        if not searching and raw.tell() >= cut_into:
+            searching = True
+        if searching:
+            at = 0 if line_start else piece.find(b"\n") + 1
+            if at > 0 or line_start:
+                if at:
+                    yield piece[:at], True
+                if at < len(piece):
+                    yield piece[at:], False
+                else:  # the cut is at the piece's end: the second side starts with the next piece, if any
+                    following = next(pieces, None)
+                    if following is None:
+                        return
+                    yield following, False
+                for rest in pieces:
+                    yield rest, False
+                return
+        yield piece, True
+        if piece:
+            line_start = piece.endswith(b"\n")

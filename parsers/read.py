@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 
 from . import sniff as sniffing
-from .gzip_seek import IndexingReader
+from .gzip_seek import GzipPart, IndexingReader
 from .jsonl import parse_lines
 from .result import ParseResult
 from .span import ReadError
@@ -244,6 +244,47 @@ def iter_read_range(
             return end - start - remaining
 
         yield from _stream_lines(read, read(chunk_bytes), chunk_bytes, str(path), format_name, module, first_line, start, consumed, [])
+
+
+def iter_read_gzip_side(
+    path: str | Path, format_name: str, cut_into: int, *, first: bool, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[tuple[ParseResult, int]]:
+    """The lines of one side of a gzip file cut in two (parsers/gzip_seek.py `GzipPart`: near compressed offset
+    `cut_into`, at a line start), read as `iter_read_path` reads the whole file: the same spans, line numbers and
+    decompressed offsets. Yields (result, compressed bytes of this side consumed so far). The first side keeps
+    seek points for the whole file, so this process reads back the other side's payloads too: once its lines are
+    read it decodes the rest of the file for them (about 0.35 s for 170 MB of text)."""
+    module = parser_for(format_name)
+    with open(path, "rb") as raw:
+        part = GzipPart(raw, path, cut_into, first=first, indexing=first)
+        reader = _SafeReader(part, str(path))
+
+        def consumed() -> int:
+            return min(raw.tell(), cut_into) if first else max(0, raw.tell() - cut_into)
+
+        line, offset = (1, 0) if first else (1 + part.lines_before, part.cut or 0)
+        yield from _stream_lines(reader.read, reader.read(chunk_bytes), chunk_bytes, str(path), format_name, module, line, offset, consumed, reader.errors)
+        if first:
+            part.index_the_rest()
+
+
+def gzip_streamable_format(path: str | Path) -> str | None:
+    """`streamable_format` of a gzip file's decompressed text (None for anything else)."""
+    decoder = zlib.decompressobj(wbits=31)  # says nothing of a stream cut short: a file still being written sniffs
+
+    def read(size: int) -> bytes:
+        return decoder.decompress(decoder.unconsumed_tail or raw.read(size), size)
+
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(2) != sniffing.GZIP_MAGIC:
+                return None
+            raw.seek(0)
+            first = _through_first_line(read, CHUNK_BYTES)
+    except (OSError, zlib.error):
+        return None
+    name, module = _sniff_lines(first)
+    return name if module is not None else None
 
 
 def _parse_chunk(chunk: bytes, source_name: str, name: str, module, first_line: int, offset: int | None) -> ParseResult:

@@ -4,8 +4,8 @@ time, not data."""
 
 from __future__ import annotations
 
+import gzip
 import json
-
 import os
 import shutil
 import time
@@ -19,7 +19,7 @@ from orchtui.analysing_sink import AnalysingSink
 from orchtui.cli import _load
 from orchtui.report import check_document
 from orchtui.store import SpanStore
-from parsers import payloads
+from parsers import gzip_seek, payloads
 from parsers.read import streamable_format
 from tests.golden import ROOT, fixtures
 from tests.orchtui.test_analysing_sink import interleaved_lines
@@ -351,3 +351,92 @@ def test_the_child_sends_batches_of_about_batch_spans_spans(tmp_path, monkeypatc
     assert len(batches) > 2 and sum(map(sum, batches)) == len(path.read_bytes().splitlines())
     for sizes in batches[:-1]:  # each full batch: past the limit by less than its last trace; the last, what was left
         assert sum(sizes[:-1]) < 10 <= sum(sizes)
+
+
+@pytest.fixture
+def _small_gzip_blocks(monkeypatch):
+    """Input fed 256 bytes at a time and let out 300 at a time, seek points every 512 bytes: the compressed
+    offset where the processes cut a fixture's text falls inside it, not at its end."""
+    monkeypatch.setattr(gzip_seek, "BLOCK", 256)
+    monkeypatch.setattr(gzip_seek, "PIECE", 300)
+    monkeypatch.setattr(gzip_seek, "SPACING", 512)
+
+
+def gzipped(source: Path, tmp_path: Path, members: int = 1) -> Path:
+    """`source` gzipped as `members` concatenated members cut at line ends (what rotation and appenders make)."""
+    lines = source.read_bytes().splitlines(keepends=True)
+    size = max(1, len(lines) // members)
+    path = tmp_path / f"{source.name}.gz"
+    path.write_bytes(b"".join(gzip.compress(b"".join(lines[i : i + size])) for i in range(0, len(lines), size)))
+    return path
+
+
+@pytest.mark.parametrize("members", [1, 3], ids=["one member", "three members"])
+@pytest.mark.parametrize("fixture", STREAMED, ids=str)
+def test_every_streamed_fixture_gzipped_reads_the_same_in_two_processes(
+    fixture, members, tmp_path, _split_every_file, _small_gzip_blocks, monkeypatch
+):
+    """Each process decompresses the whole file and parses its side of a cut both find alone; this process then
+    reads back the other's payloads through seek points it made for the whole file."""
+    assert_same_in_two(gzipped(ROOT / fixture, tmp_path, members), _split_every_file, monkeypatch)
+
+
+def test_a_gzip_file_cut_in_two_has_spans_on_both_sides(tmp_path, _split_every_file, _small_gzip_blocks, monkeypatch):
+    """The comparison above proves something only if the child read part of the file."""
+    path = gzipped(write_interleaved(tmp_path), tmp_path)
+    size = path.stat().st_size
+    worker = split_load.start_worker(path, "otlp-json", size)
+    assert worker.compressed
+    sink = AnalysingSink(SpanStore())
+    here: list[int] = []
+
+    def progress(result, consumed):
+        if result is not None:
+            here.append(len(result.spans))
+            sink.add(result.spans)
+            sink.add_errors(result.errors, result.skipped)
+
+    adopted = split_load.read_in_two(path, size, sink, progress, worker, lambda: False)
+    assert adopted > 0 and sum(here) > 0
+    assert sink.store.span_count == len(gzip.decompress(path.read_bytes()).splitlines())
+
+
+@pytest.mark.parametrize("where", [0.3, 0.8], ids=["cut before the split", "cut after the split"])
+def test_a_truncated_gzip_file_reports_the_same_in_two_processes(where, tmp_path, _split_every_file, _small_gzip_blocks, monkeypatch):
+    whole = gzipped(write_interleaved(tmp_path), tmp_path).read_bytes()
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(whole[: int(len(whole) * where)])
+    assert_same_in_two(path, _split_every_file, monkeypatch)
+    _, errors, _, _ = loaded(path, "2", monkeypatch)
+    assert [message for _, message in errors if "gzip stream" in message] == [
+        "gzip stream is truncated or corrupt (Compressed file ended before the end-of-stream marker was reached); read what decompressed"
+    ]
+
+
+def test_a_gzip_childs_failure_costs_time_not_data(tmp_path, _split_every_file, _small_gzip_blocks, monkeypatch):
+    path = gzipped(write_interleaved(tmp_path), tmp_path)
+    expected = loaded(path, "1", monkeypatch)
+    monkeypatch.setattr(split_load, "_child", lambda *args: os._exit(70))
+    assert loaded(path, "2", monkeypatch) == expected
+    assert split_load.fallbacks == ["the worker ended with wait status 17920 before its last word"]
+    split_load.fallbacks.clear()
+
+
+def test_a_gzip_file_splits_by_the_size_of_its_text(tmp_path, monkeypatch):
+    """A gzip file is judged by the text its trailer says it holds, not by its compressed size; a whole-document
+    format inside (read whole by its parser) is never split."""
+    monkeypatch.setattr(split_load.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(split_load.threading, "active_count", lambda: 1)
+    monkeypatch.delenv(split_load.JOBS_ENV, raising=False)
+    path = gzipped(write_interleaved(tmp_path), tmp_path)
+    text = len(gzip.decompress(path.read_bytes()))
+    monkeypatch.setattr(split_load, "SPLIT_MIN_BYTES", text)
+    assert path.stat().st_size < text and split_load.can_split(path, path.stat().st_size) == "otlp-json"
+    monkeypatch.setattr(split_load, "SPLIT_MIN_BYTES", text + 1)
+    assert split_load.can_split(path, path.stat().st_size) is None
+    monkeypatch.setattr(split_load, "SPLIT_MIN_BYTES", 0)
+    langsmith = next(ROOT / f for f in fixtures() if streamable_format(ROOT / f) is None and str(f).endswith(".jsonl"))
+    assert split_load.can_split(gzipped(langsmith, tmp_path), 1 << 30) is None
+    tiny = tmp_path / "tiny.gz"
+    tiny.write_bytes(b"\x1f\x8b")
+    assert split_load.can_split(tiny, 2) is None

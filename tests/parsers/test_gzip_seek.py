@@ -178,5 +178,100 @@ def test_corrupt_gzip_data_raises_what_the_reader_reports(tmp_path: Path) -> Non
     path = tmp_path / "bad.gz"
     good = gzip.compress(b'{"a": 1}\n' * 50)
     path.write_bytes(good + b"\x1f\x8bgarbage that is not deflate")
-    with path.open("rb") as raw, pytest.raises((zlib.error, EOFError, OSError)):
-        gzip_seek.IndexingReader(raw, path).read()
+    with path.open("rb") as raw:
+        reader = gzip_seek.IndexingReader(raw, path)
+        assert reader.read() == b'{"a": 1}\n' * 50  # what decoded before the damage comes first
+        with pytest.raises((zlib.error, EOFError, OSError)):
+            reader.read()
+
+
+def test_a_truncated_gzip_file_keeps_every_line_that_decompressed(tmp_path: Path) -> None:
+    """The error ended the read with the lines decoded in the same read call still buffered: a chunk's worth of
+    them (all of a file under 256 KiB of text) was lost without a word."""
+    whole = gzip.compress(COLLECTOR_FILE.read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    decoded = zlib.decompressobj(wbits=31).decompress(cut.read_bytes())
+    complete = tmp_path / "complete.jsonl"
+    complete.write_bytes(decoded[: decoded.rfind(b"\n") + 1])
+    expected = [span.span_id for span in read_spans(complete)]
+    for chunk_bytes in (1 << 10, 256 << 10, 16 << 20):
+        assert [span.span_id for span in read_spans(cut, chunk_bytes)] == expected
+
+
+def read_side(path: Path, cut_into: int, *, first: bool) -> tuple[bytes, gzip_seek.GzipPart, Exception | None]:
+    """What one side of the cut reads, its reader, and the error it raised (None: it read to its end)."""
+    with path.open("rb") as raw:
+        part = gzip_seek.GzipPart(raw, path, cut_into, first=first, indexing=first)
+        pieces = []
+        try:
+            while piece := part.read(1000):
+                pieces.append(piece)
+        except (EOFError, zlib.error) as exc:
+            return b"".join(pieces), part, exc
+        if first:
+            part.index_the_rest()
+        return b"".join(pieces), part, None
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(st.binary(min_size=0, max_size=300).map(lambda b: b.replace(b"\n", b"")), min_size=0, max_size=40),
+    parts=st.integers(1, 4),
+    block=st.integers(1, 700),
+    piece=st.integers(1, 900),
+    where=st.floats(0, 1.2),
+)
+def test_the_two_sides_of_a_cut_are_the_file_cut_at_a_line_start(tmp_path_factory, lines, parts, block, piece, where):
+    """Two processes cut a gzip file's text at the same line start without a word between them, and between
+    them read every byte once: the first side's bytes, then the second's, are the text."""
+    data = b"".join(line + b"\n" for line in lines)
+    path = tmp_path_factory.mktemp("gz") / "lines.gz"
+    path.write_bytes(members(data, parts) if data else gzip.compress(b""))
+    old = gzip_seek.BLOCK, gzip_seek.PIECE
+    gzip_seek.BLOCK, gzip_seek.PIECE = block, piece
+    try:
+        cut_into = int(path.stat().st_size * where)
+        first, first_part, first_error = read_side(path, cut_into, first=True)
+        second, second_part, second_error = read_side(path, cut_into, first=False)
+        assert first_error is None and second_error is None
+        assert first + second == data
+        assert first == b"" or first.endswith(b"\n")  # a line start
+        assert second_part.lines_before == first.count(b"\n")
+        if second:
+            assert first_part.cut == second_part.cut == len(first)
+        else:  # the cut would have been at the end, or the compressed offset was never reached
+            assert second_part.cut is None
+        offset = 0  # the first side indexed the whole file: every line reads back, the second side's too
+        for line in lines:
+            with gzip_seek.open_at(path, offset) as record:
+                assert record.readline() == line + b"\n"
+            offset += len(line) + 1
+    finally:
+        gzip_seek.BLOCK, gzip_seek.PIECE = old
+        gzip_seek.forget(path)
+
+
+def test_the_cut_falls_near_the_compressed_offset_asked_for(tmp_path: Path) -> None:
+    data = b"".join(b'{"n": %d, "pad": "%s"}\n' % (n, b"x" * (n % 97)) for n in range(20_000))
+    path = tmp_path / "lines.gz"
+    path.write_bytes(gzip.compress(data))
+    size = path.stat().st_size
+    first, _, _ = read_side(path, size // 2, first=True)
+    assert 0.4 < len(first) / len(data) < 0.6  # about half the text (the cut is in compressed bytes)
+
+
+@pytest.mark.parametrize("where", [0.3, 0.8], ids=["before the cut", "after the cut"])
+def test_a_decoding_error_is_raised_on_the_side_it_cuts_short_only(tmp_path: Path, where: float) -> None:
+    """A truncated or corrupt stream is one error in a report, as when one process reads the file: the side whose
+    bytes it cuts short raises it; before the cut, the second side just has nothing."""
+    data = b"".join(b'{"n": %d}\n' % n for n in range(5000))
+    whole = gzip.compress(data)
+    path = tmp_path / "cut.gz"
+    path.write_bytes(whole[: int(len(whole) * where)])
+    cut_into = int(len(whole) * 0.5)
+    first, _, first_error = read_side(path, cut_into, first=True)
+    second, second_part, second_error = read_side(path, cut_into, first=False)
+    assert (first_error is not None, second_error is not None) == ((True, False) if where < 0.5 else (False, True))
+    assert second == b"" if where < 0.5 else second_part.cut == len(first)
+    assert first and data.startswith(first + second)  # what decompressed, once
