@@ -65,14 +65,12 @@ def test_an_evicted_payload_of_a_gzip_file_reads_back_identical(tmp_path: Path, 
     assert index is not None and (len(index.points) > 2 or zipped.stat().st_size < 2048)
 
 
+LINE = st.binary(min_size=0, max_size=300).map(lambda b: b.replace(b"\n", b""))  # without its line end
+MEMBERS, BLOCKS, PIECES = st.integers(1, 4), st.integers(1, 700), st.integers(1, 900)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    lines=st.lists(st.binary(min_size=0, max_size=300).map(lambda b: b.replace(b"\n", b"")), min_size=1, max_size=40),
-    parts=st.integers(1, 4),
-    spacing=st.integers(1, 2000),
-    block=st.integers(1, 700),
-    piece=st.integers(1, 900),
-)
+@given(lines=st.lists(LINE, min_size=1, max_size=40), parts=MEMBERS, spacing=st.integers(1, 2000), block=BLOCKS, piece=PIECES)
 def test_every_line_reads_back_at_its_offset_from_any_seek_point(tmp_path_factory, lines, parts, spacing, block, piece):
     data = b"".join(line + b"\n" for line in lines)
     path = tmp_path_factory.mktemp("gz") / "lines.gz"
@@ -215,13 +213,7 @@ def read_side(path: Path, cut_into: int, *, first: bool) -> tuple[bytes, gzip_se
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    lines=st.lists(st.binary(min_size=0, max_size=300).map(lambda b: b.replace(b"\n", b"")), min_size=0, max_size=40),
-    parts=st.integers(1, 4),
-    block=st.integers(1, 700),
-    piece=st.integers(1, 900),
-    where=st.floats(0, 1.2),
-)
+@given(lines=st.lists(LINE, max_size=40), parts=MEMBERS, block=BLOCKS, piece=PIECES, where=st.floats(0, 1.2))
 def test_the_two_sides_of_a_cut_are_the_file_cut_at_a_line_start(tmp_path_factory, lines, parts, block, piece, where):
     """Two processes cut a gzip file's text at the same line start without a word between them, and between
     them read every byte once: the first side's bytes, then the second's, are the text."""
