@@ -18,7 +18,7 @@ Answers (OTLP spec, §OTLP/gRPC):
 - RESOURCE_EXHAUSTED above the size limit (gRPC's `max_receive_message_length`, which counts the decompressed
   message) or the span/message caps: not retryable, the request is too big;
 - INVALID_ARGUMENT for a message that cannot be read at all;
-- UNAVAILABLE, with `google.rpc.RetryInfo` (1 s), when the decoders or the ingest queue are full or the spool cannot
+- UNAVAILABLE, with `google.rpc.RetryInfo` (0.5-1.5 s, drawn for each refusal), when the decoders or the ingest queue are full or the spool cannot
   be written: exporters retry, and nothing of such a request is kept;
 - DEADLINE_EXCEEDED when the message does not arrive within `body_timeout`.
 
@@ -38,7 +38,7 @@ import threading
 from parsers.span import ReadError
 
 from .defaults import DEFAULT_GRPC_PORT
-from .otlp_ingest import ACCEPTED, BUSY, TOO_LARGE, Endpoint, Ingest, bearer_matches, export_response
+from .otlp_ingest import ACCEPTED, BUSY, TOO_LARGE, Endpoint, Ingest, bearer_matches, export_response, retry_delay
 
 __all__ = ["DEFAULT_GRPC_PORT", "GRPC_MISSING", "OtlpGrpcReceiver", "grpc_available"]
 
@@ -46,8 +46,15 @@ SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 METHOD = "Export"
 GRPC_MISSING = "OTLP/gRPC needs the grpc extra: pip install 'orchtui[grpc]'"
 MAX_RPCS = 256  # calls open at once (above: RESOURCE_EXHAUSTED from gRPC itself); refused ones cost no body
-# google.rpc.RetryInfo{retry_delay: Duration{seconds: 1}}: the OTLP exporters wait this long before retrying.
-RETRY_INFO = b"\x0a\x02\x08\x01"
+
+
+def retry_info(delay_s: float) -> bytes:
+    """google.rpc.RetryInfo{retry_delay: Duration} serialized: the OTLP exporters wait this long before retrying."""
+    from google.protobuf.duration_pb2 import Duration
+
+    seconds, fraction = divmod(delay_s, 1)
+    duration = Duration(seconds=int(seconds), nanos=int(fraction * 1e9)).SerializeToString()
+    return b"\x0a" + bytes([len(duration)]) + duration  # field 1, length-delimited (a Duration is under 128 bytes)
 
 
 def grpc_available() -> bool:
@@ -209,7 +216,7 @@ class OtlpGrpcReceiver(Endpoint):
     async def _busy(self, context, message: str) -> None:
         import grpc
 
-        await self._refuse(context, grpc.StatusCode.UNAVAILABLE, message, (("google.rpc.retryinfo-bin", RETRY_INFO),))
+        await self._refuse(context, grpc.StatusCode.UNAVAILABLE, message, (("google.rpc.retryinfo-bin", retry_info(retry_delay())),))
 
 
 def _metadata(context, key: str) -> str | None:

@@ -40,6 +40,7 @@ from .otlp_ingest import (
     ReceiverLimits,
     bearer_matches,
     export_response,
+    retry_after,
 )
 from .spool import Spool, default_spool_base
 
@@ -241,8 +242,8 @@ class _Refused(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         body = b'{"code":503,"message":"too many connections; retry later"}'
         transport.write(
-            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            + b"Content-Length: %d\r\n\r\n" % len(body)
+            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: %s\r\nConnection: close\r\n" % retry_after().encode()
+            + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
             + body
         )
         transport.close()
@@ -254,7 +255,7 @@ def _error(status: int, message: str) -> _Answer:
 
 def _busy(message: str) -> _Answer:
     answer = _error(503, message)
-    answer.headers = {"Retry-After": "1"}
+    answer.headers = {"Retry-After": retry_after()}
     return answer
 
 

@@ -18,7 +18,9 @@ When both endpoints run they share one `Ingest`: one spool, one queue, one set o
 from __future__ import annotations
 
 import hmac
+import math
 import queue
+import random
 import resource
 import threading
 from collections import deque
@@ -39,6 +41,22 @@ Deliver = Callable[[list[Span]], object]
 Report = Callable[[list[ReadError], dict[str, int]], None]
 
 # Outcome kinds
+# How long a client told "busy" is asked to wait before it retries, drawn afresh for each refusal: exporters refused
+# together come back spread over a second instead of in the same instant. The OTel SDK exporters wait exactly what
+# they are told, so a fixed 1 s had kept a crowd of them in step, refused together again, until they gave up.
+RETRY_DELAY_S = (0.5, 1.5)
+
+
+def retry_delay() -> float:
+    """Seconds for one refusal's RetryInfo (gRPC); `retry_after` rounds it for HTTP's whole seconds."""
+    return random.uniform(*RETRY_DELAY_S)  # noqa: S311 - spreading retries, not a secret
+
+
+def retry_after() -> str:
+    """A `Retry-After` value: the delay rounded up to HTTP's whole seconds, 1 or 2."""
+    return str(math.ceil(retry_delay()))
+
+
 ACCEPTED = "accepted"
 TOO_LARGE = "too large"
 MALFORMED = "malformed"

@@ -109,7 +109,7 @@ def test_decoding_runs_off_the_event_loop_and_saturation_answers_503(receiver):
         second.start()
         assert entered.wait(10)  # now both pending slots are taken
         refused = httpx.post(server.endpoint, content=one_span(), headers=JSON, timeout=10)
-        assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+        assert refused.status_code == 503 and refused.headers["Retry-After"] in ("1", "2")
     finally:
         release.set()
         blocker.join(30)

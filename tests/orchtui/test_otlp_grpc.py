@@ -25,7 +25,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: 
     ExportTraceServiceResponse,
 )
 
-from orchtui.sources.otlp_grpc import METHOD, RETRY_INFO, SERVICE, OtlpGrpcReceiver  # noqa: E402
+from orchtui.sources.otlp_grpc import METHOD, SERVICE, OtlpGrpcReceiver, retry_info  # noqa: E402
 from orchtui.sources.otlp_ingest import QUEUE_BATCHES, ReceiverLimits  # noqa: E402
 from orchtui.sources.spool import Spool, SpoolCap  # noqa: E402
 from orchtui.store import SpanStore  # noqa: E402
@@ -245,10 +245,10 @@ def test_a_full_ingest_queue_is_unavailable_with_retry_info_and_the_retry_is_sto
             assert call(request(number))[0] == grpc.StatusCode.OK
         code, details, trailers = call(request(QUEUE_BATCHES + 1))
         assert code == grpc.StatusCode.UNAVAILABLE and "retry" in details
-        assert trailers.get("google.rpc.retryinfo-bin") == RETRY_INFO
         from google.rpc.error_details_pb2 import RetryInfo
 
-        assert RetryInfo.FromString(RETRY_INFO).retry_delay.seconds == 1
+        delay = RetryInfo.FromString(trailers["google.rpc.retryinfo-bin"]).retry_delay
+        assert 0.5 <= delay.seconds + delay.nanos / 1e9 <= 1.5
         assert frames(server.spool.proto_path) == QUEUE_BATCHES  # the refused request left nothing
     finally:
         release.set()
@@ -510,3 +510,17 @@ async def test_the_tui_lists_the_grpc_endpoint_and_tells_when_the_spool_cap_prun
         sources = str(app.screen.query_one("#sources").render())
         assert f"grpc://127.0.0.1:{port}  no token" in sources and "otlp-grpc" in sources
         assert "1 request · 1 span accepted" in sources and "capped at 4 KiB; 1 old file deleted" in sources
+
+
+def test_retry_delays_are_spread_so_refused_exporters_do_not_return_together():
+    """The SDK exporters wait exactly the RetryInfo delay: a fixed one kept a crowd refused together in step."""
+    from google.rpc.error_details_pb2 import RetryInfo
+
+    from orchtui.sources.otlp_ingest import retry_after, retry_delay
+
+    delays = [retry_delay() for _ in range(400)]
+    assert all(0.5 <= delay <= 1.5 for delay in delays) and min(delays) < 0.6 and max(delays) > 1.4
+    for delay in (0.5, 1.0, 1.234567891, 1.5):
+        decoded = RetryInfo.FromString(retry_info(delay)).retry_delay
+        assert decoded.seconds + decoded.nanos / 1e9 == pytest.approx(delay, abs=1e-9)
+    assert {retry_after() for _ in range(400)} == {"1", "2"}  # HTTP's Retry-After counts whole seconds
