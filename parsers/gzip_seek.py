@@ -242,7 +242,6 @@ def forget(path: str | Path) -> None:
         _indexes.pop(_key(path), None)
 
 
-
 class GzipPart(_PieceReader):
     """One side of a gzip file cut in two for two processes, each of which decompresses it from the start (a
     deflate stream cannot be entered in the middle) and parses its side (orchtui/split_load.py).
@@ -308,26 +307,17 @@ class GzipPart(_PieceReader):
 def _sides(raw: BinaryIO, pieces: Iterator[bytes], cut_into: int) -> Iterator[tuple[bytes, bool]]:
     """Each decompressed piece with whether it lies before the cut (see GzipPart), the piece that holds the cut
     given in two."""
-    searching = False
     line_start = True  # offset 0 is a line start
-    for piece in pieces:
-        if not searching and raw.tell() >= cut_into:
-            searching = True
-        if searching:
+    for piece in pieces:  # never empty
+        if raw.tell() >= cut_into:  # the input read has reached the cut: the first line start from here on
             at = 0 if line_start else piece.find(b"\n") + 1
-            if at > 0 or line_start:
+            if line_start or at:
                 if at:
                     yield piece[:at], True
                 if at < len(piece):
                     yield piece[at:], False
-                else:  # the cut is at the piece's end: the second side starts with the next piece, if any
-                    following = next(pieces, None)
-                    if following is None:
-                        return
-                    yield following, False
                 for rest in pieces:
                     yield rest, False
                 return
         yield piece, True
-        if piece:
-            line_start = piece.endswith(b"\n")
+        line_start = piece.endswith(b"\n")
