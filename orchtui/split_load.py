@@ -3,7 +3,9 @@
 `check`, `routes`, `diff` and `open` spend ~36 µs a span parsing, assembling and analysing, on one core. A plain file whose
 lines stand alone (OTLP/JSON lines) can be cut at a line start and each part read on its own
 (parsers/read.py `iter_read_range`), so a forked child reads, assembles and analyses the second part while this
-process reads the first. The child sends each trace down a pipe as soon as it is complete and analysed, and
+process reads the first. A gzip file cannot be entered in the middle: both processes decompress all of it and
+cut its text at the same line start (parsers/gzip_seek.py `GzipPart`), and this process then decodes the rest
+for seek points, to read the child's payloads back. The child sends each trace down a pipe as soon as it is complete and analysed, and
 forgets it, so it never holds its whole part; a thread here unpickles them as they come (the pipe would otherwise
 fill and stop the child: its buffer is enlarged to hold a few batches, `_roomy_pipe`), and they are adopted once
 this process has read its own part and the child has said its last word. Pickling costs ~6 µs a span to write
@@ -114,7 +116,7 @@ class Worker:
     compressed: bool = False
 
 
-def _side(path: Path, format_name: str, split: int, size: int, *, compressed: bool, first: bool):
+def _side(path: Path, format_name: str, split: int, size: int, *, compressed: bool, first: bool) -> Iterator[tuple[ParseResult, int]]:
     """The (result, bytes consumed) of one side of the file's cut."""
     if compressed:
         return iter_read_gzip_side(path, format_name, split, first=first)
