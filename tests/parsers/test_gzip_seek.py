@@ -267,3 +267,55 @@ def test_a_decoding_error_is_raised_on_the_side_it_cuts_short_only(tmp_path: Pat
     assert (first_error is not None, second_error is not None) == ((True, False) if where < 0.5 else (False, True))
     assert second == b"" if where < 0.5 else second_part.cut == len(first)
     assert first and data.startswith(first + second)  # what decompressed, once
+
+
+def read_whole(path: Path) -> tuple[bytes, Exception | None]:
+    """What one process reading the file with `IndexingReader` reads, and the error it meets."""
+    pieces = []
+    with path.open("rb") as raw:
+        reader = gzip_seek.IndexingReader(raw, path)
+        try:
+            while piece := reader.read(1000):
+                pieces.append(piece)
+        except (EOFError, zlib.error) as exc:
+            return b"".join(pieces), exc
+    return b"".join(pieces), None
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(LINE, max_size=40),
+    parts=MEMBERS,
+    block=BLOCKS,
+    piece=PIECES,
+    damage=st.sampled_from(["cut", "flipped byte", "trailing garbage"]),
+    at=st.floats(0, 1),
+    where=st.floats(0, 1.2),
+)
+def test_a_damaged_file_cut_in_two_reads_and_reports_what_one_reader_does(
+    tmp_path_factory, lines, parts, block, piece, damage, at, where
+):
+    """Truncated, corrupt or followed by garbage: the two sides together read what one reader reads, and its
+    error is raised on one side only (a report says it once, as when one process reads the file)."""
+    blob = members(b"".join(line + b"\n" for line in lines), parts) if lines else gzip.compress(b"")
+    position = min(len(blob) - 1, int(len(blob) * at))
+    if damage == "cut":
+        blob = blob[: max(1, position)]
+    elif damage == "flipped byte":
+        blob = blob[:position] + bytes([blob[position] ^ 0xFF]) + blob[position + 1 :]
+    else:
+        blob += b"not gzip at all"
+    path = tmp_path_factory.mktemp("gz") / "damaged.gz"
+    path.write_bytes(blob)
+    old = gzip_seek.BLOCK, gzip_seek.PIECE
+    gzip_seek.BLOCK, gzip_seek.PIECE = block, piece
+    try:
+        whole, error = read_whole(path)
+        cut_into = int(len(blob) * where)
+        first, _, first_error = read_side(path, cut_into, first=True)
+        second, _, second_error = read_side(path, cut_into, first=False)
+        assert first + second == whole
+        assert len([e for e in (first_error, second_error) if e is not None]) == (error is not None)
+    finally:
+        gzip_seek.BLOCK, gzip_seek.PIECE = old
+        gzip_seek.forget(path)
