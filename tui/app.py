@@ -11,14 +11,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.screen import Screen
 from textual.widgets import Input, TabbedContent
 
 from orchtui.analysis import TraceAnalysis
@@ -63,6 +64,19 @@ SEARCH_TITLE_CHARS = 24
 KIND_RUNS = 100  # runs read for the kinds of a golden route's steps  # of the search text repeated in the steps pane's title
 
 
+class MainScreen(Screen[None]):
+    """The screen of the app's own panes (the list, the step tree, the detail). tab and shift+tab cycle them:
+    bound here, in the chain every key goes through once the focused widget has handled it, and not on the app
+    with priority, which would run them as they arrive, ahead of keys typed just before them that the focused
+    widget has not handled yet: `enter tab` typed fast moved focus to the tree before the list handled `enter`,
+    which then ran the tree's binding (the trace's root step collapsed) and the keys after it were lost."""
+
+    BINDINGS: ClassVar = [
+        Binding("tab", "app.focus_pane(1)", "Next pane", show=False, id="app.next_pane"),
+        Binding("shift+tab", "app.focus_pane(-1)", "Previous pane", show=False, id="app.previous_pane"),
+    ]
+
+
 class OrchApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "orchtui"
@@ -84,8 +98,6 @@ class OrchApp(App[None]):
         Binding("c", "copy_value", "Copy", show=False, id="app.copy"),
         Binding("o", "open_value", "Open in pager", show=False, id="app.open"),
         Binding("z", "toggle_plumbing", "Plumbing", id="app.plumbing"),
-        Binding("tab", "focus_pane(1)", "Next pane", show=False, priority=True, id="app.next_pane"),
-        Binding("shift+tab", "focus_pane(-1)", "Previous pane", show=False, priority=True, id="app.previous_pane"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
     ]
 
@@ -172,6 +184,9 @@ class OrchApp(App[None]):
         )
 
     # -- layout ------------------------------------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="top"):
@@ -486,9 +501,11 @@ class OrchApp(App[None]):
         self.push_screen(HelpScreen())
 
     def action_focus_pane(self, step: int) -> None:
+        """tab / shift+tab. Focus moves now, not on a message after the keys typed next (`Widget.focus` defers
+        it): `tab j` typed fast moves in the pane tab went to."""
         if self.detail.cycle_focus(step):  # the Evals findings are a stop inside the detail pane
             return
-        panes: list[Callable[[], None]] = [self.trace_list.focus, self.step_tree.focus, self._focus_detail]
+        panes = [self.trace_list, self.step_tree, self.query_one(TabbedContent).query_one("Tabs")]
         focused = self.focused
         current = 0
         if focused is not None:
@@ -496,7 +513,7 @@ class OrchApp(App[None]):
                 current = 1
             elif self.detail in focused.ancestors_with_self:
                 current = 2
-        panes[(current + step) % len(panes)]()
+        self.screen.set_focus(panes[(current + step) % len(panes)])
 
     # -- search inside the trace and plumbing ---------------------------------------------------------------------
 
@@ -568,9 +585,6 @@ class OrchApp(App[None]):
 
     def action_open_value(self) -> None:
         self.detail.choose_value("Open")
-
-    def _focus_detail(self) -> None:
-        self.query_one(TabbedContent).query_one("Tabs").focus()
 
     def action_filter(self) -> None:
         field = self.filter_input

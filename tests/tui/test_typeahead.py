@@ -69,3 +69,33 @@ async def test_moving_in_the_list_then_into_the_tree_fast_moves_in_the_new_trace
         assert demo_app.trace_list.cursor == 3 and tree.analysis.trace_id == listed.trace_id
         assert tree.cursor_line == 2
         assert demo_app.detail.analysis is tree.analysis and demo_app.detail.span_id == tree.cursor_node.data
+
+
+async def test_tab_typed_fast_after_enter_leaves_the_tree_it_opened(demo_app):
+    """`enter tab` in one burst: tab is bound above the widgets (the screen's own tab would come first), so the
+    app saw it before the list had handled `enter`, moved focus to the tree, and the list's `enter` then ran the
+    tree's binding: the root collapsed, focus stayed in the tree, and `j`s typed after were lost in it."""
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "enter", "j", "j", "tab")
+        await settle(pilot)
+        tree = demo_app.step_tree
+        assert tree.get_node_at_line(0).is_expanded and tree.cursor_line == 2  # the trace's root step
+        assert demo_app.detail in demo_app.focused.ancestors_with_self
+        assert demo_app.detail.span_id == tree.cursor_node.data
+        type_fast(demo_app, "shift+tab", "k", "enter")  # back in the tree, up one, and toggle that step
+        await settle(pilot)
+        assert demo_app.focused is tree and tree.cursor_line == 1
+        assert demo_app.trace_list.cursor == 0
+
+
+async def test_shift_tab_typed_fast_after_keys_for_the_tree_runs_after_them(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "enter", "j", "shift+tab")
+        await settle(pilot)
+        assert demo_app.focused is demo_app.trace_list and demo_app.step_tree.cursor_line == 1
+        type_fast(demo_app, "tab", "j", "shift+tab", "j")  # the first `j` moves in the tree, the second in the list
+        await settle(pilot)
+        assert demo_app.focused is demo_app.trace_list and demo_app.trace_list.cursor == 1
+        assert demo_app.step_tree.analysis.trace_id == demo_app.trace_list.current.trace_id  # the list's new trace

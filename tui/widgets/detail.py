@@ -192,7 +192,7 @@ class DetailPane(Vertical):
         position = stops.index(focused) if focused in stops else 0
         target = position + step
         if 0 <= target < len(stops):
-            stops[target].focus()
+            self.screen.set_focus(stops[target])  # now: keys typed right after tab act on the new stop
             return True
         return False
 
