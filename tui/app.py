@@ -46,6 +46,7 @@ from .widgets.detail import DetailPane
 from .widgets.key_footer import KeyFooter
 from .widgets.status_bar import StatusBar
 from .widgets.step_tree import StepTree
+from .widgets.text_field import TextField
 from .widgets.trace_list import TraceList
 
 POLL_SECONDS = 0.1
@@ -190,11 +191,17 @@ class OrchApp(App[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="top"):
-            yield Input(placeholder="filter traces: name, route, model, tool, attribute value (enter: done, esc: clear)", id="filter")
+            yield TextField(
+                placeholder="filter traces: name, route, model, tool, attribute value (enter: done, esc: clear)",
+                id="filter",
+                returns_to=lambda: self.trace_list,
+            )
             yield TraceList(id="traces")
         with Horizontal(id="bottom"):
             with Vertical(id="steps-pane"):
-                yield Input(placeholder="search steps (enter: done, n/N: next/prev, esc: end)", id="step-search")
+                yield TextField(
+                    placeholder="search steps (enter: done, n/N: next/prev, esc: end)", id="step-search", returns_to=lambda: self.step_tree
+                )
                 yield StepTree(id="steps")
             yield DetailPane(id="detail")
         yield StatusBar(id="status")
@@ -545,9 +552,8 @@ class OrchApp(App[None]):
 
     @on(Input.Submitted, "#step-search")
     def _step_search_submitted(self) -> None:
-        if not self.step_search.value.strip():
+        if not self.step_search.value.strip():  # focus went back to the tree with the key (TextField)
             self._end_step_search()
-        self.step_tree.focus()
 
     @on(StepTree.SearchEnded)
     def _end_step_search(self) -> None:
@@ -556,7 +562,8 @@ class OrchApp(App[None]):
         self.step_search.display = False
         self.step_tree.set_matches(None)
         self._steps_title()
-        self.step_tree.focus()
+        if self.focused is self.step_search:  # esc in the field: back to the tree now, before the keys typed next
+            self.screen.set_focus(self.step_tree)
 
     def action_toggle_plumbing(self) -> None:
         """z: hide or show the framework's plumbing steps (templates, parsers, routers, one-child chains)."""
@@ -598,10 +605,9 @@ class OrchApp(App[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        field = self.filter_input
+        field = self.filter_input  # focus went back to the list with the key (TextField)
         if not field.value:
             field.display = False
-        self.trace_list.focus()
 
     def action_clear_filter(self) -> None:
         """esc: the step search when its field has focus; else the text filter, then the route filter (one layer
@@ -619,7 +625,7 @@ class OrchApp(App[None]):
         else:
             return
         self.request_rows()
-        self.trace_list.focus()
+        self.screen.set_focus(self.trace_list)  # now: keys typed right after esc move in the list
 
     def action_cycle_filter(self) -> None:
         position = FILTER_ORDER.index(self.quick_filter) if self.quick_filter in FILTER_ORDER else -1

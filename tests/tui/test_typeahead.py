@@ -99,3 +99,26 @@ async def test_shift_tab_typed_fast_after_keys_for_the_tree_runs_after_them(demo
         await settle(pilot)
         assert demo_app.focused is demo_app.trace_list and demo_app.trace_list.cursor == 1
         assert demo_app.step_tree.analysis.trace_id == demo_app.trace_list.current.trace_id  # the list's new trace
+
+
+async def test_keys_typed_right_after_enter_in_the_filter_move_in_the_list(demo_app):
+    """`/re enter j` in one burst: enter's binding submitted the field, but focus went back to the list only when
+    the Submitted message came round, after the `j`, which the field took as text ("rej": no trace listed)."""
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "slash", "r", "e", "enter", "j")
+        await settle(pilot)
+        assert demo_app.filter_input.value == "re" and demo_app.text_filter == "re"
+        assert demo_app.focused is demo_app.trace_list and demo_app.trace_list.cursor == 1
+        type_fast(demo_app, "escape", "j")  # esc clears the filter, and the `j` after it moves in the list
+        await settle(pilot)
+        assert demo_app.filter_input.value == "" and demo_app.focused is demo_app.trace_list
+
+
+async def test_keys_typed_right_after_enter_in_the_step_search_move_in_the_tree(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "enter", "slash", "g", "p", "t", "enter", "j")
+        await settle(pilot)
+        assert demo_app.step_search.value == "gpt"
+        assert demo_app.focused is demo_app.step_tree and demo_app.step_tree.cursor_line == 1
