@@ -259,7 +259,12 @@ class OrchApp(App[None]):
         field = self.focused
         if isinstance(field, Input) and event.is_printable:
             event.prevent_default()  # not App's key handling: no binding of the pane just left runs (`q` is text)
-            field.post_message(events.Key(event.key, event.character))
+            # Typed in now, as the field would (an `enter` after it submits the whole text, not the part the field
+            # had taken from its queue by then).
+            if field.selection.is_empty:
+                field.insert_text_at_cursor(event.character or "")
+            else:
+                field.replace(event.character or "", *field.selection)
 
     def on_unmount(self) -> None:
         for source in self.sources:
@@ -528,6 +533,7 @@ class OrchApp(App[None]):
         """`/` in the step tree: search the selected trace's steps (`/` elsewhere filters the trace list)."""
         self.step_search.display = True
         self.screen.set_focus(self.step_search)  # now: keys typed right after `/` are already on their way
+        self.step_tree.expect_matches()  # an `n` typed fast after `/text enter` moves among the hits to come
 
     @on(Input.Changed, "#step-search")
     def _step_search_changed(self, event: Input.Changed) -> None:
@@ -537,6 +543,7 @@ class OrchApp(App[None]):
             self.step_tree.set_matches(None if not query else [])
             self._steps_title()
             return
+        self.step_tree.expect_matches()  # (again, after the query was emptied)
         self._search_steps(analysis, view, query)
 
     @work(thread=True, exclusive=True, group="step-search", exit_on_error=False)

@@ -122,3 +122,17 @@ async def test_keys_typed_right_after_enter_in_the_step_search_move_in_the_tree(
         await settle(pilot)
         assert demo_app.step_search.value == "gpt"
         assert demo_app.focused is demo_app.step_tree and demo_app.step_tree.cursor_line == 1
+
+
+async def test_n_typed_before_the_search_hits_come_moves_among_them(demo_app):
+    """The step search runs off the event loop; an `n` that came before its hits had jumped between flagged steps
+    instead, and `/gpt enter n n` typed fast ended somewhere else than typed slowly."""
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "enter", "slash", "g", "p", "t", "enter", "n", "n")
+        await settle(pilot)
+        tree = demo_app.step_tree
+        assert len(tree.matches) >= 3 and tree.match_position() == 3
+        type_fast(demo_app, "N")
+        await settle(pilot)
+        assert tree.match_position() == 2

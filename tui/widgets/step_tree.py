@@ -65,6 +65,8 @@ class StepTree(Tree[str]):
         self.view: TreeView | None = None
         self.hide_plumbing = False
         self.matches: list[str] | None = None  # the active search's hits, in display order; None: no search
+        # n/N pressed while the search's hits were still being found (typed fast after enter): applied when they come
+        self._pending_moves: int | None = None
         self._node_of: dict[str, TreeNode[str]] = {}
         self._populated: set[str] = set()
         self._fitted: set[str] = set()  # nodes whose label is the full one for the current width
@@ -80,7 +82,7 @@ class StepTree(Tree[str]):
         self.analysis = analysis
         self.view = TreeView(analysis, self.hide_plumbing) if analysis is not None else None
         if not same_trace:
-            self.matches = None
+            self.matches = self._pending_moves = None
         self.clear()
         self._node_of.clear()
         self._populated.clear()
@@ -266,21 +268,34 @@ class StepTree(Tree[str]):
     # -- search and plumbing -------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """n/N/esc mean the search while one is active, else n/N are the flag jumps and esc goes to the app."""
+        """n/N/esc mean the search while one is active or its hits are on their way, else n/N are the flag jumps
+        and esc goes to the app."""
+        searching = self.matches is not None or self._pending_moves is not None
         if action in ("next_match", "previous_match", "end_search"):
-            return self.matches is not None
+            return searching
         if action in ("next_flagged", "previous_flagged"):
-            return self.matches is None
+            return not searching
         return True
 
+    def expect_matches(self) -> None:
+        """A search is starting, run off the event loop: until its hits come (`set_matches`), n/N are counted,
+        not taken for the flag jumps (`/gpt enter n n` typed fast had jumped between flagged steps)."""
+        if self._pending_moves is None:
+            self._pending_moves = 0
+            self.refresh_bindings()
+
     def set_matches(self, matches: list[str] | None) -> None:
-        """Start (a list, maybe empty) or end (None) a search; the first match from the cursor on is selected."""
+        """Start (a list, maybe empty) or end (None) a search; the first match from the cursor on is selected,
+        then the n/N pressed while the hits were being found are made."""
+        pending, self._pending_moves = self._pending_moves or 0, None
         self.matches = matches
         self.refresh_bindings()
         if matches:
             current = self.cursor_node.data if self.cursor_node is not None else None
             if current not in matches:
                 self._jump(1, matches)
+            for _ in range(abs(pending)):
+                self._jump(1 if pending > 0 else -1, matches)
 
     def match_position(self) -> int | None:
         """1-based index of the cursor's step among the matches, if it is one."""
@@ -290,9 +305,15 @@ class StepTree(Tree[str]):
         return self.matches.index(current) + 1
 
     def action_next_match(self) -> None:
+        if self.matches is None and self._pending_moves is not None:
+            self._pending_moves += 1
+            return
         self._jump(1, self.matches or [])
 
     def action_previous_match(self) -> None:
+        if self.matches is None and self._pending_moves is not None:
+            self._pending_moves -= 1
+            return
         self._jump(-1, self.matches or [])
 
     def action_end_search(self) -> None:
