@@ -533,7 +533,7 @@ class OrchApp(App[None]):
         """`/` in the step tree: search the selected trace's steps (`/` elsewhere filters the trace list)."""
         self.step_search.display = True
         self.screen.set_focus(self.step_search)  # now: keys typed right after `/` are already on their way
-        self.step_tree.expect_matches()  # an `n` typed fast after `/text enter` moves among the hits to come
+        self.step_tree.expect_matches(lambda: self.step_search.value)  # `/text enter n`: n moves among the hits to come
 
     @on(Input.Changed, "#step-search")
     def _step_search_changed(self, event: Input.Changed) -> None:
@@ -543,7 +543,7 @@ class OrchApp(App[None]):
             self.step_tree.set_matches(None if not query else [])
             self._steps_title()
             return
-        self.step_tree.expect_matches()  # (again, after the query was emptied)
+        self.step_tree.expect_matches(lambda: self.step_search.value)  # (again, after the query was emptied)
         self._search_steps(analysis, view, query)
 
     @work(thread=True, exclusive=True, group="step-search", exit_on_error=False)

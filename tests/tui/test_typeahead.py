@@ -136,3 +136,13 @@ async def test_n_typed_before_the_search_hits_come_moves_among_them(demo_app):
         type_fast(demo_app, "N")
         await settle(pilot)
         assert tree.match_position() == 2
+
+
+async def test_a_step_search_left_empty_keeps_n_for_the_flagged_steps(demo_app):
+    async with demo_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        type_fast(demo_app, "j", "j", "j", "enter", "slash", "shift+tab", "shift+tab", "n")
+        await settle(pilot)
+        tree = demo_app.step_tree
+        assert demo_app.focused is tree and tree.matches is None
+        assert tree.cursor_line > 0 and tree.cursor_node.data in tree.flagged_steps()  # n went to the next flag

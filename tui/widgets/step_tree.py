@@ -14,6 +14,8 @@ instead of the next/previous flagged step, and esc ends it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Tree
@@ -67,6 +69,7 @@ class StepTree(Tree[str]):
         self.matches: list[str] | None = None  # the active search's hits, in display order; None: no search
         # n/N pressed while the search's hits were still being found (typed fast after enter): applied when they come
         self._pending_moves: int | None = None
+        self._pending_query: Callable[[], str] = str  # the search's text while its hits are awaited
         self._node_of: dict[str, TreeNode[str]] = {}
         self._populated: set[str] = set()
         self._fitted: set[str] = set()  # nodes whose label is the full one for the current width
@@ -270,16 +273,18 @@ class StepTree(Tree[str]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """n/N/esc mean the search while one is active or its hits are on their way, else n/N are the flag jumps
         and esc goes to the app."""
-        searching = self.matches is not None or self._pending_moves is not None
+        searching = self.matches is not None or (self._pending_moves is not None and bool(self._pending_query().strip()))
         if action in ("next_match", "previous_match", "end_search"):
             return searching
         if action in ("next_flagged", "previous_flagged"):
             return not searching
         return True
 
-    def expect_matches(self) -> None:
+    def expect_matches(self, query: Callable[[], str]) -> None:
         """A search is starting, run off the event loop: until its hits come (`set_matches`), n/N are counted,
-        not taken for the flag jumps (`/gpt enter n n` typed fast had jumped between flagged steps)."""
+        not taken for the flag jumps (`/gpt enter n n` typed fast had jumped between flagged steps) while
+        `query()`, the search's text, is not empty (a search left empty keeps n/N for the flags)."""
+        self._pending_query = query
         if self._pending_moves is None:
             self._pending_moves = 0
             self.refresh_bindings()
