@@ -40,7 +40,6 @@ QUEUE_BATCHES = 256  # decoded requests waiting for the consumer; more is answer
 Deliver = Callable[[list[Span]], object]
 Report = Callable[[list[ReadError], dict[str, int]], None]
 
-# Outcome kinds
 # How long a client told "busy" is asked to wait before it retries, drawn afresh for each refusal: exporters refused
 # together come back spread over a second instead of in the same instant. The OTel SDK exporters wait exactly what
 # they are told, so a fixed 1 s had kept a crowd of them in step, refused together again, until they gave up.
@@ -49,7 +48,7 @@ RETRY_DELAY_S = (0.5, 1.5)
 
 def retry_delay() -> float:
     """Seconds for one refusal's RetryInfo (gRPC); `retry_after` rounds it for HTTP's whole seconds."""
-    return random.uniform(*RETRY_DELAY_S)  # noqa: S311 - spreading retries, not a secret
+    return random.uniform(*RETRY_DELAY_S)  # spreading retries, not a secret
 
 
 def retry_after() -> str:
@@ -57,6 +56,7 @@ def retry_after() -> str:
     return str(math.ceil(retry_delay()))
 
 
+# Outcome kinds
 ACCEPTED = "accepted"
 TOO_LARGE = "too large"
 MALFORMED = "malformed"
