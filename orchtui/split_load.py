@@ -37,15 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from parsers import gzip_seek
 from parsers.read import (
-    gzip_streamable_format,
     iter_read_gzip_side,
     iter_read_range,
     line_start_after,
     streamable_format,
 )
 from parsers.result import ParseResult
-from parsers.sniff import GZIP_MAGIC
 from parsers.span import Span
 
 from .analysing_sink import AnalysingSink, AnalysisHook, AssembledTrace, evict_payloads
@@ -79,28 +78,8 @@ def can_split(path: Path, size: int) -> str | None:
         return None
     if os.environ.get(JOBS_ENV, "").strip() == "1" or len(os.sched_getaffinity(0)) < 2:
         return None
-    if _is_gzip(path):
-        return gzip_streamable_format(path) if max(size, _gzip_text_size(path)) >= SPLIT_MIN_BYTES else None
-    return streamable_format(path) if size >= SPLIT_MIN_BYTES else None
-
-
-def _is_gzip(path: Path) -> bool:
-    try:
-        with open(path, "rb") as raw:
-            return raw.read(2) == GZIP_MAGIC
-    except OSError:
-        return False
-
-
-def _gzip_text_size(path: Path) -> int:
-    """The decompressed size a gzip file's trailer gives: its last member's, modulo 4 GiB (enough to tell a big
-    file from a small one: a file whose text wraps past 4 GiB is big compressed too)."""
-    try:
-        with open(path, "rb") as raw:
-            raw.seek(-4, os.SEEK_END)
-            return int.from_bytes(raw.read(4), "little")
-    except OSError:  # shorter than a trailer
-        return 0
+    text = max(size, gzip_seek.text_size(path)) if gzip_seek.is_gzip(path) else size  # a .gz: by its text
+    return streamable_format(path) if text >= SPLIT_MIN_BYTES else None
 
 
 @dataclass(slots=True)
@@ -127,7 +106,7 @@ def start_worker(path: Path, format_name: str, size: int, on_analysed: AnalysisH
     """Fork the child that reads the second part of `path`: now, while this process has one thread (`orchtui
     open` starts its workers before the app starts its threads; a headless command when it reaches the file).
     `on_analysed`: the sink's hook, run in the child too, what it made sent with each trace (`eval`)."""
-    compressed = _is_gzip(path)
+    compressed = gzip_seek.is_gzip(path)
     split = int(size * (1 - CHILD_SHARE)) if compressed else line_start_after(path, int(size * (1 - CHILD_SHARE)))
     read_end, write_end = _roomy_pipe()
     pid = os.fork()

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Self
 
+from .sniff import GZIP_MAGIC
+
 SPACING = 2 << 20  # decompressed bytes between seek points: a read from the middle decodes at most this (~5 ms)
 BLOCK = 64 << 10  # compressed bytes fed to the decoder at a time
 PIECE = 1 << 20  # decompressed bytes made at a time: what a highly compressed block holds is let out in pieces
@@ -75,6 +77,35 @@ def _key(path: str | os.PathLike[str]) -> str:
     return os.path.realpath(path)
 
 
+def _registered_index(raw: BinaryIO, path: str | os.PathLike[str]) -> GzipIndex:
+    """A new, empty index of the file open as `raw`, registered for `path` at once: payloads of what is read can
+    be read back while the rest is still being read."""
+    index = GzipIndex(os.fstat(raw.fileno()).st_size)
+    with _lock:
+        _indexes[_key(path)] = index
+    return index
+
+
+def is_gzip(path: str | os.PathLike[str]) -> bool:
+    """Whether the file starts as gzip does (an unreadable one does not)."""
+    try:
+        with open(path, "rb") as raw:
+            return raw.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def text_size(path: str | os.PathLike[str]) -> int:
+    """The decompressed size a gzip file's trailer gives: its last member's, modulo 4 GiB (enough to tell a big
+    file from a small one: a file whose text wraps past 4 GiB is big compressed too); 0 below a trailer's size."""
+    try:
+        with open(path, "rb") as raw:
+            raw.seek(-4, os.SEEK_END)
+            return int.from_bytes(raw.read(4), "little")
+    except OSError:
+        return 0
+
+
 class _PieceReader:
     """Reads of any size over a source of bounded pieces (`_piece`). A decoding error raised after some pieces is
     raised only once what decoded before it has been read: a truncated file keeps every line that decompressed (a
@@ -117,10 +148,7 @@ class IndexingReader(_PieceReader):
 
     def __init__(self, raw: BinaryIO, path: str | os.PathLike[str]) -> None:
         super().__init__()
-        stat = os.fstat(raw.fileno())
-        self.index = GzipIndex(stat.st_size)
-        with _lock:
-            _indexes[_key(path)] = self.index
+        self.index = _registered_index(raw, path)
         self._pieces = _inflate(raw, zlib.decompressobj(GZIP_WBITS), 0, 0, self.index)
 
     def discard_index(self, path: str | os.PathLike[str]) -> None:
@@ -252,16 +280,14 @@ class GzipPart(_PieceReader):
     first leaves the second side empty. `first` reads the bytes before the cut; the other side skips them,
     counting their line ends (`lines_before`, for line numbers), and reads the rest, from `cut`. A decoding error
     is raised on the side it cuts short (as `IndexingReader` raises it) and only there: before the cut, the second
-    side just ends. With `indexing`, seek points are saved and the index registered as `IndexingReader` does;
-    `index_the_rest` then decodes the second side too, so this process can read back the other's records."""
+    side just ends. The first side saves seek points and registers its index as `IndexingReader` does;
+    `index_the_rest` then decodes the second side too, so this process can read back the other's records (the
+    second side, in the worker, never reads one back)."""
 
-    def __init__(self, raw: BinaryIO, path: str | os.PathLike[str], cut_into: int, *, first: bool, indexing: bool) -> None:
+    def __init__(self, raw: BinaryIO, path: str | os.PathLike[str], cut_into: int, *, first: bool) -> None:
         super().__init__()
         self._first = first
-        index = GzipIndex(os.fstat(raw.fileno()).st_size) if indexing else None
-        if index is not None:
-            with _lock:
-                _indexes[_key(path)] = index
+        index = _registered_index(raw, path) if first else None
         self._sides = _sides(raw, _inflate(raw, zlib.decompressobj(GZIP_WBITS), 0, 0, index), cut_into)
         self._out = 0  # decompressed bytes taken from `_sides`
         self._ended = False

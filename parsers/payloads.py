@@ -30,7 +30,6 @@ from typing import BinaryIO
 
 from . import gzip_seek
 from .issues import collecting
-from .sniff import GZIP_MAGIC
 from .span import Payload, Source, Span
 
 CACHE_RECORDS = 64  # records kept decoded: a collector line or a spooled request holds a batch of spans
@@ -143,9 +142,7 @@ def _read(source: Source, path: Path) -> dict[tuple[str, str], Payload] | str:
 
 def _open_at(path: Path, offset: int) -> BinaryIO | gzip_seek.RecordReader:
     """The file at `offset`: a gzip file's decompressed stream from its seek points, a plain file seeked."""
-    with path.open("rb") as probe:
-        compressed = probe.read(2) == GZIP_MAGIC
-    if compressed:
+    if gzip_seek.is_gzip(path):
         return gzip_seek.open_at(path, offset)
     file = path.open("rb")
     file.seek(offset)

@@ -170,14 +170,20 @@ def _stream_lines(
 
 
 def streamable_format(path: str | Path) -> str | None:
-    """The format of a plain (not compressed) file whose lines stand alone (a module's `STREAMABLE`), else None:
-    such a file can be read in byte ranges (`iter_read_range`), each on its own."""
+    """The format of a file whose lines stand alone (a module's `STREAMABLE`), plain or gzip-compressed, else
+    None: such a file can be read in two parts, each on its own (`iter_read_range`, `iter_read_gzip_side`). A gzip
+    file's text is sniffed from its start; a stream cut short (a file still being written) still sniffs."""
+    decoder = zlib.decompressobj(wbits=31)
+
+    def gunzip(size: int) -> bytes:
+        return decoder.decompress(decoder.unconsumed_tail or raw.read(size), size)
+
     try:
         with open(path, "rb") as raw:
-            first = _through_first_line(raw.read, CHUNK_BYTES)
-    except OSError:
-        return None
-    if first[:2] == sniffing.GZIP_MAGIC:
+            compressed = raw.read(2) == sniffing.GZIP_MAGIC
+            raw.seek(0)
+            first = _through_first_line(gunzip if compressed else raw.read, CHUNK_BYTES)
+    except (OSError, zlib.error):
         return None
     name, module = _sniff_lines(first)
     return name if module is not None else None
@@ -256,7 +262,7 @@ def iter_read_gzip_side(
     read it decodes the rest of the file for them (about 0.35 s for 170 MB of text)."""
     module = parser_for(format_name)
     with open(path, "rb") as raw:
-        part = GzipPart(raw, path, cut_into, first=first, indexing=first)
+        part = GzipPart(raw, path, cut_into, first=first)
         reader = _SafeReader(part, str(path))
 
         def consumed() -> int:
@@ -266,25 +272,6 @@ def iter_read_gzip_side(
         yield from _stream_lines(reader.read, reader.read(chunk_bytes), chunk_bytes, str(path), format_name, module, line, offset, consumed, reader.errors)
         if first:
             part.index_the_rest()
-
-
-def gzip_streamable_format(path: str | Path) -> str | None:
-    """`streamable_format` of a gzip file's decompressed text (None for anything else)."""
-    decoder = zlib.decompressobj(wbits=31)  # says nothing of a stream cut short: a file still being written sniffs
-
-    def read(size: int) -> bytes:
-        return decoder.decompress(decoder.unconsumed_tail or raw.read(size), size)
-
-    try:
-        with open(path, "rb") as raw:
-            if raw.read(2) != sniffing.GZIP_MAGIC:
-                return None
-            raw.seek(0)
-            first = _through_first_line(read, CHUNK_BYTES)
-    except (OSError, zlib.error):
-        return None
-    name, module = _sniff_lines(first)
-    return name if module is not None else None
 
 
 def _parse_chunk(chunk: bytes, source_name: str, name: str, module, first_line: int, offset: int | None) -> ParseResult:

@@ -200,7 +200,7 @@ def test_a_truncated_gzip_file_keeps_every_line_that_decompressed(tmp_path: Path
 def read_side(path: Path, cut_into: int, *, first: bool) -> tuple[bytes, gzip_seek.GzipPart, Exception | None]:
     """What one side of the cut reads, its reader, and the error it raised (None: it read to its end)."""
     with path.open("rb") as raw:
-        part = gzip_seek.GzipPart(raw, path, cut_into, first=first, indexing=first)
+        part = gzip_seek.GzipPart(raw, path, cut_into, first=first)
         pieces = []
         try:
             while piece := part.read(1000):
